@@ -1,0 +1,111 @@
+use super::*;
+use crate::model::{NewCase, PartyRole, Source};
+use crate::org::Role;
+use crate::workflow::Status;
+
+pub(crate) fn actor(person: &str, role: Role, unit: &str) -> Actor {
+    Actor {
+        person: person.into(),
+        name: person.to_owned(),
+        role,
+        unit: unit.into(),
+        device: format!("dev-{person}").as_str().into(),
+    }
+}
+
+pub(crate) fn new_case() -> NewCase {
+    NewCase {
+        title: "宅基地边界纠纷".to_owned(),
+        category: "neighbour".to_owned(),
+        narrative: "甲乙丙丁戊己庚辛".to_owned(),
+        place_unit: "g".into(),
+        address: "五丰村三巷12号".to_owned(),
+        gps: None,
+        parties: Vec::new(),
+        source: Source::GridVisit,
+    }
+}
+
+pub(crate) fn created(actor_id: &ActorId) -> CaseDoc {
+    CaseDoc::create(
+        CaseId::new("case-1"),
+        &new_case(),
+        vec![Party {
+            id: PartyId::new("p1"),
+            name: "张三".to_owned(),
+            role: PartyRole::Applicant,
+        }],
+        vec!["c".into(), "t".into(), "v".into(), "g".into()],
+        "t".into(),
+        &actor("gw", Role::GridWorker, "g"),
+        actor_id,
+        1_700_000_000_000,
+    )
+    .unwrap()
+}
+
+#[test]
+fn created_case_is_reported_to_its_centre() {
+    let doc = created(&ActorId::random());
+    let state = doc.state().unwrap().unwrap();
+    assert_eq!(state.status, Status::Reported);
+    assert_eq!(state.responsible_unit, "t".into());
+    let read = doc.read().unwrap();
+    assert_eq!(read.narrative.as_str(), "甲乙丙丁戊己庚辛");
+    assert_eq!(read.parties[0].name, "张三");
+}
+
+#[test]
+fn chinese_text_splices_at_character_boundaries() {
+    let mut doc = created(&ActorId::random());
+    let gw = actor("gw", Role::GridWorker, "g");
+    // After the 2nd character (6 bytes in UTF-8).
+    doc.splice_narrative(&gw, 6, 0, "【插入】", 1_700_000_001_000)
+        .unwrap();
+    let len = doc.read().unwrap().narrative.as_str().len();
+    doc.splice_narrative(&gw, len, 0, "末尾", 1_700_000_002_000)
+        .unwrap();
+    assert_eq!(
+        doc.read().unwrap().narrative.as_str(),
+        "甲乙【插入】丙丁戊己庚辛末尾"
+    );
+    let err = doc
+        .splice_narrative(&gw, 1, 0, "x", 1_700_000_003_000)
+        .unwrap_err();
+    assert!(err.to_string().contains("character boundary"), "{err}");
+}
+
+#[test]
+fn concurrent_text_edits_both_survive() {
+    let mut a = created(&ActorId::random());
+    let mut b = CaseDoc::from_automerge(
+        a.id().clone(),
+        a.automerge().fork().with_actor(ActorId::random()),
+    );
+    let gw = actor("gw", Role::GridWorker, "g");
+    let staff = actor("s", Role::CentreStaff, "t");
+    a.edit(
+        &gw,
+        &CaseEdit {
+            narrative: Some("甲乙丙丁戊己庚辛，双方已到场".to_owned()),
+            ..CaseEdit::default()
+        },
+        1,
+    )
+    .unwrap();
+    b.edit(
+        &staff,
+        &CaseEdit {
+            narrative: Some("据反映：甲乙丙丁戊己庚辛".to_owned()),
+            ..CaseEdit::default()
+        },
+        2,
+    )
+    .unwrap();
+    a.merge(&mut b).unwrap();
+    b.merge(&mut a).unwrap();
+    let text = a.read().unwrap().narrative.as_str().to_owned();
+    assert_eq!(text, "据反映：甲乙丙丁戊己庚辛，双方已到场");
+    assert_eq!(b.read().unwrap().narrative.as_str(), text);
+    assert_eq!(a.timeline().unwrap().len(), 3);
+}

@@ -1,0 +1,66 @@
+//! The core's one error type. Messages say what went wrong in terms a user or an operator can act
+//! on; the HTTP and Tauri boundaries map variants to codes.
+
+use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
+use crate::workflow::Denied;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The workflow does not allow this action now.
+    #[error("not allowed: {0}")]
+    Denied(#[from] Denied),
+    #[error("case {0} is not on this device")]
+    UnknownCase(CaseId),
+    #[error("household {0} is not on this device")]
+    UnknownHousehold(HouseholdId),
+    #[error("person {0} is not in the directory")]
+    UnknownPerson(PersonId),
+    #[error("unit {0} is not in the directory")]
+    UnknownUnit(UnitId),
+    #[error("{person} does not hold the role {role} in unit {unit}")]
+    RoleNotHeld {
+        person: PersonId,
+        role: String,
+        unit: UnitId,
+    },
+    #[error("category {0} is not in the taxonomy")]
+    UnknownCategory(String),
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+    #[error("escalation goes to the next centre up, {expected}; {requested} is not it")]
+    EscalationTarget { expected: UnitId, requested: UnitId },
+    #[error("{unit} has no centre above it to escalate to")]
+    NoHigherCentre { unit: UnitId },
+    #[error("{to} is not below {from}, so {from} cannot assign the case down to it")]
+    NotBelow { from: UnitId, to: UnitId },
+    #[error("document {id} is damaged and cannot be read ({reason}); other cases are unaffected")]
+    CorruptDocument { id: String, reason: String },
+    #[error("document {id} does not have the expected shape: {reason}")]
+    Shape { id: String, reason: String },
+    #[error("the local database was written by a newer version of the app (schema {found}, this app knows up to {supported}); update the app")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("directory: {0}")]
+    Directory(#[from] crate::org::DirectoryError),
+    #[error("document operation failed: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("document update failed: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+    #[cfg(feature = "store")]
+    #[error("local database error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    #[error("stored data could not be decoded: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> Error {
+        Error::Invalid {
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Shorthand for results of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,588 @@
+//! The case model: what a dispute case (矛盾纠纷案件) holds, as it is stored in its automerge
+//! document.
+//!
+//! Two kinds of data live in a case:
+//! - **fields** anyone working on the case may edit (narrative, address, parties, category,
+//!   attachments). They merge as a CRDT: text character by character, registers last-writer-wins
+//!   by automerge's rule, lists of parties and attachments by their ids.
+//! - **the timeline**: an append-only list of [`TimelineEntry`]s, one per workflow step (report,
+//!   assess, assign, session, resolve, escalate, follow-up, close…). The case's workflow state
+//!   (status, difficulty, responsible unit, assignee, outcome) is never stored; it is folded from
+//!   the timeline by [`crate::workflow::fold`], so no replica can hold a state its history does
+//!   not explain, and every replica with the same entries computes the same state.
+//!
+//! Phones and ID numbers of parties are not here: they live in the case's small contacts document
+//! ([`crate::document::ContactsDocument`]) so that they can be erased without rewriting history.
+
+use crate::ids::{AttachmentId, CaseId, DeviceId, EntryId, PartyId, PersonId, UnitId};
+use crate::org::Role;
+use autosurgeon::{Hydrate, Reconcile, Text};
+use serde::{Deserialize, Serialize};
+
+/// The version of the document layout written by this code.
+pub const CASE_SCHEMA: u64 = 1;
+
+/// How hard a case is (研判 result).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum Difficulty {
+    /// 简单
+    Simple,
+    /// 一般
+    General,
+    /// 重大
+    Major,
+    /// 特大
+    ExtraMajor,
+}
+
+impl Difficulty {
+    pub const ALL: [Difficulty; 4] = [
+        Difficulty::Simple,
+        Difficulty::General,
+        Difficulty::Major,
+        Difficulty::ExtraMajor,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Difficulty::Simple => "simple",
+            Difficulty::General => "general",
+            Difficulty::Major => "major",
+            Difficulty::ExtraMajor => "extra_major",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Difficulty> {
+        Difficulty::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Difficulty::Simple => "简单",
+            Difficulty::General => "一般",
+            Difficulty::Major => "重大",
+            Difficulty::ExtraMajor => "特大",
+        }
+    }
+
+    /// Major and extra-major cases need a centre leader's sign-off to close.
+    pub fn needs_leader(self) -> bool {
+        matches!(self, Difficulty::Major | Difficulty::ExtraMajor)
+    }
+}
+
+/// Risk flags set at assessment.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum RiskFlag {
+    /// 群体性事件风险
+    GroupIncident,
+    /// 信访积案: a long-standing petition case
+    RepeatPetition,
+    /// 重点人员: a key person is involved
+    KeyPerson,
+    /// 极端行为风险: risk of violence or self-harm
+    Extreme,
+}
+
+impl RiskFlag {
+    pub fn zh(self) -> &'static str {
+        match self {
+            RiskFlag::GroupIncident => "群体性事件风险",
+            RiskFlag::RepeatPetition => "信访积案",
+            RiskFlag::KeyPerson => "重点人员",
+            RiskFlag::Extreme => "极端行为风险",
+        }
+    }
+}
+
+/// Where a case came from.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum Source {
+    /// 网格员入户走访
+    GridVisit,
+    /// 群众来访 (walk-in at a centre)
+    WalkIn,
+    /// 12345 政务热线
+    Hotline12345,
+    /// 公安移交
+    Police,
+    /// 上级交办
+    HigherAssignment,
+    /// 其他
+    Other,
+}
+
+impl Source {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Source::GridVisit => "网格员排查",
+            Source::WalkIn => "群众来访",
+            Source::Hotline12345 => "12345热线",
+            Source::Police => "公安移交",
+            Source::HigherAssignment => "上级交办",
+            Source::Other => "其他",
+        }
+    }
+}
+
+/// A party's position in the dispute.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum PartyRole {
+    /// 申请人/反映人
+    Applicant,
+    /// 被申请人/对方当事人
+    Respondent,
+    /// 第三人
+    ThirdParty,
+}
+
+impl PartyRole {
+    pub fn zh(self) -> &'static str {
+        match self {
+            PartyRole::Applicant => "申请人",
+            PartyRole::Respondent => "被申请人",
+            PartyRole::ThirdParty => "第三人",
+        }
+    }
+}
+
+/// A party (当事人). Contact details are in the contacts document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Party {
+    #[key]
+    pub id: PartyId,
+    pub name: String,
+    pub role: PartyRole,
+}
+
+/// A GPS fix.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Gps {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Where the dispute happened.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct Place {
+    /// The smallest unit it happened in (usually a grid).
+    pub unit: UnitId,
+    /// The path from the root unit down to `unit`, for scope checks without the directory.
+    pub unit_path: Vec<UnitId>,
+    pub address: Text,
+    pub gps: Option<Gps>,
+}
+
+/// A photo, a scanned agreement or another file. Only metadata and the content hash live in the
+/// document; the bytes travel separately.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Attachment {
+    #[key]
+    pub id: AttachmentId,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    pub added_by: PersonId,
+    pub added_at: i64,
+}
+
+/// Who did something: the person, in which role and unit, from which device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Actor {
+    pub person: PersonId,
+    /// The person's name when they acted, so the timeline reads without the directory.
+    pub name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    pub device: DeviceId,
+}
+
+/// What a case was assigned to (分流/交办 target).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub enum Assignee {
+    /// A mediator in person.
+    Mediator { person: PersonId, name: String },
+    /// A mediation committee (人民调解委员会): any mediator of that unit may act.
+    Committee { unit: UnitId, name: String },
+    /// A department: police, court, judicial office, labour bureau… (by name).
+    Department { name: String },
+    /// A joint team (联合调处): several mediators together.
+    JointTeam {
+        members: Vec<PersonId>,
+        names: Vec<String>,
+    },
+}
+
+impl Assignee {
+    /// Whether `person` (working in `unit`, with `role`) is among the assignees.
+    pub fn includes(&self, person: &PersonId, unit: &UnitId, role: Role) -> bool {
+        match self {
+            Assignee::Mediator { person: p, .. } => p == person,
+            Assignee::Committee { unit: u, .. } => u == unit && role == Role::Mediator,
+            Assignee::Department { .. } => false,
+            Assignee::JointTeam { members, .. } => members.contains(person),
+        }
+    }
+
+    /// A label for lists, e.g. the mediator's name.
+    pub fn label(&self) -> String {
+        match self {
+            Assignee::Mediator { name, .. } => name.clone(),
+            Assignee::Committee { name, .. } => name.clone(),
+            Assignee::Department { name } => name.clone(),
+            Assignee::JointTeam { names, .. } => names.join("、"),
+        }
+    }
+}
+
+/// Where a mediation session took place.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum SessionMode {
+    /// 现场调解 (in the field, at the door, in the fields)
+    OnSite,
+    /// 调解室
+    MediationRoom,
+    /// 线上调解
+    Online,
+}
+
+/// A written mediation agreement (调解协议书).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Agreement {
+    pub summary: String,
+    pub attachment: Option<AttachmentId>,
+}
+
+/// Why a case goes up a tier (上报上级).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum EscalationReason {
+    /// 调解不成: this tier could not resolve it.
+    Unresolved,
+    /// 当事人对调处结果不满意
+    PartyDissatisfied,
+    /// 涉及多部门
+    CrossDepartment,
+    /// 跨区域
+    CrossRegion,
+    /// 重大疑难
+    MajorDifficulty,
+}
+
+impl EscalationReason {
+    pub fn zh(self) -> &'static str {
+        match self {
+            EscalationReason::Unresolved => "本级调解不成",
+            EscalationReason::PartyDissatisfied => "当事人对调处结果不满意",
+            EscalationReason::CrossDepartment => "涉及多部门",
+            EscalationReason::CrossRegion => "跨区域",
+            EscalationReason::MajorDifficulty => "重大疑难",
+        }
+    }
+}
+
+/// How a follow-up (回访) was made.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum FollowUpMethod {
+    /// 电话回访
+    Phone,
+    /// 入户回访
+    Visit,
+}
+
+/// The parties' satisfaction recorded at follow-up (满意度).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum Satisfaction {
+    /// 满意
+    Satisfied,
+    /// 基本满意
+    Basically,
+    /// 不满意
+    Dissatisfied,
+}
+
+impl Satisfaction {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "满意",
+            Satisfaction::Basically => "基本满意",
+            Satisfaction::Dissatisfied => "不满意",
+        }
+    }
+
+    /// Counted as satisfied in 回访满意率 (满意 and 基本满意).
+    pub fn counts_as_satisfied(self) -> bool {
+        !matches!(self, Satisfaction::Dissatisfied)
+    }
+}
+
+/// A workflow step: one entry of the closed loop (查→研→交→办→督→结).
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub enum Action {
+    /// 上报/受理: the case is created and received by `centre`.
+    Report { centre: UnitId, source: Source },
+    /// 研判: difficulty and risk flags.
+    Assess {
+        difficulty: Difficulty,
+        risks: Vec<RiskFlag>,
+        note: String,
+    },
+    /// 分流: to a mediator, committee, department or joint team. `chosen_by_parties` marks the
+    /// parties' joint choice from the roster (点单式调解).
+    Assign {
+        to: Assignee,
+        chosen_by_parties: bool,
+        note: String,
+    },
+    /// 调处: a mediation session.
+    RecordSession { mode: SessionMode, note: String },
+    /// 调解成功, with or without a written agreement.
+    Resolve {
+        agreement: Option<Agreement>,
+        note: String,
+    },
+    /// 申请司法确认 of the agreement.
+    RequestJudicialConfirmation { court: String },
+    /// The court's answer to a judicial confirmation request.
+    RecordJudicialConfirmation { granted: bool, note: String },
+    /// 稳控: not resolved, but under control.
+    Stabilise { note: String },
+    /// 调解失败: this tier's mediation failed.
+    Fail { note: String },
+    /// 上报上级: the case goes to the centre `to` of a higher tier.
+    Escalate {
+        to: UnitId,
+        reason: EscalationReason,
+        note: String,
+    },
+    /// 交办: a higher centre assigns the case down to `to`, with instructions and a deadline;
+    /// optionally straight to a person there.
+    AssignDown {
+        to: UnitId,
+        person: Option<Assignee>,
+        instructions: String,
+        due_at: i64,
+    },
+    /// 反馈: the lower tier reports back to the centre that assigned the case down.
+    ReportBack { note: String },
+    /// 回访: follow-up with the parties.
+    FollowUp {
+        method: FollowUpMethod,
+        satisfaction: Satisfaction,
+        relapsed: bool,
+        note: String,
+    },
+    /// 办结: concluded and archived.
+    Close { note: String },
+    /// 重新启动: the dispute came back (化纠纷、查根源、防反复).
+    Reopen { reason: String },
+    /// Staff have looked at flagged concurrent moves and settled them.
+    SettleConflict { entries: Vec<EntryId>, note: String },
+    /// Fields of the case were edited (the edit itself is in the document's fields).
+    Edit { fields: Vec<String> },
+}
+
+impl Action {
+    /// A stable code for the kind of action (for lists, logs and error messages).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Action::Report { .. } => "report",
+            Action::Assess { .. } => "assess",
+            Action::Assign { .. } => "assign",
+            Action::RecordSession { .. } => "record_session",
+            Action::Resolve { .. } => "resolve",
+            Action::RequestJudicialConfirmation { .. } => "request_judicial_confirmation",
+            Action::RecordJudicialConfirmation { .. } => "record_judicial_confirmation",
+            Action::Stabilise { .. } => "stabilise",
+            Action::Fail { .. } => "fail",
+            Action::Escalate { .. } => "escalate",
+            Action::AssignDown { .. } => "assign_down",
+            Action::ReportBack { .. } => "report_back",
+            Action::FollowUp { .. } => "follow_up",
+            Action::Close { .. } => "close",
+            Action::Reopen { .. } => "reopen",
+            Action::SettleConflict { .. } => "settle_conflict",
+            Action::Edit { .. } => "edit",
+        }
+    }
+
+    /// The Chinese name of the step, as the timeline shows it.
+    pub fn zh(&self) -> &'static str {
+        match self {
+            Action::Report { .. } => "上报受理",
+            Action::Assess { .. } => "研判",
+            Action::Assign { .. } => "分流",
+            Action::RecordSession { .. } => "调处",
+            Action::Resolve { .. } => "调解成功",
+            Action::RequestJudicialConfirmation { .. } => "申请司法确认",
+            Action::RecordJudicialConfirmation { .. } => "司法确认结果",
+            Action::Stabilise { .. } => "稳控",
+            Action::Fail { .. } => "调解失败",
+            Action::Escalate { .. } => "上报上级",
+            Action::AssignDown { .. } => "交办",
+            Action::ReportBack { .. } => "反馈",
+            Action::FollowUp { .. } => "回访",
+            Action::Close { .. } => "办结",
+            Action::Reopen { .. } => "重新启动",
+            Action::SettleConflict { .. } => "处理冲突",
+            Action::Edit { .. } => "修改",
+        }
+    }
+}
+
+/// One step of a case's history: who did what, when, from which device.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct TimelineEntry {
+    pub id: EntryId,
+    /// The entry that was last in this author's timeline when they acted (their view of the
+    /// case). Entries that share a base were made concurrently; see [`crate::workflow`].
+    pub base: Option<EntryId>,
+    /// Wall-clock time on the device, UTC milliseconds.
+    pub at: i64,
+    pub actor: Actor,
+    pub action: Action,
+}
+
+/// The whole case document as autosurgeon maps it.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct CaseDocument {
+    pub schema: u64,
+    pub id: CaseId,
+    pub created_at: i64,
+    /// A short title (案由), e.g. 宅基地边界纠纷.
+    pub title: Text,
+    pub category: String,
+    pub narrative: Text,
+    pub place: Place,
+    pub parties: Vec<Party>,
+    pub attachments: Vec<Attachment>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// What a reporter fills in to create a case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewCase {
+    pub title: String,
+    pub category: String,
+    pub narrative: String,
+    /// Where it happened (usually the reporter's grid).
+    pub place_unit: UnitId,
+    pub address: String,
+    pub gps: Option<(f64, f64)>,
+    pub parties: Vec<NewParty>,
+    pub source: Source,
+}
+
+/// A party as entered on the report form, contact details included.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewParty {
+    pub name: String,
+    pub role: PartyRole,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+}

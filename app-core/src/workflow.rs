@@ -1,0 +1,915 @@
+//! The closed loop (闭环) as a state machine, and the fold that turns a merged timeline into a
+//! case's state.
+//!
+//! Pure: no I/O, no clock. [`check`] says whether an actor may take an action in a state (the
+//! device calls it before saving, the server before storing an upload); [`fold`] replays a
+//! timeline into a [`CaseState`].
+//!
+//! # Concurrent moves
+//!
+//! Each entry records its `base`: the last entry of the timeline its author saw. Entries with
+//! the same base were made concurrently (two phones offline, a township and a county cut off from
+//! each other). The entries form a tree by base; the fold walks it depth first, so an entry always
+//! comes after everything its author saw. Where the tree forks, the branches are ordered by the
+//! **precedence rule**, first to last:
+//!
+//! 1. report, 2. escalate (上报上级), 3. reopen, 4. assign down (交办), 5. assess, 6. assign,
+//! 7. records (session, follow-up, report back, judicial confirmation, edits, settling),
+//! 8. fail, 9. stabilise, 10. resolve, 11. close;
+//!
+//! ties by wall-clock time, then entry id. That is: a move that keeps a case open or takes it
+//! higher is applied before one that concludes it, so a concurrent "close" never buries an
+//! "escalate". Each entry is then checked against the state the entries before it produced, with
+//! the same [`check`] used at creation. An entry that no longer fits (the case was escalated while
+//! a mediator recorded it resolved) is kept in the timeline but not applied, and raised as a
+//! [`Conflict`]; a move that applies but was concurrent with another move (two staff assigned two
+//! mediators) is applied in order and also raised. Conflicts stay on the case, for staff to see,
+//! until a [`Action::SettleConflict`] names them. Because the fold depends only on the set of
+//! entries, every replica that has the same entries computes the same state.
+
+use crate::ids::{EntryId, PersonId, UnitId};
+use crate::model::{
+    Action, Actor, Agreement, Assignee, Difficulty, EscalationReason, RiskFlag, Satisfaction,
+    TimelineEntry,
+};
+use crate::org::Role;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Where a case is in the loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// 已受理, waiting for assessment.
+    Reported,
+    /// 已上报上级, waiting for the higher centre.
+    Escalated,
+    /// 已研判, waiting for assignment.
+    Assessed,
+    /// 已分流/交办, with a mediator, committee, department or lower unit.
+    Assigned,
+    /// 调处中: at least one session since assignment.
+    Mediating,
+    /// 调解成功
+    Resolved,
+    /// 稳控
+    Stabilised,
+    /// 调解失败 at this tier.
+    Failed,
+    /// 已办结
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Reported,
+        Status::Escalated,
+        Status::Assessed,
+        Status::Assigned,
+        Status::Mediating,
+        Status::Resolved,
+        Status::Stabilised,
+        Status::Failed,
+        Status::Closed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Reported => "reported",
+            Status::Escalated => "escalated",
+            Status::Assessed => "assessed",
+            Status::Assigned => "assigned",
+            Status::Mediating => "mediating",
+            Status::Resolved => "resolved",
+            Status::Stabilised => "stabilised",
+            Status::Failed => "failed",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Status::Reported => "待研判",
+            Status::Escalated => "已上报上级",
+            Status::Assessed => "待分流",
+            Status::Assigned => "已分流",
+            Status::Mediating => "调处中",
+            Status::Resolved => "调解成功",
+            Status::Stabilised => "稳控",
+            Status::Failed => "调解失败",
+            Status::Closed => "已办结",
+        }
+    }
+
+    /// Whether the deadline clock has stopped: the case was handled at its current tier.
+    pub fn is_handled(self) -> bool {
+        matches!(self, Status::Resolved | Status::Stabilised | Status::Closed)
+    }
+}
+
+/// Judicial confirmation (司法确认) of an agreement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Judicial {
+    Requested,
+    Granted,
+    Refused,
+}
+
+/// An escalation as the fold saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub entry: EntryId,
+    pub from: UnitId,
+    pub to: UnitId,
+    pub reason: EscalationReason,
+    pub at: i64,
+}
+
+/// A higher centre's assignment down (交办), waiting for or having received feedback (反馈).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedDown {
+    pub entry: EntryId,
+    pub from: UnitId,
+    pub to: UnitId,
+    pub instructions: String,
+    pub due_at: i64,
+    pub reported_back_at: Option<i64>,
+}
+
+/// A follow-up (回访) as the fold saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpRecord {
+    pub entry: EntryId,
+    pub at: i64,
+    pub satisfaction: Satisfaction,
+    pub relapsed: bool,
+}
+
+/// What the fold did with one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Applied to the state.
+    Applied,
+    /// Kept in the timeline but not applied: it no longer fitted the state when its concurrent
+    /// entries were merged before it.
+    NotApplied(Denied),
+}
+
+/// Why a merged timeline needs a person's attention.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConflictKind {
+    /// The entry was made concurrently with `with` and no longer fits; it was not applied.
+    NotApplied { reason: Denied },
+    /// The move was applied after the concurrent moves `with`, overriding what they set.
+    Overrode,
+}
+
+/// A flagged consequence of concurrent moves, shown to staff until settled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub entry: EntryId,
+    pub kind: ConflictKind,
+    /// The concurrent moves this entry met.
+    pub with: Vec<EntryId>,
+}
+
+/// The state of a case folded from its timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseState {
+    pub status: Status,
+    pub difficulty: Option<Difficulty>,
+    pub risks: BTreeSet<RiskFlag>,
+    pub reporter: PersonId,
+    pub reported_at: i64,
+    /// The centre currently responsible for the case.
+    pub responsible_unit: UnitId,
+    pub assignee: Option<Assignee>,
+    pub chosen_by_parties: bool,
+    /// When the responsible unit received the case: the deadline clock starts here.
+    pub clock_start: i64,
+    /// A deadline set explicitly by a higher centre's assignment down.
+    pub due_override: Option<i64>,
+    pub sessions: u32,
+    pub agreement: Option<Agreement>,
+    pub judicial: Option<Judicial>,
+    pub escalations: Vec<EscalationRecord>,
+    pub assigned_down: Option<AssignedDown>,
+    pub follow_ups: Vec<FollowUpRecord>,
+    /// When the case was last handled (resolved, stabilised or closed); `None` while open.
+    pub handled_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    /// Every centre the case has been with; their staff may see it.
+    pub units_involved: BTreeSet<UnitId>,
+    /// Unsettled conflicts.
+    pub conflicts: Vec<Conflict>,
+    pub last_entry: Option<EntryId>,
+    pub updated_at: i64,
+}
+
+impl CaseState {
+    /// The latest follow-up's satisfaction.
+    pub fn satisfaction(&self) -> Option<Satisfaction> {
+        self.follow_ups.last().map(|f| f.satisfaction)
+    }
+}
+
+/// Why an action is refused. The message says what the user can do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Denied {
+    #[error("a case is created by its report; it cannot be reported twice")]
+    AlreadyReported,
+    #[error("the case has no report yet: its first step must be 上报")]
+    NotReported,
+    #[error("{role} may not {action}")]
+    RoleMayNot { role: String, action: String },
+    #[error("only the centre now responsible ({unit}) may {action}")]
+    NotResponsibleUnit { unit: String, action: String },
+    #[error("only the assigned mediator or the responsible centre may {action}")]
+    NotAssignee { action: String },
+    #[error("cannot {action} a case that is {status}")]
+    WrongStatus { action: String, status: String },
+    #[error("closing a {difficulty} case needs a centre leader's sign-off")]
+    NeedsLeader { difficulty: String },
+    #[error("judicial confirmation needs a written agreement")]
+    NoAgreement,
+    #[error("no judicial confirmation has been requested")]
+    NoJudicialRequest,
+    #[error("judicial confirmation was already requested")]
+    JudicialAlreadyRequested,
+    #[error("the case is already with {0}")]
+    SameUnit(String),
+    #[error("this case was not assigned down to this unit, so there is nobody to report back to")]
+    NothingToReportBack,
+    #[error("report back (反馈) to {0}, which assigned the case down, before closing it")]
+    FeedbackOwed(String),
+    #[error("entry {0} is not an unsettled conflict of this case")]
+    NoSuchConflict(String),
+    #[error("a follow-up that finds the dispute came back needs a reopen, not a close")]
+    Relapsed,
+}
+
+fn role_may_not(actor: &Actor, action: &Action) -> Denied {
+    Denied::RoleMayNot {
+        role: actor.role.zh().to_owned(),
+        action: action.zh().to_owned(),
+    }
+}
+
+fn wrong_status(state: &CaseState, action: &Action) -> Denied {
+    Denied::WrongStatus {
+        action: action.zh().to_owned(),
+        status: state.status.zh().to_owned(),
+    }
+}
+
+/// Whether the actor is staff of the centre now responsible for the case.
+fn is_responsible_staff(state: &CaseState, actor: &Actor) -> bool {
+    actor.role.is_centre() && actor.unit == state.responsible_unit
+}
+
+fn is_assignee(state: &CaseState, actor: &Actor) -> bool {
+    state
+        .assignee
+        .as_ref()
+        .is_some_and(|a| a.includes(&actor.person, &actor.unit, actor.role))
+}
+
+/// Requires responsible-centre staff.
+fn staff(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Denied> {
+    if !actor.role.is_centre() {
+        return Err(role_may_not(actor, action));
+    }
+    if actor.unit != state.responsible_unit {
+        return Err(Denied::NotResponsibleUnit {
+            unit: state.responsible_unit.to_string(),
+            action: action.zh().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Requires the assignee or responsible-centre staff.
+fn handler(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Denied> {
+    if is_responsible_staff(state, actor) || is_assignee(state, actor) {
+        Ok(())
+    } else if matches!(actor.role, Role::GridWorker | Role::HouseholdHead)
+        && state.assignee.is_none()
+    {
+        Err(role_may_not(actor, action))
+    } else {
+        Err(Denied::NotAssignee {
+            action: action.zh().to_owned(),
+        })
+    }
+}
+
+fn status_in(state: &CaseState, action: &Action, allowed: &[Status]) -> Result<(), Denied> {
+    if allowed.contains(&state.status) {
+        Ok(())
+    } else {
+        Err(wrong_status(state, action))
+    }
+}
+
+/// On-the-spot mediation (就地调解): the grid worker or mediator who reported the case settles
+/// it before the centre has assessed it.
+fn is_on_the_spot(state: &CaseState, actor: &Actor) -> bool {
+    state.status == Status::Reported
+        && actor.person == state.reporter
+        && matches!(
+            actor.role,
+            Role::GridWorker | Role::HouseholdHead | Role::Mediator
+        )
+}
+
+/// Whether `actor` may take `action` on a case in `state` (`None`: the case does not exist yet).
+///
+/// This is the one place the rules live: the UI asks it to show the allowed actions, the store
+/// before saving, the server before accepting an upload, and [`fold`] when replaying a merged
+/// timeline.
+pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Result<(), Denied> {
+    use Status::*;
+    let state = match (state, action) {
+        (None, Action::Report { .. }) => return Ok(()),
+        (None, _) => return Err(Denied::NotReported),
+        (Some(_), Action::Report { .. }) => return Err(Denied::AlreadyReported),
+        (Some(s), _) => s,
+    };
+    match action {
+        Action::Report { .. } => unreachable!("handled above"),
+        Action::Assess { .. } => {
+            staff(state, actor, action)?;
+            status_in(
+                state,
+                action,
+                &[Reported, Escalated, Assessed, Assigned, Mediating],
+            )
+        }
+        Action::Assign { .. } => {
+            staff(state, actor, action)?;
+            status_in(state, action, &[Assessed, Assigned, Mediating, Failed])
+        }
+        Action::RecordSession { .. } => {
+            if !is_on_the_spot(state, actor) {
+                handler(state, actor, action)?;
+                status_in(state, action, &[Assigned, Mediating])?;
+            }
+            Ok(())
+        }
+        Action::Resolve { .. } => {
+            if is_on_the_spot(state, actor) {
+                return Ok(());
+            }
+            handler(state, actor, action)?;
+            status_in(state, action, &[Assigned, Mediating])
+        }
+        Action::Stabilise { .. } => {
+            handler(state, actor, action)?;
+            status_in(state, action, &[Assigned, Mediating, Failed])
+        }
+        Action::Fail { .. } => {
+            handler(state, actor, action)?;
+            status_in(state, action, &[Assigned, Mediating])
+        }
+        Action::RequestJudicialConfirmation { .. } => {
+            handler(state, actor, action)?;
+            status_in(state, action, &[Resolved, Closed])?;
+            if state.agreement.is_none() {
+                return Err(Denied::NoAgreement);
+            }
+            match state.judicial {
+                Some(Judicial::Requested) | Some(Judicial::Granted) => {
+                    Err(Denied::JudicialAlreadyRequested)
+                }
+                None | Some(Judicial::Refused) => Ok(()),
+            }
+        }
+        Action::RecordJudicialConfirmation { .. } => {
+            staff(state, actor, action)?;
+            if state.judicial != Some(Judicial::Requested) {
+                return Err(Denied::NoJudicialRequest);
+            }
+            Ok(())
+        }
+        Action::Escalate { to, .. } => {
+            staff(state, actor, action)?;
+            status_in(
+                state,
+                action,
+                &[
+                    Reported, Escalated, Assessed, Assigned, Mediating, Failed, Stabilised,
+                    Resolved,
+                ],
+            )?;
+            if to == &state.responsible_unit {
+                return Err(Denied::SameUnit(to.to_string()));
+            }
+            Ok(())
+        }
+        Action::AssignDown { to, .. } => {
+            staff(state, actor, action)?;
+            status_in(
+                state,
+                action,
+                &[Escalated, Reported, Assessed, Assigned, Mediating, Failed],
+            )?;
+            if to == &state.responsible_unit {
+                return Err(Denied::SameUnit(to.to_string()));
+            }
+            Ok(())
+        }
+        Action::ReportBack { .. } => {
+            staff(state, actor, action)?;
+            match &state.assigned_down {
+                Some(down) if down.to == state.responsible_unit => Ok(()),
+                _ => Err(Denied::NothingToReportBack),
+            }
+        }
+        Action::FollowUp { .. } => {
+            let reporter = actor.person == state.reporter;
+            if !(is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter) {
+                return Err(Denied::NotAssignee {
+                    action: action.zh().to_owned(),
+                });
+            }
+            status_in(state, action, &[Resolved, Stabilised, Closed])
+        }
+        Action::Close { .. } => {
+            staff(state, actor, action)?;
+            status_in(state, action, &[Resolved, Stabilised])?;
+            if let Some(d) = state.difficulty.filter(|d| d.needs_leader()) {
+                if actor.role != Role::CentreLeader {
+                    return Err(Denied::NeedsLeader {
+                        difficulty: d.zh().to_owned(),
+                    });
+                }
+            }
+            if let Some(down) = &state.assigned_down {
+                if down.to == state.responsible_unit && down.reported_back_at.is_none() {
+                    return Err(Denied::FeedbackOwed(down.from.to_string()));
+                }
+            }
+            if state.follow_ups.last().is_some_and(|f| f.relapsed) {
+                return Err(Denied::Relapsed);
+            }
+            Ok(())
+        }
+        Action::Reopen { .. } => {
+            staff(state, actor, action)?;
+            status_in(state, action, &[Resolved, Stabilised, Closed])
+        }
+        Action::SettleConflict { entries, .. } => {
+            staff(state, actor, action)?;
+            for e in entries {
+                if !state.conflicts.iter().any(|c| &c.entry == e) {
+                    return Err(Denied::NoSuchConflict(e.to_string()));
+                }
+            }
+            Ok(())
+        }
+        Action::Edit { .. } => {
+            let reporter = actor.person == state.reporter;
+            if is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter {
+                Ok(())
+            } else {
+                Err(Denied::NotAssignee {
+                    action: action.zh().to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// Applies an action that [`check`] allowed. `state` is `None` only for the report.
+pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
+    let at = entry.at;
+    let mut s = match (state, &entry.action) {
+        (None, Action::Report { centre, .. }) => {
+            let mut units = BTreeSet::new();
+            units.insert(centre.clone());
+            CaseState {
+                status: Status::Reported,
+                difficulty: None,
+                risks: BTreeSet::new(),
+                reporter: entry.actor.person.clone(),
+                reported_at: at,
+                responsible_unit: centre.clone(),
+                assignee: None,
+                chosen_by_parties: false,
+                clock_start: at,
+                due_override: None,
+                sessions: 0,
+                agreement: None,
+                judicial: None,
+                escalations: Vec::new(),
+                assigned_down: None,
+                follow_ups: Vec::new(),
+                handled_at: None,
+                resolved_at: None,
+                closed_at: None,
+                units_involved: units,
+                conflicts: Vec::new(),
+                last_entry: None,
+                updated_at: at,
+            }
+        }
+        (Some(s), _) => s,
+        (None, _) => unreachable!("check refuses anything but a report on a new case"),
+    };
+    match &entry.action {
+        Action::Report { .. } => {}
+        Action::Assess {
+            difficulty, risks, ..
+        } => {
+            s.difficulty = Some(*difficulty);
+            s.risks = risks.iter().copied().collect();
+            if matches!(s.status, Status::Reported | Status::Escalated) {
+                s.status = Status::Assessed;
+            }
+        }
+        Action::Assign {
+            to,
+            chosen_by_parties,
+            ..
+        } => {
+            s.assignee = Some(to.clone());
+            s.chosen_by_parties = *chosen_by_parties;
+            s.status = Status::Assigned;
+        }
+        Action::RecordSession { .. } => {
+            s.sessions += 1;
+            if s.status == Status::Assigned {
+                s.status = Status::Mediating;
+            }
+        }
+        Action::Resolve { agreement, .. } => {
+            if s.status == Status::Reported {
+                // On-the-spot mediation: the reporter handled it; the centre still sees it.
+                s.difficulty.get_or_insert(Difficulty::Simple);
+            }
+            s.status = Status::Resolved;
+            s.agreement = agreement.clone();
+            s.judicial = None;
+            s.handled_at = Some(at);
+            s.resolved_at = Some(at);
+        }
+        Action::RequestJudicialConfirmation { .. } => s.judicial = Some(Judicial::Requested),
+        Action::RecordJudicialConfirmation { granted, .. } => {
+            s.judicial = Some(if *granted {
+                Judicial::Granted
+            } else {
+                Judicial::Refused
+            });
+        }
+        Action::Stabilise { .. } => {
+            s.status = Status::Stabilised;
+            s.handled_at = Some(at);
+        }
+        Action::Fail { .. } => s.status = Status::Failed,
+        Action::Escalate { to, reason, .. } => {
+            s.escalations.push(EscalationRecord {
+                entry: entry.id.clone(),
+                from: s.responsible_unit.clone(),
+                to: to.clone(),
+                reason: *reason,
+                at,
+            });
+            s.responsible_unit = to.clone();
+            s.units_involved.insert(to.clone());
+            s.status = Status::Escalated;
+            s.assignee = None;
+            s.chosen_by_parties = false;
+            s.clock_start = at;
+            s.due_override = None;
+            s.handled_at = None;
+            s.resolved_at = None;
+            s.assigned_down = None;
+        }
+        Action::AssignDown {
+            to,
+            person,
+            instructions,
+            due_at,
+        } => {
+            s.assigned_down = Some(AssignedDown {
+                entry: entry.id.clone(),
+                from: s.responsible_unit.clone(),
+                to: to.clone(),
+                instructions: instructions.clone(),
+                due_at: *due_at,
+                reported_back_at: None,
+            });
+            s.responsible_unit = to.clone();
+            s.units_involved.insert(to.clone());
+            s.assignee = person.clone();
+            s.status = match (person, s.difficulty) {
+                (Some(_), _) => Status::Assigned,
+                (None, Some(_)) => Status::Assessed,
+                (None, None) => Status::Reported,
+            };
+            s.clock_start = at;
+            s.due_override = Some(*due_at);
+            s.handled_at = None;
+        }
+        Action::ReportBack { .. } => {
+            if let Some(down) = &mut s.assigned_down {
+                down.reported_back_at = Some(at);
+            }
+        }
+        Action::FollowUp {
+            satisfaction,
+            relapsed,
+            ..
+        } => s.follow_ups.push(FollowUpRecord {
+            entry: entry.id.clone(),
+            at,
+            satisfaction: *satisfaction,
+            relapsed: *relapsed,
+        }),
+        Action::Close { .. } => {
+            s.status = Status::Closed;
+            s.closed_at = Some(at);
+            s.handled_at.get_or_insert(at);
+        }
+        Action::Reopen { .. } => {
+            s.status = if s.difficulty.is_some() {
+                Status::Assessed
+            } else {
+                Status::Reported
+            };
+            s.assignee = None;
+            s.agreement = None;
+            s.judicial = None;
+            s.handled_at = None;
+            s.resolved_at = None;
+            s.closed_at = None;
+            s.clock_start = at;
+            s.due_override = None;
+        }
+        Action::SettleConflict { entries, .. } => {
+            s.conflicts.retain(|c| !entries.contains(&c.entry));
+        }
+        Action::Edit { .. } => {}
+    }
+    s.updated_at = s.updated_at.max(at);
+    s
+}
+
+/// Where concurrent branches go in the fold: lower first. See the module documentation.
+pub fn precedence(action: &Action) -> u8 {
+    match action {
+        Action::Report { .. } => 0,
+        Action::Escalate { .. } => 1,
+        Action::Reopen { .. } => 2,
+        Action::AssignDown { .. } => 3,
+        Action::Assess { .. } => 4,
+        Action::Assign { .. } => 5,
+        Action::RecordSession { .. }
+        | Action::ReportBack { .. }
+        | Action::FollowUp { .. }
+        | Action::RequestJudicialConfirmation { .. }
+        | Action::RecordJudicialConfirmation { .. }
+        | Action::SettleConflict { .. }
+        | Action::Edit { .. } => 6,
+        Action::Fail { .. } => 7,
+        Action::Stabilise { .. } => 8,
+        Action::Resolve { .. } => 9,
+        Action::Close { .. } => 10,
+    }
+}
+
+/// Whether an action moves the case (changes who holds it or where it is in the loop), as
+/// opposed to recording something that happened.
+pub fn is_move(action: &Action) -> bool {
+    !matches!(precedence(action), 0 | 6)
+}
+
+/// The result of folding a timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Folded {
+    /// `None` only if the timeline has no report.
+    pub state: Option<CaseState>,
+    /// Indices into the timeline, in fold order.
+    pub order: Vec<usize>,
+    /// What happened to each entry, by timeline index.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// The order in which the fold replays a timeline: depth first over the tree of bases, branches
+/// by [`precedence`], then time, then id.
+pub fn fold_order(timeline: &[TimelineEntry]) -> Vec<usize> {
+    let index: HashMap<&EntryId, usize> = timeline
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (&e.id, i))
+        .collect();
+    let mut children: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+    for (i, e) in timeline.iter().enumerate() {
+        // An unknown base cannot come from a well-formed history; such entries are roots.
+        let parent = e
+            .base
+            .as_ref()
+            .and_then(|b| index.get(b).copied())
+            .filter(|p| *p != i);
+        children.entry(parent).or_default().push(i);
+    }
+    let key = |i: &usize| {
+        let e = &timeline[*i];
+        (precedence(&e.action), e.at, e.id.clone())
+    };
+    for kids in children.values_mut() {
+        kids.sort_by_key(key);
+    }
+    let mut order = Vec::with_capacity(timeline.len());
+    let mut stack: Vec<usize> = children
+        .get(&None)
+        .map(|r| r.iter().rev().copied().collect())
+        .unwrap_or_default();
+    let mut seen = vec![false; timeline.len()];
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        order.push(i);
+        if let Some(kids) = children.get(&Some(i)) {
+            stack.extend(kids.iter().rev().copied());
+        }
+    }
+    // Entries caught in a cycle of bases (not producible by honest replicas) go last, by key.
+    let mut rest: Vec<usize> = (0..timeline.len()).filter(|i| !seen[*i]).collect();
+    rest.sort_by_key(key);
+    order.extend(rest);
+    order
+}
+
+/// Replays a timeline into the case's state. See the module documentation for the rule.
+pub fn fold(timeline: &[TimelineEntry]) -> Folded {
+    let order = fold_order(timeline);
+    let mut verdicts = vec![Verdict::Applied; timeline.len()];
+    let mut position: HashMap<&EntryId, usize> = HashMap::new();
+    let mut state: Option<CaseState> = None;
+    for (k, &i) in order.iter().enumerate() {
+        let entry = &timeline[i];
+        // Entries between this entry's base and itself in fold order are concurrent with it.
+        let from = entry
+            .base
+            .as_ref()
+            .and_then(|b| position.get(b))
+            .map_or(0, |p| p + 1);
+        let concurrent_moves: Vec<EntryId> = order[from.min(k)..k]
+            .iter()
+            .filter(|&&j| is_move(&timeline[j].action) && verdicts[j] == Verdict::Applied)
+            .map(|&j| timeline[j].id.clone())
+            .collect();
+        let concurrent_any = entry.base.is_some() && from < k;
+        position.insert(&entry.id, k);
+        match check(state.as_ref(), &entry.actor, &entry.action) {
+            Ok(()) => {
+                let mut next = apply(state.take(), entry);
+                if is_move(&entry.action) && !concurrent_moves.is_empty() {
+                    next.conflicts.push(Conflict {
+                        entry: entry.id.clone(),
+                        kind: ConflictKind::Overrode,
+                        with: concurrent_moves,
+                    });
+                }
+                next.last_entry = Some(entry.id.clone());
+                state = Some(next);
+            }
+            Err(reason) => {
+                verdicts[i] = Verdict::NotApplied(reason.clone());
+                if let Some(s) = state.as_mut() {
+                    let with = if concurrent_any {
+                        order[from..k]
+                            .iter()
+                            .map(|&j| timeline[j].id.clone())
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    s.conflicts.push(Conflict {
+                        entry: entry.id.clone(),
+                        kind: ConflictKind::NotApplied { reason },
+                        with,
+                    });
+                    s.last_entry = Some(entry.id.clone());
+                    s.updated_at = s.updated_at.max(entry.at);
+                }
+            }
+        }
+    }
+    Folded {
+        state,
+        order,
+        verdicts,
+    }
+}
+
+/// The actions of each kind an actor may take now, as templates for the UI to fill in (the
+/// payloads are placeholders; only the kind matters).
+pub fn allowed_kinds(state: Option<&CaseState>, actor: &Actor) -> Vec<&'static str> {
+    templates()
+        .into_iter()
+        .filter(|a| match a {
+            // Settling needs a named conflict; offer it when there is one.
+            Action::SettleConflict { .. } => {
+                state.is_some_and(|s| !s.conflicts.is_empty())
+                    && check(
+                        state,
+                        actor,
+                        &Action::SettleConflict {
+                            entries: Vec::new(),
+                            note: String::new(),
+                        },
+                    )
+                    .is_ok()
+            }
+            Action::Escalate { .. } | Action::AssignDown { .. } => {
+                check(state, actor, &retarget(a, UnitId::new("\u{0}elsewhere"))).is_ok()
+            }
+            _ => check(state, actor, a).is_ok(),
+        })
+        .map(|a| a.code())
+        .collect()
+}
+
+fn retarget(action: &Action, to: UnitId) -> Action {
+    match action.clone() {
+        Action::Escalate { reason, note, .. } => Action::Escalate { to, reason, note },
+        Action::AssignDown {
+            person,
+            instructions,
+            due_at,
+            ..
+        } => Action::AssignDown {
+            to,
+            person,
+            instructions,
+            due_at,
+        },
+        other => other,
+    }
+}
+
+fn templates() -> Vec<Action> {
+    use crate::model::{FollowUpMethod, SessionMode};
+    let note = String::new;
+    vec![
+        Action::Assess {
+            difficulty: Difficulty::Simple,
+            risks: Vec::new(),
+            note: note(),
+        },
+        Action::Assign {
+            to: Assignee::Department { name: note() },
+            chosen_by_parties: false,
+            note: note(),
+        },
+        Action::RecordSession {
+            mode: SessionMode::OnSite,
+            note: note(),
+        },
+        Action::Resolve {
+            agreement: None,
+            note: note(),
+        },
+        Action::RequestJudicialConfirmation { court: note() },
+        Action::RecordJudicialConfirmation {
+            granted: true,
+            note: note(),
+        },
+        Action::Stabilise { note: note() },
+        Action::Fail { note: note() },
+        Action::Escalate {
+            to: UnitId::new(""),
+            reason: EscalationReason::Unresolved,
+            note: note(),
+        },
+        Action::AssignDown {
+            to: UnitId::new(""),
+            person: None,
+            instructions: note(),
+            due_at: 0,
+        },
+        Action::ReportBack { note: note() },
+        Action::FollowUp {
+            method: FollowUpMethod::Phone,
+            satisfaction: Satisfaction::Satisfied,
+            relapsed: false,
+            note: note(),
+        },
+        Action::Close { note: note() },
+        Action::Reopen { reason: note() },
+        Action::SettleConflict {
+            entries: Vec::new(),
+            note: note(),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests;
