@@ -1,1 +1,3 @@
 //! Whole-system tests, one binary, a module per concern.
+
+mod demo;

@@ -131,6 +131,7 @@ pub struct CaseDoc {
 impl CaseDoc {
     /// Creates a case from a report: the document with its fields and the first timeline entry
     /// (上报), received by `centre`. `unit_path` is the place's path from the root unit.
+    #[allow(clippy::too_many_arguments)] // each is a distinct fact of the report
     pub fn create(
         id: CaseId,
         new: &NewCase,
@@ -384,6 +385,10 @@ impl CaseDoc {
         &mut self.doc
     }
 
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
     }
@@ -493,6 +498,11 @@ impl HouseholdDoc {
         Ok(HouseholdDoc { id, doc })
     }
 
+    /// Wraps an automerge document received from elsewhere.
+    pub fn from_automerge(id: HouseholdId, doc: AutoCommit) -> HouseholdDoc {
+        HouseholdDoc { id, doc }
+    }
+
     pub fn read(&self) -> Result<HouseholdDocument> {
         hydrate(&self.doc).map_err(shape(self.id.as_str()))
     }
@@ -518,6 +528,10 @@ impl HouseholdDoc {
 
     pub fn automerge(&mut self) -> &mut AutoCommit {
         &mut self.doc
+    }
+
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
     }
 }
 

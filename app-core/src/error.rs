@@ -43,9 +43,9 @@ pub enum Error {
     #[error("directory: {0}")]
     Directory(#[from] crate::org::DirectoryError),
     #[error("document operation failed: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error("document update failed: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
     #[cfg(feature = "store")]
     #[error("local database error: {0}")]
     Storage(#[from] rusqlite::Error),
@@ -59,6 +59,20 @@ impl Error {
             field: field.to_owned(),
             problem: problem.into(),
         }
+    }
+}
+
+// The document errors are boxed: they are rare and large, and every `Result` of the core carries
+// the size of its error variant.
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Error {
+        Error::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for Error {
+    fn from(e: autosurgeon::ReconcileError) -> Error {
+        Error::Reconcile(Box::new(e))
     }
 }
 

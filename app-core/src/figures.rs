@@ -1,1 +1,339 @@
+//! The numbers every centre reports (每日登记、每周研判、每月通报、每季总结).
+//!
+//! Pure arithmetic over [`CaseSummary`] rows: cases received, resolved, resolution rate, concluded
+//! (办结) and completion rate, on-time rate, follow-up satisfaction, escalations out and in; for a
+//! unit and a period, broken down by category, by the unit's children and by month. The device
+//! and the server compute them from the same rows, so the figures a township reports are the
+//! figures its staff saw on their phones.
 
+use crate::deadline::DueState;
+use crate::ids::UnitId;
+use crate::org::Directory;
+use crate::summary::CaseSummary;
+use chrono::{Datelike, FixedOffset, TimeZone};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A ratio as reports quote it: 176/182 = 96.7%.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    pub num: u64,
+    pub den: u64,
+}
+
+impl Rate {
+    /// The rate in percent; `None` when there is nothing to divide by.
+    pub fn percent(self) -> Option<f64> {
+        (self.den > 0).then(|| self.num as f64 * 100.0 / self.den as f64)
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.percent() {
+            Some(p) => write!(f, "{}/{} = {:.1}%", self.num, self.den, p),
+            None => write!(f, "{}/{} = –", self.num, self.den),
+        }
+    }
+}
+
+/// Counts for one slice (a unit, a category, a month).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// 受理: cases received in the period.
+    pub received: u64,
+    /// 调解成功: of those, resolved (now or before being reopened and resolved again).
+    pub resolved: u64,
+    /// 稳控
+    pub stabilised: u64,
+    /// 办结: concluded and archived.
+    pub concluded: u64,
+    /// Still open (not handled at the current tier).
+    pub open: u64,
+    /// Open and past the deadline now (督办).
+    pub overdue: u64,
+    /// Handled, and of those handled by the deadline (按期办结).
+    pub handled: u64,
+    pub handled_on_time: u64,
+    /// Followed up (回访), and of those satisfied or basically satisfied (满意、基本满意).
+    pub followed_up: u64,
+    pub satisfied: u64,
+    /// Escalated out of the unit (上报上级) and escalated into it.
+    pub escalated_out: u64,
+    pub escalated_in: u64,
+}
+
+impl Figures {
+    fn add(&mut self, case: &CaseSummary, unit: Option<&UnitId>, now_ms: i64) {
+        self.received += 1;
+        if case.resolved_at.is_some() {
+            self.resolved += 1;
+        }
+        if case.status == crate::workflow::Status::Stabilised {
+            self.stabilised += 1;
+        }
+        if case.closed_at.is_some() {
+            self.concluded += 1;
+        }
+        match case.due_state(now_ms) {
+            DueState::Handled => {
+                self.handled += 1;
+                if case.on_time() != Some(false) {
+                    self.handled_on_time += 1;
+                }
+            }
+            DueState::Overdue => {
+                self.open += 1;
+                self.overdue += 1;
+            }
+            DueState::OnTrack | DueState::DueSoon => self.open += 1,
+        }
+        if case.follow_ups > 0 {
+            self.followed_up += 1;
+            if case.satisfaction.is_some_and(|s| s.counts_as_satisfied()) {
+                self.satisfied += 1;
+            }
+        }
+        if let Some(unit) = unit {
+            if case.escalated_from.contains(unit) {
+                self.escalated_out += 1;
+            }
+            if case.escalated_to.contains(unit) {
+                self.escalated_in += 1;
+            }
+        } else if !case.escalated_from.is_empty() {
+            self.escalated_out += 1;
+        }
+    }
+
+    /// 化解率: resolved / received.
+    pub fn resolution_rate(&self) -> Rate {
+        Rate {
+            num: self.resolved,
+            den: self.received,
+        }
+    }
+
+    /// 办结率: concluded / received.
+    pub fn completion_rate(&self) -> Rate {
+        Rate {
+            num: self.concluded,
+            den: self.received,
+        }
+    }
+
+    /// 按期办结率: handled on time / handled.
+    pub fn on_time_rate(&self) -> Rate {
+        Rate {
+            num: self.handled_on_time,
+            den: self.handled,
+        }
+    }
+
+    /// 回访满意率: satisfied / followed up.
+    pub fn satisfaction_rate(&self) -> Rate {
+        Rate {
+            num: self.satisfied,
+            den: self.followed_up,
+        }
+    }
+}
+
+/// A unit's figures for a period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub unit: UnitId,
+    /// Cases reported in `[from, to)` (epoch milliseconds).
+    pub from: i64,
+    pub to: i64,
+    pub total: Figures,
+    pub by_category: BTreeMap<String, Figures>,
+    /// By the unit's direct children (a township's villages); cases of the unit itself are
+    /// under the unit's own id.
+    pub by_unit: BTreeMap<UnitId, Figures>,
+    /// By local calendar month, "2026-10".
+    pub by_month: BTreeMap<String, Figures>,
+}
+
+/// The figures of `unit` for cases reported in `[from_ms, to_ms)`, as at `now_ms`. Cases count
+/// for the unit when it appears in their [`CaseSummary::units`] (they happened below it or were
+/// with its centre).
+pub fn report<'a>(
+    directory: &Directory,
+    unit: &UnitId,
+    cases: impl IntoIterator<Item = &'a CaseSummary>,
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+) -> Report {
+    let children: Vec<UnitId> = directory
+        .children(unit)
+        .into_iter()
+        .map(|u| u.id.clone())
+        .collect();
+    let offset = directory.policy(unit).utc_offset_minutes;
+    let zone = FixedOffset::east_opt(offset * 60)
+        .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"));
+    let mut out = Report {
+        unit: unit.clone(),
+        from: from_ms,
+        to: to_ms,
+        total: Figures::default(),
+        by_category: BTreeMap::new(),
+        by_unit: BTreeMap::new(),
+        by_month: BTreeMap::new(),
+    };
+    for case in cases {
+        if !case.units.contains(unit) || case.reported_at < from_ms || case.reported_at >= to_ms {
+            continue;
+        }
+        out.total.add(case, Some(unit), now_ms);
+        out.by_category
+            .entry(case.category.clone())
+            .or_default()
+            .add(case, Some(unit), now_ms);
+        let child = children
+            .iter()
+            .find(|c| case.units.contains(*c))
+            .unwrap_or(unit);
+        out.by_unit
+            .entry(child.clone())
+            .or_default()
+            .add(case, Some(unit), now_ms);
+        if let Some(at) = zone.timestamp_millis_opt(case.reported_at).single() {
+            let month = format!("{:04}-{:02}", at.year(), at.month());
+            out.by_month
+                .entry(month)
+                .or_default()
+                .add(case, Some(unit), now_ms);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Satisfaction;
+    use crate::org::{Tier, Unit};
+    use crate::workflow::Status;
+
+    fn unit(id: &str, tier: Tier, parent: Option<&str>) -> Unit {
+        Unit {
+            id: id.into(),
+            name: id.to_owned(),
+            tier,
+            parent: parent.map(Into::into),
+            centre: tier != Tier::Grid,
+            policy: None,
+        }
+    }
+
+    fn directory() -> Directory {
+        Directory::new(
+            [
+                unit("c", Tier::County, None),
+                unit("t", Tier::Township, Some("c")),
+                unit("v1", Tier::Village, Some("t")),
+                unit("v2", Tier::Village, Some("t")),
+            ],
+            [],
+        )
+        .unwrap()
+    }
+
+    const DAY: i64 = 86_400_000;
+    // 2026-10-01 00:00 CST
+    const OCT1: i64 = 1_790_784_000_000;
+
+    fn case(id: &str, village: &str, reported: i64) -> CaseSummary {
+        CaseSummary {
+            id: id.into(),
+            title: "t".into(),
+            category: "neighbour".into(),
+            status: Status::Reported,
+            difficulty: None,
+            place_unit: village.into(),
+            responsible_unit: "t".into(),
+            assignee: None,
+            assignee_people: vec![],
+            reporter: "p".into(),
+            reporter_name: "p".into(),
+            reported_at: reported,
+            clock_start: reported,
+            due_at: reported + 3 * DAY,
+            due_soon_at: reported + 2 * DAY,
+            handled_at: None,
+            resolved_at: None,
+            closed_at: None,
+            agreement: false,
+            judicial: None,
+            follow_ups: 0,
+            satisfaction: None,
+            escalated_from: vec![],
+            escalated_to: vec![],
+            conflicts: 0,
+            party_names: vec![],
+            entries: 1,
+            units: ["c", "t", village].into_iter().map(UnitId::from).collect(),
+            updated_at: reported,
+        }
+    }
+
+    #[test]
+    fn rates_read_as_reports_quote_them() {
+        let r = Rate { num: 176, den: 182 };
+        assert_eq!(r.to_string(), "176/182 = 96.7%");
+        assert_eq!(Rate::default().to_string(), "0/0 = –");
+    }
+
+    #[test]
+    fn township_figures_count_resolution_on_time_satisfaction_and_escalation() {
+        let dir = directory();
+        let mut resolved_on_time = case("a", "v1", OCT1);
+        resolved_on_time.status = Status::Closed;
+        resolved_on_time.handled_at = Some(OCT1 + DAY);
+        resolved_on_time.resolved_at = Some(OCT1 + DAY);
+        resolved_on_time.closed_at = Some(OCT1 + 2 * DAY);
+        resolved_on_time.follow_ups = 1;
+        resolved_on_time.satisfaction = Some(Satisfaction::Satisfied);
+        let mut resolved_late = case("b", "v2", OCT1 + DAY);
+        resolved_late.status = Status::Resolved;
+        resolved_late.handled_at = Some(OCT1 + 10 * DAY);
+        resolved_late.resolved_at = Some(OCT1 + 10 * DAY);
+        resolved_late.follow_ups = 1;
+        resolved_late.satisfaction = Some(Satisfaction::Dissatisfied);
+        let overdue = case("c", "v2", OCT1 + 2 * DAY);
+        let mut escalated = case("d", "v1", OCT1 + 3 * DAY);
+        escalated.status = Status::Escalated;
+        escalated.escalated_from = vec!["t".into()];
+        escalated.escalated_to = vec!["c".into()];
+        let november = case("e", "v1", OCT1 + 32 * DAY);
+        let outside = case("f", "v1", OCT1 - 40 * DAY);
+        let all = [
+            resolved_on_time,
+            resolved_late,
+            overdue,
+            escalated,
+            november,
+            outside,
+        ];
+        let now = OCT1 + 33 * DAY;
+        let r = report(&dir, &"t".into(), &all, OCT1, OCT1 + 61 * DAY, now);
+        assert_eq!(r.total.received, 5);
+        assert_eq!(r.total.resolution_rate().to_string(), "2/5 = 40.0%");
+        assert_eq!(r.total.completion_rate().to_string(), "1/5 = 20.0%");
+        assert_eq!(r.total.on_time_rate().to_string(), "1/2 = 50.0%");
+        assert_eq!(r.total.satisfaction_rate().to_string(), "1/2 = 50.0%");
+        assert_eq!(r.total.overdue, 2, "c and d are open past their deadline");
+        assert_eq!(r.total.escalated_out, 1);
+        assert_eq!(r.by_unit[&UnitId::from("v1")].received, 3);
+        assert_eq!(r.by_unit[&UnitId::from("v2")].received, 2);
+        assert_eq!(r.by_month["2026-10"].received, 4);
+        assert_eq!(r.by_month["2026-11"].received, 1);
+        assert_eq!(r.by_category["neighbour"].received, 5);
+        let county = report(&dir, &"c".into(), &all, OCT1, OCT1 + 61 * DAY, now);
+        assert_eq!(county.total.escalated_in, 1);
+    }
+}

@@ -29,9 +29,13 @@ pub mod figures;
 pub mod ids;
 pub mod model;
 pub mod org;
+pub mod rules;
+pub mod summary;
 pub mod taxonomy;
 pub mod workflow;
 
+#[cfg(feature = "store")]
+pub mod ledger;
 #[cfg(feature = "store")]
 pub mod store;
 

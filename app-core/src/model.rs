@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the document layout written by this code.
 pub const CASE_SCHEMA: u64 = 1;
+/// The version of the household document's shape.
+pub const HOUSEHOLD_SCHEMA: u64 = 1;
 
 /// How hard a case is (研判 result).
 #[derive(

@@ -1,1 +1,1425 @@
+//! The local store: one SQLite file per device (or per server) holding every document, the
+//! outbox, and the summaries list screens read.
+//!
+//! # Layout
+//! - `documents` + `document_chunks`: each automerge document as a compacted snapshot plus the
+//!   incremental chunks saved since (one chunk per saved action). Loading concatenates them;
+//!   when a document has [`COMPACT_AFTER`] chunks, the next save folds them into a new snapshot.
+//! - `outbox`: every local change not yet acknowledged by a server, by change hash. A change
+//!   leaves the outbox only through [`Store::acknowledge`].
+//! - `cases`, `case_units`, `case_people`, `households`: summaries derived from the documents,
+//!   so that "my township's overdue cases" or a party-name search never loads a document. They
+//!   can be rebuilt from the documents at any time ([`Store::reindex`]).
+//! - `units`, `people`: the directory this device knows.
+//!
+//! # Durability
+//! WAL with `synchronous = FULL`: when a call returns `Ok`, the action is on disk. Every action
+//! (the document chunk, its outbox entries, the summary) is written in one transaction; if any
+//! part fails nothing is written, and the document is re-read from disk on the next call, so a
+//! failed save leaves no trace in memory either.
+//!
+//! # Damage
+//! A document whose bytes are corrupt gives [`Error::CorruptDocument`] when it is opened; the
+//! other documents, the lists and the figures keep working.
 
+use crate::document::{CaseDoc, CaseEdit, ContactsDocument, DocKind, HouseholdDoc, PartyContact};
+use crate::document::{HouseholdDocument, Visit, VisitOutcome};
+use crate::error::{Error, Result};
+use crate::figures::{self, Report};
+use crate::ids::{CaseId, EntryId, HouseholdId, PartyId, PersonId, UnitId, VisitId};
+use crate::model::{Action, Actor, CaseDocument, NewCase, Party, HOUSEHOLD_SCHEMA};
+use crate::org::{Directory, Person, Unit};
+use crate::rules;
+use crate::summary::CaseSummary;
+use crate::taxonomy::{CategoryCode, Taxonomy};
+use crate::workflow::{Folded, Status};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use autosurgeon::Text;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::path::{Path, PathBuf};
+
+/// The schema version this build writes. See [`migrate`].
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// A document is compacted into a fresh snapshot once it has this many incremental chunks.
+pub const COMPACT_AFTER: i64 = 16;
+
+/// Everything a case screen shows.
+#[derive(Clone, Debug)]
+pub struct CaseView {
+    pub document: CaseDocument,
+    pub folded: Folded,
+    pub summary: CaseSummary,
+    /// Parties' phones and ID numbers, unless erased or not held on this device.
+    pub contacts: Option<ContactsDocument>,
+}
+
+/// Which cases a list screen wants. Every field narrows the list; the default is every case,
+/// newest report first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseFilter {
+    /// Cases of this unit: that happened in its subtree or were with its centre.
+    pub unit: Option<UnitId>,
+    /// Cases the centre of this unit is responsible for now.
+    pub responsible: Option<UnitId>,
+    /// Cases this person reported or is assigned to ("my cases").
+    pub person: Option<PersonId>,
+    pub statuses: Vec<Status>,
+    pub category: Option<String>,
+    pub due: Option<DueFilter>,
+    /// Only cases not yet handled at their current tier.
+    pub open_only: bool,
+    /// Cases reported at or after this time ("new in my township").
+    pub reported_since: Option<i64>,
+    /// Only cases with unsettled conflicts.
+    pub conflicts_only: bool,
+    /// A party's name, or part of it.
+    pub party_name: Option<String>,
+    /// At most this many rows (0: no limit).
+    pub limit: u32,
+}
+
+/// Deadline filters, evaluated at the `now` passed to [`Store::list`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DueFilter {
+    /// Open and past the deadline (超期).
+    Overdue,
+    /// Open and within the warning period before the deadline (即将到期).
+    DueSoon,
+}
+
+/// A local change waiting for a server's acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    /// The document's storage key, `kind:id`.
+    pub key: String,
+    pub hash: ChangeHash,
+    pub change: Vec<u8>,
+}
+
+/// A household as the visit list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HouseholdSummary {
+    pub id: HouseholdId,
+    pub grid: UnitId,
+    pub head: String,
+    pub address: String,
+    pub members: u64,
+    pub visits: u64,
+    pub last_visit_at: Option<i64>,
+}
+
+/// What [`Store::reindex`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReindexReport {
+    pub cases: usize,
+    pub households: usize,
+    /// Documents that could not be read, with the reason; their old summaries are kept.
+    pub damaged: Vec<(String, String)>,
+}
+
+/// Bytes held for documents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageFigures {
+    pub documents: u64,
+    pub snapshot_bytes: u64,
+    pub chunk_bytes: u64,
+    pub chunks: u64,
+    pub outbox: u64,
+}
+
+/// A merged document checked and ready to be written.
+struct Received {
+    key: String,
+    kind: DocKind,
+    is_new: bool,
+    doc: AutoCommit,
+    before: Vec<ChangeHash>,
+    summary: Option<CaseSummary>,
+    household: Option<HouseholdDocument>,
+}
+
+/// The local SQLite store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    actor_id: ActorId,
+    directory: Directory,
+    taxonomy: Taxonomy,
+}
+
+/// Brings a database to [`SCHEMA_VERSION`], one step at a time (`PRAGMA user_version`).
+/// Refuses a database written by a newer version.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let tx = conn.transaction()?;
+    for version in found..SCHEMA_VERSION {
+        upgrade_from(&tx, version)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Version `version` to `version + 1`.
+fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
+    match version {
+        // 1: documents, their chunks, the outbox, the directory.
+        0 => tx.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE documents (
+                 key TEXT PRIMARY KEY,
+                 kind TEXT NOT NULL,
+                 snapshot BLOB NOT NULL,
+                 chunks INTEGER NOT NULL DEFAULT 0,
+                 updated_at INTEGER NOT NULL
+             );
+             CREATE TABLE document_chunks (
+                 key TEXT NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
+                 seq INTEGER NOT NULL,
+                 bytes BLOB NOT NULL,
+                 PRIMARY KEY (key, seq)
+             );
+             CREATE TABLE outbox (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 key TEXT NOT NULL,
+                 hash TEXT NOT NULL UNIQUE,
+                 change BLOB NOT NULL
+             );
+             CREATE TABLE units (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+             CREATE TABLE people (id TEXT PRIMARY KEY, json TEXT NOT NULL);",
+        )?,
+        // 2: summaries for list screens and figures, rebuilt from the documents on open.
+        1 => tx.execute_batch(
+            "CREATE TABLE cases (
+                 id TEXT PRIMARY KEY,
+                 status TEXT NOT NULL,
+                 category TEXT NOT NULL,
+                 responsible_unit TEXT NOT NULL,
+                 reported_at INTEGER NOT NULL,
+                 due_at INTEGER NOT NULL,
+                 due_soon_at INTEGER NOT NULL,
+                 handled INTEGER NOT NULL,
+                 conflicts INTEGER NOT NULL,
+                 party_names TEXT NOT NULL,
+                 summary TEXT NOT NULL
+             );
+             CREATE INDEX cases_open_due ON cases(handled, due_at);
+             CREATE INDEX cases_reported ON cases(reported_at);
+             CREATE TABLE case_units (
+                 unit TEXT NOT NULL,
+                 case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+                 PRIMARY KEY (unit, case_id)
+             ) WITHOUT ROWID;
+             CREATE INDEX case_units_case ON case_units(case_id);
+             CREATE TABLE case_people (
+                 person TEXT NOT NULL,
+                 case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+                 PRIMARY KEY (person, case_id)
+             ) WITHOUT ROWID;
+             CREATE INDEX case_people_case ON case_people(case_id);
+             CREATE TABLE households (
+                 id TEXT PRIMARY KEY,
+                 grid TEXT NOT NULL,
+                 head TEXT NOT NULL,
+                 address TEXT NOT NULL,
+                 members INTEGER NOT NULL,
+                 visits INTEGER NOT NULL,
+                 last_visit_at INTEGER
+             );
+             CREATE INDEX households_grid ON households(grid);
+             INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = '1';",
+        )?,
+        _ => unreachable!("no upgrade from version {version}"),
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn json_err(e: serde_json::Error) -> Error {
+    Error::Json(e)
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, migrating it to this version.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        let actor_id = match conn
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+        {
+            Some(h) => ActorId::from(unhex(&h).ok_or_else(|| {
+                Error::invalid("actor", "the stored device actor id is not hexadecimal")
+            })?),
+            None => {
+                let a = ActorId::random();
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('actor', ?1)",
+                    [hex(a.to_bytes())],
+                )?;
+                a
+            }
+        };
+        let directory = Self::read_directory(&conn)?;
+        let mut store = Store {
+            conn,
+            path,
+            actor_id,
+            directory,
+            taxonomy: Taxonomy::default(),
+        };
+        if store.meta("needs_reindex")?.as_deref() == Some("1") {
+            store.reindex()?;
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The automerge actor id of this replica: every change it makes carries it.
+    pub fn actor_id(&self) -> &ActorId {
+        &self.actor_id
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn read_directory(conn: &Connection) -> Result<Directory> {
+        let mut units = Vec::new();
+        let mut stmt = conn.prepare("SELECT json FROM units")?;
+        for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            units.push(serde_json::from_str::<Unit>(&json?).map_err(json_err)?);
+        }
+        let mut people = Vec::new();
+        let mut stmt = conn.prepare("SELECT json FROM people")?;
+        for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            people.push(serde_json::from_str::<Person>(&json?).map_err(json_err)?);
+        }
+        Ok(Directory::new(units, people)?)
+    }
+
+    /// Replaces the directory (units and people) and recomputes every summary, since deadlines
+    /// depend on the units' policies.
+    pub fn set_directory(&mut self, directory: Directory) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM units", [])?;
+        tx.execute("DELETE FROM people", [])?;
+        for u in directory.units() {
+            tx.execute(
+                "INSERT INTO units(id, json) VALUES (?1, ?2)",
+                params![u.id.as_str(), serde_json::to_string(u)?],
+            )?;
+        }
+        for p in directory.people() {
+            tx.execute(
+                "INSERT INTO people(id, json) VALUES (?1, ?2)",
+                params![p.id.as_str(), serde_json::to_string(p)?],
+            )?;
+        }
+        tx.commit()?;
+        self.directory = directory;
+        self.reindex()?;
+        Ok(())
+    }
+
+    // ----- documents -----
+
+    fn load_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let Some(mut bytes) = self
+            .conn
+            .query_row(
+                "SELECT snapshot FROM documents WHERE key = ?1",
+                [key],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM document_chunks WHERE key = ?1 ORDER BY seq")?;
+        for chunk in stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0))? {
+            bytes.extend_from_slice(&chunk?);
+        }
+        Ok(Some(bytes))
+    }
+
+    fn load_automerge(&self, key: &str) -> Result<Option<AutoCommit>> {
+        match self.load_bytes(key)? {
+            None => Ok(None),
+            Some(bytes) => AutoCommit::load(&bytes)
+                .map(|d| Some(d.with_actor(self.actor_id.clone())))
+                .map_err(|e| Error::CorruptDocument {
+                    id: key.to_owned(),
+                    reason: e.to_string(),
+                }),
+        }
+    }
+
+    fn load_case(&self, id: &CaseId) -> Result<CaseDoc> {
+        let key = DocKind::Case.key(id.as_str());
+        let bytes = self
+            .load_bytes(&key)?
+            .ok_or_else(|| Error::UnknownCase(id.clone()))?;
+        CaseDoc::load(id.clone(), &bytes, &self.actor_id)
+    }
+
+    fn load_household(&self, id: &HouseholdId) -> Result<HouseholdDoc> {
+        let key = DocKind::Household.key(id.as_str());
+        let bytes = self
+            .load_bytes(&key)?
+            .ok_or_else(|| Error::UnknownHousehold(id.clone()))?;
+        HouseholdDoc::load(id.clone(), &bytes, &self.actor_id)
+    }
+
+    /// Writes a new document whole.
+    fn insert_document(
+        tx: &Transaction<'_>,
+        key: &str,
+        kind: DocKind,
+        doc: &mut AutoCommit,
+        local: bool,
+        now_ms: i64,
+    ) -> Result<()> {
+        tx.execute(
+            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
+             VALUES (?1, ?2, ?3, 0, ?4)",
+            params![key, kind.code(), doc.save(), now_ms],
+        )?;
+        if local {
+            Self::enqueue(tx, key, doc.get_changes(&[]))?;
+        }
+        Ok(())
+    }
+
+    /// Appends the changes made since `before` as one chunk (compacting when due) and, for
+    /// local changes, queues them in the outbox.
+    fn append_changes(
+        tx: &Transaction<'_>,
+        key: &str,
+        doc: &mut AutoCommit,
+        before: &[ChangeHash],
+        local: bool,
+        now_ms: i64,
+    ) -> Result<()> {
+        Self::write_chunk(tx, key, doc, before, now_ms)?;
+        if local {
+            Self::enqueue(tx, key, doc.get_changes(before))?;
+        }
+        Ok(())
+    }
+
+    /// Stores the changes since `before` as a new chunk, or, when the document has
+    /// [`COMPACT_AFTER`] chunks, replaces snapshot and chunks with a fresh snapshot.
+    fn write_chunk(
+        tx: &Transaction<'_>,
+        key: &str,
+        doc: &mut AutoCommit,
+        before: &[ChangeHash],
+        now_ms: i64,
+    ) -> Result<()> {
+        let chunks: i64 =
+            tx.query_row("SELECT chunks FROM documents WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })?;
+        if chunks + 1 >= COMPACT_AFTER {
+            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [key])?;
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE key = ?1",
+                params![key, doc.save(), now_ms],
+            )?;
+        } else {
+            tx.execute(
+                "INSERT INTO document_chunks(key, seq, bytes)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_chunks WHERE key = ?1), ?2)",
+                params![key, doc.save_after(before)],
+            )?;
+            tx.execute(
+                "UPDATE documents SET chunks = chunks + 1, updated_at = ?2 WHERE key = ?1",
+                params![key, now_ms],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn enqueue(tx: &Transaction<'_>, key: &str, changes: Vec<Change>) -> Result<()> {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO outbox(key, hash, change) VALUES (?1, ?2, ?3) ON CONFLICT(hash) DO NOTHING",
+        )?;
+        for mut change in changes {
+            let hash = change.hash().to_string();
+            stmt.execute(params![key, hash, change.bytes().as_ref()])?;
+        }
+        Ok(())
+    }
+
+    fn write_summary(tx: &Transaction<'_>, summary: &CaseSummary) -> Result<()> {
+        let id = summary.id.as_str();
+        tx.execute(
+            "INSERT INTO cases(id, status, category, responsible_unit, reported_at, due_at,
+                               due_soon_at, handled, conflicts, party_names, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT(id) DO UPDATE SET status = ?2, category = ?3, responsible_unit = ?4,
+                 reported_at = ?5, due_at = ?6, due_soon_at = ?7, handled = ?8, conflicts = ?9,
+                 party_names = ?10, summary = ?11",
+            params![
+                id,
+                summary.status.code(),
+                summary.category,
+                summary.responsible_unit.as_str(),
+                summary.reported_at,
+                summary.due_at,
+                summary.due_soon_at,
+                summary.is_handled(),
+                summary.conflicts,
+                summary.party_names.join("\u{1f}"),
+                serde_json::to_string(summary)?,
+            ],
+        )?;
+        tx.execute("DELETE FROM case_units WHERE case_id = ?1", [id])?;
+        tx.execute("DELETE FROM case_people WHERE case_id = ?1", [id])?;
+        let mut units =
+            tx.prepare_cached("INSERT INTO case_units(unit, case_id) VALUES (?1, ?2)")?;
+        for u in &summary.units {
+            units.execute([u.as_str(), id])?;
+        }
+        let mut people = tx.prepare_cached(
+            "INSERT INTO case_people(person, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for p in summary.assignee_people.iter().chain([&summary.reporter]) {
+            people.execute([p.as_str(), id])?;
+        }
+        Ok(())
+    }
+
+    fn summarise(&self, doc: &CaseDoc) -> Result<CaseSummary> {
+        let document = doc.read()?;
+        let folded = crate::workflow::fold(&document.timeline);
+        Ok(CaseSummary::compute(&document, &folded, &self.directory))
+    }
+
+    fn write_household_summary(tx: &Transaction<'_>, h: &HouseholdDocument) -> Result<()> {
+        tx.execute(
+            "INSERT INTO households(id, grid, head, address, members, visits, last_visit_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET grid = ?2, head = ?3, address = ?4, members = ?5,
+                 visits = ?6, last_visit_at = ?7",
+            params![
+                h.id.as_str(),
+                h.grid.as_str(),
+                h.head,
+                h.address.as_str(),
+                h.members as i64,
+                h.visits.len() as i64,
+                h.visits.iter().map(|v| v.at).max(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    // ----- cases -----
+
+    /// Reports a new dispute (上报): creates the case and its contacts document, received by the
+    /// centre nearest the place. Returns the new case's id.
+    pub fn create_case(&mut self, actor: &Actor, new: &NewCase, now_ms: i64) -> Result<CaseId> {
+        rules::check_actor(&self.directory, actor)?;
+        validate_new_case(new, &self.taxonomy)?;
+        let place = self
+            .directory
+            .unit(&new.place_unit)
+            .ok_or_else(|| Error::UnknownUnit(new.place_unit.clone()))?;
+        let centre = self
+            .directory
+            .receiving_centre(&place.id)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "place",
+                    format!("no centre receives cases from {}", place.name),
+                )
+            })?
+            .id
+            .clone();
+        rules::check_action(
+            &self.directory,
+            None,
+            actor,
+            &Action::Report {
+                centre: centre.clone(),
+                source: new.source,
+            },
+        )?;
+        let id = CaseId::generate();
+        let mut parties = Vec::new();
+        let mut contacts = ContactsDocument {
+            case: id.clone(),
+            parties: Default::default(),
+        };
+        for p in &new.parties {
+            let pid = PartyId::generate();
+            contacts.parties.insert(
+                pid.to_string(),
+                PartyContact {
+                    phone: p.phone.clone(),
+                    id_number: p.id_number.clone(),
+                },
+            );
+            parties.push(Party {
+                id: pid,
+                name: p.name.trim().to_owned(),
+                role: p.role,
+            });
+        }
+        let path = self.directory.path(&place.id);
+        let mut doc = CaseDoc::create(
+            id.clone(),
+            new,
+            parties,
+            path,
+            centre,
+            actor,
+            &self.actor_id,
+            now_ms,
+        )?;
+        let summary = self.summarise(&doc)?;
+        let mut contacts_doc = contacts.to_automerge(&self.actor_id)?;
+        let tx = self.conn.transaction()?;
+        Self::insert_document(
+            &tx,
+            &DocKind::Case.key(id.as_str()),
+            DocKind::Case,
+            doc.automerge(),
+            true,
+            now_ms,
+        )?;
+        Self::insert_document(
+            &tx,
+            &DocKind::Contacts.key(id.as_str()),
+            DocKind::Contacts,
+            &mut contacts_doc,
+            true,
+            now_ms,
+        )?;
+        Self::write_summary(&tx, &summary)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Records a workflow step on a case, durably, if the rules allow it.
+    pub fn act(
+        &mut self,
+        case: &CaseId,
+        actor: &Actor,
+        action: Action,
+        now_ms: i64,
+    ) -> Result<EntryId> {
+        let mut doc = self.load_case(case)?;
+        let state = doc.state()?;
+        rules::check_action(&self.directory, state.as_ref(), actor, &action)?;
+        let before = doc.heads();
+        let entry = doc.act(actor, action, now_ms)?;
+        self.save_case(&mut doc, &before, true, now_ms)?;
+        Ok(entry)
+    }
+
+    /// Edits a case's fields, durably.
+    pub fn edit(
+        &mut self,
+        case: &CaseId,
+        actor: &Actor,
+        edit: &CaseEdit,
+        now_ms: i64,
+    ) -> Result<EntryId> {
+        rules::check_actor(&self.directory, actor)?;
+        if let Some(c) = &edit.category {
+            if !self.taxonomy.contains(&CategoryCode::from(c.as_str())) {
+                return Err(Error::UnknownCategory(c.clone()));
+            }
+        }
+        let mut doc = self.load_case(case)?;
+        let before = doc.heads();
+        let entry = doc.edit(actor, edit, now_ms)?;
+        self.save_case(&mut doc, &before, true, now_ms)?;
+        Ok(entry)
+    }
+
+    fn save_case(
+        &mut self,
+        doc: &mut CaseDoc,
+        before: &[ChangeHash],
+        local: bool,
+        now_ms: i64,
+    ) -> Result<()> {
+        let summary = self.summarise(doc)?;
+        let key = DocKind::Case.key(doc.id().as_str());
+        let tx = self.conn.transaction()?;
+        Self::append_changes(&tx, &key, doc.automerge(), before, local, now_ms)?;
+        Self::write_summary(&tx, &summary)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A case with its timeline, state and contacts.
+    pub fn case(&self, id: &CaseId) -> Result<CaseView> {
+        let doc = self.load_case(id)?;
+        let document = doc.read()?;
+        let folded = crate::workflow::fold(&document.timeline);
+        let summary = CaseSummary::compute(&document, &folded, &self.directory);
+        let contacts = match self.load_automerge(&DocKind::Contacts.key(id.as_str()))? {
+            Some(d) => Some(ContactsDocument::from_automerge(id.as_str(), &d)?),
+            None => None,
+        };
+        Ok(CaseView {
+            document,
+            folded,
+            summary,
+            contacts,
+        })
+    }
+
+    /// The summary of one case, without loading its document.
+    pub fn summary(&self, id: &CaseId) -> Result<CaseSummary> {
+        let json: String = self
+            .conn
+            .query_row(
+                "SELECT summary FROM cases WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::UnknownCase(id.clone()))?;
+        Ok(serde_json::from_str(&json)?)
+    }
+
+    /// Erases a case's contact details (phones, ID numbers): the contacts document is dropped
+    /// whole, with any unsent changes to it. The case and its history stay.
+    pub fn erase_contacts(&mut self, id: &CaseId) -> Result<()> {
+        let key = DocKind::Contacts.key(id.as_str());
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM documents WHERE key = ?1", [&key])?;
+        tx.execute("DELETE FROM outbox WHERE key = ?1", [&key])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The cases a list screen shows, from the summaries alone. Overdue and due-soon lists are
+    /// ordered by deadline, others by report time, newest first.
+    pub fn list(&self, filter: &CaseFilter, now_ms: i64) -> Result<Vec<CaseSummary>> {
+        let mut sql = String::from("SELECT c.summary FROM cases c");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let arg = |v: rusqlite::types::Value, args: &mut Vec<_>| {
+            args.push(v);
+            format!("?{}", args.len())
+        };
+        let mut clauses = Vec::new();
+        if let Some(unit) = &filter.unit {
+            let a = arg(unit.to_string().into(), &mut args);
+            sql.push_str(&format!(
+                " JOIN case_units u ON u.case_id = c.id AND u.unit = {a}"
+            ));
+        }
+        if let Some(person) = &filter.person {
+            let a = arg(person.to_string().into(), &mut args);
+            sql.push_str(&format!(
+                " JOIN case_people p ON p.case_id = c.id AND p.person = {a}"
+            ));
+        }
+        if let Some(unit) = &filter.responsible {
+            let a = arg(unit.to_string().into(), &mut args);
+            clauses.push(format!("c.responsible_unit = {a}"));
+        }
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter
+                .statuses
+                .iter()
+                .map(|s| arg(s.code().to_owned().into(), &mut args))
+                .collect();
+            clauses.push(format!("c.status IN ({})", list.join(", ")));
+        }
+        if let Some(category) = &filter.category {
+            let a = arg(category.clone().into(), &mut args);
+            clauses.push(format!("c.category = {a}"));
+        }
+        if filter.open_only {
+            clauses.push("c.handled = 0".to_owned());
+        }
+        match filter.due {
+            Some(DueFilter::Overdue) => {
+                let a = arg(now_ms.into(), &mut args);
+                clauses.push(format!("c.handled = 0 AND c.due_at <= {a}"));
+            }
+            Some(DueFilter::DueSoon) => {
+                let a = arg(now_ms.into(), &mut args);
+                clauses.push(format!(
+                    "c.handled = 0 AND c.due_soon_at <= {a} AND c.due_at > {a}"
+                ));
+            }
+            None => {}
+        }
+        if let Some(since) = filter.reported_since {
+            let a = arg(since.into(), &mut args);
+            clauses.push(format!("c.reported_at >= {a}"));
+        }
+        if filter.conflicts_only {
+            clauses.push("c.conflicts > 0".to_owned());
+        }
+        if let Some(name) = filter.party_name.as_deref().map(str::trim) {
+            if !name.is_empty() {
+                let escaped = name
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let a = arg(format!("%{escaped}%").into(), &mut args);
+                clauses.push(format!("c.party_names LIKE {a} ESCAPE '\\'"));
+            }
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(match filter.due {
+            Some(_) => " ORDER BY c.due_at ASC, c.id",
+            None => " ORDER BY c.reported_at DESC, c.id",
+        });
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// The figures of `unit` for cases reported in `[from_ms, to_ms)`, as at `now_ms`.
+    pub fn figures(&self, unit: &UnitId, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Report> {
+        if self.directory.unit(unit).is_none() {
+            return Err(Error::UnknownUnit(unit.clone()));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
+             WHERE c.reported_at >= ?2 AND c.reported_at < ?3",
+        )?;
+        let mut cases: Vec<CaseSummary> = Vec::new();
+        for json in stmt.query_map(params![unit.as_str(), from_ms, to_ms], |r| {
+            r.get::<_, String>(0)
+        })? {
+            cases.push(serde_json::from_str(&json?)?);
+        }
+        Ok(figures::report(
+            &self.directory,
+            unit,
+            &cases,
+            from_ms,
+            to_ms,
+            now_ms,
+        ))
+    }
+
+    // ----- households and visits -----
+
+    /// Registers a household in a grid.
+    pub fn create_household(
+        &mut self,
+        actor: &Actor,
+        grid: &UnitId,
+        head: &str,
+        address: &str,
+        members: u64,
+        now_ms: i64,
+    ) -> Result<HouseholdId> {
+        rules::check_actor(&self.directory, actor)?;
+        if self.directory.unit(grid).is_none() {
+            return Err(Error::UnknownUnit(grid.clone()));
+        }
+        if head.trim().is_empty() {
+            return Err(Error::invalid(
+                "head",
+                "户主姓名不能为空 (the head of household needs a name)",
+            ));
+        }
+        let household = HouseholdDocument {
+            schema: HOUSEHOLD_SCHEMA,
+            id: HouseholdId::generate(),
+            grid: grid.clone(),
+            address: Text::with_value(address),
+            head: head.trim().to_owned(),
+            members,
+            notes: Text::with_value(""),
+            visits: Vec::new(),
+        };
+        let mut doc = HouseholdDoc::create(&household, actor, &self.actor_id, now_ms)?;
+        let tx = self.conn.transaction()?;
+        Self::insert_document(
+            &tx,
+            &DocKind::Household.key(household.id.as_str()),
+            DocKind::Household,
+            doc.automerge(),
+            true,
+            now_ms,
+        )?;
+        Self::write_household_summary(&tx, &household)?;
+        tx.commit()?;
+        Ok(household.id)
+    }
+
+    /// Records a door-to-door visit (入户走访); "all safe" (无事报平安) is
+    /// [`VisitOutcome::AllSafe`].
+    pub fn record_visit(
+        &mut self,
+        household: &HouseholdId,
+        actor: &Actor,
+        outcome: VisitOutcome,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<VisitId> {
+        rules::check_actor(&self.directory, actor)?;
+        if let VisitOutcome::Dispute { case } = &outcome {
+            self.summary(case)?;
+        }
+        let mut doc = self.load_household(household)?;
+        let before = doc.automerge().get_heads();
+        let visit = Visit {
+            id: VisitId::generate(),
+            at: now_ms,
+            actor: actor.clone(),
+            outcome,
+            note: note.to_owned(),
+        };
+        doc.record_visit(&visit, now_ms)?;
+        let read = doc.read()?;
+        let key = DocKind::Household.key(household.as_str());
+        let tx = self.conn.transaction()?;
+        Self::append_changes(&tx, &key, doc.automerge(), &before, true, now_ms)?;
+        Self::write_household_summary(&tx, &read)?;
+        tx.commit()?;
+        Ok(visit.id)
+    }
+
+    pub fn household(&self, id: &HouseholdId) -> Result<HouseholdDocument> {
+        self.load_household(id)?.read()
+    }
+
+    /// The households of a grid, least recently visited first (who to visit next).
+    pub fn households(&self, grid: &UnitId) -> Result<Vec<HouseholdSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, grid, head, address, members, visits, last_visit_at FROM households
+             WHERE grid = ?1 ORDER BY last_visit_at IS NOT NULL, last_visit_at, head",
+        )?;
+        let rows = stmt.query_map([grid.as_str()], |r| {
+            Ok(HouseholdSummary {
+                id: HouseholdId::new(r.get::<_, String>(0)?),
+                grid: UnitId::new(r.get::<_, String>(1)?),
+                head: r.get(2)?,
+                address: r.get(3)?,
+                members: r.get::<_, i64>(4)? as u64,
+                visits: r.get::<_, i64>(5)? as u64,
+                last_visit_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // ----- replication -----
+
+    /// Local changes not yet acknowledged by a server, oldest first.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, key, hash, change FROM outbox ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, key, hash, change) = row?;
+            let hash = hash
+                .parse()
+                .map_err(|_| Error::invalid("outbox", format!("entry {seq} has a bad hash")))?;
+            out.push(OutboxEntry {
+                seq,
+                key,
+                hash,
+                change,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Drops acknowledged changes from the outbox. Unknown hashes are ignored (an
+    /// acknowledgement may arrive twice).
+    pub fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+            for h in hashes {
+                n += stmt.execute([h.to_string()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// The heads of a stored document (empty if it is not here).
+    pub fn heads(&self, kind: DocKind, id: &str) -> Result<Vec<ChangeHash>> {
+        Ok(self
+            .load_automerge(&kind.key(id))?
+            .map(|mut d| d.get_heads())
+            .unwrap_or_default())
+    }
+
+    /// Merges changes received from elsewhere (a server, another replica) into a document,
+    /// creating it if it is new here. Changes already held are ignored; nothing goes to the
+    /// outbox. Bytes that are not automerge changes are refused and nothing is stored.
+    pub fn apply_changes(
+        &mut self,
+        kind: DocKind,
+        id: &str,
+        changes: &[Vec<u8>],
+        now_ms: i64,
+    ) -> Result<()> {
+        self.apply_changes_batch(&[(kind, id.to_owned(), changes.to_vec())], now_ms)
+            .map(|_| ())
+    }
+
+    /// Merges received changes into many documents in one transaction (what one sync response
+    /// carries). All or nothing: if any document's changes are corrupt or give a malformed
+    /// document, nothing is stored. Returns how many documents changed.
+    pub fn apply_changes_batch(
+        &mut self,
+        batch: &[(DocKind, String, Vec<Vec<u8>>)],
+        now_ms: i64,
+    ) -> Result<usize> {
+        let mut merged = Vec::with_capacity(batch.len());
+        for (kind, id, changes) in batch {
+            let key = kind.key(id);
+            let mut decoded = Vec::with_capacity(changes.len());
+            for (i, c) in changes.iter().enumerate() {
+                decoded.push(Change::from_bytes(c.clone()).map_err(|e| {
+                    Error::CorruptDocument {
+                        id: key.clone(),
+                        reason: format!("change {i}: {e}"),
+                    }
+                })?);
+            }
+            let existing = self.load_automerge(&key)?;
+            let is_new = existing.is_none();
+            let mut doc =
+                existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
+            let before = doc.get_heads();
+            doc.apply_changes(decoded)?;
+            if !doc.get_missing_deps(&[]).is_empty() {
+                return Err(Error::CorruptDocument {
+                    id: key,
+                    reason: "changes arrived whose dependencies are missing".to_owned(),
+                });
+            }
+            if doc.get_heads() != before {
+                merged.push(self.prepare_received(*kind, id, doc, before, is_new)?);
+            }
+        }
+        let n = merged.len();
+        self.write_received(merged, now_ms)?;
+        Ok(n)
+    }
+
+    /// Merges a whole document received from elsewhere (for example a case that just came into
+    /// this device's scope).
+    pub fn merge_document(
+        &mut self,
+        kind: DocKind,
+        id: &str,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<()> {
+        let key = kind.key(id);
+        let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::CorruptDocument {
+            id: key.clone(),
+            reason: e.to_string(),
+        })?;
+        let existing = self.load_automerge(&key)?;
+        let is_new = existing.is_none();
+        let mut doc =
+            existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
+        let before = doc.get_heads();
+        doc.merge(&mut incoming)?;
+        if doc.get_heads() == before {
+            return Ok(());
+        }
+        let prepared = self.prepare_received(kind, id, doc, before, is_new)?;
+        self.write_received(vec![prepared], now_ms)
+    }
+
+    /// Reads a merged document before anything is written: a merge that does not give a
+    /// well-formed document is refused whole.
+    fn prepare_received(
+        &self,
+        kind: DocKind,
+        id: &str,
+        mut doc: AutoCommit,
+        before: Vec<ChangeHash>,
+        is_new: bool,
+    ) -> Result<Received> {
+        let key = kind.key(id);
+        let mut summary = None;
+        let mut household = None;
+        match kind {
+            DocKind::Case => {
+                let case = CaseDoc::from_automerge(CaseId::new(id), doc);
+                let document = case.read()?;
+                if document.id.as_str() != id {
+                    return Err(Error::Shape {
+                        id: key,
+                        reason: format!("the document holds case {}", document.id),
+                    });
+                }
+                let folded = crate::workflow::fold(&document.timeline);
+                summary = Some(CaseSummary::compute(&document, &folded, &self.directory));
+                doc = case.into_automerge();
+            }
+            DocKind::Household => {
+                let h = HouseholdDoc::from_automerge(HouseholdId::new(id), doc);
+                household = Some(h.read()?);
+                doc = h.into_automerge();
+            }
+            DocKind::Contacts => {
+                ContactsDocument::from_automerge(&key, &doc)?;
+            }
+        }
+        Ok(Received {
+            key,
+            kind,
+            is_new,
+            doc,
+            before,
+            summary,
+            household,
+        })
+    }
+
+    fn write_received(&mut self, received: Vec<Received>, now_ms: i64) -> Result<()> {
+        if received.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for mut r in received {
+            if r.is_new {
+                Self::insert_document(&tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
+            } else {
+                Self::write_chunk(&tx, &r.key, &mut r.doc, &r.before, now_ms)?;
+            }
+            if let Some(s) = &r.summary {
+                Self::write_summary(&tx, s)?;
+            }
+            if let Some(h) = &r.household {
+                Self::write_household_summary(&tx, h)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Bulk import of documents built elsewhere (demo data, a restore), in one transaction,
+    /// not queued for upload.
+    pub fn import_cases(
+        &mut self,
+        cases: impl IntoIterator<Item = (CaseDoc, Option<ContactsDocument>)>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let mut prepared = Vec::new();
+        for (mut doc, contacts) in cases {
+            let summary = self.summarise(&doc)?;
+            let contacts = match contacts {
+                Some(c) => Some(c.to_automerge(&self.actor_id)?),
+                None => None,
+            };
+            let key = DocKind::Case.key(doc.id().as_str());
+            prepared.push((key, doc.save(), contacts, summary));
+        }
+        let tx = self.conn.transaction()?;
+        let n = prepared.len();
+        for (key, bytes, contacts, summary) in prepared {
+            tx.execute(
+                "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
+                 VALUES (?1, 'case', ?2, 0, ?3)",
+                params![key, bytes, now_ms],
+            )?;
+            if let Some(mut c) = contacts {
+                Self::insert_document(
+                    &tx,
+                    &DocKind::Contacts.key(summary.id.as_str()),
+                    DocKind::Contacts,
+                    &mut c,
+                    false,
+                    now_ms,
+                )?;
+            }
+            Self::write_summary(&tx, &summary)?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Bulk import of households.
+    pub fn import_households(
+        &mut self,
+        households: impl IntoIterator<Item = HouseholdDoc>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for mut h in households {
+            let read = h.read()?;
+            Self::insert_document(
+                &tx,
+                &DocKind::Household.key(read.id.as_str()),
+                DocKind::Household,
+                h.automerge(),
+                false,
+                now_ms,
+            )?;
+            Self::write_household_summary(&tx, &read)?;
+            n += 1;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    // ----- maintenance -----
+
+    /// Rebuilds every summary from the documents. A damaged document is reported and its old
+    /// summary kept; it does not stop the others.
+    pub fn reindex(&mut self) -> Result<ReindexReport> {
+        let mut report = ReindexReport::default();
+        let keys: Vec<(String, String)> = {
+            let mut stmt = self.conn.prepare("SELECT key, kind FROM documents")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut cases = Vec::new();
+        let mut households = Vec::new();
+        for (key, kind) in keys {
+            let id = key.split_once(':').map_or("", |(_, id)| id).to_owned();
+            let result = match kind.as_str() {
+                "case" => self
+                    .load_case(&CaseId::new(&id))
+                    .and_then(|d| self.summarise(&d))
+                    .map(|s| cases.push(s)),
+                "household" => self
+                    .load_household(&HouseholdId::new(&id))
+                    .and_then(|h| h.read())
+                    .map(|h| households.push(h)),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                report.damaged.push((key, e.to_string()));
+            }
+        }
+        let tx = self.conn.transaction()?;
+        for s in &cases {
+            Self::write_summary(&tx, s)?;
+        }
+        for h in &households {
+            Self::write_household_summary(&tx, h)?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'needs_reindex'", [])?;
+        tx.commit()?;
+        report.cases = cases.len();
+        report.households = households.len();
+        Ok(report)
+    }
+
+    /// Folds every document's chunks into a fresh snapshot.
+    pub fn compact_all(&mut self) -> Result<usize> {
+        let keys: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT key FROM documents WHERE chunks > 0")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut n = 0;
+        for key in keys {
+            let Some(mut doc) = self.load_automerge(&key)? else {
+                continue;
+            };
+            let tx = self.conn.transaction()?;
+            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [&key])?;
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, chunks = 0 WHERE key = ?1",
+                params![key, doc.save()],
+            )?;
+            tx.commit()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many bytes the documents take.
+    pub fn storage(&self) -> Result<StorageFigures> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM documents),
+                    (SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents),
+                    (SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM document_chunks),
+                    (SELECT COUNT(*) FROM document_chunks),
+                    (SELECT COUNT(*) FROM outbox)",
+            [],
+            |r| {
+                Ok(StorageFigures {
+                    documents: r.get::<_, i64>(0)? as u64,
+                    snapshot_bytes: r.get::<_, i64>(1)? as u64,
+                    chunk_bytes: r.get::<_, i64>(2)? as u64,
+                    chunks: r.get::<_, i64>(3)? as u64,
+                    outbox: r.get::<_, i64>(4)? as u64,
+                })
+            },
+        )?)
+    }
+
+    /// The raw connection, for tests that need to damage or inspect the file.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Checks a new report's fields; messages name the field, in the interface's language.
+fn validate_new_case(new: &NewCase, taxonomy: &Taxonomy) -> Result<()> {
+    if new.title.trim().is_empty() {
+        return Err(Error::invalid(
+            "title",
+            "请填写案由 (the case needs a title)",
+        ));
+    }
+    if new.title.chars().count() > 100 {
+        return Err(Error::invalid(
+            "title",
+            "案由不超过100字 (at most 100 characters)",
+        ));
+    }
+    if !taxonomy.contains(&CategoryCode::from(new.category.as_str())) {
+        return Err(Error::UnknownCategory(new.category.clone()));
+    }
+    if new.parties.is_empty() {
+        return Err(Error::invalid(
+            "parties",
+            "至少填写一名当事人 (name at least one party)",
+        ));
+    }
+    for (i, p) in new.parties.iter().enumerate() {
+        if p.name.trim().is_empty() {
+            return Err(Error::invalid(
+                &format!("parties[{i}].name"),
+                "请填写当事人姓名 (the party needs a name)",
+            ));
+        }
+        if let Some(phone) = &p.phone {
+            if !is_phone(phone) {
+                return Err(Error::invalid(
+                    &format!("parties[{i}].phone"),
+                    format!("“{phone}”不是有效的电话号码 (not a phone number)"),
+                ));
+            }
+        }
+        if let Some(id) = &p.id_number {
+            if !is_resident_id(id) {
+                return Err(Error::invalid(
+                    &format!("parties[{i}].id_number"),
+                    format!("“{id}”不是有效的身份证号码 (not a valid resident ID number)"),
+                ));
+            }
+        }
+    }
+    if let Some((lat, lon)) = new.gps {
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(Error::invalid(
+                "gps",
+                "坐标超出范围 (coordinates out of range)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A mainland mobile number (11 digits starting with 1) or a landline (digits and one dash,
+/// 7–12 digits).
+pub fn is_phone(s: &str) -> bool {
+    let digits: String = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    (digits.len() == 11 && digits.starts_with('1'))
+        || (7..=12).contains(&digits.len()) && digits.starts_with('0')
+}
+
+/// An 18-character resident identity number (居民身份证号码) with a valid check character
+/// (GB 11643).
+pub fn is_resident_id(s: &str) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let b = s.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,943 @@
+//! Store tests on real SQLite files in a temporary directory.
+
+use super::*;
+use crate::model::{Agreement, Difficulty, NewParty, PartyRole, Satisfaction, Source};
+use crate::model::{Assignee, FollowUpMethod, SessionMode};
+use crate::org::{Role, Tier};
+use std::collections::BTreeSet;
+
+const T0: i64 = 1_790_784_000_000; // 2026-10-01 00:00 CST
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+fn unit(id: &str, name: &str, tier: Tier, parent: Option<&str>) -> Unit {
+    Unit {
+        id: id.into(),
+        name: name.to_owned(),
+        tier,
+        parent: parent.map(Into::into),
+        centre: matches!(tier, Tier::County | Tier::Township),
+        policy: None,
+    }
+}
+
+fn person(id: &str, name: &str, unit: &str, roles: &[Role]) -> Person {
+    Person {
+        id: id.into(),
+        name: name.to_owned(),
+        unit: unit.into(),
+        roles: roles.iter().copied().collect(),
+        specialties: BTreeSet::new(),
+        phone: None,
+    }
+}
+
+pub(crate) fn directory() -> Directory {
+    Directory::new(
+        [
+            unit("ts", "台山市", Tier::County, None),
+            unit("hy", "海宴镇", Tier::Township, Some("ts")),
+            unit("dh", "都斛镇", Tier::Township, Some("ts")),
+            unit("hy-wf", "五丰村", Tier::Village, Some("hy")),
+            unit("hy-wf-1", "五丰村第一网格", Tier::Grid, Some("hy-wf")),
+            unit("dh-lk", "莲塘村", Tier::Village, Some("dh")),
+            unit("dh-lk-1", "莲塘村第一网格", Tier::Grid, Some("dh-lk")),
+        ],
+        [
+            person("gw", "陈志强", "hy-wf-1", &[Role::GridWorker]),
+            person("gw2", "黄丽娟", "dh-lk-1", &[Role::GridWorker]),
+            person("staff", "李海燕", "hy", &[Role::CentreStaff]),
+            person("lead", "梁国栋", "hy", &[Role::CentreLeader]),
+            person("med", "伍建华", "hy", &[Role::Mediator]),
+            person("county", "谭永明", "ts", &[Role::CentreStaff]),
+        ],
+    )
+    .unwrap()
+}
+
+fn actor(dir: &Directory, id: &str, role: Role) -> Actor {
+    let p = dir.person(&id.into()).unwrap();
+    Actor {
+        person: p.id.clone(),
+        name: p.name.clone(),
+        role,
+        unit: p.unit.clone(),
+        device: format!("dev-{id}").as_str().into(),
+    }
+}
+
+fn new_case(grid: &str, applicant: &str) -> NewCase {
+    NewCase {
+        title: "宅基地边界纠纷".to_owned(),
+        category: "neighbour".to_owned(),
+        narrative: "两户因宅基地界址发生争执，一方砌墙占用通道。".to_owned(),
+        place_unit: grid.into(),
+        address: "五丰村三巷12号".to_owned(),
+        gps: Some((21.78, 112.51)),
+        parties: vec![
+            NewParty {
+                name: applicant.to_owned(),
+                role: PartyRole::Applicant,
+                phone: Some("13800138000".to_owned()),
+                id_number: Some("11010519491231002X".to_owned()),
+            },
+            NewParty {
+                name: "王五".to_owned(),
+                role: PartyRole::Respondent,
+                phone: None,
+                id_number: None,
+            },
+        ],
+        source: Source::GridVisit,
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    store: Store,
+    d: Directory,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let d = directory();
+    store.set_directory(d.clone()).unwrap();
+    Fixture {
+        _dir: dir,
+        path,
+        store,
+        d,
+    }
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store.connection().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_case_survives_closing_and_reopening_the_store() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    f.store
+        .act(
+            &id,
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::General,
+                risks: vec![],
+                note: "邻里纠纷，一般".to_owned(),
+            },
+            T0 + HOUR,
+        )
+        .unwrap();
+    let actor_id = f.store.actor_id().clone();
+    drop(f.store);
+
+    let store = Store::open(&f.path).unwrap();
+    assert_eq!(store.actor_id(), &actor_id, "the device keeps its actor id");
+    let view = store.case(&id).unwrap();
+    assert_eq!(view.summary.status, Status::Assessed);
+    assert_eq!(view.summary.difficulty, Some(Difficulty::General));
+    assert_eq!(view.document.timeline.len(), 2);
+    assert_eq!(view.document.parties[0].name, "张三");
+    let contacts = view.contacts.unwrap();
+    let phone = &contacts.parties[view.document.parties[0].id.as_str()].phone;
+    assert_eq!(phone.as_deref(), Some("13800138000"));
+    assert_eq!(
+        store.directory().units().count(),
+        7,
+        "the directory is kept too"
+    );
+    // General difficulty: 7 days from the report, counted from the next day, to end of day.
+    let due = view.summary.due_at;
+    assert_eq!(due, T0 + 8 * DAY, "due at the end of 8 October, local time");
+}
+
+#[test]
+fn every_local_change_is_in_the_outbox_until_acknowledged() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    f.store
+        .act(
+            &id,
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: String::new(),
+            },
+            T0 + HOUR,
+        )
+        .unwrap();
+    let out = f.store.outbox(100).unwrap();
+    // The case's report, the contacts document, the assessment.
+    assert_eq!(out.len(), 3);
+    assert_eq!(out.iter().filter(|e| e.key.starts_with("case:")).count(), 2);
+    // A second replica built from the outbox alone holds the same case.
+    let mut other = fixture();
+    for e in &out {
+        let (kind, id) = e.key.split_once(':').unwrap();
+        let kind = match kind {
+            "case" => DocKind::Case,
+            _ => DocKind::Contacts,
+        };
+        other
+            .store
+            .apply_changes(kind, id, std::slice::from_ref(&e.change), T0)
+            .unwrap();
+    }
+    assert_eq!(other.store.summary(&id).unwrap().status, Status::Assessed);
+    assert!(
+        other.store.outbox(10).unwrap().is_empty(),
+        "received changes are not re-sent"
+    );
+    // Acknowledging drops them; acknowledging again is harmless.
+    let hashes: Vec<ChangeHash> = out.iter().map(|e| e.hash).collect();
+    assert_eq!(f.store.acknowledge(&hashes[..2]).unwrap(), 2);
+    assert_eq!(f.store.acknowledge(&hashes[..2]).unwrap(), 0);
+    assert_eq!(f.store.outbox(10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing_behind() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let before_chunks = count(&f.store, "SELECT COUNT(*) FROM document_chunks");
+    let before_outbox = count(&f.store, "SELECT COUNT(*) FROM outbox");
+    // The disk refuses the outbox write half-way through the save.
+    f.store
+        .connection()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON outbox
+             BEGIN SELECT RAISE(ABORT, 'disk refused'); END;",
+        )
+        .unwrap();
+    let assess = Action::Assess {
+        difficulty: Difficulty::Major,
+        risks: vec![],
+        note: String::new(),
+    };
+    let err = f
+        .store
+        .act(&id, &staff, assess.clone(), T0 + HOUR)
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage(_)), "{err}");
+    assert_eq!(
+        count(&f.store, "SELECT COUNT(*) FROM document_chunks"),
+        before_chunks
+    );
+    assert_eq!(
+        count(&f.store, "SELECT COUNT(*) FROM outbox"),
+        before_outbox
+    );
+    assert_eq!(f.store.summary(&id).unwrap().status, Status::Reported);
+    assert_eq!(f.store.case(&id).unwrap().document.timeline.len(), 1);
+    // Once the disk is fine again, the same action saves normally.
+    f.store
+        .connection()
+        .execute_batch("DROP TRIGGER refuse")
+        .unwrap();
+    f.store.act(&id, &staff, assess, T0 + 2 * HOUR).unwrap();
+    assert_eq!(f.store.summary(&id).unwrap().status, Status::Assessed);
+    assert_eq!(f.store.case(&id).unwrap().document.timeline.len(), 2);
+}
+
+#[test]
+fn corrupt_document_bytes_give_a_clear_error_and_spare_other_cases() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let damaged = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let healthy = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "李四"), T0 + 1)
+        .unwrap();
+    f.store
+        .connection()
+        .execute(
+            "UPDATE documents SET snapshot = X'856f4a83deadbeef0000' WHERE key = ?1",
+            [DocKind::Case.key(damaged.as_str())],
+        )
+        .unwrap();
+    let err = f.store.case(&damaged).unwrap_err();
+    assert!(matches!(err, Error::CorruptDocument { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(damaged.as_str()) && msg.contains("other cases are unaffected"),
+        "{msg}"
+    );
+    let err = f
+        .store
+        .act(
+            &damaged,
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: String::new(),
+            },
+            T0 + HOUR,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::CorruptDocument { .. }));
+    // The other case opens and takes actions; the list still shows both.
+    f.store
+        .act(
+            &healthy,
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: String::new(),
+            },
+            T0 + HOUR,
+        )
+        .unwrap();
+    assert_eq!(f.store.list(&CaseFilter::default(), T0).unwrap().len(), 2);
+    // Reopening and rebuilding the summaries reports the damage and keeps going.
+    drop(f.store);
+    let mut store = Store::open(&f.path).unwrap();
+    let report = store.reindex().unwrap();
+    assert_eq!(report.cases, 1);
+    assert_eq!(report.damaged.len(), 1);
+    assert!(report.damaged[0].0.contains(damaged.as_str()));
+    assert_eq!(store.summary(&healthy).unwrap().status, Status::Assessed);
+}
+
+#[test]
+fn garbage_received_from_elsewhere_is_refused_and_stores_nothing() {
+    let mut f = fixture();
+    let err = f
+        .store
+        .apply_changes(DocKind::Case, "c1", &[b"not a change".to_vec()], T0)
+        .unwrap_err();
+    assert!(matches!(err, Error::CorruptDocument { .. }), "{err}");
+    let err = f
+        .store
+        .merge_document(DocKind::Case, "c1", b"\x85\x6f\x4a\x83garbage", T0)
+        .unwrap_err();
+    assert!(matches!(err, Error::CorruptDocument { .. }), "{err}");
+    // A well-formed automerge document that is not a case is refused too.
+    let mut doc = AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "hello", "world").unwrap();
+    let err = f
+        .store
+        .merge_document(DocKind::Case, "c1", &doc.save(), T0)
+        .unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }), "{err}");
+    assert_eq!(count(&f.store, "SELECT COUNT(*) FROM documents"), 0);
+    assert_eq!(count(&f.store, "SELECT COUNT(*) FROM cases"), 0);
+}
+
+#[test]
+fn lists_filter_by_unit_status_deadline_person_and_party_name() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let gw2 = actor(&f.d, "gw2", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let a = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let b = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "李四"), T0 + 5 * DAY)
+        .unwrap();
+    let c = f
+        .store
+        .create_case(&gw2, &new_case("dh-lk-1", "赵六"), T0)
+        .unwrap();
+    f.store
+        .act(
+            &b,
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: String::new(),
+            },
+            T0 + 5 * DAY + HOUR,
+        )
+        .unwrap();
+    f.store
+        .act(
+            &b,
+            &staff,
+            Action::Assign {
+                to: Assignee::Mediator {
+                    person: "med".into(),
+                    name: "伍建华".to_owned(),
+                },
+                chosen_by_parties: true,
+                note: String::new(),
+            },
+            T0 + 5 * DAY + 2 * HOUR,
+        )
+        .unwrap();
+    let now = T0 + 7 * DAY;
+    let ids = |filter: CaseFilter| -> Vec<CaseId> {
+        f.store
+            .list(&filter, now)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    };
+    // Township lists: 海宴镇 sees its two, 都斛镇 its one; the county holds none of them.
+    assert_eq!(
+        ids(CaseFilter {
+            unit: Some("hy".into()),
+            ..Default::default()
+        }),
+        vec![b.clone(), a.clone()]
+    );
+    assert_eq!(
+        ids(CaseFilter {
+            unit: Some("dh".into()),
+            ..Default::default()
+        }),
+        vec![c.clone()]
+    );
+    assert!(ids(CaseFilter {
+        unit: Some("ts".into()),
+        ..Default::default()
+    })
+    .is_empty());
+    // Overdue: unassessed cases have 3 days; a and c are 7 days old.
+    assert_eq!(
+        ids(CaseFilter {
+            unit: Some("hy".into()),
+            due: Some(DueFilter::Overdue),
+            ..Default::default()
+        }),
+        vec![a.clone()]
+    );
+    // b is simple (3 days from day 5, counted from day 6: due end of day 8), not yet due soon.
+    assert!(ids(CaseFilter {
+        due: Some(DueFilter::DueSoon),
+        ..Default::default()
+    })
+    .is_empty());
+    let later = f
+        .store
+        .list(
+            &CaseFilter {
+                due: Some(DueFilter::DueSoon),
+                ..Default::default()
+            },
+            T0 + 8 * DAY + HOUR,
+        )
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        vec![b.clone()]
+    );
+    // "My cases" for the mediator, by status, by party name (part of it), new since a time.
+    assert_eq!(
+        ids(CaseFilter {
+            person: Some("med".into()),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(CaseFilter {
+            statuses: vec![Status::Reported],
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(CaseFilter {
+            party_name: Some("李".into()),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(CaseFilter {
+            party_name: Some("王五".into()),
+            ..Default::default()
+        })
+        .len(),
+        3
+    );
+    assert!(ids(CaseFilter {
+        party_name: Some("%".into()),
+        ..Default::default()
+    })
+    .is_empty());
+    assert_eq!(
+        ids(CaseFilter {
+            reported_since: Some(T0 + DAY),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(CaseFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .len(),
+        1
+    );
+}
+
+#[test]
+fn a_whole_loop_gives_the_township_its_figures() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let med = actor(&f.d, "med", Role::Mediator);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let steps = [
+        (
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: String::new(),
+            },
+        ),
+        (
+            &staff,
+            Action::Assign {
+                to: Assignee::Mediator {
+                    person: "med".into(),
+                    name: "伍建华".to_owned(),
+                },
+                chosen_by_parties: false,
+                note: String::new(),
+            },
+        ),
+        (
+            &med,
+            Action::RecordSession {
+                mode: SessionMode::OnSite,
+                note: "现场调解".to_owned(),
+            },
+        ),
+        (
+            &med,
+            Action::Resolve {
+                agreement: Some(Agreement {
+                    summary: "拆除围墙，恢复通道".to_owned(),
+                    attachment: None,
+                }),
+                note: String::new(),
+            },
+        ),
+        (
+            &staff,
+            Action::FollowUp {
+                method: FollowUpMethod::Phone,
+                satisfaction: Satisfaction::Satisfied,
+                relapsed: false,
+                note: String::new(),
+            },
+        ),
+        (
+            &staff,
+            Action::Close {
+                note: String::new(),
+            },
+        ),
+    ];
+    for (i, (who, action)) in steps.into_iter().enumerate() {
+        f.store
+            .act(&id, who, action, T0 + (i as i64 + 1) * 3 * HOUR)
+            .unwrap();
+    }
+    f.store
+        .create_case(&gw, &new_case("hy-wf-1", "李四"), T0 + DAY)
+        .unwrap();
+    let r = f
+        .store
+        .figures(&"hy".into(), T0, T0 + 31 * DAY, T0 + 10 * DAY)
+        .unwrap();
+    assert_eq!(r.total.received, 2);
+    assert_eq!(r.total.resolution_rate().to_string(), "1/2 = 50.0%");
+    assert_eq!(r.total.completion_rate().to_string(), "1/2 = 50.0%");
+    assert_eq!(r.total.on_time_rate().to_string(), "1/1 = 100.0%");
+    assert_eq!(r.total.satisfaction_rate().to_string(), "1/1 = 100.0%");
+    assert_eq!(r.total.overdue, 1);
+    assert_eq!(r.by_unit[&UnitId::from("hy-wf")].received, 2);
+    let err = f
+        .store
+        .figures(&"nowhere".into(), T0, T0 + DAY, T0)
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownUnit(_)));
+}
+
+#[test]
+fn refused_actions_store_nothing_and_say_why() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let county = actor(&f.d, "county", Role::CentreStaff);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let outbox = f.store.outbox(100).unwrap().len();
+    let assess = Action::Assess {
+        difficulty: Difficulty::Simple,
+        risks: vec![],
+        note: String::new(),
+    };
+    // A grid worker may not assess; the county is not responsible; an impostor is unknown.
+    assert!(matches!(
+        f.store.act(&id, &gw, assess.clone(), T0).unwrap_err(),
+        Error::Denied(_)
+    ));
+    assert!(matches!(
+        f.store.act(&id, &county, assess.clone(), T0).unwrap_err(),
+        Error::Denied(_)
+    ));
+    let mut impostor = staff.clone();
+    impostor.role = Role::CentreLeader;
+    assert!(matches!(
+        f.store.act(&id, &impostor, assess.clone(), T0).unwrap_err(),
+        Error::RoleNotHeld { .. }
+    ));
+    // Escalation skips no tier; assigning down goes below; unknown cases are named.
+    let err = f
+        .store
+        .act(
+            &id,
+            &staff,
+            Action::Escalate {
+                to: "dh".into(),
+                reason: crate::model::EscalationReason::Unresolved,
+                note: String::new(),
+            },
+            T0,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::EscalationTarget { .. }), "{err}");
+    assert!(err.to_string().contains("ts"));
+    let err = f
+        .store
+        .act(&"missing".into(), &staff, assess, T0)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "case missing is not on this device");
+    // Bad report fields are named.
+    let mut bad = new_case("hy-wf-1", "张三");
+    bad.parties[0].id_number = Some("110105194912310021".to_owned());
+    let err = f.store.create_case(&gw, &bad, T0).unwrap_err();
+    assert!(err.to_string().starts_with("parties[0].id_number"), "{err}");
+    let mut bad = new_case("hy-wf-1", "张三");
+    bad.category = "astrology".to_owned();
+    assert!(matches!(
+        f.store.create_case(&gw, &bad, T0).unwrap_err(),
+        Error::UnknownCategory(_)
+    ));
+    let mut bad = new_case("hy-wf-1", "");
+    bad.parties[0].phone = Some("12345".to_owned());
+    assert!(f
+        .store
+        .create_case(&gw, &bad, T0)
+        .unwrap_err()
+        .to_string()
+        .contains("parties[0].name"));
+    assert_eq!(f.store.outbox(100).unwrap().len(), outbox);
+    assert_eq!(f.store.summary(&id).unwrap().entries, 1);
+}
+
+#[test]
+fn erasing_contacts_keeps_the_case_and_its_history() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    f.store.erase_contacts(&id).unwrap();
+    let view = f.store.case(&id).unwrap();
+    assert!(view.contacts.is_none());
+    assert_eq!(view.document.parties.len(), 2);
+    assert!(f
+        .store
+        .outbox(100)
+        .unwrap()
+        .iter()
+        .all(|e| !e.key.starts_with("contacts:")));
+    let bytes: Vec<u8> = f
+        .store
+        .connection()
+        .query_row(
+            "SELECT snapshot FROM documents WHERE key = ?1",
+            [DocKind::Case.key(id.as_str())],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        !bytes.windows(11).any(|w| w == b"13800138000"),
+        "no phone in the case document"
+    );
+}
+
+#[test]
+fn visits_including_all_safe_are_recorded_and_listed_least_recent_first() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let grid: UnitId = "hy-wf-1".into();
+    let h1 = f
+        .store
+        .create_household(&gw, &grid, "陈伯", "五丰村一巷3号", 4, T0)
+        .unwrap();
+    let h2 = f
+        .store
+        .create_household(&gw, &grid, "林婶", "五丰村二巷8号", 2, T0)
+        .unwrap();
+    f.store
+        .record_visit(&h1, &gw, VisitOutcome::AllSafe, "", T0 + DAY)
+        .unwrap();
+    let case = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "林婶"), T0 + 2 * DAY)
+        .unwrap();
+    f.store
+        .record_visit(
+            &h2,
+            &gw,
+            VisitOutcome::Dispute { case: case.clone() },
+            "宅基地纠纷",
+            T0 + 2 * DAY,
+        )
+        .unwrap();
+    f.store
+        .record_visit(&h1, &gw, VisitOutcome::AllSafe, "", T0 + 3 * DAY)
+        .unwrap();
+    let list = f.store.households(&grid).unwrap();
+    assert_eq!(
+        list.iter().map(|h| h.head.as_str()).collect::<Vec<_>>(),
+        vec!["林婶", "陈伯"]
+    );
+    assert_eq!(list[1].visits, 2);
+    let h = f.store.household(&h2).unwrap();
+    assert_eq!(h.visits[0].outcome, VisitOutcome::Dispute { case });
+    let err = f
+        .store
+        .record_visit(
+            &h1,
+            &gw,
+            VisitOutcome::Dispute {
+                case: "nope".into(),
+            },
+            "",
+            T0,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownCase(_)));
+    drop(f.store);
+    let store = Store::open(&f.path).unwrap();
+    assert_eq!(store.households(&grid).unwrap().len(), 2);
+}
+
+#[test]
+fn many_actions_are_compacted_into_one_snapshot() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    for i in 0..(COMPACT_AFTER + 3) {
+        let edit = CaseEdit {
+            narrative: Some(format!("第{i}次补充：双方同意再谈。")),
+            ..Default::default()
+        };
+        f.store.edit(&id, &gw, &edit, T0 + i * HOUR).unwrap();
+    }
+    let chunks = count(&f.store, "SELECT COUNT(*) FROM document_chunks");
+    assert!(
+        chunks < COMPACT_AFTER,
+        "{chunks} chunks left after compaction"
+    );
+    let view = f.store.case(&id).unwrap();
+    assert_eq!(view.document.timeline.len() as i64, COMPACT_AFTER + 4);
+    assert!(view
+        .document
+        .narrative
+        .as_str()
+        .starts_with(&format!("第{}次", COMPACT_AFTER + 2)));
+    f.store.compact_all().unwrap();
+    assert_eq!(count(&f.store, "SELECT COUNT(*) FROM document_chunks"), 0);
+    assert_eq!(f.store.case(&id).unwrap().document, view.document);
+}
+
+#[test]
+fn a_version_one_database_is_upgraded_and_its_summaries_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    // A version-1 database (documents only) holding one case.
+    let d = directory();
+    let gw = actor(&d, "gw", Role::GridWorker);
+    let mut doc = CaseDoc::create(
+        CaseId::new("old-case"),
+        &new_case("hy-wf-1", "张三"),
+        vec![],
+        d.path(&"hy-wf-1".into()),
+        "hy".into(),
+        &gw,
+        &ActorId::random(),
+        T0,
+    )
+    .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        upgrade_from(&tx, 0).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.execute(
+            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at) VALUES ('case:old-case', 'case', ?1, 0, 0)",
+            [doc.save()],
+        )
+        .unwrap();
+        for u in d.units() {
+            tx.execute(
+                "INSERT INTO units(id, json) VALUES (?1, ?2)",
+                params![u.id.as_str(), serde_json::to_string(u).unwrap()],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let version: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let list = store
+        .list(
+            &CaseFilter {
+                unit: Some("hy".into()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id.as_str(), "old-case");
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite3");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, Error::SchemaTooNew { .. }));
+    assert!(err.to_string().contains("update the app"), "{err}");
+}
+
+#[test]
+fn resident_ids_and_phones_are_checked() {
+    assert!(is_resident_id("11010519491231002X"));
+    assert!(is_resident_id("11010519491231002x"));
+    assert!(!is_resident_id("110105194912310021"));
+    assert!(!is_resident_id("1101051949123100"));
+    assert!(is_phone("13800138000"));
+    assert!(is_phone("0750-5123456"));
+    assert!(!is_phone("23800138000"));
+    assert!(!is_phone("1380013800a"));
+}
+
+#[test]
+fn a_received_batch_is_stored_whole_or_not_at_all() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let a = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let b = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "李四"), T0)
+        .unwrap();
+    f.store
+        .act(
+            &b,
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: String::new(),
+            },
+            T0 + HOUR,
+        )
+        .unwrap();
+    let changes = |key: &str| -> Vec<Vec<u8>> {
+        f.store
+            .outbox(100)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.change)
+            .collect()
+    };
+    let a_changes = changes(&DocKind::Case.key(a.as_str()));
+    let b_changes = changes(&DocKind::Case.key(b.as_str()));
+    assert_eq!(b_changes.len(), 2);
+    let mut other = fixture();
+    // b's assessment without the report it depends on: refused, and a (good) is not stored either.
+    let err = other
+        .store
+        .apply_changes_batch(
+            &[
+                (DocKind::Case, a.to_string(), a_changes.clone()),
+                (DocKind::Case, b.to_string(), vec![b_changes[1].clone()]),
+            ],
+            T0,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("dependencies are missing"),
+        "{err}"
+    );
+    assert_eq!(count(&other.store, "SELECT COUNT(*) FROM documents"), 0);
+    // The whole batch lands in one go; sending it again changes nothing.
+    let batch = [
+        (DocKind::Case, a.to_string(), a_changes),
+        (DocKind::Case, b.to_string(), b_changes),
+    ];
+    assert_eq!(other.store.apply_changes_batch(&batch, T0).unwrap(), 2);
+    assert_eq!(other.store.apply_changes_batch(&batch, T0).unwrap(), 0);
+    assert_eq!(other.store.summary(&b).unwrap().status, Status::Assessed);
+    assert_eq!(
+        count(&other.store, "SELECT COUNT(*) FROM document_chunks"),
+        0
+    );
+}

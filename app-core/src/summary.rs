@@ -1,0 +1,160 @@
+//! One row per case for list screens and figures, computed from the case's document.
+//!
+//! A [`CaseSummary`] is what a list screen shows and filters on, and what [`crate::figures`]
+//! counts: it is derived from the document (the truth) and the directory (deadline policies),
+//! never edited by itself, so the store can rebuild every summary from its documents. The
+//! deadline is computed here, offline, by the responsible unit's [`crate::deadline::DeadlinePolicy`].
+
+use crate::deadline::DueState;
+use crate::ids::{CaseId, PersonId, UnitId};
+use crate::model::{Action, Assignee, CaseDocument, Difficulty, Satisfaction};
+use crate::org::Directory;
+use crate::workflow::{Folded, Judicial, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// What a case list shows and filters on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub title: String,
+    pub category: String,
+    pub status: Status,
+    pub difficulty: Option<Difficulty>,
+    /// Where the dispute happened.
+    pub place_unit: UnitId,
+    /// The centre now responsible.
+    pub responsible_unit: UnitId,
+    pub assignee: Option<String>,
+    /// People who may act as the assignee (a mediator, a joint team's members).
+    pub assignee_people: Vec<PersonId>,
+    pub reporter: PersonId,
+    pub reporter_name: String,
+    pub reported_at: i64,
+    /// When the responsible unit received the case (the deadline clock's start).
+    pub clock_start: i64,
+    /// The deadline (限时办结) of the current tier.
+    pub due_at: i64,
+    /// When due-soon begins (`due_at` less the policy's warning hours).
+    pub due_soon_at: i64,
+    pub handled_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub agreement: bool,
+    pub judicial: Option<Judicial>,
+    pub follow_ups: u32,
+    /// The latest follow-up's satisfaction (回访满意度).
+    pub satisfaction: Option<Satisfaction>,
+    /// Units the case was escalated out of (上报上级), in order.
+    pub escalated_from: Vec<UnitId>,
+    /// Units the case was escalated to.
+    pub escalated_to: Vec<UnitId>,
+    /// Unsettled conflicts between concurrent moves.
+    pub conflicts: u32,
+    pub party_names: Vec<String>,
+    pub entries: u32,
+    /// The units whose staff see this case in "my unit's cases": the place's path and every
+    /// centre the case has been with.
+    pub units: BTreeSet<UnitId>,
+    pub updated_at: i64,
+}
+
+impl CaseSummary {
+    /// Computes a case's summary. `folded` must come from `document`'s timeline.
+    pub fn compute(document: &CaseDocument, folded: &Folded, directory: &Directory) -> CaseSummary {
+        let state = folded.state.as_ref();
+        let first = document.timeline.first();
+        let responsible = state
+            .map(|s| s.responsible_unit.clone())
+            .unwrap_or_else(|| document.place.unit.clone());
+        let policy = directory.policy(&responsible);
+        let difficulty = state.and_then(|s| s.difficulty);
+        let clock_start = state.map_or(document.created_at, |s| s.clock_start);
+        let due_at = state
+            .and_then(|s| s.due_override)
+            .unwrap_or_else(|| policy.due_at(clock_start, policy.days_for(difficulty)));
+        let assignee = state.and_then(|s| s.assignee.as_ref());
+        let assignee_people = match assignee {
+            Some(Assignee::Mediator { person, .. }) => vec![person.clone()],
+            Some(Assignee::JointTeam { members, .. }) => members.clone(),
+            _ => Vec::new(),
+        };
+        // The place's path from the centre that received the report down: a county does not
+        // see a township's case merely because the township lies in the county.
+        let received_by = document.timeline.iter().find_map(|e| match &e.action {
+            Action::Report { centre, .. } => Some(centre),
+            _ => None,
+        });
+        let mut units: BTreeSet<UnitId> = document
+            .place
+            .unit_path
+            .iter()
+            .skip_while(|u| received_by.is_some_and(|c| c != *u))
+            .cloned()
+            .collect();
+        units.insert(document.place.unit.clone());
+        if let Some(s) = state {
+            units.extend(s.units_involved.iter().cloned());
+        }
+        CaseSummary {
+            id: document.id.clone(),
+            title: document.title.as_str().to_owned(),
+            category: document.category.clone(),
+            status: state.map_or(Status::Reported, |s| s.status),
+            difficulty,
+            place_unit: document.place.unit.clone(),
+            responsible_unit: responsible,
+            assignee: assignee.map(Assignee::label),
+            assignee_people,
+            reporter: state
+                .map(|s| s.reporter.clone())
+                .unwrap_or_else(|| PersonId::new("")),
+            reporter_name: first.map(|e| e.actor.name.clone()).unwrap_or_default(),
+            reported_at: state.map_or(document.created_at, |s| s.reported_at),
+            clock_start,
+            due_at,
+            due_soon_at: due_at - i64::from(policy.due_soon_hours) * 3_600_000,
+            handled_at: state.and_then(|s| s.handled_at),
+            resolved_at: state.and_then(|s| s.resolved_at),
+            closed_at: state.and_then(|s| s.closed_at),
+            agreement: state.is_some_and(|s| s.agreement.is_some()),
+            judicial: state.and_then(|s| s.judicial),
+            follow_ups: state.map_or(0, |s| s.follow_ups.len() as u32),
+            satisfaction: state.and_then(|s| s.satisfaction()),
+            escalated_from: state
+                .map(|s| s.escalations.iter().map(|e| e.from.clone()).collect())
+                .unwrap_or_default(),
+            escalated_to: state
+                .map(|s| s.escalations.iter().map(|e| e.to.clone()).collect())
+                .unwrap_or_default(),
+            conflicts: state.map_or(0, |s| s.conflicts.len() as u32),
+            party_names: document.parties.iter().map(|p| p.name.clone()).collect(),
+            entries: document.timeline.len() as u32,
+            units,
+            updated_at: state.map_or(document.created_at, |s| s.updated_at),
+        }
+    }
+
+    /// Whether the case has been handled at its current tier (the deadline clock stopped).
+    pub fn is_handled(&self) -> bool {
+        self.handled_at.is_some() || self.status.is_handled()
+    }
+
+    /// Overdue, due soon, on track or handled, at `now_ms`.
+    pub fn due_state(&self, now_ms: i64) -> DueState {
+        if self.is_handled() {
+            DueState::Handled
+        } else if now_ms >= self.due_at {
+            DueState::Overdue
+        } else if now_ms >= self.due_soon_at {
+            DueState::DueSoon
+        } else {
+            DueState::OnTrack
+        }
+    }
+
+    /// Whether the case was handled by its deadline (`None` while it is open).
+    pub fn on_time(&self) -> Option<bool> {
+        self.handled_at.map(|h| h <= self.due_at)
+    }
+}
