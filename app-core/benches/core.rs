@@ -166,6 +166,38 @@ fn benches(c: &mut Criterion) {
         );
     }
 
+    // The floor under a durable action on this disk: one SQLite transaction in the same mode (WAL,
+    // synchronous=FULL) that writes a change-sized blob and a summary-sized row, nothing else.
+    {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let conn = rusqlite::Connection::open(dir.path().join("floor.sqlite3")).expect("sqlite");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.pragma_update(None, "synchronous", "FULL")
+            .expect("full");
+        conn.execute_batch(
+            "CREATE TABLE chunks (id INTEGER PRIMARY KEY, bytes BLOB);
+             CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT);",
+        )
+        .expect("schema");
+        let blob = vec![7u8; 300];
+        let body = "调".repeat(70);
+        let mut conn = conn;
+        c.bench_function("sqlite_durable_commit_floor", |b| {
+            b.iter(|| {
+                let tx = conn.transaction().expect("tx");
+                tx.execute("INSERT INTO chunks (bytes) VALUES (?1)", [&blob])
+                    .expect("chunk");
+                tx.execute(
+                    "INSERT OR REPLACE INTO rows (id, body) VALUES (1, ?1)",
+                    [&body],
+                )
+                .expect("row");
+                tx.commit().expect("commit");
+            })
+        });
+    }
+
     // A list screen from a cold start.
     c.bench_function("open_cold_and_list_overdue", |b| {
         b.iter(|| {
@@ -279,6 +311,12 @@ fn replicas(f: &Fixture) -> (tempfile::TempDir, PathBuf, Batch) {
     }
     copy_store(&f.path, &base);
     copy_store(&f.path, &theirs_path);
+    {
+        // The other replica is another device: it gets its own actor id.
+        let conn = rusqlite::Connection::open(&theirs_path).expect("sqlite");
+        conn.execute("DELETE FROM meta WHERE key = 'actor'", [])
+            .expect("new actor");
+    }
     let mut ours = Store::open(&base).expect("store");
     let mut theirs = Store::open(&theirs_path).expect("store");
     // Clear what the fixture's own benchmark left in the outbox.

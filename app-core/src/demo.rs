@@ -625,6 +625,11 @@ fn chinese_number(n: u32) -> &'static str {
     ][n.min(10) as usize]
 }
 
+/// The demo device a person works on (one each).
+pub fn demo_device(person: &PersonId) -> DeviceId {
+    DeviceId::new(format!("demo-device-{person}"))
+}
+
 /// A 16-byte automerge actor id derived from a device id (two FNV-1a hashes), so that every
 /// document a device writes carries the same, reproducible actor.
 pub fn device_actor_id(device: &DeviceId) -> ActorId {
@@ -956,7 +961,6 @@ impl Generator {
             name: p.name.clone(),
             role,
             unit: p.unit.clone(),
-            device: DeviceId::new(format!("demo-device-{}", p.id)),
         }
     }
 
@@ -1218,7 +1222,7 @@ impl Generator {
             self.directory.path(&grid),
             township.clone(),
             &reporter_actor,
-            &device_actor_id(&reporter_actor.device),
+            &device_actor_id(&demo_device(&reporter_actor.person)),
             reported,
         )?;
         let stall_at = self.pct(6).then(|| self.rng.gen_range(1..=6));
@@ -1288,14 +1292,18 @@ impl Generator {
     /// Records a step as `person` in `role`, from their device.
     fn act(&mut self, c: &mut Play, person: &PersonId, role: Role, action: Action) -> Result<()> {
         let actor = self.actor_for(person, role);
-        c.doc.automerge().set_actor(device_actor_id(&actor.device));
+        c.doc
+            .automerge()
+            .set_actor(device_actor_id(&demo_device(&actor.person)));
         c.doc.act(&actor, action, c.t)?;
         Ok(())
     }
 
     fn edit(&mut self, c: &mut Play, person: &PersonId, role: Role, edit: &CaseEdit) -> Result<()> {
         let actor = self.actor_for(person, role);
-        c.doc.automerge().set_actor(device_actor_id(&actor.device));
+        c.doc
+            .automerge()
+            .set_actor(device_actor_id(&demo_device(&actor.person)));
         c.doc.edit(&actor, edit, c.t)?;
         Ok(())
     }
@@ -1988,7 +1996,7 @@ impl Generator {
             .map(|p| p.id.clone())
             .ok_or_else(|| Error::UnknownUnit(grid.clone()))?;
         let actor = self.actor_for(&worker, Role::GridWorker);
-        let actor_id = device_actor_id(&actor.device);
+        let actor_id = device_actor_id(&demo_device(&actor.person));
         let path = self.directory.path(grid);
         let name_of = |id: Option<&UnitId>| {
             id.and_then(|u| self.directory.unit(u))
@@ -2020,7 +2028,7 @@ impl Generator {
             notes: Text::with_value(&notes),
             visits: Vec::new(),
         };
-        let mut doc = HouseholdDoc::create(&household, &actor, &actor_id, created)?;
+        let mut doc = HouseholdDoc::create(&household, &actor_id, created)?;
         let mut t = created;
         loop {
             let gap = self.rng.gen_range(10 * DAY..35 * DAY);
@@ -2057,7 +2065,7 @@ impl Generator {
             doc.record_visit(&visit, t)?;
             if noted && self.pct(40) {
                 let current = doc.read()?.notes.as_str().to_owned();
-                doc.update_notes(&actor, &format!("{current}\n{note}"), t)?;
+                doc.update_notes(&format!("{current}\n{note}"), t)?;
             }
         }
         Ok(doc)

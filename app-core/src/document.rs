@@ -64,18 +64,10 @@ fn list_obj(doc: &AutoCommit, key: &str, id: &str) -> Result<automerge::ObjId> {
     }
 }
 
-fn commit(doc: &mut AutoCommit, actor: &Actor, what: &str, now_ms: i64) {
-    let message = serde_json::json!({
-        "person": actor.person,
-        "device": actor.device,
-        "what": what,
-    })
-    .to_string();
-    doc.commit_with(
-        CommitOptions::default()
-            .with_message(message)
-            .with_time(now_ms / 1000),
-    );
+/// Commits the pending operations as one change. The change carries no message: who did what is
+/// in the timeline entry it writes, and the device is the change's actor.
+fn commit(doc: &mut AutoCommit, now_ms: i64) {
+    doc.commit_with(CommitOptions::default().with_time(now_ms / 1000));
 }
 
 fn shape(id: &str) -> impl Fn(autosurgeon::HydrateError) -> Error + '_ {
@@ -172,7 +164,7 @@ impl CaseDoc {
         };
         let mut doc = AutoCommit::new().with_actor(actor_id.clone());
         reconcile(&mut doc, &document)?;
-        commit(&mut doc, reporter, "report", now_ms);
+        commit(&mut doc, now_ms);
         Ok(CaseDoc { id, doc })
     }
 
@@ -223,8 +215,22 @@ impl CaseDoc {
 
     /// Records a workflow step if [`workflow::check`] allows it; returns the new entry's id.
     pub fn act(&mut self, actor: &Actor, action: Action, now_ms: i64) -> Result<EntryId> {
-        let timeline = self.timeline()?;
+        let mut timeline = self.timeline()?;
         let folded = workflow::fold(&timeline);
+        self.append(&mut timeline, &folded, actor, action, now_ms)
+    }
+
+    /// Records a workflow step on a timeline the caller has already read and folded (so that a
+    /// store reads the document once per action: reading is the costly part). The new entry is
+    /// pushed onto `timeline` as well as written to the document.
+    pub fn append(
+        &mut self,
+        timeline: &mut Vec<TimelineEntry>,
+        folded: &Folded,
+        actor: &Actor,
+        action: Action,
+        now_ms: i64,
+    ) -> Result<EntryId> {
         workflow::check(folded.state.as_ref(), actor, &action)?;
         let base = folded.order.last().map(|&i| timeline[i].id.clone());
         let entry = TimelineEntry {
@@ -237,8 +243,10 @@ impl CaseDoc {
         let list = list_obj(&self.doc, "timeline", self.id.as_str())?;
         let len = self.doc.length(&list);
         reconcile_insert(&mut self.doc, list, len, &entry)?;
-        commit(&mut self.doc, actor, entry.action.code(), now_ms);
-        Ok(entry.id)
+        commit(&mut self.doc, now_ms);
+        let id = entry.id.clone();
+        timeline.push(entry);
+        Ok(id)
     }
 
     /// Edits fields and records the edit in the timeline, in one automerge change.
@@ -301,7 +309,7 @@ impl CaseDoc {
         let list = list_obj(&self.doc, "timeline", self.id.as_str())?;
         let len = self.doc.length(&list);
         reconcile_insert(&mut self.doc, list, len, &entry)?;
-        commit(&mut self.doc, actor, "edit", now_ms);
+        commit(&mut self.doc, now_ms);
         Ok(entry.id)
     }
 
@@ -346,7 +354,7 @@ impl CaseDoc {
         let list = list_obj(&self.doc, "timeline", self.id.as_str())?;
         let len = self.doc.length(&list);
         reconcile_insert(&mut self.doc, list, len, &entry)?;
-        commit(&mut self.doc, actor, "edit", now_ms);
+        commit(&mut self.doc, now_ms);
         Ok(entry.id)
     }
 
@@ -480,13 +488,12 @@ pub struct HouseholdDoc {
 impl HouseholdDoc {
     pub fn create(
         household: &HouseholdDocument,
-        actor: &Actor,
         actor_id: &ActorId,
         now_ms: i64,
     ) -> Result<HouseholdDoc> {
         let mut doc = AutoCommit::new().with_actor(actor_id.clone());
         reconcile(&mut doc, household)?;
-        commit(&mut doc, actor, "create_household", now_ms);
+        commit(&mut doc, now_ms);
         Ok(HouseholdDoc {
             id: household.id.clone(),
             doc,
@@ -512,17 +519,17 @@ impl HouseholdDoc {
         let list = list_obj(&self.doc, "visits", self.id.as_str())?;
         let len = self.doc.length(&list);
         reconcile_insert(&mut self.doc, list, len, visit)?;
-        commit(&mut self.doc, &visit.actor, "visit", now_ms);
+        commit(&mut self.doc, now_ms);
         Ok(())
     }
 
     /// Replaces the household notes (a character-level diff, so concurrent edits merge).
-    pub fn update_notes(&mut self, actor: &Actor, notes: &str, now_ms: i64) -> Result<()> {
+    pub fn update_notes(&mut self, notes: &str, now_ms: i64) -> Result<()> {
         let mut text: Text =
             hydrate_prop(&self.doc, ROOT, "notes").map_err(shape(self.id.as_str()))?;
         text.update(notes);
         reconcile_prop(&mut self.doc, ROOT, "notes", &text)?;
-        commit(&mut self.doc, actor, "household_notes", now_ms);
+        commit(&mut self.doc, now_ms);
         Ok(())
     }
 

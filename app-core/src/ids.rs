@@ -121,9 +121,11 @@ impl VisitId {
 }
 
 impl EntryId {
-    /// A fresh timeline entry id.
+    /// A fresh timeline entry id: 48 random bits in hex. Entry ids need only be unique within
+    /// one case (a few dozen entries), and every entry carries two (its own and its base), so
+    /// they are kept short.
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(uuid::Uuid::new_v4().simple().to_string()[..12].to_owned())
     }
 }
 

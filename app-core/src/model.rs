@@ -14,7 +14,7 @@
 //! Phones and ID numbers of parties are not here: they live in the case's small contacts document
 //! ([`crate::document::ContactsDocument`]) so that they can be erased without rewriting history.
 
-use crate::ids::{AttachmentId, CaseId, DeviceId, EntryId, PartyId, PersonId, UnitId};
+use crate::ids::{AttachmentId, CaseId, EntryId, PartyId, PersonId, UnitId};
 use crate::org::Role;
 use autosurgeon::{Hydrate, Reconcile, Text};
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,9 @@ pub struct Attachment {
     pub added_at: i64,
 }
 
-/// Who did something: the person, in which role and unit, from which device.
+/// Who did something: the person, in which role and unit. The device is not written here: it is
+/// the automerge actor of the change that carries the entry, which a server checks against the
+/// device's enrolment, so it cannot be claimed falsely.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Actor {
     pub person: PersonId,
@@ -250,7 +252,6 @@ pub struct Actor {
     pub name: String,
     pub role: Role,
     pub unit: UnitId,
-    pub device: DeviceId,
 }
 
 /// What a case was assigned to (分流/交办 target).

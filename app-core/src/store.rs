@@ -658,11 +658,15 @@ impl Store {
         now_ms: i64,
     ) -> Result<EntryId> {
         let mut doc = self.load_case(case)?;
-        let state = doc.state()?;
-        rules::check_action(&self.directory, state.as_ref(), actor, &action)?;
+        // The document is read once: reading (hydrating) costs more than everything else here.
+        let mut document = doc.read()?;
+        let folded = crate::workflow::fold(&document.timeline);
+        rules::check_action(&self.directory, folded.state.as_ref(), actor, &action)?;
         let before = doc.heads();
-        let entry = doc.act(actor, action, now_ms)?;
-        self.save_case(&mut doc, &before, true, now_ms)?;
+        let entry = doc.append(&mut document.timeline, &folded, actor, action, now_ms)?;
+        let folded = crate::workflow::fold(&document.timeline);
+        let summary = CaseSummary::compute(&document, &folded, &self.directory);
+        self.write_case(&mut doc, &before, &summary, true, now_ms)?;
         Ok(entry)
     }
 
@@ -695,10 +699,22 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         let summary = self.summarise(doc)?;
+        self.write_case(doc, before, &summary, local, now_ms)
+    }
+
+    /// Appends a case's new changes and its summary in one transaction.
+    fn write_case(
+        &mut self,
+        doc: &mut CaseDoc,
+        before: &[ChangeHash],
+        summary: &CaseSummary,
+        local: bool,
+        now_ms: i64,
+    ) -> Result<()> {
         let key = DocKind::Case.key(doc.id().as_str());
         let tx = self.conn.transaction()?;
         Self::append_changes(&tx, &key, doc.automerge(), before, local, now_ms)?;
-        Self::write_summary(&tx, &summary)?;
+        Self::write_summary(&tx, summary)?;
         tx.commit()?;
         Ok(())
     }
@@ -894,7 +910,7 @@ impl Store {
             notes: Text::with_value(""),
             visits: Vec::new(),
         };
-        let mut doc = HouseholdDoc::create(&household, actor, &self.actor_id, now_ms)?;
+        let mut doc = HouseholdDoc::create(&household, &self.actor_id, now_ms)?;
         let tx = self.conn.transaction()?;
         Self::insert_document(
             &tx,

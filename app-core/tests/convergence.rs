@@ -32,7 +32,6 @@ fn actor(person: &str, role: Role, unit: &str) -> Actor {
         name: person.to_owned(),
         role,
         unit: unit.into(),
-        device: format!("dev-{person}").as_str().into(),
     }
 }
 

@@ -9,7 +9,6 @@ pub(crate) fn actor(person: &str, role: Role, unit: &str) -> Actor {
         name: person.to_owned(),
         role,
         unit: unit.into(),
-        device: format!("dev-{person}").as_str().into(),
     }
 }
 

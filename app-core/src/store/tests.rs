@@ -62,7 +62,6 @@ fn actor(dir: &Directory, id: &str, role: Role) -> Actor {
         name: p.name.clone(),
         role,
         unit: p.unit.clone(),
-        device: format!("dev-{id}").as_str().into(),
     }
 }
 

@@ -20,7 +20,6 @@ fn person(id: &str, role: Role, unit: &str) -> Actor {
         name: id.to_owned(),
         role,
         unit: unit.into(),
-        device: format!("dev-{id}").as_str().into(),
     }
 }
 
