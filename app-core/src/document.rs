@@ -12,6 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, EntryId, HouseholdId, PartyId, UnitId, VisitId};
+use crate::materialise;
 use crate::model::{
     Action, Actor, Attachment, CaseDocument, Gps, NewCase, Party, Place, TimelineEntry, CASE_SCHEMA,
 };
@@ -195,12 +196,32 @@ impl CaseDoc {
 
     /// The whole case, hydrated.
     pub fn read(&self) -> Result<CaseDocument> {
+        materialise::read(&self.doc, None).map_err(|reason| Error::Shape {
+            id: self.id.to_string(),
+            reason,
+        })
+    }
+
+    /// The whole case as it was at `heads` (what an author saw when they made a change).
+    pub fn read_at(&self, heads: &[ChangeHash]) -> Result<CaseDocument> {
+        materialise::read(&self.doc, Some(heads)).map_err(|reason| Error::Shape {
+            id: self.id.to_string(),
+            reason,
+        })
+    }
+
+    /// The whole case read key by key with autosurgeon: the slow reader that
+    /// [`CaseDoc::read`] must always agree with (tests hold them to it).
+    pub fn read_slowly(&self) -> Result<CaseDocument> {
         hydrate(&self.doc).map_err(shape(self.id.as_str()))
     }
 
     /// The timeline entries in document order.
     pub fn timeline(&self) -> Result<Vec<TimelineEntry>> {
-        hydrate_prop(&self.doc, ROOT, "timeline").map_err(shape(self.id.as_str()))
+        materialise::read_prop(&self.doc, "timeline", None).map_err(|reason| Error::Shape {
+            id: self.id.to_string(),
+            reason,
+        })
     }
 
     /// The timeline folded into the case's state.

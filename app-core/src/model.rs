@@ -217,12 +217,13 @@ pub struct Gps {
 }
 
 /// Where the dispute happened.
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Place {
     /// The smallest unit it happened in (usually a grid).
     pub unit: UnitId,
     /// The path from the root unit down to `unit`, for scope checks without the directory.
     pub unit_path: Vec<UnitId>,
+    #[serde(with = "crate::materialise::text")]
     pub address: Text,
     pub gps: Option<Gps>,
 }
@@ -425,7 +426,7 @@ impl Satisfaction {
 }
 
 /// A workflow step: one entry of the closed loop (查→研→交→办→督→结).
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub enum Action {
     /// 上报/受理: the case is created and received by `centre`.
     Report { centre: UnitId, source: Source },
@@ -539,7 +540,7 @@ impl Action {
 }
 
 /// One step of a case's history: who did what, when, from which device.
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct TimelineEntry {
     pub id: EntryId,
     /// The entry that was last in this author's timeline when they acted (their view of the
@@ -552,14 +553,16 @@ pub struct TimelineEntry {
 }
 
 /// The whole case document as autosurgeon maps it.
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct CaseDocument {
     pub schema: u64,
     pub id: CaseId,
     pub created_at: i64,
     /// A short title (案由), e.g. 宅基地边界纠纷.
+    #[serde(with = "crate::materialise::text")]
     pub title: Text,
     pub category: String,
+    #[serde(with = "crate::materialise::text")]
     pub narrative: Text,
     pub place: Place,
     pub parties: Vec<Party>,

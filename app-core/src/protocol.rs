@@ -1,0 +1,223 @@
+//! The sync protocol's messages, shared by the sync client (devices, child servers) and the
+//! sync server. `docs/protocol.md` describes the exchange; these types are its JSON.
+//!
+//! Binary values (automerge changes and saved documents) travel as standard base64 strings
+//! inside JSON, so that any HTTP client can speak the protocol; bodies may be gzip-compressed
+//! in both directions (`Content-Encoding: gzip`).
+
+use crate::ids::{DeviceId, PersonId, UnitId};
+use crate::org::{Role, Tier};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks; the server refuses requests of other versions.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// `POST /v1/enrol`: a device (or a child server) exchanges a one-time code for a credential.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// The one-time code an administrator issued for a person (or a child server).
+    pub code: String,
+    /// A name for the device, shown in the device list (e.g. "关国栋的手机").
+    pub device_name: String,
+    /// The automerge actor id (hex) this device writes with. Every change the device uploads
+    /// must carry it.
+    pub actor: String,
+}
+
+/// The credential and who the device acts for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub device: DeviceId,
+    /// The bearer token (`Authorization: Bearer <token>`). Shown once; the server keeps a hash.
+    pub token: String,
+    pub person: PersonId,
+    pub name: String,
+    /// The roles the person holds, with the unit of each.
+    pub roles: Vec<(Role, UnitId)>,
+    /// The unit (and tier) the server serves.
+    pub server_unit: UnitId,
+    pub server_tier: Tier,
+}
+
+/// `POST /v1/sync`: upload what the device has, receive what it lacks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The cursor of the last response the device applied completely (0 at first).
+    #[serde(default)]
+    pub cursor: u64,
+    /// Changes the device has not had acknowledged, grouped by document.
+    #[serde(default)]
+    pub upload: Vec<DocChanges>,
+    /// At most this many documents in the answer (the server may send fewer).
+    #[serde(default)]
+    pub max_docs: Option<u32>,
+}
+
+/// Some changes of one document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocChanges {
+    /// The document's key: `case:<id>`, `contacts:<id>` or `household:<id>`.
+    pub doc: String,
+    /// Encoded automerge changes, base64, in any order.
+    #[serde(with = "b64_list")]
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// The answer to a sync request. Everything uploaded is stored durably before this is sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// How many uploaded changes were new to the server (the rest it already had).
+    pub stored: u32,
+    /// What the device lacks, in scope: changes of documents it has, whole documents it does not.
+    pub docs: Vec<DocUpdate>,
+    /// The cursor to send next time, once `docs` are applied.
+    pub cursor: u64,
+    /// Whether more documents are waiting (ask again straight away with the new cursor).
+    pub more: bool,
+}
+
+/// One document's update for a device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DocUpdate {
+    /// Changes the device lacks of a document it holds.
+    Changes {
+        doc: String,
+        #[serde(with = "b64_list")]
+        changes: Vec<Vec<u8>>,
+    },
+    /// A whole document, saved: it has just come into the device's scope.
+    Document {
+        doc: String,
+        #[serde(with = "b64")]
+        bytes: Vec<u8>,
+    },
+}
+
+impl DocUpdate {
+    pub fn doc(&self) -> &str {
+        match self {
+            DocUpdate::Changes { doc, .. } | DocUpdate::Document { doc, .. } => doc,
+        }
+    }
+}
+
+/// Every error the server answers with, in the body of a 4xx or 5xx.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code (see [`ErrorCode`]).
+    pub code: ErrorCode,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The document the error is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+}
+
+/// The error codes of the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not the JSON the endpoint expects.
+    BadJson,
+    /// A binary value is not valid base64, or a key is not a document key.
+    BadEncoding,
+    /// The bytes are not automerge changes (or documents).
+    CorruptChange,
+    /// The body is larger than the server accepts.
+    TooLarge,
+    /// The batch has more documents or changes than the server accepts at once.
+    TooMany,
+    /// The device sends faster than the server allows; retry after the `Retry-After` seconds.
+    RateLimited,
+    /// No credential, or not a valid one.
+    Unauthenticated,
+    /// The device's credential was revoked.
+    Revoked,
+    /// The enrolment code is unknown, used or expired.
+    BadCode,
+    /// Changes refer to a document (or changes) the server does not have.
+    UnknownDoc,
+    /// A change was written by an actor that is not this device's.
+    ForgedActor,
+    /// The document is outside what this person may see or change.
+    OutOfScope,
+    /// A timeline entry claims a person other than the device's, or a role they do not hold.
+    WrongAuthor,
+    /// The workflow does not allow the move for that person, in the state the author saw.
+    WorkflowDenied,
+    /// The merged document does not have the shape of a case, contacts or household document,
+    /// or a change rewrote history (removed or altered a timeline entry).
+    BadDocument,
+    /// The client speaks another protocol version.
+    Version,
+    /// Anything else; the server logs the details.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status the server answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadJson | ErrorCode::BadEncoding | ErrorCode::CorruptChange => 400,
+            ErrorCode::Unauthenticated | ErrorCode::Revoked | ErrorCode::BadCode => 401,
+            ErrorCode::ForgedActor | ErrorCode::OutOfScope | ErrorCode::WrongAuthor => 403,
+            ErrorCode::UnknownDoc => 404,
+            ErrorCode::WorkflowDenied => 409,
+            ErrorCode::TooLarge | ErrorCode::TooMany => 413,
+            ErrorCode::BadDocument | ErrorCode::Version => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// base64 for one binary value.
+pub mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("not base64: {e}")))
+    }
+}
+
+/// base64 for a list of binary values.
+pub mod b64_list {
+    use base64::Engine;
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(list.len()))?;
+        for bytes in list {
+            seq.serialize_element(&base64::engine::general_purpose::STANDARD.encode(bytes))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let strings = <Vec<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+        strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(s.as_bytes())
+                    .map_err(|e| serde::de::Error::custom(format!("change {i} is not base64: {e}")))
+            })
+            .collect()
+    }
+}
