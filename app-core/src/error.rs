@@ -36,6 +36,8 @@ pub enum Error {
     NotBelow { from: UnitId, to: UnitId },
     #[error("document {id} is damaged and cannot be read ({reason}); other cases are unaffected")]
     CorruptDocument { id: String, reason: String },
+    #[error("document {id}: changes arrived whose dependencies are not here (send the earlier changes first)")]
+    MissingDependencies { id: String },
     #[error("document {id} does not have the expected shape: {reason}")]
     Shape { id: String, reason: String },
     #[error("the local database was written by a newer version of the app (schema {found}, this app knows up to {supported}); update the app")]

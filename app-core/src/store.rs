@@ -129,15 +129,24 @@ pub struct StorageFigures {
     pub outbox: u64,
 }
 
-/// A merged document checked and ready to be written.
-struct Received {
-    key: String,
-    kind: DocKind,
-    is_new: bool,
-    doc: AutoCommit,
-    before: Vec<ChangeHash>,
-    summary: Option<CaseSummary>,
-    household: Option<HouseholdDocument>,
+/// A document with received changes merged in memory, read and summarised, not yet written:
+/// what [`Store::prepare_changes`] gives and [`Store::commit_received`] writes. A server checks
+/// it in between (who wrote the changes, what they did) and drops it if it is refused.
+#[derive(Debug)]
+pub struct Received {
+    pub key: String,
+    pub kind: DocKind,
+    pub id: String,
+    /// The document did not exist here before.
+    pub is_new: bool,
+    /// The merged document.
+    pub doc: AutoCommit,
+    /// Its heads before the merge (empty for a new document).
+    pub before: Vec<ChangeHash>,
+    /// For a case: the merged case, read.
+    pub case: Option<CaseDocument>,
+    pub summary: Option<CaseSummary>,
+    pub household: Option<HouseholdDocument>,
 }
 
 /// The local SQLite store.
@@ -1060,35 +1069,61 @@ impl Store {
     ) -> Result<usize> {
         let mut merged = Vec::with_capacity(batch.len());
         for (kind, id, changes) in batch {
-            let key = kind.key(id);
-            let mut decoded = Vec::with_capacity(changes.len());
-            for (i, c) in changes.iter().enumerate() {
-                decoded.push(Change::from_bytes(c.clone()).map_err(|e| {
-                    Error::CorruptDocument {
-                        id: key.clone(),
-                        reason: format!("change {i}: {e}"),
-                    }
-                })?);
-            }
-            let existing = self.load_automerge(&key)?;
-            let is_new = existing.is_none();
-            let mut doc =
-                existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
-            let before = doc.get_heads();
-            doc.apply_changes(decoded)?;
-            if !doc.get_missing_deps(&[]).is_empty() {
-                return Err(Error::CorruptDocument {
-                    id: key,
-                    reason: "changes arrived whose dependencies are missing".to_owned(),
-                });
-            }
-            if doc.get_heads() != before {
-                merged.push(self.prepare_received(*kind, id, doc, before, is_new)?);
+            let decoded = decode_changes(&kind.key(id), changes)?;
+            if let Some(r) = self.prepare_changes(*kind, id, decoded)? {
+                merged.push(r);
             }
         }
         let n = merged.len();
-        self.write_received(merged, now_ms)?;
+        self.write_received(merged, now_ms, |_, _| Ok(()))?;
         Ok(n)
+    }
+
+    /// Merges decoded changes into a copy of a stored document (or a new one) in memory, and
+    /// reads and summarises the result. `None` if they were all held already. Nothing is
+    /// written: see [`Store::commit_received`]. Changes whose dependencies are missing here give
+    /// [`Error::MissingDependencies`].
+    pub fn prepare_changes(
+        &self,
+        kind: DocKind,
+        id: &str,
+        changes: Vec<Change>,
+    ) -> Result<Option<Received>> {
+        let key = kind.key(id);
+        let existing = self.load_automerge(&key)?;
+        let is_new = existing.is_none();
+        let mut doc =
+            existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
+        let before = doc.get_heads();
+        doc.apply_changes(changes)?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(Error::MissingDependencies { id: key });
+        }
+        if doc.get_heads() == before {
+            return Ok(None);
+        }
+        self.prepare_received(kind, id, doc, before, is_new)
+            .map(Some)
+    }
+
+    /// Writes prepared documents in one transaction, and in the same transaction whatever
+    /// `also` writes (a server's log of versions and scopes): all of it is durable together or
+    /// none of it is.
+    pub fn commit_received<F>(
+        &mut self,
+        received: Vec<Received>,
+        now_ms: i64,
+        also: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(&Transaction<'_>, &[Received]) -> Result<()>,
+    {
+        self.write_received(received, now_ms, also)
+    }
+
+    /// A stored document, loaded (`None` if it is not here).
+    pub fn load_document(&self, kind: DocKind, id: &str) -> Result<Option<AutoCommit>> {
+        self.load_automerge(&kind.key(id))
     }
 
     /// Merges a whole document received from elsewhere (for example a case that just came into
@@ -1115,7 +1150,7 @@ impl Store {
             return Ok(());
         }
         let prepared = self.prepare_received(kind, id, doc, before, is_new)?;
-        self.write_received(vec![prepared], now_ms)
+        self.write_received(vec![prepared], now_ms, |_, _| Ok(()))
     }
 
     /// Reads a merged document before anything is written: a merge that does not give a
@@ -1131,6 +1166,7 @@ impl Store {
         let key = kind.key(id);
         let mut summary = None;
         let mut household = None;
+        let mut case_document = None;
         match kind {
             DocKind::Case => {
                 let case = CaseDoc::from_automerge(CaseId::new(id), doc);
@@ -1143,6 +1179,7 @@ impl Store {
                 }
                 let folded = crate::workflow::fold(&document.timeline);
                 summary = Some(CaseSummary::compute(&document, &folded, &self.directory));
+                case_document = Some(document);
                 doc = case.into_automerge();
             }
             DocKind::Household => {
@@ -1157,20 +1194,25 @@ impl Store {
         Ok(Received {
             key,
             kind,
+            id: id.to_owned(),
             is_new,
             doc,
             before,
+            case: case_document,
             summary,
             household,
         })
     }
 
-    fn write_received(&mut self, received: Vec<Received>, now_ms: i64) -> Result<()> {
+    fn write_received<F>(&mut self, mut received: Vec<Received>, now_ms: i64, also: F) -> Result<()>
+    where
+        F: FnOnce(&Transaction<'_>, &[Received]) -> Result<()>,
+    {
         if received.is_empty() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
-        for mut r in received {
+        for r in &mut received {
             if r.is_new {
                 Self::insert_document(&tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
             } else {
@@ -1183,6 +1225,7 @@ impl Store {
                 Self::write_household_summary(&tx, h)?;
             }
         }
+        also(&tx, &received)?;
         tx.commit()?;
         Ok(())
     }
@@ -1349,6 +1392,12 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+
+    /// The SQLite connection, for a server's own tables written alongside the core's.
+    #[doc(hidden)]
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 /// Checks a new report's fields; messages name the field, in the interface's language.
@@ -1439,3 +1488,18 @@ pub fn is_resident_id(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Decodes received changes; bytes that are not an automerge change name the document and the
+/// change's position.
+pub fn decode_changes(key: &str, changes: &[Vec<u8>]) -> Result<Vec<Change>> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Change::from_bytes(c.clone()).map_err(|e| Error::CorruptDocument {
+                id: key.to_owned(),
+                reason: format!("change {i}: {e}"),
+            })
+        })
+        .collect()
+}

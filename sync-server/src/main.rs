@@ -1,9 +1,227 @@
-//! The sync server a centre runs. The protocol, scope rules and admin commands come with the
-//! sync-server issue; until then the binary reports what it is.
+//! `sync-server`: serve a centre, and administer it (enrol and revoke devices, import the
+//! directory, show figures). Every subcommand works on the same data directory.
 
-fn main() {
-    println!(
-        "sync-server {}: not yet serving; see README.md",
-        env!("CARGO_PKG_VERSION")
-    );
+use anyhow::Context;
+use app_core::ids::{PersonId, UnitId};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use sync_server::config::Config;
+use sync_server::db::ServerDb;
+use sync_server::http::{self, AppState};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sync-server",
+    version,
+    about = "The sync server of a comprehensive-governance centre"
+)]
+struct Cli {
+    /// A TOML configuration file (defaults are embedded).
+    #[arg(long, global = true, env = "FENGQIAO_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory (overrides the configuration).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve devices over HTTP. On an empty data directory, loads the demo township and prints
+    /// enrolment codes.
+    Serve {
+        /// The address to listen on, e.g. 0.0.0.0:8737.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Create the database (with demo data unless --empty).
+    Init {
+        #[arg(long)]
+        empty: bool,
+    },
+    /// Import units from a CSV file: id,name,tier,parent,centre (header line first).
+    ImportUnits { csv: PathBuf },
+    /// Import people from a CSV file: id,name,unit,roles,specialties,phone (roles and
+    /// specialties separated by `;`).
+    ImportPeople { csv: PathBuf },
+    /// Issue a one-time enrolment code for a person (valid for --hours).
+    Enrol {
+        #[arg(long)]
+        person: String,
+        #[arg(long, default_value_t = 72)]
+        hours: i64,
+    },
+    /// Revoke a device: it can no longer sync.
+    Revoke {
+        #[arg(long)]
+        device: String,
+    },
+    /// List enrolled devices.
+    Devices,
+    /// Print a unit's figures (the ledger) for the last --days days.
+    Figures {
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(d) = cli.data_dir {
+        config.data_dir = d;
+    }
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            serve(config)
+        }
+        Command::Init { empty } => {
+            let mut db = open(&config)?;
+            if !empty {
+                first_start(&mut db, &config)?;
+            }
+            println!("database ready at {}", config.database().display());
+            Ok(())
+        }
+        Command::ImportUnits { csv } => {
+            let db = open(&config)?;
+            let n = sync_server::admin::import_units(db, &csv)?;
+            println!("imported {n} units");
+            Ok(())
+        }
+        Command::ImportPeople { csv } => {
+            let db = open(&config)?;
+            let n = sync_server::admin::import_people(db, &csv)?;
+            println!("imported {n} people");
+            Ok(())
+        }
+        Command::Enrol { person, hours } => {
+            let db = open(&config)?;
+            let code = db.issue_code(
+                &PersonId::new(person.clone()),
+                http::now_ms(),
+                hours * 3_600_000,
+            )?;
+            println!("enrolment code for {person}: {code} (valid {hours} hours, once)");
+            Ok(())
+        }
+        Command::Revoke { device } => {
+            let db = open(&config)?;
+            db.revoke(&device, http::now_ms())?;
+            println!("device {device} revoked");
+            Ok(())
+        }
+        Command::Devices => {
+            let db = open(&config)?;
+            for d in db.devices()? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    d.id,
+                    d.person,
+                    d.name,
+                    if d.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+            Ok(())
+        }
+        Command::Figures { unit, days } => {
+            let db = open(&config)?;
+            let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
+            let now = http::now_ms();
+            print!(
+                "{}",
+                app_core::ledger::render(&db.store, &unit, now, 10, days)?
+            );
+            Ok(())
+        }
+    }
+}
+
+fn open(config: &Config) -> anyhow::Result<ServerDb> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    ServerDb::open(&config.database())
+}
+
+/// On an empty database: the demo county, demo cases, and codes to enrol with.
+fn first_start(db: &mut ServerDb, config: &Config) -> anyhow::Result<()> {
+    if db.store.directory().units().next().is_some() || config.demo_cases == 0 {
+        return Ok(());
+    }
+    let unit = UnitId::new(config.unit.clone());
+    let n = sync_server::load_demo(db, &unit, config.demo_cases, 2026)?;
+    tracing::info!(documents = n, unit = %unit, "demo data loaded");
+    Ok(())
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let mut db = open(&config)?;
+    first_start(&mut db, &config)?;
+    let unit = UnitId::new(config.unit.clone());
+    if db.store.directory().unit(&unit).is_none() {
+        anyhow::bail!(
+            "the unit {unit} is not in this server's directory; import units and people first, or set `unit`"
+        );
+    }
+    // Codes for the demo: a grid worker of the township and one of its centre staff.
+    for person in sync_server::admin::demo_people(&db, &unit) {
+        let code = db.issue_code(&person, http::now_ms(), 72 * 3_600_000)?;
+        println!("enrolment code for {person}: {code}");
+    }
+    let state = AppState::new(db, unit.clone(), config.limits.sync(), config.limits.http());
+    let app = http::router(state);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        println!("serving {unit} on http://{addr}");
+        tracing::info!(%addr, "listening");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await?;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -923,7 +923,8 @@ fn a_received_batch_is_stored_whole_or_not_at_all() {
         )
         .unwrap_err();
     assert!(
-        err.to_string().contains("dependencies are missing"),
+        matches!(err, Error::MissingDependencies { .. })
+            && err.to_string().contains("dependencies are not here"),
         "{err}"
     );
     assert_eq!(count(&other.store, "SELECT COUNT(*) FROM documents"), 0);

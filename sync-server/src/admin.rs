@@ -1,0 +1,109 @@
+//! Admin operations behind the CLI: importing the directory from CSV files, and the demo's
+//! people to print enrolment codes for.
+
+use crate::db::ServerDb;
+use app_core::ids::{PersonId, UnitId};
+use app_core::org::{Directory, Person, Role, Tier, Unit};
+use app_core::taxonomy::CategoryCode;
+use std::path::Path;
+
+fn rows(path: &Path, columns: usize) -> anyhow::Result<Vec<Vec<String>>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<String> = line.split(',').map(|c| c.trim().to_owned()).collect();
+        if cells.len() != columns {
+            anyhow::bail!(
+                "{} line {}: {} columns, expected {columns}",
+                path.display(),
+                i + 1,
+                cells.len()
+            );
+        }
+        out.push(cells);
+    }
+    Ok(out)
+}
+
+/// Adds (or replaces, by id) units from `id,name,tier,parent,centre`.
+pub fn import_units(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
+    let mut units: Vec<Unit> = db.store.directory().units().cloned().collect();
+    let people: Vec<Person> = db.store.directory().people().cloned().collect();
+    let rows = rows(path, 5)?;
+    for (i, r) in rows.iter().enumerate() {
+        let line = i + 2;
+        let tier = Tier::from_code(&r[2])
+            .ok_or_else(|| anyhow::anyhow!("line {line}: tier `{}` is not known", r[2]))?;
+        let unit = Unit {
+            id: UnitId::new(r[0].clone()),
+            name: r[1].clone(),
+            tier,
+            parent: (!r[3].is_empty()).then(|| UnitId::new(r[3].clone())),
+            centre: matches!(r[4].as_str(), "1" | "true" | "yes" | "是"),
+            policy: None,
+        };
+        units.retain(|u| u.id != unit.id);
+        units.push(unit);
+    }
+    let directory = Directory::new(units, people)?;
+    db.store.set_directory(directory)?;
+    Ok(rows.len())
+}
+
+/// Adds (or replaces, by id) people from `id,name,unit,roles,specialties,phone`.
+pub fn import_people(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
+    let units: Vec<Unit> = db.store.directory().units().cloned().collect();
+    let mut people: Vec<Person> = db.store.directory().people().cloned().collect();
+    let rows = rows(path, 6)?;
+    for (i, r) in rows.iter().enumerate() {
+        let line = i + 2;
+        let roles = r[3]
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                Role::from_code(s)
+                    .ok_or_else(|| anyhow::anyhow!("line {line}: role `{s}` is not known"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let person = Person {
+            id: PersonId::new(r[0].clone()),
+            name: r[1].clone(),
+            unit: UnitId::new(r[2].clone()),
+            roles,
+            specialties: r[4]
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(CategoryCode::from)
+                .collect(),
+            phone: (!r[5].is_empty()).then(|| r[5].clone()),
+        };
+        people.retain(|p| p.id != person.id);
+        people.push(person);
+    }
+    let directory = Directory::new(units, people)?;
+    db.store.set_directory(directory)?;
+    Ok(rows.len())
+}
+
+/// The people the demo prints codes for: a grid worker in `unit` and one of its centre staff.
+pub fn demo_people(db: &ServerDb, unit: &UnitId) -> Vec<PersonId> {
+    let dir = db.store.directory();
+    let mut out = Vec::new();
+    if let Some(p) = dir
+        .people()
+        .find(|p| p.roles.contains(&Role::GridWorker) && dir.is_within(&p.unit, unit))
+    {
+        out.push(p.id.clone());
+    }
+    if let Some(p) = dir
+        .people()
+        .find(|p| p.unit == *unit && p.roles.contains(&Role::CentreStaff))
+    {
+        out.push(p.id.clone());
+    }
+    out
+}

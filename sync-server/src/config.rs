@@ -1,0 +1,118 @@
+//! Configuration: embedded defaults, then a TOML file, then environment variables, then
+//! command-line options (each overrides the one before).
+
+use crate::http::HttpLimits;
+use crate::sync::SyncLimits;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The server's configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The unit this server serves (its centre), e.g. `haiyan`.
+    pub unit: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// On first start with an empty data directory, load the demo county and this many demo
+    /// cases of `unit` (0: start empty and import units and people with the admin commands).
+    pub demo_cases: usize,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub rate_per_second: f64,
+    pub burst: f64,
+    pub max_upload_docs: usize,
+    pub max_upload_changes: usize,
+    pub max_answer_docs: usize,
+    pub max_answer_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let h = HttpLimits::default();
+        let s = SyncLimits::default();
+        Limits {
+            max_body_bytes: h.max_body_bytes,
+            rate_per_second: h.rate_per_second,
+            burst: h.burst,
+            max_upload_docs: s.max_upload_docs,
+            max_upload_changes: s.max_upload_changes,
+            max_answer_docs: s.max_answer_docs,
+            max_answer_bytes: s.max_answer_bytes,
+        }
+    }
+}
+
+impl Limits {
+    pub fn http(&self) -> HttpLimits {
+        HttpLimits {
+            max_body_bytes: self.max_body_bytes,
+            rate_per_second: self.rate_per_second,
+            burst: self.burst,
+        }
+    }
+
+    pub fn sync(&self) -> SyncLimits {
+        SyncLimits {
+            max_upload_docs: self.max_upload_docs,
+            max_upload_changes: self.max_upload_changes,
+            max_answer_docs: self.max_answer_docs,
+            max_answer_bytes: self.max_answer_bytes,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            unit: "haiyan".to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8737)),
+            data_dir: PathBuf::from("sync-data"),
+            demo_cases: 300,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file (or the defaults), then `FENGQIAO_*` environment overrides.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!("{} is not a valid configuration: {e}", path.display())
+                })?
+            }
+            None => Config::default(),
+        };
+        if let Ok(v) = std::env::var("FENGQIAO_UNIT") {
+            config.unit = v;
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_LISTEN") {
+            config.listen = v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("FENGQIAO_LISTEN={v} is not an address: {e}"))?;
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_DEMO_CASES") {
+            config.demo_cases = v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("FENGQIAO_DEMO_CASES={v} is not a number: {e}"))?;
+        }
+        Ok(config)
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("server.sqlite3")
+    }
+}

@@ -1,0 +1,389 @@
+//! The server's storage: the core's store (documents, summaries, directory) plus the server's
+//! own tables in the same SQLite file, written in the same transactions.
+//!
+//! - `devices`, `device_actors`, `enrol_codes`: who may connect. Tokens and codes are stored
+//!   as SHA-256 hashes (they are 256-bit and 80-bit random values, so a slow hash adds nothing).
+//! - `doc_seq`: every document's current sequence number. Each accepted write takes the next
+//!   number of one global sequence, so "what changed after cursor N" is a range scan.
+//! - `doc_versions`: a document's heads after each accepted write, so that the server can
+//!   compute exactly the changes a device lacks from the cursor alone.
+//! - `doc_scope`: a document's scope keys (see [`crate::scope`]) and when it gained each.
+
+use crate::error::ApiError;
+use app_core::ids::{DeviceId, PersonId};
+use app_core::protocol::ErrorCode;
+use app_core::store::{Received, Store};
+use automerge::ChangeHash;
+use rusqlite::{params, OptionalExtension, Transaction};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    enrolled_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    last_seen_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS device_actors (
+    actor TEXT PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(id)
+);
+CREATE TABLE IF NOT EXISTS enrol_codes (
+    code_hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS doc_seq (
+    key TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS doc_seq_by_seq ON doc_seq(seq);
+CREATE TABLE IF NOT EXISTS doc_versions (
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    heads BLOB NOT NULL,
+    PRIMARY KEY (key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS doc_scope (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_scope_by_key ON doc_scope(key);
+";
+
+/// A device as the server knows it.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub id: DeviceId,
+    pub person: PersonId,
+    pub name: String,
+    pub revoked: bool,
+    pub actors: BTreeSet<String>,
+}
+
+/// A row of the device list.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub person: String,
+    pub name: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+}
+
+/// What a write adds to the server's log: per document, its new heads and scope keys.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub key: String,
+    pub heads: Vec<ChangeHash>,
+    pub scope: BTreeSet<String>,
+}
+
+/// The server's database.
+#[derive(Debug)]
+pub struct ServerDb {
+    pub store: Store,
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+pub fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            ChangeHash(h)
+        })
+        .collect()
+}
+
+impl ServerDb {
+    pub fn open(path: &Path) -> anyhow::Result<ServerDb> {
+        let store = Store::open(path)?;
+        store.connection().execute_batch(SCHEMA)?;
+        Ok(ServerDb { store })
+    }
+
+    /// The last sequence number given out.
+    pub fn current_seq(&self) -> rusqlite::Result<u64> {
+        self.store
+            .connection()
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_seq", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+    }
+
+    // ----- enrolment and devices -----
+
+    /// Issues a one-time enrolment code for a person, valid for `valid_ms`.
+    pub fn issue_code(
+        &self,
+        person: &PersonId,
+        now_ms: i64,
+        valid_ms: i64,
+    ) -> anyhow::Result<String> {
+        if self.store.directory().person(person).is_none() {
+            anyhow::bail!("person {person} is not in the directory; import people first");
+        }
+        // Ten characters from an alphabet without look-alikes: easy to read out over a phone.
+        const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        let code: String = (0..10)
+            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+            .collect();
+        self.store.connection().execute(
+            "INSERT INTO enrol_codes(code_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256_hex(&normalise_code(&code)), person.as_str(), now_ms, now_ms + valid_ms],
+        )?;
+        Ok(code)
+    }
+
+    /// Exchanges a code for a device credential: (device id, token, person).
+    pub fn enrol(
+        &mut self,
+        code: &str,
+        device_name: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<(DeviceId, String, PersonId), ApiError> {
+        if actor.len() < 2 || actor.len() > 64 || !actor.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::new(
+                ErrorCode::BadEncoding,
+                "actor must be the device's automerge actor id in hexadecimal",
+            ));
+        }
+        let actor = actor.to_ascii_lowercase();
+        let name = device_name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(ApiError::new(
+                ErrorCode::BadJson,
+                "device_name must be 1 to 60 characters",
+            ));
+        }
+        let tx = self
+            .store
+            .connection_mut()
+            .transaction()
+            .map_err(ApiError::internal)?;
+        let hash = sha256_hex(&normalise_code(code));
+        let row: Option<(String, i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT person, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+                [&hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(ApiError::internal)?;
+        let person =
+            match row {
+                None => return Err(ApiError::new(
+                    ErrorCode::BadCode,
+                    "this enrolment code is not known; check it or ask the centre for a new one",
+                )),
+                Some((_, _, Some(_))) => {
+                    return Err(ApiError::new(
+                        ErrorCode::BadCode,
+                        "this enrolment code has been used already; ask the centre for a new one",
+                    ))
+                }
+                Some((_, exp, None)) if exp <= now_ms => {
+                    return Err(ApiError::new(
+                        ErrorCode::BadCode,
+                        "this enrolment code has expired; ask the centre for a new one",
+                    ))
+                }
+                Some((p, _, None)) => PersonId::new(p),
+            };
+        let taken: Option<String> = tx
+            .query_row(
+                "SELECT device FROM device_actors WHERE actor = ?1",
+                [&actor],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(ApiError::internal)?;
+        if taken.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::ForgedActor,
+                "this actor id belongs to another device; a device must use its own",
+            ));
+        }
+        let device = DeviceId::new(format!("dev-{}", random_hex(8)));
+        let token = format!("{}.{}", device, random_hex(32));
+        tx.execute(
+            "INSERT INTO devices(id, person, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device.as_str(), person.as_str(), name, sha256_hex(&token), now_ms],
+        )
+        .map_err(ApiError::internal)?;
+        tx.execute(
+            "INSERT INTO device_actors(actor, device) VALUES (?1, ?2)",
+            params![actor, device.as_str()],
+        )
+        .map_err(ApiError::internal)?;
+        tx.execute(
+            "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1",
+            params![hash, now_ms],
+        )
+        .map_err(ApiError::internal)?;
+        tx.commit().map_err(ApiError::internal)?;
+        Ok((device, token, person))
+    }
+
+    /// The device a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Result<Device, ApiError> {
+        let conn = self.store.connection();
+        let row: Option<(String, String, String, Option<i64>)> = conn
+            .query_row(
+                "SELECT id, person, name, revoked_at FROM devices WHERE token_hash = ?1",
+                [sha256_hex(token)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(ApiError::internal)?;
+        let Some((id, person, name, revoked)) = row else {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "this device credential is not known here; enrol the device",
+            ));
+        };
+        if revoked.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::Revoked,
+                "this device has been revoked by the centre; it can no longer sync",
+            ));
+        }
+        let mut stmt = conn
+            .prepare_cached("SELECT actor FROM device_actors WHERE device = ?1")
+            .map_err(ApiError::internal)?;
+        let actors = stmt
+            .query_map([&id], |r| r.get::<_, String>(0))
+            .map_err(ApiError::internal)?
+            .collect::<rusqlite::Result<BTreeSet<_>>>()
+            .map_err(ApiError::internal)?;
+        Ok(Device {
+            id: DeviceId::new(id),
+            person: PersonId::new(person),
+            name,
+            revoked: false,
+            actors,
+        })
+    }
+
+    pub fn revoke(&self, device: &str, now_ms: i64) -> anyhow::Result<()> {
+        let n = self.store.connection().execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![device, now_ms],
+        )?;
+        if n == 0 {
+            anyhow::bail!("no device {device} that is not already revoked");
+        }
+        Ok(())
+    }
+
+    pub fn devices(&self) -> anyhow::Result<Vec<DeviceRow>> {
+        let conn = self.store.connection();
+        let mut stmt = conn.prepare(
+            "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(DeviceRow {
+                    id: r.get(0)?,
+                    person: r.get(1)?,
+                    name: r.get(2)?,
+                    enrolled_at: r.get(3)?,
+                    revoked_at: r.get(4)?,
+                    last_seen_at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn touch(&self, device: &DeviceId, now_ms: i64) {
+        let _ = self.store.connection().execute(
+            "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+            params![device.as_str(), now_ms],
+        );
+    }
+
+    // ----- the log -----
+
+    /// Writes received documents and their log rows in one transaction.
+    pub fn commit(
+        &mut self,
+        received: Vec<Received>,
+        logged: Vec<Logged>,
+        now_ms: i64,
+    ) -> app_core::Result<()> {
+        self.store
+            .commit_received(received, now_ms, |tx, _| write_log(tx, &logged))
+    }
+
+    /// Logs documents written outside a sync (imports, demo data).
+    pub fn log_only(&mut self, logged: &[Logged]) -> app_core::Result<()> {
+        let tx = self.store.connection_mut().transaction()?;
+        write_log(&tx, logged)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
+    let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_seq", [], |r| {
+        r.get(0)
+    })?;
+    for l in logged {
+        seq += 1;
+        tx.execute(
+            "INSERT INTO doc_seq(key, seq) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET seq = ?2",
+            params![l.key, seq],
+        )?;
+        tx.execute(
+            "INSERT INTO doc_versions(key, seq, heads) VALUES (?1, ?2, ?3)",
+            params![l.key, seq, heads_bytes(&l.heads)],
+        )?;
+        for s in &l.scope {
+            tx.execute(
+                "INSERT OR IGNORE INTO doc_scope(scope, key, since) VALUES (?1, ?2, ?3)",
+                params![s, l.key, seq],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,254 @@
+//! The HTTP face of the server (axum): routes, authentication, limits, error bodies.
+//!
+//! The database is one SQLite connection behind a mutex; every request's database work runs on
+//! the blocking pool, so slow disks never stall the async workers that parse and answer.
+
+use crate::db::{Device, ServerDb};
+use crate::error::ApiError;
+use crate::sync::{self, SyncLimits};
+use app_core::protocol::{EnrolRequest, EnrolResponse, ErrorCode, SyncRequest, PROTOCOL_VERSION};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Limits of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// Largest request body, after decompression.
+    pub max_body_bytes: usize,
+    /// Requests per device per second, sustained; bursts up to `burst`.
+    pub rate_per_second: f64,
+    pub burst: f64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_body_bytes: 16 << 20,
+            rate_per_second: 5.0,
+            burst: 20.0,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    pub db: Mutex<ServerDb>,
+    pub sync_limits: SyncLimits,
+    pub http_limits: HttpLimits,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    pub clock: fn() -> i64,
+    /// The unit this server serves (its centre).
+    pub unit: app_core::ids::UnitId,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+impl AppState {
+    pub fn new(
+        db: ServerDb,
+        unit: app_core::ids::UnitId,
+        sync_limits: SyncLimits,
+        http_limits: HttpLimits,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            unit,
+            db: Mutex::new(db),
+            sync_limits,
+            http_limits,
+            buckets: Mutex::new(HashMap::new()),
+            clock: now_ms,
+        })
+    }
+
+    /// Token bucket per device.
+    fn admit(&self, device: &str) -> Result<(), ApiError> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let limits = &self.http_limits;
+        let (tokens, at) = buckets
+            .entry(device.to_owned())
+            .or_insert((limits.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * limits.rate_per_second)
+            .min(limits.burst);
+        *at = now;
+        if *tokens < 1.0 {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "this device is syncing too often; wait a moment and try again",
+            ));
+        }
+        *tokens -= 1.0;
+        Ok(())
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.http_limits.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/enrol", post(enrol))
+        .route("/v1/sync", post(sync_handler))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let result = tokio::task::spawn_blocking(move || {
+        let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        db.current_seq()
+    })
+    .await;
+    match result {
+        Ok(Ok(seq)) => {
+            Json(serde_json::json!({"status": "ok", "seq": seq, "protocol": PROTOCOL_VERSION}))
+                .into_response()
+        }
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable"})),
+        )
+            .into_response(),
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("base64") {
+            ApiError::new(ErrorCode::BadEncoding, msg)
+        } else {
+            ApiError::new(
+                ErrorCode::BadJson,
+                format!("the body is not valid JSON for this request: {msg}"),
+            )
+        }
+    })
+}
+
+fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(v) = headers.get("x-protocol-version") {
+        let ok = v.to_str().ok().and_then(|s| s.parse::<u32>().ok()) == Some(PROTOCOL_VERSION);
+        if !ok {
+            return Err(ApiError::new(
+                ErrorCode::Version,
+                format!("this server speaks protocol version {PROTOCOL_VERSION}; update the app"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn enrol(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    check_version(&headers)?;
+    let req: EnrolRequest = parse_json(&body)?;
+    let resp = blocking(move || {
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let now = (state.clock)();
+        let (device, token, person) = db.enrol(&req.code, &req.device_name, &req.actor, now)?;
+        let directory = db.store.directory();
+        let p = directory
+            .person(&person)
+            .ok_or_else(|| ApiError::internal("enrolled person missing"))?;
+        let server_unit = directory
+            .unit(&state.unit)
+            .map(|u| (u.id.clone(), u.tier))
+            .ok_or_else(|| ApiError::internal("the served unit is not in the directory"))?;
+        tracing::info!(device = %device, person = %person, "device enrolled");
+        Ok(EnrolResponse {
+            device,
+            token,
+            person: person.clone(),
+            name: p.name.clone(),
+            roles: p.roles.iter().map(|r| (*r, p.unit.clone())).collect(),
+            server_unit: server_unit.0,
+            server_tier: server_unit.1,
+        })
+    })
+    .await?;
+    Ok(Json(resp))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "no device credential: send `Authorization: Bearer <token>`",
+            )
+        })?;
+    value
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })
+}
+
+fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiError> {
+    let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+    db.authenticate(token)
+}
+
+async fn sync_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_version(&headers)?;
+    let token = bearer(&headers)?;
+    let st = state.clone();
+    let device = blocking(move || authenticate(&st, &token)).await?;
+    state.admit(device.id.as_str())?;
+    let req: SyncRequest = parse_json(&body)?;
+    let uploaded = req.upload.len();
+    let started = Instant::now();
+    let resp = blocking(move || {
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let now = (state.clock)();
+        sync::sync(&mut db, &device, req, &state.sync_limits, now).inspect_err(|e| {
+            tracing::warn!(device = %device.id, code = ?e.code, doc = ?e.doc, "sync refused: {}", e.message);
+        })
+    })
+    .await?;
+    tracing::debug!(
+        uploaded,
+        stored = resp.stored,
+        sent = resp.docs.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "sync"
+    );
+    Ok(Json(resp).into_response())
+}

@@ -1,0 +1,91 @@
+//! The sync server a centre runs: devices enrol, upload what they saved offline, and receive
+//! what they lack in their scope; every upload is checked before it is stored, and stored
+//! before it is acknowledged. See `docs/protocol.md` for the exchange and [`sync`] for the rules.
+
+pub mod admin;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod scope;
+pub mod sync;
+
+use app_core::document::DocKind;
+use app_core::ids::UnitId;
+use db::{Logged, ServerDb};
+
+/// Logs every stored document that the sync log does not know yet (documents written by an
+/// import rather than a sync), so that devices receive them. Returns how many were logged.
+pub fn log_unlogged(db: &mut ServerDb) -> anyhow::Result<usize> {
+    let keys: Vec<(String, String)> = {
+        let conn = db.store.connection();
+        let mut stmt = conn.prepare(
+            "SELECT key, kind FROM documents WHERE key NOT IN (SELECT key FROM doc_seq)
+             ORDER BY CASE kind WHEN 'case' THEN 0 ELSE 1 END, key",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows
+    };
+    let mut logged = Vec::new();
+    let mut case_scope = std::collections::BTreeMap::new();
+    for (key, _) in &keys {
+        let (kind, id) = sync::parse_key(key).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let Some(mut doc) = db.store.load_document(kind, id)? else {
+            continue;
+        };
+        let scope = match kind {
+            DocKind::Case => {
+                let view = db.store.case(&app_core::ids::CaseId::new(id))?;
+                let s = scope::case_keys(&view.summary, &view.folded);
+                case_scope.insert(id.to_owned(), s.clone());
+                s
+            }
+            DocKind::Contacts => case_scope.get(id).cloned().unwrap_or_default(),
+            DocKind::Household => {
+                let h = db.store.household(&app_core::ids::HouseholdId::new(id))?;
+                scope::household_keys(db.store.directory(), &h.grid)
+            }
+        };
+        logged.push(Logged {
+            key: key.clone(),
+            heads: doc.get_heads(),
+            scope,
+        });
+    }
+    db.log_only(&logged)?;
+    Ok(logged.len())
+}
+
+/// Fills an empty server with the demo county's directory and `cases` demo cases placed in
+/// `unit` (plus a dozen households per grid), as a demo or a benchmark starts from.
+pub fn load_demo(
+    db: &mut ServerDb,
+    unit: &UnitId,
+    cases: usize,
+    seed: u64,
+) -> anyhow::Result<usize> {
+    use app_core::demo::{Generator, DEMO_NOW_MS};
+    let mut g = Generator::new(seed);
+    db.store.set_directory(g.directory().clone())?;
+    let mut picked = Vec::new();
+    while picked.len() < cases {
+        let batch = g.cases(cases.max(50), DEMO_NOW_MS)?;
+        for c in batch {
+            let doc = c.doc.read()?;
+            if doc.place.unit_path.contains(unit) && picked.len() < cases {
+                picked.push((c.doc, Some(c.contacts)));
+            }
+        }
+    }
+    db.store.import_cases(picked, DEMO_NOW_MS)?;
+    let mut households = Vec::new();
+    for grid in g.grids(Some(unit)) {
+        for _ in 0..12 {
+            households.push(g.household(&grid, DEMO_NOW_MS)?);
+        }
+    }
+    db.store.import_households(households, DEMO_NOW_MS)?;
+    log_unlogged(db)
+}

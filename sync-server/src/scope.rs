@@ -1,0 +1,84 @@
+//! Who may see which document.
+//!
+//! A document carries *scope keys*; a device holds *principals*; the device sees a document when
+//! they share one. Keys are recorded with the sequence number at which the document gained them
+//! and are never taken away, so a document that comes into a device's scope is sent whole once,
+//! and a person who once worked on a case keeps what they did.
+//!
+//! Case keys:
+//! - `u:<unit>` for every unit in the summary's `units`: the place's path from the centre that
+//!   received the case down to the grid, and every centre the case has been with (escalated
+//!   to, assigned down to). A county is therefore in the keys only when the case reached it.
+//! - `p:<person>` for the reporter and every person assigned to the case.
+//! - `c:<unit>` for a case assigned to a mediation committee.
+//!
+//! Principals of a person, by role:
+//! - grid worker, household head: `u:<their grid>`, `p:<them>`;
+//! - mediator: `p:<them>`, `c:<their unit>`;
+//! - centre staff and leaders: `u:<their centre's unit>`, `p:<them>`.
+//!
+//! Contacts documents share their case's keys. Households carry `u:` of their grid's path from
+//! the township down.
+
+use app_core::ids::{PersonId, UnitId};
+use app_core::model::Assignee;
+use app_core::org::{Directory, Role, Tier};
+use app_core::summary::CaseSummary;
+use app_core::workflow::Folded;
+use std::collections::BTreeSet;
+
+/// The scope keys of a case.
+pub fn case_keys(summary: &CaseSummary, folded: &Folded) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = summary.units.iter().map(|u| format!("u:{u}")).collect();
+    keys.insert(format!("p:{}", summary.reporter));
+    for p in &summary.assignee_people {
+        keys.insert(format!("p:{p}"));
+    }
+    if let Some(Assignee::Committee { unit, .. }) =
+        folded.state.as_ref().and_then(|s| s.assignee.as_ref())
+    {
+        keys.insert(format!("c:{unit}"));
+    }
+    keys
+}
+
+/// The scope keys of a household in `grid`: the grid's path from its township down.
+pub fn household_keys(directory: &Directory, grid: &UnitId) -> BTreeSet<String> {
+    let path = directory.ancestors_inclusive(grid);
+    let mut keys = BTreeSet::new();
+    for unit in path {
+        keys.insert(format!("u:{}", unit.id));
+        if unit.tier <= Tier::Township {
+            break;
+        }
+    }
+    keys.insert(format!("u:{grid}"));
+    keys
+}
+
+/// A person's principals.
+pub fn principals(directory: &Directory, person: &PersonId) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    out.insert(format!("p:{person}"));
+    if let Some(p) = directory.person(person) {
+        for role in &p.roles {
+            match role {
+                Role::GridWorker | Role::HouseholdHead => {
+                    out.insert(format!("u:{}", p.unit));
+                }
+                Role::Mediator => {
+                    out.insert(format!("c:{}", p.unit));
+                }
+                Role::CentreStaff | Role::CentreLeader => {
+                    out.insert(format!("u:{}", p.unit));
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Whether a set of keys admits any of the principals.
+pub fn admits(keys: &BTreeSet<String>, principals: &[String]) -> bool {
+    principals.iter().any(|p| keys.contains(p))
+}

@@ -1,0 +1,506 @@
+//! One sync round trip: check and store what a device uploads, then answer with what it lacks.
+//!
+//! # Checks on upload (all before anything is written; any failure refuses the whole request)
+//! 1. Every change decodes, and its actor is one this device registered (`forged_actor`).
+//! 2. The changes merge into the server's copy with no missing dependencies (`unknown_doc`).
+//! 3. For a case, each new change is replayed against the view its author had (the document at
+//!    the change's dependencies): it must add exactly one timeline entry, signed by the device's
+//!    person in a role they hold (`wrong_author`), that the workflow allows in that view
+//!    (`workflow_denied`); it must not remove or alter an earlier entry, and may change fields
+//!    only when its entry is the report or an edit naming them (`bad_document`).
+//! 4. The device may see the document before or after the change (`out_of_scope`).
+//!
+//! # The answer
+//! Documents in the device's scope whose sequence number is after the device's cursor, oldest
+//! first: the changes it lacks (the document's changes since its heads at the cursor, less the
+//! device's own), or the whole document if it came into scope after the cursor.
+
+use crate::db::{heads_from_bytes, Device, Logged, ServerDb};
+use crate::error::ApiError;
+use crate::scope;
+use app_core::document::DocKind;
+use app_core::ids::{CaseId, UnitId};
+use app_core::materialise;
+use app_core::model::{Action, CaseDocument, CASE_SCHEMA};
+use app_core::protocol::{DocUpdate, ErrorCode, SyncRequest, SyncResponse};
+use app_core::rules;
+use app_core::store::{decode_changes, Received};
+use automerge::{Change, ChangeHash};
+use rusqlite::OptionalExtension;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How much one request may carry and one answer may hold.
+#[derive(Clone, Debug)]
+pub struct SyncLimits {
+    pub max_upload_docs: usize,
+    pub max_upload_changes: usize,
+    pub max_answer_docs: usize,
+    pub max_answer_bytes: usize,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        SyncLimits {
+            max_upload_docs: 2_000,
+            max_upload_changes: 20_000,
+            max_answer_docs: 1_000,
+            max_answer_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Parses a document key into its kind and id.
+pub fn parse_key(key: &str) -> Result<(DocKind, &str), ApiError> {
+    let bad = || {
+        ApiError::new(
+            ErrorCode::BadEncoding,
+            format!("`{key}` is not a document key (case:<id>, contacts:<id> or household:<id>)"),
+        )
+    };
+    let (kind, id) = key.split_once(':').ok_or_else(bad)?;
+    let kind = match kind {
+        "case" => DocKind::Case,
+        "contacts" => DocKind::Contacts,
+        "household" => DocKind::Household,
+        _ => return Err(bad()),
+    };
+    if id.is_empty()
+        || id.len() > 80
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(bad());
+    }
+    Ok((kind, id))
+}
+
+/// Handles one sync request for an authenticated device.
+pub fn sync(
+    db: &mut ServerDb,
+    device: &Device,
+    req: SyncRequest,
+    limits: &SyncLimits,
+    now_ms: i64,
+) -> Result<SyncResponse, ApiError> {
+    if req.upload.len() > limits.max_upload_docs {
+        return Err(ApiError::new(
+            ErrorCode::TooMany,
+            format!(
+                "{} documents in one request; send at most {} at a time",
+                req.upload.len(),
+                limits.max_upload_docs
+            ),
+        ));
+    }
+    let total: usize = req.upload.iter().map(|d| d.changes.len()).sum();
+    if total > limits.max_upload_changes {
+        return Err(ApiError::new(
+            ErrorCode::TooMany,
+            format!(
+                "{total} changes in one request; send at most {} at a time",
+                limits.max_upload_changes
+            ),
+        ));
+    }
+    // Group by document (a client may send one document in several pieces).
+    let mut grouped: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for d in req.upload {
+        parse_key(&d.doc)?;
+        grouped.entry(d.doc).or_default().extend(d.changes);
+    }
+    let principals = scope::principals(db.store.directory(), &device.person);
+    let stored = upload(db, device, &principals, grouped, now_ms)?;
+    let mut resp = answer(db, device, &principals, req.cursor, req.max_docs, limits)?;
+    resp.stored = stored;
+    db.touch(&device.id, now_ms);
+    Ok(resp)
+}
+
+fn upload(
+    db: &mut ServerDb,
+    device: &Device,
+    principals: &[String],
+    grouped: BTreeMap<String, Vec<Vec<u8>>>,
+    now_ms: i64,
+) -> Result<u32, ApiError> {
+    if grouped.is_empty() {
+        return Ok(0);
+    }
+    let mut received: Vec<Received> = Vec::new();
+    let mut logged: Vec<Logged> = Vec::new();
+    let mut stored = 0u32;
+    // Cases first, so that a contacts document can be checked against its case's scope.
+    let mut order: Vec<(String, Vec<Vec<u8>>)> = grouped.into_iter().collect();
+    order.sort_by_key(|(k, _)| !k.starts_with("case:"));
+    let mut case_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (key, changes) in order {
+        let (kind, id) = parse_key(&key)?;
+        let decoded = decode_changes(&key, &changes).map_err(|e| ApiError::from_core(e, &key))?;
+        for (i, c) in decoded.iter().enumerate() {
+            let actor = c.actor_id().to_hex_string();
+            if !device.actors.contains(&actor) {
+                return Err(ApiError::new(
+                    ErrorCode::ForgedActor,
+                    format!(
+                        "change {i} was written by actor {actor}, which is not this device's; \
+                         a device uploads only its own changes"
+                    ),
+                )
+                .on(&key));
+            }
+        }
+        let before_scope = stored_scope(db, &key)?;
+        let Some(mut r) = db
+            .store
+            .prepare_changes(kind, id, decoded)
+            .map_err(|e| ApiError::from_core(e, &key))?
+        else {
+            // Everything was here already: a retry. Still the device must be allowed to see it.
+            continue;
+        };
+        let new_count = r.doc.get_changes(&r.before).len() as u32;
+        let keys = match kind {
+            DocKind::Case => {
+                check_case(db, device, &mut r)?;
+                let summary = r
+                    .summary
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("no summary"))?;
+                let folded = app_core::workflow::fold(
+                    &r.case
+                        .as_ref()
+                        .map(|c| c.timeline.clone())
+                        .unwrap_or_default(),
+                );
+                let keys = scope::case_keys(summary, &folded);
+                case_keys.insert(id.to_owned(), keys.clone());
+                keys
+            }
+            DocKind::Contacts => {
+                let case_key = DocKind::Case.key(id);
+                match case_keys.get(id) {
+                    Some(k) => k.clone(),
+                    None => stored_scope(db, &case_key)?,
+                }
+            }
+            DocKind::Household => {
+                let h = r
+                    .household
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("no household"))?;
+                scope::household_keys(db.store.directory(), &h.grid)
+            }
+        };
+        let visible_before = !before_scope.is_empty() && scope::admits(&before_scope, principals);
+        let visible_after = scope::admits(&keys, principals);
+        let allowed = if r.is_new {
+            visible_after
+        } else {
+            visible_before || (before_scope.is_empty() && visible_after)
+        };
+        if !allowed {
+            return Err(ApiError::new(
+                ErrorCode::OutOfScope,
+                format!("{key} is outside what this person may see or change"),
+            )
+            .on(&key));
+        }
+        stored += new_count;
+        let heads = r.doc.get_heads();
+        // A case that gains scope keys takes its contacts document along.
+        if kind == DocKind::Case {
+            let gained: BTreeSet<String> = keys.difference(&before_scope).cloned().collect();
+            let contacts = DocKind::Contacts.key(id);
+            if !gained.is_empty() && !r.is_new {
+                if let Some(mut c) = db
+                    .store
+                    .load_document(DocKind::Contacts, id)
+                    .map_err(|e| ApiError::from_core(e, &contacts))?
+                {
+                    logged.push(Logged {
+                        key: contacts,
+                        heads: c.get_heads(),
+                        scope: keys.clone(),
+                    });
+                }
+            }
+        }
+        logged.push(Logged {
+            key: key.clone(),
+            heads,
+            scope: keys,
+        });
+        received.push(r);
+    }
+    // A contacts document already logged above and also uploaded: keep the upload's row last.
+    db.commit(received, logged, now_ms)
+        .map_err(|e| ApiError::from_core(e, "upload"))?;
+    Ok(stored)
+}
+
+/// The scope keys a stored document has.
+fn stored_scope(db: &ServerDb, key: &str) -> Result<BTreeSet<String>, ApiError> {
+    let conn = db.store.connection();
+    let mut stmt = conn
+        .prepare_cached("SELECT scope FROM doc_scope WHERE key = ?1")
+        .map_err(ApiError::internal)?;
+    let keys = stmt
+        .query_map([key], |r| r.get::<_, String>(0))
+        .map_err(ApiError::internal)?
+        .collect::<rusqlite::Result<BTreeSet<_>>>()
+        .map_err(ApiError::internal)?;
+    Ok(keys)
+}
+
+fn read_at(r: &Received, heads: &[ChangeHash]) -> Result<CaseDocument, ApiError> {
+    materialise::read(&r.doc, Some(heads)).map_err(|reason| {
+        ApiError::new(
+            ErrorCode::BadDocument,
+            format!("not a case document: {reason}"),
+        )
+        .on(&r.key)
+    })
+}
+
+/// Replays each new change of a case against its author's view.
+fn check_case(db: &ServerDb, device: &Device, r: &mut Received) -> Result<(), ApiError> {
+    let key = r.key.clone();
+    let after = r
+        .case
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("case not read"))?;
+    if after.schema != CASE_SCHEMA {
+        return Err(ApiError::new(
+            ErrorCode::BadDocument,
+            format!(
+                "case schema {} is not the one this server knows ({CASE_SCHEMA})",
+                after.schema
+            ),
+        )
+        .on(&key));
+    }
+    let new: Vec<Change> = r.doc.get_changes(&r.before);
+    let directory = db.store.directory();
+    for c in &new {
+        let view = if c.deps().is_empty() {
+            None
+        } else {
+            Some(read_at(r, c.deps())?)
+        };
+        let with = read_at(r, &[c.hash()])?;
+        let seen: BTreeMap<&str, &app_core::model::TimelineEntry> = view
+            .iter()
+            .flat_map(|v| v.timeline.iter())
+            .map(|e| (e.id.as_str(), e))
+            .collect();
+        let now: BTreeMap<&str, &app_core::model::TimelineEntry> =
+            with.timeline.iter().map(|e| (e.id.as_str(), e)).collect();
+        for (id, e) in &seen {
+            if now.get(id) != Some(e) {
+                return Err(ApiError::new(
+                    ErrorCode::BadDocument,
+                    format!(
+                        "a change removes or alters timeline entry {id}; the timeline only grows"
+                    ),
+                )
+                .on(&key));
+            }
+        }
+        let added: Vec<&app_core::model::TimelineEntry> = with
+            .timeline
+            .iter()
+            .filter(|e| !seen.contains_key(e.id.as_str()))
+            .collect();
+        let [entry] = added.as_slice() else {
+            return Err(ApiError::new(
+                ErrorCode::BadDocument,
+                format!(
+                    "a change must record exactly one timeline entry; this one records {}",
+                    added.len()
+                ),
+            )
+            .on(&key));
+        };
+        if entry.actor.person != device.person {
+            return Err(ApiError::new(
+                ErrorCode::WrongAuthor,
+                format!(
+                    "the entry is signed by {}, but this device belongs to {}",
+                    entry.actor.person, device.person
+                ),
+            )
+            .on(&key));
+        }
+        let state = view
+            .as_ref()
+            .and_then(|v| app_core::workflow::fold(&v.timeline).state);
+        rules::check_action(directory, state.as_ref(), &entry.actor, &entry.action)
+            .map_err(|e| ApiError::from_core(e, &key))?;
+        // Fields may change only with a report (creation) or an edit that names them.
+        let changed = changed_fields(view.as_ref(), &with);
+        let named: BTreeSet<&str> = match &entry.action {
+            Action::Report { .. } => changed.iter().copied().collect(),
+            Action::Edit { fields } => fields.iter().map(String::as_str).collect(),
+            _ => BTreeSet::new(),
+        };
+        if let Some(f) = changed.iter().find(|f| !named.contains(**f)) {
+            return Err(ApiError::new(
+                ErrorCode::BadDocument,
+                format!("a change alters `{f}` without recording an edit of it"),
+            )
+            .on(&key));
+        }
+        if view.is_none() && !matches!(entry.action, Action::Report { .. }) {
+            return Err(ApiError::new(
+                ErrorCode::BadDocument,
+                "a new case must begin with its report".to_owned(),
+            )
+            .on(&key));
+        }
+        if view.is_none() && with.id != CaseId::new(r.id.clone()) {
+            return Err(ApiError::new(
+                ErrorCode::BadDocument,
+                "the case id does not match its key",
+            )
+            .on(&key));
+        }
+    }
+    Ok(())
+}
+
+fn changed_fields<'a>(before: Option<&CaseDocument>, after: &'a CaseDocument) -> Vec<&'a str> {
+    let Some(b) = before else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if b.title != after.title {
+        out.push("title");
+    }
+    if b.narrative != after.narrative {
+        out.push("narrative");
+    }
+    if b.category != after.category {
+        out.push("category");
+    }
+    if b.place.address != after.place.address {
+        out.push("address");
+    }
+    if b.place.gps != after.place.gps {
+        out.push("gps");
+    }
+    if b.place.unit != after.place.unit || b.place.unit_path != after.place.unit_path {
+        out.push("place");
+    }
+    if b.parties != after.parties {
+        out.push("parties");
+    }
+    if b.attachments != after.attachments {
+        out.push("attachments");
+    }
+    if b.id != after.id || b.created_at != after.created_at || b.schema != after.schema {
+        out.push("id");
+    }
+    out
+}
+
+/// What the device lacks, after `cursor`, in its scope.
+pub fn answer(
+    db: &ServerDb,
+    device: &Device,
+    principals: &[String],
+    cursor: u64,
+    max_docs: Option<u32>,
+    limits: &SyncLimits,
+) -> Result<SyncResponse, ApiError> {
+    let current = db.current_seq().map_err(ApiError::internal)?;
+    let mut resp = SyncResponse {
+        cursor: current.max(cursor),
+        ..SyncResponse::default()
+    };
+    if cursor >= current || principals.is_empty() {
+        return Ok(resp);
+    }
+    let max = max_docs
+        .map(|m| (m as usize).clamp(1, limits.max_answer_docs))
+        .unwrap_or(limits.max_answer_docs);
+    let placeholders = vec!["?"; principals.len()].join(", ");
+    let sql = format!(
+        "SELECT d.key, d.seq, MIN(s.since) FROM doc_seq d JOIN doc_scope s ON s.key = d.key
+         WHERE d.seq > ? AND s.scope IN ({placeholders})
+         GROUP BY d.key ORDER BY d.seq LIMIT ?"
+    );
+    let conn = db.store.connection();
+    let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
+    let mut args: Vec<rusqlite::types::Value> = vec![(cursor as i64).into()];
+    args.extend(principals.iter().map(|p| p.clone().into()));
+    args.push(((max + 1) as i64).into());
+    let rows: Vec<(String, i64, i64)> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(ApiError::internal)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(ApiError::internal)?;
+    let mut bytes = 0usize;
+    for (i, (key, _, since)) in rows.iter().enumerate() {
+        if i == max || bytes >= limits.max_answer_bytes {
+            resp.more = true;
+            resp.cursor = rows[i - 1].1 as u64;
+            break;
+        }
+        let (kind, id) = parse_key(key)?;
+        let Some(mut doc) = db
+            .store
+            .load_document(kind, id)
+            .map_err(|e| ApiError::from_core(e, key))?
+        else {
+            continue;
+        };
+        let then: Option<Vec<u8>> = if (*since as u64) > cursor {
+            None
+        } else {
+            conn.query_row(
+                "SELECT heads FROM doc_versions WHERE key = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+                rusqlite::params![key, cursor as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(ApiError::internal)?
+        };
+        let update = match then {
+            None => {
+                let saved = doc.save();
+                bytes += saved.len();
+                DocUpdate::Document {
+                    doc: key.clone(),
+                    bytes: saved,
+                }
+            }
+            Some(h) => {
+                let heads = heads_from_bytes(&h);
+                let changes: Vec<Vec<u8>> = doc
+                    .get_changes(&heads)
+                    .into_iter()
+                    .filter(|c| !device.actors.contains(&c.actor_id().to_hex_string()))
+                    .map(|mut c| c.bytes().to_vec())
+                    .collect();
+                if changes.is_empty() {
+                    continue;
+                }
+                bytes += changes.iter().map(Vec::len).sum::<usize>();
+                DocUpdate::Changes {
+                    doc: key.clone(),
+                    changes,
+                }
+            }
+        };
+        resp.docs.push(update);
+    }
+    Ok(resp)
+}
+
+/// Scope keys of a unit's staff, for the read endpoints.
+pub fn unit_principal(unit: &UnitId) -> String {
+    format!("u:{unit}")
+}
