@@ -1,1 +1,245 @@
-//! Helpers shared by the whole-system tests: locating and running the workspace's binaries.
+//! Helpers shared by the whole-system tests: building and running the workspace's binaries, and
+//! simulated devices (a real store in a temporary directory and the real sync client).
+
+use anyhow::{bail, Context};
+use app_core::client::{Progress, SyncClient};
+use app_core::store::Store;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The directory cargo puts binaries in (`target/debug`), found from the test executable.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let deps = exe.parent().expect("deps directory");
+    deps.parent().expect("profile directory").to_path_buf()
+}
+
+/// The sync-server binary, built once per test run (cargo does not build other packages'
+/// binaries for a test target).
+pub fn server_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let profile_release = bin_dir().ends_with("release");
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-q", "-p", "sync-server", "--bin", "sync-server"]);
+            if profile_release {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build");
+            assert!(status.success(), "building sync-server failed");
+            bin_dir().join("sync-server")
+        })
+        .clone()
+}
+
+/// A free loopback port (bound and released; good enough for tests on one machine).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A sync-server process on loopback with its own data directory.
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub port: u16,
+    pub demo_cases: usize,
+    /// Enrolment codes printed at start, by person.
+    pub codes: BTreeMap<String, String>,
+}
+
+impl Server {
+    /// Starts a server for the demo township with `demo_cases` demo cases.
+    pub fn start(data_dir: &Path, demo_cases: usize) -> anyhow::Result<Server> {
+        let mut s = Server {
+            child: None,
+            data_dir: data_dir.to_path_buf(),
+            port: free_port(),
+            demo_cases,
+            codes: BTreeMap::new(),
+        };
+        s.spawn()?;
+        Ok(s)
+    }
+
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        let mut child = Command::new(server_bin())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("FENGQIAO_DEMO_CASES", self.demo_cases.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("start sync-server")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    bail!("the server did not start within two minutes");
+                }
+            };
+            if let Some(rest) = line.strip_prefix("enrolment code for ") {
+                if let Some((person, code)) = rest.split_once(": ") {
+                    self.codes.insert(person.to_owned(), code.to_owned());
+                }
+            }
+            if line.starts_with("serving ") {
+                break;
+            }
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs an admin subcommand on this server's data directory; returns its standard output.
+    pub fn admin(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(server_bin())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "sync-server {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// A fresh one-time enrolment code for a person.
+    pub fn code_for(&self, person: &str) -> anyhow::Result<String> {
+        let out = self.admin(&["enrol", "--person", person])?;
+        out.split(": ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .map(str::to_owned)
+            .context("no code printed")
+    }
+
+    /// Kills the process at once (SIGKILL), as a power cut would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the process again on the same port and data directory.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.spawn()
+    }
+
+    /// A read-only look at the server's database (the server may be running: WAL).
+    pub fn open_db(&self) -> anyhow::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data_dir.join("server.sqlite3"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Ok(conn)
+    }
+
+    /// The server's store, opened from its file (stop the server first to write).
+    pub fn store(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(self.data_dir.join("server.sqlite3"))?)
+    }
+
+    pub fn count(&self, sql: &str) -> anyhow::Result<i64> {
+        Ok(self.open_db()?.query_row(sql, [], |r| r.get(0))?)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A simulated phone or desk: its own store file and the real sync client.
+#[derive(Debug)]
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub store: Mutex<Store>,
+    pub client: SyncClient,
+    pub person: String,
+}
+
+impl Device {
+    /// A new device, enrolled for `person` with a fresh code.
+    pub async fn enrol(server: &Server, person: &str) -> anyhow::Result<Device> {
+        let code = server.code_for(person)?;
+        Self::enrol_with(server, person, &code).await
+    }
+
+    pub async fn enrol_with(server: &Server, person: &str, code: &str) -> anyhow::Result<Device> {
+        let dir = tempfile::tempdir()?;
+        let store = Mutex::new(Store::open(dir.path().join("device.sqlite3"))?);
+        let client = SyncClient::enrol(&server.url(), code, &format!("{person}的手机"), &store)
+            .await
+            .with_context(|| format!("enrol {person}"))?;
+        Ok(Device {
+            dir,
+            store,
+            client,
+            person: person.to_owned(),
+        })
+    }
+
+    pub async fn sync(&self) -> anyhow::Result<Progress> {
+        Ok(self.client.sync(&self.store, |_| {}).await?)
+    }
+
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The ids of the cases this device holds.
+    pub fn case_ids(&self) -> anyhow::Result<Vec<String>> {
+        let store = self.store();
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT substr(key, 6) FROM documents WHERE kind = 'case' ORDER BY key")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,3 +1,5 @@
 //! Whole-system tests, one binary, a module per concern.
 
 mod demo;
+mod sync;
+mod sync_errors;

@@ -839,7 +839,9 @@ impl Generator {
             people.push(self.person(&format!("{}-leader", t.id), t.id, Role::CentreLeader, &[]));
             for (v, name, _, _) in &t.villages {
                 let village = format!("{}-{v}", t.id);
-                units.push(unit(&village, name, Tier::Village, Some(t.id), true));
+                // The villages' committees mediate, but reports go to the township's centre:
+                // the demo's villages run no centre of their own (no staff to assess).
+                units.push(unit(&village, name, Tier::Village, Some(t.id), false));
                 for (g, ordinal) in GRID_ORDINALS.iter().enumerate().take(GRIDS_PER_VILLAGE) {
                     let grid = format!("{village}-g{}", g + 1);
                     units.push(unit(

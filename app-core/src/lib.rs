@@ -36,6 +36,8 @@ pub mod summary;
 pub mod taxonomy;
 pub mod workflow;
 
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "store")]
 pub mod ledger;
 #[cfg(feature = "store")]

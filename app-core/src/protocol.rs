@@ -74,6 +74,17 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Whether more documents are waiting (ask again straight away with the new cursor).
     pub more: bool,
+    /// The version of the server's directory (units and people); when it differs from the one
+    /// the device holds, the device fetches `GET /v1/directory`.
+    pub directory: u64,
+}
+
+/// `GET /v1/directory`: the units and people a device needs (the roster, the tier tree).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryResponse {
+    pub version: u64,
+    pub units: Vec<crate::org::Unit>,
+    pub people: Vec<crate::org::Person>,
 }
 
 /// One document's update for a device.

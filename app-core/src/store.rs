@@ -39,7 +39,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::{Path, PathBuf};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A document is compacted into a fresh snapshot once it has this many incremental chunks.
 pub const COMPACT_AFTER: i64 = 16;
@@ -248,6 +248,17 @@ fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
              INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
                  ON CONFLICT(key) DO UPDATE SET value = '1';",
         )?,
+        // 3: local changes a server refused, kept aside (never deleted) for the user to see.
+        2 => tx.execute_batch(
+            "CREATE TABLE rejected (
+                 hash TEXT PRIMARY KEY,
+                 key TEXT NOT NULL,
+                 change BLOB NOT NULL,
+                 code TEXT NOT NULL,
+                 message TEXT NOT NULL,
+                 at INTEGER NOT NULL
+             );",
+        )?,
         _ => unreachable!("no upgrade from version {version}"),
     }
     Ok(())
@@ -330,13 +341,6 @@ impl Store {
         &self.taxonomy
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
-    }
-
     fn read_directory(conn: &Connection) -> Result<Directory> {
         let mut units = Vec::new();
         let mut stmt = conn.prepare("SELECT json FROM units")?;
@@ -369,8 +373,29 @@ impl Store {
                 params![p.id.as_str(), serde_json::to_string(p)?],
             )?;
         }
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('directory_version', '1')
+             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [],
+        )?;
         tx.commit()?;
         self.directory = directory;
+        self.reindex()?;
+        Ok(())
+    }
+
+    /// Counts replacements of the directory (0: never set). Another process that shares the
+    /// file (an admin command beside a running server) changes it; see [`Store::reload_directory`].
+    pub fn directory_version(&self) -> Result<u64> {
+        Ok(self
+            .meta("directory_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Re-reads the directory from the file (after another process replaced it).
+    pub fn reload_directory(&mut self) -> Result<()> {
+        self.directory = Self::read_directory(&self.conn)?;
         self.reindex()?;
         Ok(())
     }
@@ -1035,6 +1060,69 @@ impl Store {
         }
         tx.commit()?;
         Ok(n)
+    }
+
+    /// Moves a document's outbox entries aside after a server refused them (`code`, `message`),
+    /// so that the rest of the outbox can sync. The changes stay in the document and in the
+    /// `rejected` table; nothing is lost. Returns how many entries moved.
+    pub fn quarantine(
+        &mut self,
+        key: &str,
+        code: &str,
+        message: &str,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO rejected(hash, key, change, code, message, at)
+             SELECT hash, key, change, ?2, ?3, ?4 FROM outbox WHERE key = ?1",
+            params![key, code, message, now_ms],
+        )?;
+        let n = tx.execute("DELETE FROM outbox WHERE key = ?1", [key])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Documents whose local changes a server refused: (key, code, message, changes).
+    pub fn rejected(&self) -> Result<Vec<(String, String, String, usize)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, MIN(code), MIN(message), COUNT(*) FROM rejected GROUP BY key ORDER BY MIN(at)",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)? as usize,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many changes wait in the outbox.
+    pub fn outbox_len(&self) -> Result<usize> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as usize)
+    }
+
+    /// A value this device keeps about itself (sync credentials, cursor…).
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     /// The heads of a stored document (empty if it is not here).

@@ -79,18 +79,28 @@ impl CaseSummary {
             Some(Assignee::JointTeam { members, .. }) => members.clone(),
             _ => Vec::new(),
         };
-        // The place's path from the centre that received the report down: a county does not
-        // see a township's case merely because the township lies in the county.
+        // The place's path from its township down (a township sees every case of its area,
+        // whichever of its village centres received it), and from the centre that received
+        // the report down: a county does not see a township's case merely because the
+        // township lies in the county, only when the case reaches it.
         let received_by = document.timeline.iter().find_map(|e| match &e.action {
             Action::Report { centre, .. } => Some(centre),
             _ => None,
         });
-        let mut units: BTreeSet<UnitId> = document
-            .place
-            .unit_path
+        let path = &document.place.unit_path;
+        let from_centre = received_by
+            .and_then(|c| path.iter().position(|u| u == c))
+            .unwrap_or(path.len());
+        let mut units: BTreeSet<UnitId> = path
             .iter()
-            .skip_while(|u| received_by.is_some_and(|c| c != *u))
-            .cloned()
+            .enumerate()
+            .filter(|(i, u)| {
+                *i >= from_centre
+                    || directory
+                        .unit(u)
+                        .is_some_and(|unit| unit.tier >= crate::org::Tier::Township)
+            })
+            .map(|(_, u)| u.clone())
             .collect();
         units.insert(document.place.unit.clone());
         if let Some(s) = state {

@@ -6,7 +6,9 @@
 use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use crate::sync::{self, SyncLimits};
-use app_core::protocol::{EnrolRequest, EnrolResponse, ErrorCode, SyncRequest, PROTOCOL_VERSION};
+use app_core::protocol::{
+    DirectoryResponse, EnrolRequest, EnrolResponse, ErrorCode, SyncRequest, PROTOCOL_VERSION,
+};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -47,6 +49,8 @@ pub struct AppState {
     pub clock: fn() -> i64,
     /// The unit this server serves (its centre).
     pub unit: app_core::ids::UnitId,
+    /// The directory version loaded in memory.
+    pub directory_seen: std::sync::atomic::AtomicU64,
 }
 
 pub fn now_ms() -> i64 {
@@ -63,7 +67,9 @@ impl AppState {
         sync_limits: SyncLimits,
         http_limits: HttpLimits,
     ) -> Arc<AppState> {
+        let seen = db.store.directory_version().unwrap_or(0);
         Arc::new(AppState {
+            directory_seen: std::sync::atomic::AtomicU64::new(seen),
             unit,
             db: Mutex::new(db),
             sync_limits,
@@ -101,6 +107,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/enrol", post(enrol))
         .route("/v1/sync", post(sync_handler))
+        .route("/v1/directory", get(directory_handler))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::compression::CompressionLayer::new())
@@ -238,6 +245,7 @@ async fn sync_handler(
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         let now = (state.clock)();
+        fresh_directory(&mut db, &state.directory_seen)?;
         sync::sync(&mut db, &device, req, &state.sync_limits, now).inspect_err(|e| {
             tracing::warn!(device = %device.id, code = ?e.code, doc = ?e.doc, "sync refused: {}", e.message);
         })
@@ -251,4 +259,38 @@ async fn sync_handler(
         "sync"
     );
     Ok(Json(resp).into_response())
+}
+
+/// Reloads the directory if an admin command replaced it while the server ran.
+pub fn fresh_directory(
+    db: &mut ServerDb,
+    seen: &std::sync::atomic::AtomicU64,
+) -> Result<u64, ApiError> {
+    let version = db.store.directory_version().map_err(ApiError::internal)?;
+    if seen.swap(version, std::sync::atomic::Ordering::SeqCst) != version {
+        db.store.reload_directory().map_err(ApiError::internal)?;
+        tracing::info!(version, "directory reloaded");
+    }
+    Ok(version)
+}
+
+async fn directory_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<DirectoryResponse>, ApiError> {
+    check_version(&headers)?;
+    let token = bearer(&headers)?;
+    let resp = blocking(move || {
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let version = fresh_directory(&mut db, &state.directory_seen)?;
+        db.authenticate(&token)?;
+        let d = db.store.directory();
+        Ok(DirectoryResponse {
+            version,
+            units: d.units().cloned().collect(),
+            people: d.people().cloned().collect(),
+        })
+    })
+    .await?;
+    Ok(Json(resp))
 }

@@ -113,6 +113,7 @@ pub fn sync(
     let stored = upload(db, device, &principals, grouped, now_ms)?;
     let mut resp = answer(db, device, &principals, req.cursor, req.max_docs, limits)?;
     resp.stored = stored;
+    resp.directory = db.store.directory_version().map_err(ApiError::internal)?;
     db.touch(&device.id, now_ms);
     Ok(resp)
 }

@@ -1,0 +1,433 @@
+//! The sync client: what a phone (or a child server) runs to exchange changes with its centre.
+//!
+//! One [`SyncClient::sync`] call repeats round trips until the outbox is sent and the server has
+//! nothing more: each round uploads up to [`ROUND_CHANGES`] changes from the outbox, applies what
+//! comes back, and only then drops the uploaded changes from the outbox and saves the new
+//! cursor. A crash anywhere re-sends at most one round, which the server takes idempotently.
+//! The store is locked only for the local steps, never across the network.
+//!
+//! A document the server refuses (its error names the document) is moved aside with the
+//! server's reason ([`Store::quarantine`]) so that one bad case cannot block the rest; any
+//! other failure ends the call with a [`SyncError`] and the caller backs off ([`Backoff`]).
+
+use crate::document::DocKind;
+use crate::error::Error;
+use crate::ids::{DeviceId, PersonId, UnitId};
+use crate::org::{Role, Tier};
+use crate::protocol::{
+    DirectoryResponse, DocChanges, DocUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode,
+    SyncRequest, SyncResponse, PROTOCOL_VERSION,
+};
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// At most this many changes go up in one round trip.
+pub const ROUND_CHANGES: usize = 2_000;
+
+const CREDENTIALS: &str = "sync.credentials";
+const CURSOR: &str = "sync.cursor";
+const LAST_SYNC: &str = "sync.last_ok_at";
+const DIRECTORY: &str = "sync.directory_version";
+
+/// What a device keeps after enrolling (in its store's meta table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The server's base address, e.g. `http://192.168.1.10:8737`.
+    pub server: String,
+    pub device: DeviceId,
+    pub token: String,
+    pub person: PersonId,
+    pub name: String,
+    pub roles: Vec<(Role, UnitId)>,
+    pub server_unit: UnitId,
+    pub server_tier: Tier,
+}
+
+/// What a sync did, for the UI's progress line.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub rounds: u32,
+    pub sent_changes: u64,
+    pub received_docs: u64,
+    pub received_changes: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    /// Documents the server refused in this sync: (key, code, message).
+    pub rejected: Vec<(String, ErrorCode, String)>,
+    /// Changes still waiting in the outbox.
+    pub pending: usize,
+}
+
+/// Why a sync stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No connection to the server (no signal, server down, timeout). Try again later.
+    #[error("the server cannot be reached: {0}")]
+    Offline(String),
+    /// The server refused the request as a whole.
+    #[error("the server refused the request ({code:?}, HTTP {status}): {message}")]
+    Refused {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The server answered with something that is not the protocol.
+    #[error("the server's answer is not understood: {0}")]
+    Protocol(String),
+    #[error("this device is not enrolled with a server")]
+    NotEnrolled,
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl SyncError {
+    /// Whether trying again later may succeed (as opposed to needing a person to act).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Offline(_) => true,
+            SyncError::Refused { code, .. } => {
+                matches!(code, ErrorCode::RateLimited | ErrorCode::Internal)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Exponential backoff with jitter between failed syncs: 1 s, 2 s, 4 s… up to `max`.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    failures: u32,
+    base: Duration,
+    max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            failures: 0,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Backoff {
+    pub fn new(base: Duration, max: Duration) -> Backoff {
+        Backoff {
+            failures: 0,
+            base,
+            max,
+        }
+    }
+
+    /// The wait after one more failure.
+    pub fn fail(&mut self) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << self.failures.min(16));
+        self.failures += 1;
+        let capped = exp.min(self.max);
+        // Up to 25% jitter, so that a village's phones do not all retry at once.
+        let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+        capped + capped.mul_f64(f64::from(jitter) / 4000.0)
+    }
+
+    pub fn succeed(&mut self) {
+        self.failures = 0;
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// A client bound to one server with one device credential.
+#[derive(Clone, Debug)]
+pub struct SyncClient {
+    http: reqwest::Client,
+    credentials: Credentials,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .gzip(true)
+        .build()
+        .unwrap_or_default()
+}
+
+async fn refused(resp: reqwest::Response) -> (u16, ErrorCode, String, Option<String>) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => (status, b.error.code, b.error.message, b.error.doc),
+        Err(_) => (
+            status,
+            ErrorCode::Internal,
+            format!("HTTP {status}: {text}"),
+            None,
+        ),
+    }
+}
+
+impl SyncClient {
+    /// Enrols this device with a server using a one-time code, and keeps the credential in the
+    /// store.
+    pub async fn enrol(
+        server: &str,
+        code: &str,
+        device_name: &str,
+        store: &Mutex<Store>,
+    ) -> Result<SyncClient, SyncError> {
+        let server = server.trim_end_matches('/').to_owned();
+        let actor = lock(store).actor_id().to_hex_string();
+        let http = http_client();
+        let resp = http
+            .post(format!("{server}/v1/enrol"))
+            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+            .json(&EnrolRequest {
+                code: code.trim().to_owned(),
+                device_name: device_name.to_owned(),
+                actor,
+            })
+            .send()
+            .await
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        if !resp.status().is_success() {
+            let (status, code, message, _) = refused(resp).await;
+            return Err(SyncError::Refused {
+                status,
+                code,
+                message,
+            });
+        }
+        let e: EnrolResponse = resp
+            .json()
+            .await
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let credentials = Credentials {
+            server,
+            device: e.device,
+            token: e.token,
+            person: e.person,
+            name: e.name,
+            roles: e.roles,
+            server_unit: e.server_unit,
+            server_tier: e.server_tier,
+        };
+        {
+            let mut s = lock(store);
+            s.set_meta(
+                CREDENTIALS,
+                &serde_json::to_string(&credentials).map_err(Error::Json)?,
+            )?;
+            s.set_meta(CURSOR, "0")?;
+        }
+        let client = SyncClient { http, credentials };
+        client.fetch_directory(store).await?;
+        Ok(client)
+    }
+
+    /// The client for the credential kept in the store, if the device is enrolled.
+    pub fn from_store(store: &Store) -> Result<Option<SyncClient>, SyncError> {
+        let Some(json) = store.meta(CREDENTIALS)? else {
+            return Ok(None);
+        };
+        let credentials: Credentials = serde_json::from_str(&json).map_err(Error::Json)?;
+        Ok(Some(SyncClient {
+            http: http_client(),
+            credentials,
+        }))
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// When the last sync that reached the server completed (UTC ms).
+    pub fn last_synced(store: &Store) -> Result<Option<i64>, SyncError> {
+        Ok(store.meta(LAST_SYNC)?.and_then(|v| v.parse().ok()))
+    }
+
+    /// Syncs until the outbox is sent and the server has nothing more for this device.
+    /// `progress` is called after every round.
+    pub async fn sync(
+        &self,
+        store: &Mutex<Store>,
+        mut progress: impl FnMut(&Progress),
+    ) -> Result<Progress, SyncError> {
+        let mut p = Progress::default();
+        loop {
+            // 1. What to send (under the lock, briefly).
+            let (request, sent, outbox_full) = {
+                let s = lock(store);
+                let cursor: u64 = s.meta(CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                let entries = s.outbox(ROUND_CHANGES)?;
+                let full = entries.len() == ROUND_CHANGES;
+                let mut by_doc: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+                let mut sent = Vec::with_capacity(entries.len());
+                for e in entries {
+                    sent.push(e.hash);
+                    by_doc.entry(e.key).or_default().push(e.change);
+                }
+                let upload = by_doc
+                    .into_iter()
+                    .map(|(doc, changes)| DocChanges { doc, changes })
+                    .collect();
+                (
+                    SyncRequest {
+                        cursor,
+                        upload,
+                        max_docs: None,
+                    },
+                    sent,
+                    full,
+                )
+            };
+            // 2. The round trip (no lock).
+            let body = serde_json::to_vec(&request).map_err(Error::Json)?;
+            p.bytes_up += body.len() as u64;
+            let resp = self
+                .http
+                .post(format!("{}/v1/sync", self.credentials.server))
+                .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+                .header("content-type", "application/json")
+                .bearer_auth(&self.credentials.token)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| SyncError::Offline(e.to_string()))?;
+            p.rounds += 1;
+            if !resp.status().is_success() {
+                let (status, code, message, doc) = refused(resp).await;
+                if let (Some(doc), true) = (doc, status < 500 && status != 429) {
+                    // One document refused: set it aside and go on with the rest.
+                    lock(store).quarantine(&doc, &format!("{code:?}"), &message, now_ms())?;
+                    p.rejected.push((doc, code, message));
+                    continue;
+                }
+                return Err(SyncError::Refused {
+                    status,
+                    code,
+                    message,
+                });
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| SyncError::Offline(e.to_string()))?;
+            p.bytes_down += bytes.len() as u64;
+            let answer: SyncResponse =
+                serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))?;
+            // The directory first: received cases may name people it does not know yet.
+            let held: u64 = lock(store)
+                .meta(DIRECTORY)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if answer.directory != held {
+                self.fetch_directory(store).await?;
+            }
+            // 3. Apply, then acknowledge and move the cursor (under the lock).
+            {
+                let mut s = lock(store);
+                let now = now_ms();
+                let mut batch = Vec::new();
+                for d in &answer.docs {
+                    match d {
+                        DocUpdate::Changes { doc, changes } => {
+                            let (kind, id) = split_key(doc)?;
+                            p.received_changes += changes.len() as u64;
+                            batch.push((kind, id.to_owned(), changes.clone()));
+                        }
+                        DocUpdate::Document { doc, bytes } => {
+                            let (kind, id) = split_key(doc)?;
+                            s.merge_document(kind, id, bytes, now)?;
+                        }
+                    }
+                }
+                p.received_docs += answer.docs.len() as u64;
+                match s.apply_changes_batch(&batch, now) {
+                    Ok(_) => {}
+                    Err(Error::MissingDependencies { .. }) => {
+                        // This store lacks history the server thinks it has (restored from a
+                        // backup?): start over from cursor 0, which sends whole documents.
+                        s.set_meta(CURSOR, "0")?;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                s.acknowledge(&sent)?;
+                s.set_meta(CURSOR, &answer.cursor.to_string())?;
+                s.set_meta(LAST_SYNC, &now.to_string())?;
+                p.sent_changes += sent.len() as u64;
+                p.pending = s.outbox_len()?;
+            }
+            progress(&p);
+            if !answer.more && !outbox_full {
+                return Ok(p);
+            }
+        }
+    }
+}
+
+impl SyncClient {
+    /// Fetches the server's directory and installs it in the store.
+    pub async fn fetch_directory(&self, store: &Mutex<Store>) -> Result<(), SyncError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/directory", self.credentials.server))
+            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+            .bearer_auth(&self.credentials.token)
+            .send()
+            .await
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        if !resp.status().is_success() {
+            let (status, code, message, _) = refused(resp).await;
+            return Err(SyncError::Refused {
+                status,
+                code,
+                message,
+            });
+        }
+        let d: DirectoryResponse = resp
+            .json()
+            .await
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let directory = crate::org::Directory::new(d.units, d.people)
+            .map_err(|e| SyncError::Protocol(format!("the server's directory is invalid: {e}")))?;
+        let mut s = lock(store);
+        s.set_directory(directory)?;
+        s.set_meta(DIRECTORY, &d.version.to_string())?;
+        Ok(())
+    }
+}
+
+fn split_key(key: &str) -> Result<(DocKind, &str), SyncError> {
+    let (kind, id) = key
+        .split_once(':')
+        .ok_or_else(|| SyncError::Protocol(format!("`{key}` is not a document key")))?;
+    let kind = match kind {
+        "case" => DocKind::Case,
+        "contacts" => DocKind::Contacts,
+        "household" => DocKind::Household,
+        _ => {
+            return Err(SyncError::Protocol(format!(
+                "`{key}` is not a document key"
+            )))
+        }
+    };
+    Ok((kind, id))
+}

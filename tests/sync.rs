@@ -1,0 +1,247 @@
+//! Devices and a real sync server on loopback: enrolment, offline edits, convergence, scope.
+
+use anyhow::Context;
+use app_core::document::{CaseEdit, DocKind};
+use app_core::ids::{CaseId, PersonId, UnitId};
+use app_core::model::{Action, Actor, Assignee, Difficulty, NewCase, NewParty, PartyRole, Source};
+use app_core::org::{Directory, Role};
+use app_core::store::Store;
+use app_core::summary::CaseSummary;
+use std::collections::BTreeSet;
+use system_tests::{now_ms, Device, Server};
+
+pub(crate) const GW: &str = "haiyan-fengjiang-g1-gw";
+pub(crate) const STAFF: &str = "haiyan-staff1";
+
+pub(crate) fn actor(store: &Store, person: &str, role: Role) -> Actor {
+    let p = store
+        .directory()
+        .person(&PersonId::new(person))
+        .unwrap_or_else(|| panic!("{person} is in the directory"));
+    Actor {
+        person: p.id.clone(),
+        name: p.name.clone(),
+        role,
+        unit: p.unit.clone(),
+    }
+}
+
+pub(crate) fn new_case(grid: &UnitId, title: &str) -> NewCase {
+    NewCase {
+        title: title.to_owned(),
+        category: "neighbour".to_owned(),
+        narrative: "两户因排水沟堵塞发生争吵，网格员入户了解情况。".to_owned(),
+        place_unit: grid.clone(),
+        address: "海宴镇丰江村三巷8号".to_owned(),
+        gps: None,
+        parties: vec![
+            NewParty {
+                name: "陈大文".to_owned(),
+                role: PartyRole::Applicant,
+                phone: Some("13800138000".to_owned()),
+                id_number: None,
+            },
+            NewParty {
+                name: "李秀英".to_owned(),
+                role: PartyRole::Respondent,
+                phone: None,
+                id_number: None,
+            },
+        ],
+        source: Source::GridVisit,
+    }
+}
+
+/// Every case summary the server holds, read from its database.
+pub(crate) fn server_summaries(server: &Server) -> anyhow::Result<Vec<CaseSummary>> {
+    let conn = server.open_db()?;
+    let mut stmt = conn.prepare("SELECT summary FROM cases")?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.iter()
+        .map(|j| Ok(serde_json::from_str::<CaseSummary>(j)?))
+        .collect()
+}
+
+/// The ids of the cases a person may see, by the scope rule, computed independently of the
+/// server's code from the summaries.
+fn visible_to(summaries: &[CaseSummary], directory: &Directory, person: &str) -> BTreeSet<String> {
+    let p = directory.person(&PersonId::new(person)).expect("person");
+    summaries
+        .iter()
+        .filter(|s| {
+            s.reporter == p.id
+                || s.assignee_people.contains(&p.id)
+                || ((p.roles.contains(&Role::GridWorker) || p.roles.iter().any(|r| r.is_centre()))
+                    && s.units.contains(&p.unit))
+        })
+        .map(|s| s.id.to_string())
+        .collect()
+}
+
+fn summary(device: &Device, id: &CaseId) -> anyhow::Result<CaseSummary> {
+    Ok(device.store().summary(id)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_devices_converge_and_scopes_hold() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 40)?;
+    assert!(
+        server.codes.contains_key(GW),
+        "codes printed: {:?}",
+        server.codes
+    );
+
+    // Enrol a grid worker with the code printed at start, another grid worker and a staff member.
+    let gw = Device::enrol_with(&server, GW, &server.codes[GW]).await?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    let directory = gw.store().directory().clone();
+    let haiyan = UnitId::new("haiyan");
+    let other_gw = directory
+        .people()
+        .find(|p| {
+            p.roles.contains(&Role::GridWorker)
+                && directory.is_within(&p.unit, &haiyan)
+                && p.id.as_str() != GW
+        })
+        .context("another grid worker")?
+        .id
+        .to_string();
+    let gw2 = Device::enrol(&server, &other_gw).await?;
+
+    // First sync: each device receives exactly what its scope allows.
+    for d in [&gw, &staff, &gw2] {
+        let p = d.sync().await?;
+        assert_eq!(p.rejected, vec![], "{}", d.person);
+    }
+    let summaries = server_summaries(&server)?;
+    for d in [&gw, &staff, &gw2] {
+        let held: BTreeSet<String> = d.case_ids()?.into_iter().collect();
+        let expected = visible_to(&summaries, &directory, &d.person);
+        assert_eq!(held, expected, "{} holds exactly its scope", d.person);
+    }
+    assert!(!gw.case_ids()?.is_empty(), "the grid has demo cases");
+    assert!(
+        staff.case_ids()?.len() > gw.case_ids()?.len(),
+        "the centre sees more than one grid"
+    );
+
+    // The grid worker reports a dispute offline; it reaches the centre on the next syncs.
+    let grid = directory
+        .person(&PersonId::new(GW))
+        .context("gw")?
+        .unit
+        .clone();
+    let case = {
+        let mut s = gw.store();
+        let a = actor(&s, GW, Role::GridWorker);
+        s.create_case(&a, &new_case(&grid, "丰江村排水沟纠纷"), now_ms())?
+    };
+    let up = gw.sync().await?;
+    assert!(
+        up.sent_changes >= 2,
+        "the case and its contacts went up: {up:?}"
+    );
+    assert_eq!(
+        gw.store().outbox_len()?,
+        0,
+        "acknowledged changes leave the outbox"
+    );
+    staff.sync().await?;
+    assert_eq!(summary(&staff, &case)?.title, "丰江村排水沟纠纷");
+    assert!(!gw2.case_ids()?.contains(&case.to_string()));
+    gw2.sync().await?;
+    assert!(
+        !gw2.case_ids()?.contains(&case.to_string()),
+        "another grid's worker never receives it"
+    );
+    // Contacts travel with the case to the centre.
+    assert!(staff.store().case(&case)?.contacts.is_some());
+
+    // Offline on both sides: the grid worker adds to the narrative, the centre assesses.
+    {
+        let mut s = gw.store();
+        let a = actor(&s, GW, Role::GridWorker);
+        let edit = CaseEdit {
+            narrative: Some(
+                "两户因排水沟堵塞发生争吵，网格员入户了解情况。（补充）雨季前需清淤。".to_owned(),
+            ),
+            ..CaseEdit::default()
+        };
+        s.edit(&case, &a, &edit, now_ms())?;
+    }
+    {
+        let mut s = staff.store();
+        let a = actor(&s, STAFF, Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: "简单纠纷，3日内化解。".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    staff.sync().await?;
+    gw.sync().await?;
+    staff.sync().await?;
+    let a = staff.store().case(&case)?;
+    let b = gw.store().case(&case)?;
+    assert_eq!(a.document, b.document, "both replicas converge");
+    assert!(a.document.narrative.as_str().ends_with("雨季前需清淤。"));
+    assert_eq!(a.summary.difficulty, Some(Difficulty::Simple));
+    assert_eq!(
+        staff.store().heads(DocKind::Case, case.as_str())?,
+        gw.store().heads(DocKind::Case, case.as_str())?
+    );
+
+    // The centre assigns it to a mediator, whose phone then receives it (and only its cases).
+    let mediator = directory
+        .people()
+        .find(|p| p.roles.contains(&Role::Mediator) && p.unit == haiyan)
+        .context("a mediator")?
+        .clone();
+    {
+        let mut s = staff.store();
+        let a = actor(&s, STAFF, Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Assign {
+                to: Assignee::Mediator {
+                    person: mediator.id.clone(),
+                    name: mediator.name.clone(),
+                },
+                chosen_by_parties: false,
+                note: "按邻里纠纷分流。".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    staff.sync().await?;
+    let med = Device::enrol(&server, mediator.id.as_str()).await?;
+    med.sync().await?;
+    assert!(med.case_ids()?.contains(&case.to_string()));
+    let summaries = server_summaries(&server)?;
+    let held: BTreeSet<String> = med.case_ids()?.into_iter().collect();
+    assert_eq!(
+        held,
+        visible_to(&summaries, &directory, mediator.id.as_str())
+    );
+    gw.sync().await?;
+    assert_eq!(
+        summary(&gw, &case)?.assignee.as_deref(),
+        Some(mediator.name.as_str()),
+        "the reporter sees the assignment"
+    );
+
+    // An idle sync is one small round trip each way.
+    let idle = gw.sync().await?;
+    assert_eq!(idle.rounds, 1);
+    assert!(idle.bytes_up < 200 && idle.bytes_down < 200, "{idle:?}");
+    Ok(())
+}
