@@ -10,6 +10,7 @@ use app_core::protocol::{
     DirectoryResponse, EnrolRequest, EnrolResponse, ErrorCode, SyncRequest, PROTOCOL_VERSION,
 };
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -172,9 +173,10 @@ async fn blocking<T: Send + 'static>(
 async fn enrol(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     check_version(&headers)?;
+    let body = body_or_error(body, state.http_limits.max_body_bytes)?;
     let req: EnrolRequest = parse_json(&body)?;
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
@@ -229,12 +231,27 @@ fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiError> {
     db.authenticate(token)
 }
 
+/// The body, or a protocol error if it is over the limit or unreadable.
+fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::TooLarge,
+                format!("the request body is larger than this server accepts ({limit} bytes); send fewer changes at a time"),
+            )
+        } else {
+            ApiError::new(ErrorCode::BadEncoding, format!("the request body cannot be read: {e}"))
+        }
+    })
+}
+
 async fn sync_handler(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     check_version(&headers)?;
+    let body = body_or_error(body, state.http_limits.max_body_bytes)?;
     let token = bearer(&headers)?;
     let st = state.clone();
     let device = blocking(move || authenticate(&st, &token)).await?;

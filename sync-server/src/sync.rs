@@ -152,6 +152,10 @@ fn upload(
             }
         }
         let before_scope = stored_scope(db, &key)?;
+        // Scope first: nobody may probe, let alone change, a document they cannot see.
+        if !before_scope.is_empty() && !scope::admits(&before_scope, principals) {
+            return Err(out_of_scope(&key));
+        }
         let Some(mut r) = db
             .store
             .prepare_changes(kind, id, decoded)
@@ -193,19 +197,9 @@ fn upload(
                 scope::household_keys(db.store.directory(), &h.grid)
             }
         };
-        let visible_before = !before_scope.is_empty() && scope::admits(&before_scope, principals);
-        let visible_after = scope::admits(&keys, principals);
-        let allowed = if r.is_new {
-            visible_after
-        } else {
-            visible_before || (before_scope.is_empty() && visible_after)
-        };
-        if !allowed {
-            return Err(ApiError::new(
-                ErrorCode::OutOfScope,
-                format!("{key} is outside what this person may see or change"),
-            )
-            .on(&key));
+        // A document new to the log must be visible to its author once written.
+        if before_scope.is_empty() && !scope::admits(&keys, principals) {
+            return Err(out_of_scope(&key));
         }
         stored += new_count;
         let heads = r.doc.get_heads();
@@ -238,6 +232,14 @@ fn upload(
     db.commit(received, logged, now_ms)
         .map_err(|e| ApiError::from_core(e, "upload"))?;
     Ok(stored)
+}
+
+fn out_of_scope(key: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::OutOfScope,
+        format!("{key} is outside what this person may see or change"),
+    )
+    .on(key)
 }
 
 /// The scope keys a stored document has.
