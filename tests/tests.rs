@@ -2,4 +2,5 @@
 
 mod demo;
 mod sync;
+mod sync_crash;
 mod sync_errors;
