@@ -245,3 +245,84 @@ async fn sync_devices_converge_and_scopes_hold() -> anyhow::Result<()> {
     assert!(idle.bytes_up < 200 && idle.bytes_down < 200, "{idle:?}");
     Ok(())
 }
+
+async fn get_json(
+    server: &Server,
+    path: &str,
+    token: &str,
+) -> anyhow::Result<(u16, serde_json::Value)> {
+    let resp = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_read_endpoints_follow_scope() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 30)?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    let gw = Device::enrol(&server, GW).await?;
+    let st = staff.client.credentials().token.clone();
+    let gt = gw.client.credentials().token.clone();
+
+    // The centre's list is its township's cases; the grid worker's is its grid's.
+    let (status, all) = get_json(&server, "/v1/cases?limit=500", &st).await?;
+    assert_eq!(status, 200, "{all}");
+    let all = all.as_array().cloned().unwrap_or_default();
+    assert_eq!(all.len(), 30, "every demo case is the township's");
+    let (_, mine) = get_json(&server, "/v1/cases?limit=500", &gt).await?;
+    let mine = mine.as_array().cloned().unwrap_or_default();
+    assert!(mine.len() < all.len());
+    for c in &mine {
+        let units: Vec<&str> = c["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|u| u.as_str())
+            .collect();
+        assert!(
+            units.contains(&"haiyan-fengjiang-g1") || c["reporter"] == GW,
+            "{c}"
+        );
+    }
+    // Filters: status and overdue.
+    let (_, closed) = get_json(&server, "/v1/cases?status=closed&limit=500", &st).await?;
+    for c in closed.as_array().unwrap() {
+        assert_eq!(c["status"], "Closed");
+    }
+    let (status, bad) = get_json(&server, "/v1/cases?status=nonsense", &st).await?;
+    assert_eq!(status, 400);
+    assert_eq!(bad["error"]["code"], "bad_json");
+
+    // One case with its timeline, for the centre; not for another grid's worker.
+    let outside = all
+        .iter()
+        .find(|c| !mine.iter().any(|m| m["id"] == c["id"]))
+        .expect("a case outside the grid");
+    let id = outside["id"].as_str().unwrap();
+    let (status, one) = get_json(&server, &format!("/v1/cases/{id}"), &st).await?;
+    assert_eq!(status, 200);
+    assert!(!one["document"]["timeline"].as_array().unwrap().is_empty());
+    let (status, refused) = get_json(&server, &format!("/v1/cases/{id}"), &gt).await?;
+    assert_eq!(status, 404);
+    assert_eq!(refused["error"]["code"], "unknown_doc");
+
+    // Figures: the township's for its staff, refused to a grid worker.
+    let from = 0;
+    let (status, fig) = get_json(
+        &server,
+        &format!("/v1/figures?unit=haiyan&from={from}"),
+        &st,
+    )
+    .await?;
+    assert_eq!(status, 200, "{fig}");
+    assert_eq!(fig["total"]["received"], 30);
+    let (status, refused) = get_json(&server, "/v1/figures?unit=haiyan", &gt).await?;
+    assert_eq!(status, 403);
+    assert_eq!(refused["error"]["code"], "out_of_scope");
+    Ok(())
+}

@@ -109,6 +109,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/enrol", post(enrol))
         .route("/v1/sync", post(sync_handler))
         .route("/v1/directory", get(directory_handler))
+        .route("/v1/cases", get(cases_handler))
+        .route("/v1/cases/{id}", get(case_handler))
+        .route("/v1/figures", get(figures_handler))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::compression::CompressionLayer::new())
@@ -310,4 +313,69 @@ async fn directory_handler(
     })
     .await?;
     Ok(Json(resp))
+}
+
+/// Runs a read for an authenticated device.
+async fn read<T: Send + 'static>(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    f: impl FnOnce(&ServerDb, &Device, i64, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    check_version(&headers)?;
+    let token = bearer(&headers)?;
+    blocking(move || {
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        fresh_directory(&mut db, &state.directory_seen)?;
+        let device = db.authenticate(&token)?;
+        state.admit(device.id.as_str())?;
+        f(&db, &device, (state.clock)(), &state)
+    })
+    .await
+}
+
+fn query<T: serde::de::DeserializeOwned>(q: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(q.unwrap_or("")).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("the query string is not understood: {e}"),
+        )
+    })
+}
+
+async fn cases_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let q: crate::read::ListQuery = query(uri.query())?;
+    let rows = read(state, headers, move |db, d, now, _| {
+        crate::read::list(db, d, q, now)
+    })
+    .await?;
+    Ok(Json(rows).into_response())
+}
+
+async fn case_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let answer = read(state, headers, move |db, d, _, _| {
+        crate::read::case(db, d, &id)
+    })
+    .await?;
+    Ok(Json(answer).into_response())
+}
+
+async fn figures_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let q: crate::read::FiguresQuery = query(uri.query())?;
+    let report = read(state, headers, move |db, d, now, st| {
+        crate::read::figures(db, d, q, &st.unit, now)
+    })
+    .await?;
+    Ok(Json(report).into_response())
 }

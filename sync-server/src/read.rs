@@ -1,0 +1,195 @@
+//! Read endpoints for a centre's screens (a browser or a desk that does not keep a replica):
+//! the case list with filters, one case with its timeline, the figures. The same scope rule as
+//! sync decides what a device may read.
+
+use crate::db::{Device, ServerDb};
+use crate::error::ApiError;
+use crate::scope;
+use app_core::ids::{CaseId, UnitId};
+use app_core::model::CaseDocument;
+use app_core::org::Role;
+use app_core::protocol::ErrorCode;
+use app_core::store::{CaseFilter, DueFilter};
+use app_core::summary::CaseSummary;
+use app_core::workflow::{CaseState, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Query of `GET /v1/cases`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Cases of this unit (default: every case the device may see).
+    pub unit: Option<String>,
+    /// Comma-separated status codes, e.g. `reported,assessed`.
+    pub status: Option<String>,
+    pub category: Option<String>,
+    /// `overdue` or `due_soon`.
+    pub due: Option<String>,
+    /// A party's name, or part of it.
+    pub q: Option<String>,
+    pub open: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+/// One case for a screen.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseAnswer {
+    pub summary: CaseSummary,
+    pub document: CaseDocument,
+    pub state: Option<CaseState>,
+}
+
+/// Query of `GET /v1/figures`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresQuery {
+    pub unit: Option<String>,
+    /// UTC milliseconds; default 30 days before `to`.
+    pub from: Option<i64>,
+    /// UTC milliseconds; default now.
+    pub to: Option<i64>,
+}
+
+/// The case keys (`case:<id>`) a device may read.
+fn readable(db: &ServerDb, principals: &[String]) -> Result<BTreeSet<String>, ApiError> {
+    if principals.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let placeholders = vec!["?"; principals.len()].join(", ");
+    let sql = format!(
+        "SELECT DISTINCT key FROM doc_scope WHERE key LIKE 'case:%' AND scope IN ({placeholders})"
+    );
+    let conn = db.store.connection();
+    let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
+    let keys = stmt
+        .query_map(rusqlite::params_from_iter(principals.iter()), |r| r.get(0))
+        .map_err(ApiError::internal)?
+        .collect::<rusqlite::Result<BTreeSet<String>>>()
+        .map_err(ApiError::internal)?;
+    Ok(keys)
+}
+
+pub fn list(
+    db: &ServerDb,
+    device: &Device,
+    q: ListQuery,
+    now_ms: i64,
+) -> Result<Vec<CaseSummary>, ApiError> {
+    let statuses = match &q.status {
+        None => Vec::new(),
+        Some(s) => s
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                Status::from_code(c).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::BadJson,
+                        format!("status `{c}` is not a status code"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let due = match q.due.as_deref() {
+        None => None,
+        Some("overdue") => Some(DueFilter::Overdue),
+        Some("due_soon") => Some(DueFilter::DueSoon),
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::BadJson,
+                format!("due `{other}` is not `overdue` or `due_soon`"),
+            ))
+        }
+    };
+    let limit = q.limit.unwrap_or(200).min(2000);
+    let filter = CaseFilter {
+        unit: q.unit.map(UnitId::new),
+        statuses,
+        category: q.category,
+        due,
+        party_name: q.q,
+        open_only: q.open.unwrap_or(false),
+        ..CaseFilter::default()
+    };
+    let principals = scope::principals(db.store.directory(), &device.person);
+    let visible = readable(db, &principals)?;
+    let rows = db
+        .store
+        .list(&filter, now_ms)
+        .map_err(|e| ApiError::from_core(e, "list"))?;
+    Ok(rows
+        .into_iter()
+        .filter(|s| visible.contains(&format!("case:{}", s.id)))
+        .take(limit as usize)
+        .collect())
+}
+
+pub fn case(db: &ServerDb, device: &Device, id: &str) -> Result<CaseAnswer, ApiError> {
+    let key = format!("case:{id}");
+    crate::sync::parse_key(&key)?;
+    let principals = scope::principals(db.store.directory(), &device.person);
+    if !readable(db, &principals)?.contains(&key) {
+        // The same answer whether the case does not exist or is not this person's to see.
+        return Err(ApiError::new(
+            ErrorCode::UnknownDoc,
+            format!("case {id} is not known here or not yours to see"),
+        )
+        .on(&key));
+    }
+    let view = db
+        .store
+        .case(&CaseId::new(id))
+        .map_err(|e| ApiError::from_core(e, &key))?;
+    Ok(CaseAnswer {
+        summary: view.summary,
+        document: view.document,
+        state: view.folded.state,
+    })
+}
+
+pub fn figures(
+    db: &ServerDb,
+    device: &Device,
+    q: FiguresQuery,
+    default_unit: &UnitId,
+    now_ms: i64,
+) -> Result<app_core::figures::Report, ApiError> {
+    let directory = db.store.directory();
+    let person = directory.person(&device.person).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::WrongAuthor,
+            "this device's person is no longer in the directory",
+        )
+    })?;
+    let unit = q
+        .unit
+        .map(UnitId::new)
+        .unwrap_or_else(|| default_unit.clone());
+    if directory.unit(&unit).is_none() {
+        return Err(ApiError::new(
+            ErrorCode::UnknownDoc,
+            format!("unit {unit} is not in this server's directory"),
+        ));
+    }
+    // Centre staff see their unit and below; others only their own unit.
+    let allowed = if person.roles.iter().any(|r| r.is_centre()) {
+        directory.is_within(&unit, &person.unit)
+    } else {
+        unit == person.unit && person.roles.contains(&Role::GridWorker)
+    };
+    if !allowed {
+        return Err(ApiError::new(
+            ErrorCode::OutOfScope,
+            format!("the figures of {unit} are not yours to see"),
+        ));
+    }
+    let to = q.to.unwrap_or(now_ms);
+    let from = q.from.unwrap_or(to - 30 * 86_400_000);
+    if from > to {
+        return Err(ApiError::new(ErrorCode::BadJson, "`from` is after `to`"));
+    }
+    db.store
+        .figures(&unit, from, to, now_ms)
+        .map_err(|e| ApiError::from_core(e, "figures"))
+}
