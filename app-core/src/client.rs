@@ -345,20 +345,22 @@ impl SyncClient {
                 let mut s = lock(store);
                 let now = now_ms();
                 let mut batch = Vec::new();
-                for d in &answer.docs {
+                let mut whole = Vec::new();
+                for d in answer.docs {
                     match d {
                         DocUpdate::Changes { doc, changes } => {
-                            let (kind, id) = split_key(doc)?;
+                            let (kind, id) = split_key(&doc)?;
                             p.received_changes += changes.len() as u64;
-                            batch.push((kind, id.to_owned(), changes.clone()));
+                            batch.push((kind, id.to_owned(), changes));
                         }
                         DocUpdate::Document { doc, bytes } => {
-                            let (kind, id) = split_key(doc)?;
-                            s.merge_document(kind, id, bytes, now)?;
+                            let (kind, id) = split_key(&doc)?;
+                            whole.push((kind, id.to_owned(), bytes));
                         }
                     }
+                    p.received_docs += 1;
                 }
-                p.received_docs += answer.docs.len() as u64;
+                s.merge_documents(&whole, now)?;
                 match s.apply_changes_batch(&batch, now) {
                     Ok(_) => {}
                     Err(Error::MissingDependencies { .. }) => {

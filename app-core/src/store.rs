@@ -143,6 +143,9 @@ pub struct Received {
     pub doc: AutoCommit,
     /// Its heads before the merge (empty for a new document).
     pub before: Vec<ChangeHash>,
+    /// The received changes that were new here, in causal order (empty when the document
+    /// arrived whole).
+    pub new_changes: Vec<Change>,
     /// For a case: the merged case, read.
     pub case: Option<CaseDocument>,
     pub summary: Option<CaseSummary>,
@@ -1183,6 +1186,13 @@ impl Store {
         let mut doc =
             existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
         let before = doc.get_heads();
+        let fresh = causal_order(
+            changes
+                .iter()
+                .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
+                .cloned()
+                .collect(),
+        );
         doc.apply_changes(changes)?;
         if !doc.get_missing_deps(&[]).is_empty() {
             return Err(Error::MissingDependencies { id: key });
@@ -1190,8 +1200,9 @@ impl Store {
         if doc.get_heads() == before {
             return Ok(None);
         }
-        self.prepare_received(kind, id, doc, before, is_new)
-            .map(Some)
+        let mut r = self.prepare_received(kind, id, doc, before, is_new)?;
+        r.new_changes = fresh;
+        Ok(Some(r))
     }
 
     /// Writes prepared documents in one transaction, and in the same transaction whatever
@@ -1207,6 +1218,50 @@ impl Store {
         F: FnOnce(&Transaction<'_>, &[Received]) -> Result<()>,
     {
         self.write_received(received, now_ms, also)
+    }
+
+    /// A stored document's bytes as kept (its snapshot followed by its chunks): a valid input to
+    /// automerge's `load`, without the cost of loading and saving it.
+    pub fn document_bytes(&self, kind: DocKind, id: &str) -> Result<Option<Vec<u8>>> {
+        self.load_bytes(&kind.key(id))
+    }
+
+    /// Merges many whole documents received from elsewhere in one transaction (what a first
+    /// sync carries). All or nothing.
+    pub fn merge_documents(
+        &mut self,
+        docs: &[(DocKind, String, Vec<u8>)],
+        now_ms: i64,
+    ) -> Result<usize> {
+        let mut prepared = Vec::with_capacity(docs.len());
+        for (kind, id, bytes) in docs {
+            let key = kind.key(id);
+            let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::CorruptDocument {
+                id: key.clone(),
+                reason: e.to_string(),
+            })?;
+            let existing = self.load_automerge(&key)?;
+            let is_new = existing.is_none();
+            let mut doc = match existing {
+                Some(mut d) => {
+                    d.merge(&mut incoming)?;
+                    d
+                }
+                None => incoming.with_actor(self.actor_id.clone()),
+            };
+            let before = if is_new {
+                Vec::new()
+            } else {
+                self.heads(*kind, id)?
+            };
+            if !is_new && doc.get_heads() == before {
+                continue;
+            }
+            prepared.push(self.prepare_received(*kind, id, doc, before, is_new)?);
+        }
+        let n = prepared.len();
+        self.write_received(prepared, now_ms, |_, _| Ok(()))?;
+        Ok(n)
     }
 
     /// A stored document, loaded (`None` if it is not here).
@@ -1286,6 +1341,7 @@ impl Store {
             is_new,
             doc,
             before,
+            new_changes: Vec::new(),
             case: case_document,
             summary,
             household,
@@ -1590,4 +1646,32 @@ pub fn decode_changes(key: &str, changes: &[Vec<u8>]) -> Result<Vec<Change>> {
             })
         })
         .collect()
+}
+
+/// Changes in an order where each comes after those of its dependencies that are in the list
+/// (duplicates dropped).
+fn causal_order(mut changes: Vec<Change>) -> Vec<Change> {
+    let mut seen = std::collections::HashSet::new();
+    changes.retain(|c| seen.insert(c.hash()));
+    let mut pending: std::collections::HashSet<ChangeHash> =
+        changes.iter().map(|c| c.hash()).collect();
+    let mut out = Vec::with_capacity(changes.len());
+    while !changes.is_empty() {
+        let before = changes.len();
+        let mut rest = Vec::new();
+        for c in changes {
+            if c.deps().iter().any(|d| pending.contains(d)) {
+                rest.push(c);
+            } else {
+                pending.remove(&c.hash());
+                out.push(c);
+            }
+        }
+        changes = rest;
+        if changes.len() == before {
+            // A cycle cannot happen with real hashes; keep whatever is left as it came.
+            out.append(&mut changes);
+        }
+    }
+    out
 }

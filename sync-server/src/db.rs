@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS doc_versions (
     key TEXT NOT NULL,
     seq INTEGER NOT NULL,
     heads BLOB NOT NULL,
+    writer TEXT,
     PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS doc_scope (
@@ -86,6 +87,8 @@ pub struct DeviceRow {
 #[derive(Clone, Debug)]
 pub struct Logged {
     pub key: String,
+    /// The device whose upload made this version (`None` for imports and scope changes).
+    pub writer: Option<String>,
     pub heads: Vec<ChangeHash>,
     pub scope: BTreeSet<String>,
 }
@@ -361,8 +364,8 @@ fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
             params![l.key, seq],
         )?;
         tx.execute(
-            "INSERT INTO doc_versions(key, seq, heads) VALUES (?1, ?2, ?3)",
-            params![l.key, seq, heads_bytes(&l.heads)],
+            "INSERT INTO doc_versions(key, seq, heads, writer) VALUES (?1, ?2, ?3, ?4)",
+            params![l.key, seq, heads_bytes(&l.heads), l.writer],
         )?;
         for s in &l.scope {
             tx.execute(

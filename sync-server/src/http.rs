@@ -184,6 +184,7 @@ async fn enrol(
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         let now = (state.clock)();
+        fresh_directory(&mut db, &state.directory_seen)?;
         let (device, token, person) = db.enrol(&req.code, &req.device_name, &req.actor, now)?;
         let directory = db.store.directory();
         let p = directory

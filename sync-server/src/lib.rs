@@ -50,6 +50,7 @@ pub fn log_unlogged(db: &mut ServerDb) -> anyhow::Result<usize> {
             }
         };
         logged.push(Logged {
+            writer: None,
             key: key.clone(),
             heads: doc.get_heads(),
             scope,
@@ -70,17 +71,19 @@ pub fn load_demo(
     use app_core::demo::{Generator, DEMO_NOW_MS};
     let mut g = Generator::new(seed);
     db.store.set_directory(g.directory().clone())?;
-    let mut picked = Vec::new();
-    while picked.len() < cases {
-        let batch = g.cases(cases.max(50), DEMO_NOW_MS)?;
-        for c in batch {
+    // In batches, so that memory stays small however many cases are asked for.
+    let mut imported = 0;
+    while imported < cases {
+        let mut picked = Vec::new();
+        for c in g.cases(100, DEMO_NOW_MS)? {
             let doc = c.doc.read()?;
-            if doc.place.unit_path.contains(unit) && picked.len() < cases {
+            if doc.place.unit_path.contains(unit) && imported + picked.len() < cases {
                 picked.push((c.doc, Some(c.contacts)));
             }
         }
+        imported += picked.len();
+        db.store.import_cases(picked, DEMO_NOW_MS)?;
     }
-    db.store.import_cases(picked, DEMO_NOW_MS)?;
     let mut households = Vec::new();
     for grid in g.grids(Some(unit)) {
         for _ in 0..12 {

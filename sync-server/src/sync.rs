@@ -164,7 +164,7 @@ fn upload(
             // Everything was here already: a retry. Still the device must be allowed to see it.
             continue;
         };
-        let new_count = r.doc.get_changes(&r.before).len() as u32;
+        let new_count = r.new_changes.len() as u32;
         let keys = match kind {
             DocKind::Case => {
                 check_case(db, device, &mut r)?;
@@ -214,6 +214,7 @@ fn upload(
                     .map_err(|e| ApiError::from_core(e, &contacts))?
                 {
                     logged.push(Logged {
+                        writer: None,
                         key: contacts,
                         heads: c.get_heads(),
                         scope: keys.clone(),
@@ -222,6 +223,7 @@ fn upload(
             }
         }
         logged.push(Logged {
+            writer: Some(device.id.to_string()),
             key: key.clone(),
             heads,
             scope: keys,
@@ -283,15 +285,29 @@ fn check_case(db: &ServerDb, device: &Device, r: &mut Received) -> Result<(), Ap
         )
         .on(&key));
     }
-    let new: Vec<Change> = r.doc.get_changes(&r.before);
+    let new: Vec<Change> = std::mem::take(&mut r.new_changes);
+    let heads = r.doc.get_heads();
     let directory = db.store.directory();
+    // A device's changes usually form a chain: the document after one change is the view of
+    // the next, so each is read once.
+    let mut last: Option<(ChangeHash, CaseDocument)> = None;
     for c in &new {
         let view = if c.deps().is_empty() {
             None
         } else {
-            Some(read_at(r, c.deps())?)
+            match last.take() {
+                Some((h, doc)) if c.deps() == [h] => Some(doc),
+                _ => Some(read_at(r, c.deps())?),
+            }
         };
-        let with = read_at(r, &[c.hash()])?;
+        // The document after the last change is the merged one, already read.
+        let with = if heads == [c.hash()] {
+            r.case
+                .clone()
+                .ok_or_else(|| ApiError::internal("case not read"))?
+        } else {
+            read_at(r, &[c.hash()])?
+        };
         let seen: BTreeMap<&str, &app_core::model::TimelineEntry> = view
             .iter()
             .flat_map(|v| v.timeline.iter())
@@ -368,6 +384,7 @@ fn check_case(db: &ServerDb, device: &Device, r: &mut Received) -> Result<(), Ap
             )
             .on(&key));
         }
+        last = Some((c.hash(), with));
     }
     Ok(())
 }
@@ -427,17 +444,27 @@ pub fn answer(
     let max = max_docs
         .map(|m| (m as usize).clamp(1, limits.max_answer_docs))
         .unwrap_or(limits.max_answer_docs);
-    let placeholders = vec!["?"; principals.len()].join(", ");
+    let placeholders = (0..principals.len())
+        .map(|i| format!("?{}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT d.key, d.seq, MIN(s.since) FROM doc_seq d JOIN doc_scope s ON s.key = d.key
-         WHERE d.seq > ? AND s.scope IN ({placeholders})
-         GROUP BY d.key ORDER BY d.seq LIMIT ?"
+         WHERE d.seq > ?1 AND s.scope IN ({placeholders})
+           AND EXISTS (SELECT 1 FROM doc_versions v WHERE v.key = d.key AND v.seq > ?1
+                       AND (v.writer IS NULL OR v.writer != ?2))
+         GROUP BY d.key ORDER BY d.seq LIMIT ?3"
     );
     let conn = db.store.connection();
     let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
-    let mut args: Vec<rusqlite::types::Value> = vec![(cursor as i64).into()];
+    // ?1 cursor, ?2 this device, ?3 the limit, then the principals. Documents whose every
+    // version after the cursor this device wrote itself have nothing for it.
+    let mut args: Vec<rusqlite::types::Value> = vec![
+        (cursor as i64).into(),
+        device.id.to_string().into(),
+        ((max + 1) as i64).into(),
+    ];
     args.extend(principals.iter().map(|p| p.clone().into()));
-    args.push(((max + 1) as i64).into());
     let rows: Vec<(String, i64, i64)> = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -453,13 +480,6 @@ pub fn answer(
             break;
         }
         let (kind, id) = parse_key(key)?;
-        let Some(mut doc) = db
-            .store
-            .load_document(kind, id)
-            .map_err(|e| ApiError::from_core(e, key))?
-        else {
-            continue;
-        };
         let then: Option<Vec<u8>> = if (*since as u64) > cursor {
             None
         } else {
@@ -473,14 +493,28 @@ pub fn answer(
         };
         let update = match then {
             None => {
-                let saved = doc.save();
-                bytes += saved.len();
+                // The stored snapshot and chunks as they are: a valid `load` input.
+                let Some(stored) = db
+                    .store
+                    .document_bytes(kind, id)
+                    .map_err(|e| ApiError::from_core(e, key))?
+                else {
+                    continue;
+                };
+                bytes += stored.len();
                 DocUpdate::Document {
                     doc: key.clone(),
-                    bytes: saved,
+                    bytes: stored,
                 }
             }
             Some(h) => {
+                let Some(mut doc) = db
+                    .store
+                    .load_document(kind, id)
+                    .map_err(|e| ApiError::from_core(e, key))?
+                else {
+                    continue;
+                };
                 let heads = heads_from_bytes(&h);
                 let changes: Vec<Vec<u8>> = doc
                     .get_changes(&heads)

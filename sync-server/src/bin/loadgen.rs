@@ -1,0 +1,441 @@
+//! Load generator for the sync server: one real server process (release build), simulated
+//! devices over loopback HTTP using the real sync client. Prints its figures.
+//!
+//! ```text
+//! cargo run --release -p sync-server --bin loadgen -- [--cases 1000] [--devices 500] [--per-device 20]
+//! ```
+//!
+//! (a) initial sync of a township's caseload to a new centre device; (b) a storm of devices each
+//! reporting and editing cases, uploaded in one sync each; (c) idle syncs of the device holding
+//! the caseload. Also: bytes on the wire per change against the changes' own size, bytes per
+//! case at rest, the server's peak memory, and plain automerge applying the same changes.
+
+use anyhow::{bail, Context};
+use app_core::client::SyncClient;
+use app_core::document::CaseEdit;
+use app_core::ids::{PersonId, UnitId};
+use app_core::model::{Actor, NewCase, NewParty, PartyRole, Source};
+use app_core::org::Role;
+use app_core::store::Store;
+use automerge::{AutoCommit, Change};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use sync_server::db::ServerDb;
+
+struct Args {
+    cases: usize,
+    devices: usize,
+    per_device: usize,
+    concurrency: usize,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        cases: 1000,
+        devices: 500,
+        per_device: 20,
+        concurrency: 32,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--cases" => a.cases = v.parse()?,
+            "--devices" => a.devices = v.parse()?,
+            "--per-device" => a.per_device = v.parse()?,
+            "--concurrency" => a.concurrency = v.parse()?,
+            _ => bail!("unknown option {flag}"),
+        }
+    }
+    Ok(a)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+struct ServerProc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProc {
+    fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("server.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let out = child.stdout.take().context("stdout")?;
+    for line in BufReader::new(out).lines() {
+        if line?.starts_with("serving ") {
+            return Ok(ServerProc {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            });
+        }
+    }
+    bail!("the server exited before serving")
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn actor_of(store: &Store, person: &PersonId, role: Role) -> Actor {
+    let p = store.directory().person(person).expect("person");
+    Actor {
+        person: p.id.clone(),
+        name: p.name.clone(),
+        role,
+        unit: p.unit.clone(),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let bin = std::env::current_exe()?
+        .parent()
+        .context("bin dir")?
+        .join("sync-server");
+    if !bin.exists() {
+        bail!("build the server first: cargo build --release -p sync-server");
+    }
+    let work = tempfile::tempdir()?;
+    std::fs::write(
+        work.path().join("server.toml"),
+        format!(
+            "unit = \"haiyan\"\ndemo_cases = {}\n[limits]\nrate_per_second = 1000000.0\nburst = 1000000.0\n",
+            a.cases
+        ),
+    )?;
+    let t = Instant::now();
+    let server = start_server(&bin, work.path())?;
+    println!(
+        "server: {} demo cases of 海宴镇 loaded and serving in {:.1} s ({:.1} MiB peak so far, demo generation included)",
+        a.cases,
+        t.elapsed().as_secs_f64(),
+        server.peak_rss_kib() as f64 / 1024.0
+    );
+    let db_path = work.path().join("data").join("server.sqlite3");
+
+    // (a) A new centre device receives the township's caseload.
+    let staff_dir = work.path().join("staff");
+    std::fs::create_dir_all(&staff_dir)?;
+    let code = issue(&db_path, "haiyan-staff1")?;
+    let staff_store = Mutex::new(Store::open(staff_dir.join("device.sqlite3"))?);
+    let staff = SyncClient::enrol(&server.url, &code, "综治中心电脑", &staff_store).await?;
+    let t = Instant::now();
+    let p = staff.sync(&staff_store, |_| {}).await?;
+    let initial = t.elapsed();
+    let held = staff_store
+        .lock()
+        .map(|s| s.storage().map(|f| f.documents))
+        .unwrap_or(Ok(0))?;
+    println!(
+        "(a) initial sync: {} documents ({} cases) in {:.2} s over {} round trips, {:.0} KB down; {:.0} cases/s   [goal < 2 s]",
+        p.received_docs,
+        a.cases,
+        initial.as_secs_f64(),
+        p.rounds,
+        p.bytes_down as f64 / 1024.0,
+        a.cases as f64 / initial.as_secs_f64()
+    );
+    let _ = held;
+
+    // (c) Idle syncs of that device.
+    let mut idle = Vec::new();
+    let mut up = 0;
+    let mut down = 0;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let p = staff.sync(&staff_store, |_| {}).await?;
+        idle.push(t.elapsed().as_secs_f64() * 1000.0);
+        up = p.bytes_up;
+        down = p.bytes_down;
+    }
+    idle.sort_by(f64::total_cmp);
+    println!(
+        "(c) idle sync holding {} cases: p50 {:.2} ms, p99 {:.2} ms; {} B up, {} B down (JSON bodies)   [goal < 5 ms, < 1 KB each way]",
+        a.cases,
+        percentile(&idle, 0.5),
+        percentile(&idle, 0.99),
+        up,
+        down
+    );
+
+    // (b) The storm: devices of the township's grid workers, each reporting and editing cases.
+    // One grid worker per device, each with a grid of their own under the township's villages
+    // (the demo has fifteen grids; a storm of 500 phones is 500 people).
+    let grid_workers = add_grid_workers(&db_path, a.devices)?;
+    let codes: Vec<(PersonId, String)> = grid_workers
+        .into_iter()
+        .map(|person| {
+            let code = issue(&db_path, person.as_str())?;
+            Ok((person, code))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let seq: u64 = reqwest::get(format!("{}/healthz", server.url))
+        .await?
+        .json::<serde_json::Value>()
+        .await?["seq"]
+        .as_u64()
+        .unwrap_or(0);
+    let t = Instant::now();
+    let mut devices = Vec::new();
+    for (person, code) in &codes {
+        let store = Mutex::new(Store::open(":memory:")?);
+        let client = SyncClient::enrol(&server.url, code, "网格员手机", &store).await?;
+        {
+            // The device is up to date with the server before the storm.
+            let mut s = store.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            s.set_meta("sync.cursor", &seq.to_string())?;
+            let grid = s.directory().person(person).context("person")?.unit.clone();
+            let actor = actor_of(&s, person, Role::GridWorker);
+            for i in 0..a.per_device {
+                let id = s.create_case(&actor, &storm_case(&grid, i), now_ms())?;
+                for k in 0..2 {
+                    let edit = CaseEdit {
+                        narrative: Some(format!(
+                            "{}（补充{}）双方已初步沟通，约定周末再谈。",
+                            storm_case(&grid, i).narrative,
+                            k + 1
+                        )),
+                        ..CaseEdit::default()
+                    };
+                    s.edit(&id, &actor, &edit, now_ms())?;
+                }
+            }
+        }
+        devices.push((Arc::new(store), client));
+    }
+    // What goes up: the changes and their own size.
+    let mut own_bytes = 0usize;
+    let mut changes_total = 0usize;
+    let mut per_doc: Vec<Vec<Vec<u8>>> = Vec::new();
+    for (store, _) in &devices {
+        let s = store.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        let mut by_key: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
+        for e in s.outbox(usize::MAX >> 1)? {
+            own_bytes += e.change.len();
+            changes_total += 1;
+            by_key.entry(e.key).or_default().push(e.change);
+        }
+        per_doc.extend(by_key.into_values());
+    }
+    println!(
+        "(b) storm prepared: {} devices enrolled, {} cases, {} changes ({:.0} B each on average) in {:.1} s",
+        a.devices,
+        a.devices * a.per_device,
+        changes_total,
+        own_bytes as f64 / changes_total as f64,
+        t.elapsed().as_secs_f64()
+    );
+    let sem = Arc::new(tokio::sync::Semaphore::new(a.concurrency));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (store, client) in devices {
+        let sem = sem.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            let started = Instant::now();
+            let p = client.sync(&store, |_| {}).await;
+            (started.elapsed().as_secs_f64() * 1000.0, p)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut bytes_up = 0u64;
+    let mut sent = 0u64;
+    for task in tasks {
+        let (ms, p) = task.await?;
+        let p = p?;
+        if !p.rejected.is_empty() {
+            bail!("the server refused storm documents: {:?}", p.rejected);
+        }
+        lat.push(ms);
+        bytes_up += p.bytes_up;
+        sent += p.sent_changes;
+    }
+    let storm = t.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let rate = sent as f64 / storm;
+    println!(
+        "(b) storm: {} changes of {} cases stored durably in {:.2} s: {:.0} changes/s, {:.0} cases/s; per-device sync p50 {:.0} ms, p99 {:.0} ms   [goal ≥ 10,000 changes/s]",
+        sent,
+        a.devices * a.per_device,
+        storm,
+        rate,
+        (a.devices * a.per_device) as f64 / storm,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+    println!(
+        "    bytes on the wire per change: {:.0} B up (JSON, base64) for {:.0} B of change: {:.2}×   [goal < 1.5×]",
+        bytes_up as f64 / sent as f64,
+        own_bytes as f64 / changes_total as f64,
+        bytes_up as f64 / own_bytes as f64
+    );
+
+    // Plain automerge on the same changes: fresh documents, apply, save.
+    let t = Instant::now();
+    let mut saved = 0usize;
+    for changes in &per_doc {
+        let mut doc = AutoCommit::new();
+        let decoded: Vec<Change> = changes
+            .iter()
+            .map(|c| Change::from_bytes(c.clone()))
+            .collect::<Result<_, _>>()?;
+        doc.apply_changes(decoded)?;
+        saved += doc.save().len();
+    }
+    let plain = t.elapsed().as_secs_f64();
+    let plain_rate = changes_total as f64 / plain;
+    println!(
+        "    plain automerge, same changes into fresh documents and saved (in memory, no disk): {:.0} changes/s ({:.0} documents/s); the server's durable rate is {:.1}% of it   [goal ≥ 30%]",
+        plain_rate,
+        per_doc.len() as f64 / plain,
+        100.0 * rate / plain_rate
+    );
+    let _ = saved;
+
+    println!(
+        "    server peak memory (VmHWM): {:.1} MiB",
+        server.peak_rss_kib() as f64 / 1024.0
+    );
+    drop(server);
+    let db = ServerDb::open(&db_path)?;
+    let storage = db.store.storage()?;
+    let cases = db.store.connection().query_row(
+        "SELECT COUNT(*), SUM(LENGTH(snapshot)) + COALESCE((SELECT SUM(LENGTH(c.bytes)) FROM document_chunks c JOIN documents d2 ON d2.key = c.key WHERE d2.kind = 'case'), 0) FROM documents WHERE kind = 'case'",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+    )?;
+    let file = std::fs::metadata(&db_path)?.len()
+        + std::fs::metadata(PathBuf::from(format!("{}-wal", db_path.display())))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    println!(
+        "at rest on the server: {} cases; case documents {:.0} B per case; whole database {:.0} B per case ({} documents)   [goal < 2 KB per case]",
+        cases.0,
+        cases.1 as f64 / cases.0 as f64,
+        file as f64 / cases.0 as f64,
+        storage.documents
+    );
+    Ok(())
+}
+
+/// Adds `n` grids (under the township's villages) with a grid worker each, in the server's
+/// database; the running server reloads its directory on the next request.
+fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
+    use app_core::org::{Directory, Person, Tier, Unit};
+    let mut db = ServerDb::open(db_path)?;
+    let d = db.store.directory();
+    let haiyan = UnitId::new("haiyan");
+    let villages: Vec<UnitId> = d
+        .children(&haiyan)
+        .into_iter()
+        .map(|u| u.id.clone())
+        .collect();
+    let mut units: Vec<Unit> = d.units().cloned().collect();
+    let mut people: Vec<Person> = d.people().cloned().collect();
+    let mut added = Vec::new();
+    for i in 0..n {
+        let grid = UnitId::new(format!("haiyan-lg{i}"));
+        units.push(Unit {
+            id: grid.clone(),
+            name: format!("测试网格{i}"),
+            tier: Tier::Grid,
+            parent: Some(villages[i % villages.len()].clone()),
+            centre: false,
+            policy: None,
+        });
+        let person = PersonId::new(format!("haiyan-lg{i}-gw"));
+        people.push(Person {
+            id: person.clone(),
+            name: format!("网格员{i}"),
+            unit: grid,
+            roles: [Role::GridWorker].into_iter().collect(),
+            specialties: Default::default(),
+            phone: None,
+        });
+        added.push(person);
+    }
+    db.store.set_directory(Directory::new(units, people)?)?;
+    Ok(added)
+}
+
+/// Issues an enrolment code straight in the server's database (as the admin command does).
+fn issue(db_path: &Path, person: &str) -> anyhow::Result<String> {
+    let db = ServerDb::open(db_path)?;
+    db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)
+}
+
+fn storm_case(grid: &UnitId, i: usize) -> NewCase {
+    const TITLES: [&str; 4] = [
+        "宅基地边界纠纷",
+        "鱼塘承包纠纷",
+        "拖欠工资纠纷",
+        "相邻采光纠纷",
+    ];
+    NewCase {
+        title: format!("{}（{}）", TITLES[i % TITLES.len()], i + 1),
+        category: ["land_resources", "agriculture_fishery", "labour", "neighbour"][i % 4].to_owned(),
+        narrative: "网格员入户走访时了解到，两户村民因宅基地边界问题多次发生争吵，双方各执一词，情绪较为激动，需要尽快调处。".to_owned(),
+        place_unit: grid.clone(),
+        address: "台山市海宴镇丰江村委会西华里18号".to_owned(),
+        gps: Some((21.95, 112.65)),
+        parties: vec![
+            NewParty {
+                name: "陈大文".to_owned(),
+                role: PartyRole::Applicant,
+                phone: Some("13800138000".to_owned()),
+                id_number: None,
+            },
+            NewParty {
+                name: "李秀英".to_owned(),
+                role: PartyRole::Respondent,
+                phone: Some("13900139000".to_owned()),
+                id_number: None,
+            },
+        ],
+        source: Source::GridVisit,
+    }
+}
