@@ -158,7 +158,7 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     actor_id: ActorId,
-    directory: Directory,
+    directory: std::sync::Arc<Directory>,
     taxonomy: Taxonomy,
 }
 
@@ -313,7 +313,7 @@ impl Store {
                 a
             }
         };
-        let directory = Self::read_directory(&conn)?;
+        let directory = std::sync::Arc::new(Self::read_directory(&conn)?);
         let mut store = Store {
             conn,
             path,
@@ -338,6 +338,12 @@ impl Store {
 
     pub fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// The directory, shared: for work done without holding the store (a server checking an
+    /// upload while other requests use the store).
+    pub fn directory_shared(&self) -> std::sync::Arc<Directory> {
+        self.directory.clone()
     }
 
     pub fn taxonomy(&self) -> &Taxonomy {
@@ -382,7 +388,7 @@ impl Store {
             [],
         )?;
         tx.commit()?;
-        self.directory = directory;
+        self.directory = std::sync::Arc::new(directory);
         self.reindex()?;
         Ok(())
     }
@@ -398,7 +404,7 @@ impl Store {
 
     /// Re-reads the directory from the file (after another process replaced it).
     pub fn reload_directory(&mut self) -> Result<()> {
-        self.directory = Self::read_directory(&self.conn)?;
+        self.directory = std::sync::Arc::new(Self::read_directory(&self.conn)?);
         self.reindex()?;
         Ok(())
     }
@@ -1180,29 +1186,8 @@ impl Store {
         id: &str,
         changes: Vec<Change>,
     ) -> Result<Option<Received>> {
-        let key = kind.key(id);
-        let existing = self.load_automerge(&key)?;
-        let is_new = existing.is_none();
-        let mut doc =
-            existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
-        let before = doc.get_heads();
-        let fresh = causal_order(
-            changes
-                .iter()
-                .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
-                .cloned()
-                .collect(),
-        );
-        doc.apply_changes(changes)?;
-        if !doc.get_missing_deps(&[]).is_empty() {
-            return Err(Error::MissingDependencies { id: key });
-        }
-        if doc.get_heads() == before {
-            return Ok(None);
-        }
-        let mut r = self.prepare_received(kind, id, doc, before, is_new)?;
-        r.new_changes = fresh;
-        Ok(Some(r))
+        let existing = self.load_automerge(&kind.key(id))?;
+        prepare_detached(&self.directory, &self.actor_id, kind, id, existing, changes)
     }
 
     /// Writes prepared documents in one transaction, and in the same transaction whatever
@@ -1302,50 +1287,11 @@ impl Store {
         &self,
         kind: DocKind,
         id: &str,
-        mut doc: AutoCommit,
+        doc: AutoCommit,
         before: Vec<ChangeHash>,
         is_new: bool,
     ) -> Result<Received> {
-        let key = kind.key(id);
-        let mut summary = None;
-        let mut household = None;
-        let mut case_document = None;
-        match kind {
-            DocKind::Case => {
-                let case = CaseDoc::from_automerge(CaseId::new(id), doc);
-                let document = case.read()?;
-                if document.id.as_str() != id {
-                    return Err(Error::Shape {
-                        id: key,
-                        reason: format!("the document holds case {}", document.id),
-                    });
-                }
-                let folded = crate::workflow::fold(&document.timeline);
-                summary = Some(CaseSummary::compute(&document, &folded, &self.directory));
-                case_document = Some(document);
-                doc = case.into_automerge();
-            }
-            DocKind::Household => {
-                let h = HouseholdDoc::from_automerge(HouseholdId::new(id), doc);
-                household = Some(h.read()?);
-                doc = h.into_automerge();
-            }
-            DocKind::Contacts => {
-                ContactsDocument::from_automerge(&key, &doc)?;
-            }
-        }
-        Ok(Received {
-            key,
-            kind,
-            id: id.to_owned(),
-            is_new,
-            doc,
-            before,
-            new_changes: Vec::new(),
-            case: case_document,
-            summary,
-            household,
-        })
+        prepare_document(&self.directory, kind, id, doc, before, is_new)
     }
 
     fn write_received<F>(&mut self, mut received: Vec<Received>, now_ms: i64, also: F) -> Result<()>
@@ -1674,4 +1620,90 @@ fn causal_order(mut changes: Vec<Change>) -> Vec<Change> {
         }
     }
     out
+}
+
+/// Reads and summarises a merged document (no storage involved): a merge that does not give a
+/// well-formed document is refused whole.
+pub fn prepare_document(
+    directory: &Directory,
+    kind: DocKind,
+    id: &str,
+    mut doc: AutoCommit,
+    before: Vec<ChangeHash>,
+    is_new: bool,
+) -> Result<Received> {
+    let key = kind.key(id);
+    let mut summary = None;
+    let mut household = None;
+    let mut case_document = None;
+    match kind {
+        DocKind::Case => {
+            let case = CaseDoc::from_automerge(CaseId::new(id), doc);
+            let document = case.read()?;
+            if document.id.as_str() != id {
+                return Err(Error::Shape {
+                    id: key,
+                    reason: format!("the document holds case {}", document.id),
+                });
+            }
+            let folded = crate::workflow::fold(&document.timeline);
+            summary = Some(CaseSummary::compute(&document, &folded, directory));
+            case_document = Some(document);
+            doc = case.into_automerge();
+        }
+        DocKind::Household => {
+            let h = HouseholdDoc::from_automerge(HouseholdId::new(id), doc);
+            household = Some(h.read()?);
+            doc = h.into_automerge();
+        }
+        DocKind::Contacts => {
+            ContactsDocument::from_automerge(&key, &doc)?;
+        }
+    }
+    Ok(Received {
+        key,
+        kind,
+        id: id.to_owned(),
+        is_new,
+        doc,
+        before,
+        new_changes: Vec::new(),
+        case: case_document,
+        summary,
+        household,
+    })
+}
+
+/// Merges decoded changes into `existing` (a document loaded earlier, or `None` for a new one)
+/// and reads the result, without the store: a server does this outside its database lock and
+/// commits with [`Store::commit_received`] after checking nothing changed meanwhile.
+pub fn prepare_detached(
+    directory: &Directory,
+    actor_id: &ActorId,
+    kind: DocKind,
+    id: &str,
+    existing: Option<AutoCommit>,
+    changes: Vec<Change>,
+) -> Result<Option<Received>> {
+    let key = kind.key(id);
+    let is_new = existing.is_none();
+    let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor_id.clone()));
+    let before = doc.get_heads();
+    let fresh = causal_order(
+        changes
+            .iter()
+            .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
+            .cloned()
+            .collect(),
+    );
+    doc.apply_changes(changes)?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(Error::MissingDependencies { id: key });
+    }
+    if doc.get_heads() == before {
+        return Ok(None);
+    }
+    let mut r = prepare_document(directory, kind, id, doc, before, is_new)?;
+    r.new_changes = fresh;
+    Ok(Some(r))
 }

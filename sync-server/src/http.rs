@@ -264,10 +264,12 @@ async fn sync_handler(
     let uploaded = req.upload.len();
     let started = Instant::now();
     let resp = blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         let now = (state.clock)();
-        fresh_directory(&mut db, &state.directory_seen)?;
-        sync::sync(&mut db, &device, req, &state.sync_limits, now).inspect_err(|e| {
+        {
+            let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+            fresh_directory(&mut db, &state.directory_seen)?;
+        }
+        sync::sync(&state.db, &device, req, &state.sync_limits, now).inspect_err(|e| {
             tracing::warn!(device = %device.id, code = ?e.code, doc = ?e.doc, "sync refused: {}", e.message);
         })
     })

@@ -22,12 +22,14 @@ use app_core::document::DocKind;
 use app_core::ids::{CaseId, UnitId};
 use app_core::materialise;
 use app_core::model::{Action, CaseDocument, CASE_SCHEMA};
+use app_core::org::Directory;
 use app_core::protocol::{DocUpdate, ErrorCode, SyncRequest, SyncResponse};
 use app_core::rules;
-use app_core::store::{decode_changes, Received};
+use app_core::store::{decode_changes, prepare_detached, Received};
 use automerge::{Change, ChangeHash};
 use rusqlite::OptionalExtension;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 /// How much one request may carry and one answer may hold.
 #[derive(Clone, Debug)]
@@ -76,8 +78,13 @@ pub fn parse_key(key: &str) -> Result<(DocKind, &str), ApiError> {
 }
 
 /// Handles one sync request for an authenticated device.
+///
+/// The database is locked only to read what the upload needs and, at the end, to commit and
+/// answer; decoding, merging and checking run unlocked, so two requests use two cores. If a
+/// document changed between the two locked steps (another device uploaded to it), the upload
+/// is checked again against the new state.
 pub fn sync(
-    db: &mut ServerDb,
+    shared: &Mutex<ServerDb>,
     device: &Device,
     req: SyncRequest,
     limits: &SyncLimits,
@@ -109,35 +116,126 @@ pub fn sync(
         parse_key(&d.doc)?;
         grouped.entry(d.doc).or_default().extend(d.changes);
     }
+    // Cases first, so that a contacts document can be checked against its case's scope.
+    let mut order: Vec<(String, Vec<Vec<u8>>)> = grouped.into_iter().collect();
+    order.sort_by_key(|(k, _)| !k.starts_with("case:"));
+    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stored = 0;
+    for attempt in 0.. {
+        let snapshot = read_snapshot(&lock(), device, &order)?;
+        let checked = check_upload(device, &snapshot, &order)?;
+        let mut db = lock();
+        if attempt < 3 && !unchanged(&db, &snapshot)? {
+            continue;
+        }
+        if attempt >= 3 {
+            // Busy documents: check once more while holding the lock.
+            let snapshot = read_snapshot(&db, device, &order)?;
+            let checked = check_upload(device, &snapshot, &order)?;
+            stored = commit_upload(&mut db, device, &snapshot, checked, now_ms)?;
+        } else {
+            stored = commit_upload(&mut db, device, &snapshot, checked, now_ms)?;
+        }
+        break;
+    }
+    let db = lock();
     let principals = scope::principals(db.store.directory(), &device.person);
-    let stored = upload(db, device, &principals, grouped, now_ms)?;
-    let mut resp = answer(db, device, &principals, req.cursor, req.max_docs, limits)?;
+    let mut resp = answer(&db, device, &principals, req.cursor, req.max_docs, limits)?;
     resp.stored = stored;
     resp.directory = db.store.directory_version().map_err(ApiError::internal)?;
     db.touch(&device.id, now_ms);
     Ok(resp)
 }
 
-fn upload(
-    db: &mut ServerDb,
+/// What an upload needs from the database, read under the lock.
+struct Snapshot {
+    directory: Arc<Directory>,
+    actor: automerge::ActorId,
+    principals: Vec<String>,
+    /// Per uploaded document: its scope keys, stored bytes and heads.
+    docs: BTreeMap<String, Stored>,
+}
+
+/// A document as stored when the snapshot was read: scope keys, bytes, heads.
+type Stored = (BTreeSet<String>, Option<Vec<u8>>, Vec<ChangeHash>);
+
+fn read_snapshot(
+    db: &ServerDb,
     device: &Device,
-    principals: &[String],
-    grouped: BTreeMap<String, Vec<Vec<u8>>>,
-    now_ms: i64,
-) -> Result<u32, ApiError> {
-    if grouped.is_empty() {
-        return Ok(0);
+    order: &[(String, Vec<Vec<u8>>)],
+) -> Result<Snapshot, ApiError> {
+    let mut docs = BTreeMap::new();
+    for (key, _) in order {
+        let (kind, id) = parse_key(key)?;
+        let scope = stored_scope(db, key)?;
+        let bytes = db
+            .store
+            .document_bytes(kind, id)
+            .map_err(|e| ApiError::from_core(e, key))?;
+        let heads = db
+            .store
+            .heads(kind, id)
+            .map_err(|e| ApiError::from_core(e, key))?;
+        docs.insert(key.clone(), (scope, bytes, heads));
+        if kind == DocKind::Contacts {
+            let case_key = DocKind::Case.key(id);
+            if !docs.contains_key(&case_key) {
+                let scope = stored_scope(db, &case_key)?;
+                docs.insert(format!("scope-of:{case_key}"), (scope, None, Vec::new()));
+            }
+        }
     }
-    let mut received: Vec<Received> = Vec::new();
-    let mut logged: Vec<Logged> = Vec::new();
-    let mut stored = 0u32;
-    // Cases first, so that a contacts document can be checked against its case's scope.
-    let mut order: Vec<(String, Vec<Vec<u8>>)> = grouped.into_iter().collect();
-    order.sort_by_key(|(k, _)| !k.starts_with("case:"));
+    Ok(Snapshot {
+        directory: db.store.directory_shared(),
+        actor: db.store.actor_id().clone(),
+        principals: scope::principals(db.store.directory(), &device.person),
+        docs,
+    })
+}
+
+/// Whether every uploaded document still has the heads it had in the snapshot.
+fn unchanged(db: &ServerDb, snapshot: &Snapshot) -> Result<bool, ApiError> {
+    for (key, (_, _, heads)) in &snapshot.docs {
+        if key.starts_with("scope-of:") {
+            continue;
+        }
+        let (kind, id) = parse_key(key)?;
+        if &db.store.heads(kind, id).map_err(ApiError::internal)? != heads {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// An upload merged and checked, ready to commit.
+struct Checked {
+    received: Vec<Received>,
+    /// Per document: its scope keys after the merge, and the keys it had.
+    keys: Vec<(BTreeSet<String>, BTreeSet<String>)>,
+    stored: u32,
+}
+
+/// Decodes, merges and checks an upload against the snapshot (no database access).
+fn check_upload(
+    device: &Device,
+    snapshot: &Snapshot,
+    order: &[(String, Vec<Vec<u8>>)],
+) -> Result<Checked, ApiError> {
+    let principals = &snapshot.principals;
+    let mut out = Checked {
+        received: Vec::new(),
+        keys: Vec::new(),
+        stored: 0,
+    };
     let mut case_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (key, changes) in order {
-        let (kind, id) = parse_key(&key)?;
-        let decoded = decode_changes(&key, &changes).map_err(|e| ApiError::from_core(e, &key))?;
+        let (kind, id) = parse_key(key)?;
+        let (before_scope, bytes, _) = &snapshot.docs[key];
+        // Scope first: nobody may probe, let alone change, a document they cannot see.
+        if !before_scope.is_empty() && !scope::admits(before_scope, principals) {
+            return Err(out_of_scope(key));
+        }
+        let decoded = decode_changes(key, changes).map_err(|e| ApiError::from_core(e, key))?;
         for (i, c) in decoded.iter().enumerate() {
             let actor = c.actor_id().to_hex_string();
             if !device.actors.contains(&actor) {
@@ -148,26 +246,34 @@ fn upload(
                          a device uploads only its own changes"
                     ),
                 )
-                .on(&key));
+                .on(key));
             }
         }
-        let before_scope = stored_scope(db, &key)?;
-        // Scope first: nobody may probe, let alone change, a document they cannot see.
-        if !before_scope.is_empty() && !scope::admits(&before_scope, principals) {
-            return Err(out_of_scope(&key));
-        }
-        let Some(mut r) = db
-            .store
-            .prepare_changes(kind, id, decoded)
-            .map_err(|e| ApiError::from_core(e, &key))?
+        let existing = match bytes {
+            None => None,
+            Some(b) => Some(
+                automerge::AutoCommit::load(b)
+                    .map_err(ApiError::internal)?
+                    .with_actor(snapshot.actor.clone()),
+            ),
+        };
+        let Some(mut r) = prepare_detached(
+            &snapshot.directory,
+            &snapshot.actor,
+            kind,
+            id,
+            existing,
+            decoded,
+        )
+        .map_err(|e| ApiError::from_core(e, key))?
         else {
-            // Everything was here already: a retry. Still the device must be allowed to see it.
+            // Everything was here already: a retry.
             continue;
         };
         let new_count = r.new_changes.len() as u32;
         let keys = match kind {
             DocKind::Case => {
-                check_case(db, device, &mut r)?;
+                check_case(&snapshot.directory, device, &mut r)?;
                 let summary = r
                     .summary
                     .as_ref()
@@ -182,35 +288,58 @@ fn upload(
                 case_keys.insert(id.to_owned(), keys.clone());
                 keys
             }
-            DocKind::Contacts => {
-                let case_key = DocKind::Case.key(id);
-                match case_keys.get(id) {
-                    Some(k) => k.clone(),
-                    None => stored_scope(db, &case_key)?,
+            DocKind::Contacts => match case_keys.get(id) {
+                Some(k) => k.clone(),
+                None => {
+                    let case_key = DocKind::Case.key(id);
+                    snapshot
+                        .docs
+                        .get(&case_key)
+                        .or_else(|| snapshot.docs.get(&format!("scope-of:{case_key}")))
+                        .map(|(s, _, _)| s.clone())
+                        .unwrap_or_default()
                 }
-            }
+            },
             DocKind::Household => {
                 let h = r
                     .household
                     .as_ref()
                     .ok_or_else(|| ApiError::internal("no household"))?;
-                scope::household_keys(db.store.directory(), &h.grid)
+                scope::household_keys(&snapshot.directory, &h.grid)
             }
         };
         // A document new to the log must be visible to its author once written.
         if before_scope.is_empty() && !scope::admits(&keys, principals) {
-            return Err(out_of_scope(&key));
+            return Err(out_of_scope(key));
         }
-        stored += new_count;
-        let heads = r.doc.get_heads();
+        out.stored += new_count;
+        out.keys.push((keys, before_scope.clone()));
+        out.received.push(r);
+    }
+    Ok(out)
+}
+
+/// Writes a checked upload and its log rows in one transaction.
+fn commit_upload(
+    db: &mut ServerDb,
+    device: &Device,
+    _snapshot: &Snapshot,
+    mut checked: Checked,
+    now_ms: i64,
+) -> Result<u32, ApiError> {
+    if checked.received.is_empty() {
+        return Ok(checked.stored);
+    }
+    let mut logged = Vec::new();
+    for (r, (keys, before_scope)) in checked.received.iter_mut().zip(&checked.keys) {
         // A case that gains scope keys takes its contacts document along.
-        if kind == DocKind::Case {
-            let gained: BTreeSet<String> = keys.difference(&before_scope).cloned().collect();
-            let contacts = DocKind::Contacts.key(id);
-            if !gained.is_empty() && !r.is_new {
+        if r.kind == DocKind::Case && !r.is_new {
+            let gained = keys.difference(before_scope).next().is_some();
+            let contacts = DocKind::Contacts.key(&r.id);
+            if gained {
                 if let Some(mut c) = db
                     .store
-                    .load_document(DocKind::Contacts, id)
+                    .load_document(DocKind::Contacts, &r.id)
                     .map_err(|e| ApiError::from_core(e, &contacts))?
                 {
                     logged.push(Logged {
@@ -224,16 +353,14 @@ fn upload(
         }
         logged.push(Logged {
             writer: Some(device.id.to_string()),
-            key: key.clone(),
-            heads,
-            scope: keys,
+            key: r.key.clone(),
+            heads: r.doc.get_heads(),
+            scope: keys.clone(),
         });
-        received.push(r);
     }
-    // A contacts document already logged above and also uploaded: keep the upload's row last.
-    db.commit(received, logged, now_ms)
+    db.commit(checked.received, logged, now_ms)
         .map_err(|e| ApiError::from_core(e, "upload"))?;
-    Ok(stored)
+    Ok(checked.stored)
 }
 
 fn out_of_scope(key: &str) -> ApiError {
@@ -269,7 +396,7 @@ fn read_at(r: &Received, heads: &[ChangeHash]) -> Result<CaseDocument, ApiError>
 }
 
 /// Replays each new change of a case against its author's view.
-fn check_case(db: &ServerDb, device: &Device, r: &mut Received) -> Result<(), ApiError> {
+fn check_case(directory: &Directory, device: &Device, r: &mut Received) -> Result<(), ApiError> {
     let key = r.key.clone();
     let after = r
         .case
@@ -287,7 +414,6 @@ fn check_case(db: &ServerDb, device: &Device, r: &mut Received) -> Result<(), Ap
     }
     let new: Vec<Change> = std::mem::take(&mut r.new_changes);
     let heads = r.doc.get_heads();
-    let directory = db.store.directory();
     // A device's changes usually form a chain: the document after one change is the view of
     // the next, so each is read once.
     let mut last: Option<(ChangeHash, CaseDocument)> = None;
