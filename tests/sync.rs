@@ -326,3 +326,74 @@ async fn sync_read_endpoints_follow_scope() -> anyhow::Result<()> {
     assert_eq!(refused["error"]["code"], "out_of_scope");
     Ok(())
 }
+
+/// Two devices upload to the same case at the same moment, again and again: the server checks
+/// each against the state the other just wrote, and every edit lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_concurrent_uploads_to_one_case_all_land() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 4)?;
+    let gw = Device::enrol(&server, GW).await?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    let grid = UnitId::new("haiyan-fengjiang-g1");
+    let case = {
+        let mut s = gw.store();
+        let a = actor(&s, GW, Role::GridWorker);
+        s.create_case(&a, &new_case(&grid, "丰江村围墙纠纷"), now_ms())?
+    };
+    gw.sync().await?;
+    staff.sync().await?;
+    for round in 0..6 {
+        {
+            let mut s = gw.store();
+            let a = actor(&s, GW, Role::GridWorker);
+            let narrative = format!(
+                "{}（网格员补充{round}）",
+                s.case(&case)?.document.narrative.as_str()
+            );
+            s.edit(
+                &case,
+                &a,
+                &CaseEdit {
+                    narrative: Some(narrative),
+                    ..CaseEdit::default()
+                },
+                now_ms(),
+            )?;
+        }
+        {
+            let mut s = staff.store();
+            let a = actor(&s, STAFF, Role::CentreStaff);
+            let title = format!("丰江村围墙纠纷（{round}）");
+            s.edit(
+                &case,
+                &a,
+                &CaseEdit {
+                    title: Some(title),
+                    ..CaseEdit::default()
+                },
+                now_ms(),
+            )?;
+        }
+        let (a, b) = tokio::join!(gw.sync(), staff.sync());
+        a?;
+        b?;
+    }
+    gw.sync().await?;
+    staff.sync().await?;
+    gw.sync().await?;
+    let here = gw.store().case(&case)?;
+    let there = staff.store().case(&case)?;
+    assert_eq!(here.document, there.document);
+    assert_eq!(here.document.title.as_str(), "丰江村围墙纠纷（5）");
+    for round in 0..6 {
+        assert!(here
+            .document
+            .narrative
+            .as_str()
+            .contains(&format!("（网格员补充{round}）")));
+    }
+    // One report and twelve edits, each once.
+    assert_eq!(here.document.timeline.len(), 13);
+    Ok(())
+}
