@@ -61,35 +61,37 @@ pub fn log_unlogged(db: &mut ServerDb) -> anyhow::Result<usize> {
 }
 
 /// Fills an empty server with the demo county's directory and `cases` demo cases placed in
-/// `unit` (plus a dozen households per grid), as a demo or a benchmark starts from.
+/// `unit` (plus a dozen households per grid), as a demo or a benchmark starts from. The cases'
+/// lives end at `now_ms`, so deadlines and figures look current.
 pub fn load_demo(
     db: &mut ServerDb,
     unit: &UnitId,
     cases: usize,
     seed: u64,
+    now_ms: i64,
 ) -> anyhow::Result<usize> {
-    use app_core::demo::{Generator, DEMO_NOW_MS};
+    use app_core::demo::Generator;
     let mut g = Generator::new(seed);
     db.store.set_directory(g.directory().clone())?;
     // In batches, so that memory stays small however many cases are asked for.
     let mut imported = 0;
     while imported < cases {
         let mut picked = Vec::new();
-        for c in g.cases(100, DEMO_NOW_MS)? {
+        for c in g.cases(100, now_ms)? {
             let doc = c.doc.read()?;
             if doc.place.unit_path.contains(unit) && imported + picked.len() < cases {
                 picked.push((c.doc, Some(c.contacts)));
             }
         }
         imported += picked.len();
-        db.store.import_cases(picked, DEMO_NOW_MS)?;
+        db.store.import_cases(picked, now_ms)?;
     }
     let mut households = Vec::new();
     for grid in g.grids(Some(unit)) {
         for _ in 0..12 {
-            households.push(g.household(&grid, DEMO_NOW_MS)?);
+            households.push(g.household(&grid, now_ms)?);
         }
     }
-    db.store.import_households(households, DEMO_NOW_MS)?;
+    db.store.import_households(households, now_ms)?;
     log_unlogged(db)
 }

@@ -167,7 +167,7 @@ fn first_start(db: &mut ServerDb, config: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     let unit = UnitId::new(config.unit.clone());
-    let n = sync_server::load_demo(db, &unit, config.demo_cases, 2026)?;
+    let n = sync_server::load_demo(db, &unit, config.demo_cases, 2026, http::now_ms())?;
     tracing::info!(documents = n, unit = %unit, "demo data loaded");
     Ok(())
 }
