@@ -55,17 +55,32 @@ pub struct Server {
     pub demo_cases: usize,
     /// Enrolment codes printed at start, by person.
     pub codes: BTreeMap<String, String>,
+    /// Extra environment for the process (configuration overrides).
+    pub env: Vec<(String, String)>,
+    /// `http` or `https`.
+    pub scheme: String,
 }
 
 impl Server {
     /// Starts a server for the demo township with `demo_cases` demo cases.
     pub fn start(data_dir: &Path, demo_cases: usize) -> anyhow::Result<Server> {
+        Self::start_with(data_dir, demo_cases, Vec::new())
+    }
+
+    /// Starts a server with extra environment (e.g. `FENGQIAO_TLS_CERT`).
+    pub fn start_with(
+        data_dir: &Path,
+        demo_cases: usize,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Server> {
         let mut s = Server {
             child: None,
             data_dir: data_dir.to_path_buf(),
             port: free_port(),
             demo_cases,
             codes: BTreeMap::new(),
+            env,
+            scheme: "http".to_owned(),
         };
         s.spawn()?;
         Ok(s)
@@ -77,6 +92,7 @@ impl Server {
             .arg(&self.data_dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .env("FENGQIAO_DEMO_CASES", self.demo_cases.to_string())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -107,6 +123,9 @@ impl Server {
                 }
             }
             if line.starts_with("serving ") {
+                if line.contains("https://") {
+                    self.scheme = "https".to_owned();
+                }
                 break;
             }
         }
@@ -115,7 +134,7 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     /// Runs an admin subcommand on this server's data directory; returns its standard output.

@@ -4,3 +4,4 @@ mod demo;
 mod sync;
 mod sync_crash;
 mod sync_errors;
+mod sync_tls;

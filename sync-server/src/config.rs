@@ -19,6 +19,18 @@ pub struct Config {
     /// cases of `unit` (0: start empty and import units and people with the admin commands).
     pub demo_cases: usize,
     pub limits: Limits,
+    /// Serve HTTPS with these PEM files; without it the server speaks plain HTTP (put it behind
+    /// a TLS-terminating proxy, or use it on a trusted network only).
+    pub tls: Option<Tls>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// The certificate chain, PEM.
+    pub cert: PathBuf,
+    /// The private key, PEM.
+    pub key: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -76,6 +88,7 @@ impl Default for Config {
             data_dir: PathBuf::from("sync-data"),
             demo_cases: 300,
             limits: Limits::default(),
+            tls: None,
         }
     }
 }
@@ -103,6 +116,15 @@ impl Config {
         }
         if let Ok(v) = std::env::var("FENGQIAO_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
+        }
+        if let (Ok(cert), Ok(key)) = (
+            std::env::var("FENGQIAO_TLS_CERT"),
+            std::env::var("FENGQIAO_TLS_KEY"),
+        ) {
+            config.tls = Some(Tls {
+                cert: PathBuf::from(cert),
+                key: PathBuf::from(key),
+            });
         }
         if let Ok(v) = std::env::var("FENGQIAO_DEMO_CASES") {
             config.demo_cases = v

@@ -192,15 +192,48 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        println!("serving {unit} on http://{addr}");
-        tracing::info!(%addr, "listening");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        match &config.tls {
+            None => {
+                let listener = tokio::net::TcpListener::bind(config.listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", config.listen))?;
+                let addr = listener.local_addr()?;
+                println!("serving {unit} on http://{addr}");
+                tracing::info!(%addr, "listening");
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown())
+                    .await?;
+            }
+            Some(tls) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let rustls =
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "cannot read the TLS certificate {} or key {}",
+                                tls.cert.display(),
+                                tls.key.display()
+                            )
+                        })?;
+                let listener = std::net::TcpListener::bind(config.listen)
+                    .with_context(|| format!("cannot listen on {}", config.listen))?;
+                listener.set_nonblocking(true)?;
+                let addr = listener.local_addr()?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown().await;
+                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                });
+                println!("serving {unit} on https://{addr}");
+                tracing::info!(%addr, "listening (TLS)");
+                axum_server::from_tcp_rustls(listener, rustls)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await?;
+            }
+        }
         tracing::info!("stopped");
         anyhow::Ok(())
     })
