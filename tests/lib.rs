@@ -38,6 +38,24 @@ pub fn server_bin() -> PathBuf {
         .clone()
 }
 
+/// Runs an admin subcommand of sync-server on a data directory; its standard output, or an
+/// error carrying its standard error.
+pub fn admin(data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(server_bin())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "sync-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// A free loopback port (bound and released; good enough for tests on one machine).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -139,19 +157,7 @@ impl Server {
 
     /// Runs an admin subcommand on this server's data directory; returns its standard output.
     pub fn admin(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new(server_bin())
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "sync-server {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        admin(&self.data_dir, args)
     }
 
     /// A fresh one-time enrolment code for a person.

@@ -2,6 +2,7 @@
 
 mod demo;
 mod sync;
+mod sync_admin;
 mod sync_crash;
 mod sync_errors;
 mod sync_tls;
