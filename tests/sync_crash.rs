@@ -218,3 +218,61 @@ async fn sync_server_killed_mid_storm_loses_nothing_acknowledged() -> anyhow::Re
     }
     Ok(())
 }
+
+/// A device's background sync loop rides out the server being down and catches up by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_background_loop_catches_up_after_the_server_returns() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut server = Server::start(dir.path(), 3)?;
+    let gw = Arc::new(Device::enrol(&server, "haiyan-fengjiang-g1-gw").await?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let looping = {
+        let (gw, stop, failures) = (gw.clone(), stop.clone(), failures.clone());
+        tokio::spawn(async move {
+            gw.client
+                .run(
+                    &gw.store,
+                    Duration::from_millis(200),
+                    || !stop.load(Ordering::SeqCst),
+                    |e| {
+                        if matches!(e, app_core::client::SyncEvent::Failed { .. }) {
+                            failures.fetch_add(1, Ordering::SeqCst);
+                        }
+                    },
+                )
+                .await
+        })
+    };
+    server.kill();
+    let grid = UnitId::new("haiyan-fengjiang-g1");
+    let id = {
+        let mut s = gw.store();
+        let a = actor(&s, &gw.person, Role::GridWorker);
+        s.create_case(&a, &new_case(&grid, "断网时上报的纠纷"), now_ms())?
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        failures.load(Ordering::SeqCst) >= 1,
+        "the loop saw the server down"
+    );
+    assert!(
+        gw.store().outbox_len()? > 0,
+        "the report waits on the phone"
+    );
+    server.restart()?;
+    let mut landed = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if gw.store().outbox_len()? == 0 {
+            landed = true;
+            break;
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    looping.await??;
+    assert!(landed, "the outbox drained once the server was back");
+    let on_server = server.count(&format!("SELECT COUNT(*) FROM cases WHERE id = '{id}'"))?;
+    assert_eq!(on_server, 1);
+    Ok(())
+}

@@ -417,6 +417,50 @@ impl SyncClient {
     }
 }
 
+/// What a background sync loop reports.
+#[derive(Debug)]
+pub enum SyncEvent {
+    /// A sync completed.
+    Synced(Progress),
+    /// A sync failed; the next try is after `retry_in`.
+    Failed {
+        error: SyncError,
+        retry_in: Duration,
+    },
+}
+
+impl SyncClient {
+    /// Syncs every `every` while `keep_going` says so; after a failure that may pass (no signal,
+    /// server busy) waits with exponential backoff instead. Reports each outcome to `report`.
+    /// Returns when `keep_going` returns false or a failure needs a person (revoked device,
+    /// refused request).
+    pub async fn run(
+        &self,
+        store: &Mutex<Store>,
+        every: Duration,
+        mut keep_going: impl FnMut() -> bool,
+        mut report: impl FnMut(SyncEvent),
+    ) -> Result<(), SyncError> {
+        let mut backoff = Backoff::default();
+        while keep_going() {
+            match self.sync(store, |_| {}).await {
+                Ok(p) => {
+                    backoff.succeed();
+                    report(SyncEvent::Synced(p));
+                    tokio::time::sleep(every).await;
+                }
+                Err(e) if e.is_transient() => {
+                    let retry_in = backoff.fail();
+                    report(SyncEvent::Failed { error: e, retry_in });
+                    tokio::time::sleep(retry_in).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 fn split_key(key: &str) -> Result<(DocKind, &str), SyncError> {
     let (kind, id) = key
         .split_once(':')
@@ -432,4 +476,41 @@ fn split_key(key: &str) -> Result<(DocKind, &str), SyncError> {
         }
     };
     Ok((kind, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_resets_on_success() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        let waits: Vec<Duration> = (0..10).map(|_| b.fail()).collect();
+        for (i, w) in waits.iter().enumerate() {
+            let base = Duration::from_secs(1u64 << i.min(6)).min(Duration::from_secs(60));
+            assert!(
+                *w >= base && *w <= base + base / 4,
+                "wait {i}: {w:?} vs {base:?}"
+            );
+        }
+        assert_eq!(b.failures(), 10);
+        b.succeed();
+        assert_eq!(b.failures(), 0);
+        assert!(b.fail() < Duration::from_millis(1250));
+    }
+
+    #[test]
+    fn only_passing_failures_are_retried() {
+        assert!(SyncError::Offline("no route".into()).is_transient());
+        let refused = |code| SyncError::Refused {
+            status: 400,
+            code,
+            message: String::new(),
+        };
+        assert!(refused(ErrorCode::RateLimited).is_transient());
+        assert!(refused(ErrorCode::Internal).is_transient());
+        assert!(!refused(ErrorCode::Revoked).is_transient());
+        assert!(!refused(ErrorCode::WorkflowDenied).is_transient());
+        assert!(!SyncError::NotEnrolled.is_transient());
+    }
 }
