@@ -407,7 +407,7 @@ async fn sync_random_offline_edits_in_random_orders_converge() -> anyhow::Result
     let seed: u64 = std::env::var("SYNC_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
+        .unwrap_or_else(rand::random);
     eprintln!("SYNC_SEED={seed}");
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
     let dir = tempfile::tempdir()?;
@@ -442,7 +442,7 @@ async fn sync_random_offline_edits_in_random_orders_converge() -> anyhow::Result
             }
             let case = &cases[rng.gen_range(0..cases.len())];
             let mut s = d.store();
-            if !s.summary(case).is_ok() {
+            if s.summary(case).is_err() {
                 continue;
             }
             let a = actor(&s, people[k], roles[k]);
