@@ -793,6 +793,7 @@ impl Generator {
             parent: parent.map(UnitId::from),
             centre,
             policy: None,
+            escalate_skip_to: Vec::new(),
         };
         let mut units = vec![unit(COUNTY_ID, COUNTY_NAME, Tier::County, None, true)];
         let mut people = Vec::new();

@@ -227,6 +227,7 @@ mod tests {
             parent: parent.map(Into::into),
             centre: tier != Tier::Grid,
             policy: None,
+            escalate_skip_to: Vec::new(),
         }
     }
 

@@ -103,6 +103,10 @@ pub struct Unit {
     pub centre: bool,
     /// Time limits for this unit's cases; `None` inherits the parent's, then the default.
     pub policy: Option<DeadlinePolicy>,
+    /// Centres above the next one up that this centre may escalate to directly (skipping a
+    /// tier), where the rules allow it; empty: escalation goes to the next centre up only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate_skip_to: Vec<UnitId>,
 }
 
 /// What a person may do in the system. A person may hold several roles.
@@ -367,6 +371,7 @@ mod tests {
             parent: parent.map(UnitId::from),
             centre,
             policy: None,
+            escalate_skip_to: Vec::new(),
         }
     }
 

@@ -52,7 +52,12 @@ pub fn check_action(
                 .ok_or_else(|| Error::NoHigherCentre {
                     unit: state.responsible_unit.clone(),
                 })?;
-            if &expected.id != to {
+            let skip_allowed = directory
+                .unit(&state.responsible_unit)
+                .is_some_and(|u| u.escalate_skip_to.contains(to))
+                && directory.is_within(&state.responsible_unit, to)
+                && directory.unit(to).is_some_and(|u| u.centre);
+            if &expected.id != to && !skip_allowed {
                 return Err(Error::EscalationTarget {
                     expected: expected.id.clone(),
                     requested: to.clone(),

@@ -45,6 +45,7 @@ pub fn import_units(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
             parent: (!r[3].is_empty()).then(|| UnitId::new(r[3].clone())),
             centre: matches!(r[4].as_str(), "1" | "true" | "yes" | "是"),
             policy: None,
+            escalate_skip_to: Vec::new(),
         };
         units.retain(|u| u.id != unit.id);
         units.push(unit);

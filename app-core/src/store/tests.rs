@@ -18,6 +18,7 @@ fn unit(id: &str, name: &str, tier: Tier, parent: Option<&str>) -> Unit {
         parent: parent.map(Into::into),
         centre: matches!(tier, Tier::County | Tier::Township),
         policy: None,
+        escalate_skip_to: Vec::new(),
     }
 }
 
@@ -940,4 +941,60 @@ fn a_received_batch_is_stored_whole_or_not_at_all() {
         count(&other.store, "SELECT COUNT(*) FROM document_chunks"),
         0
     );
+}
+
+/// A village centre escalates to its township; straight to the county only where the rules of
+/// the village allow skipping a tier.
+#[test]
+fn escalation_skips_a_tier_only_where_configured() {
+    let units = |skip: Vec<UnitId>| {
+        let mut village = unit("hy-wf", "五丰村", Tier::Village, Some("hy"));
+        village.centre = true;
+        village.escalate_skip_to = skip;
+        vec![
+            unit("ts", "台山市", Tier::County, None),
+            unit("hy", "海宴镇", Tier::Township, Some("ts")),
+            village,
+            unit("hy-wf-1", "五丰村第一网格", Tier::Grid, Some("hy-wf")),
+        ]
+    };
+    let people = || {
+        vec![
+            person("gw", "陈志强", "hy-wf-1", &[Role::GridWorker]),
+            person("vstaff", "吴秀兰", "hy-wf", &[Role::CentreStaff]),
+        ]
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("village.sqlite3")).unwrap();
+    store
+        .set_directory(Directory::new(units(vec![]), people()).unwrap())
+        .unwrap();
+    let d = store.directory().clone();
+    let gw = actor(&d, "gw", Role::GridWorker);
+    let vstaff = actor(&d, "vstaff", Role::CentreStaff);
+    let id = store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    assert_eq!(
+        store.summary(&id).unwrap().responsible_unit,
+        UnitId::new("hy-wf")
+    );
+    let up = |to: &str| Action::Escalate {
+        to: to.into(),
+        reason: crate::model::EscalationReason::Unresolved,
+        note: "村级调解未果".to_owned(),
+    };
+    let err = store.act(&id, &vstaff, up("ts"), T0 + 1).unwrap_err();
+    assert!(
+        matches!(&err, Error::EscalationTarget { expected, .. } if expected.as_str() == "hy"),
+        "{err}"
+    );
+    // The county allows this village to bring cases straight to it.
+    store
+        .set_directory(Directory::new(units(vec!["ts".into()]), people()).unwrap())
+        .unwrap();
+    store.act(&id, &vstaff, up("ts"), T0 + 2).unwrap();
+    let s = store.summary(&id).unwrap();
+    assert_eq!(s.responsible_unit, UnitId::new("ts"));
+    assert_eq!(s.escalated_to, vec![UnitId::new("ts")]);
 }

@@ -386,6 +386,7 @@ fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
             parent: Some(villages[i % villages.len()].clone()),
             centre: false,
             policy: None,
+            escalate_skip_to: Vec::new(),
         });
         let person = PersonId::new(format!("haiyan-lg{i}-gw"));
         people.push(Person {
