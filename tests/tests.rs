@@ -6,3 +6,4 @@ mod sync_admin;
 mod sync_crash;
 mod sync_errors;
 mod sync_tls;
+mod tier;

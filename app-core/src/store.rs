@@ -35,7 +35,7 @@ use crate::taxonomy::{CategoryCode, Taxonomy};
 use crate::workflow::{Folded, Status};
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use autosurgeon::Text;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 /// The schema version this build writes. See [`migrate`].
@@ -172,7 +172,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for version in found..SCHEMA_VERSION {
         upgrade_from(&tx, version)?;
     }
@@ -367,7 +367,9 @@ impl Store {
     /// Replaces the directory (units and people) and recomputes every summary, since deadlines
     /// depend on the units' policies.
     pub fn set_directory(&mut self, directory: Directory) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM units", [])?;
         tx.execute("DELETE FROM people", [])?;
         for u in directory.units() {
@@ -670,7 +672,9 @@ impl Store {
         )?;
         let summary = self.summarise(&doc)?;
         let mut contacts_doc = contacts.to_automerge(&self.actor_id)?;
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::insert_document(
             &tx,
             &DocKind::Case.key(id.as_str()),
@@ -755,7 +759,9 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         let key = DocKind::Case.key(doc.id().as_str());
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::append_changes(&tx, &key, doc.automerge(), before, local, now_ms)?;
         Self::write_summary(&tx, summary)?;
         tx.commit()?;
@@ -798,7 +804,9 @@ impl Store {
     /// whole, with any unsent changes to it. The case and its history stay.
     pub fn erase_contacts(&mut self, id: &CaseId) -> Result<()> {
         let key = DocKind::Contacts.key(id.as_str());
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM documents WHERE key = ?1", [&key])?;
         tx.execute("DELETE FROM outbox WHERE key = ?1", [&key])?;
         tx.commit()?;
@@ -954,7 +962,9 @@ impl Store {
             visits: Vec::new(),
         };
         let mut doc = HouseholdDoc::create(&household, &self.actor_id, now_ms)?;
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::insert_document(
             &tx,
             &DocKind::Household.key(household.id.as_str()),
@@ -994,7 +1004,9 @@ impl Store {
         doc.record_visit(&visit, now_ms)?;
         let read = doc.read()?;
         let key = DocKind::Household.key(household.as_str());
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::append_changes(&tx, &key, doc.automerge(), &before, true, now_ms)?;
         Self::write_household_summary(&tx, &read)?;
         tx.commit()?;
@@ -1059,7 +1071,9 @@ impl Store {
     /// Drops acknowledged changes from the outbox. Unknown hashes are ignored (an
     /// acknowledgement may arrive twice).
     pub fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut n = 0;
         {
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
@@ -1081,7 +1095,9 @@ impl Store {
         message: &str,
         now_ms: i64,
     ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO rejected(hash, key, change, code, message, at)
              SELECT hash, key, change, ?2, ?3, ?4 FROM outbox WHERE key = ?1",
@@ -1211,6 +1227,37 @@ impl Store {
         self.load_bytes(&kind.key(id))
     }
 
+    /// Merges a whole document's bytes (a `save`, or snapshot and chunks) into a copy of the
+    /// stored one (or a new one) in memory, and reads the result; `None` if nothing was new.
+    /// Nothing is written: see [`Store::commit_received`].
+    pub fn prepare_document_bytes(
+        &self,
+        kind: DocKind,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<Option<Received>> {
+        let key = kind.key(id);
+        let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::CorruptDocument {
+            id: key.clone(),
+            reason: e.to_string(),
+        })?;
+        let existing = self.load_automerge(&key)?;
+        let is_new = existing.is_none();
+        let (doc, before) = match existing {
+            Some(mut d) => {
+                let before = d.get_heads();
+                d.merge(&mut incoming)?;
+                if d.get_heads() == before {
+                    return Ok(None);
+                }
+                (d, before)
+            }
+            None => (incoming.with_actor(self.actor_id.clone()), Vec::new()),
+        };
+        self.prepare_received(kind, id, doc, before, is_new)
+            .map(Some)
+    }
+
     /// Merges many whole documents received from elsewhere in one transaction (what a first
     /// sync carries). All or nothing.
     pub fn merge_documents(
@@ -1298,10 +1345,9 @@ impl Store {
     where
         F: FnOnce(&Transaction<'_>, &[Received]) -> Result<()>,
     {
-        if received.is_empty() {
-            return Ok(());
-        }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for r in &mut received {
             if r.is_new {
                 Self::insert_document(&tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
@@ -1337,7 +1383,9 @@ impl Store {
             let key = DocKind::Case.key(doc.id().as_str());
             prepared.push((key, doc.save(), contacts, summary));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = prepared.len();
         for (key, bytes, contacts, summary) in prepared {
             tx.execute(
@@ -1367,7 +1415,9 @@ impl Store {
         households: impl IntoIterator<Item = HouseholdDoc>,
         now_ms: i64,
     ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut n = 0;
         for mut h in households {
             let read = h.read()?;
@@ -1416,7 +1466,9 @@ impl Store {
                 report.damaged.push((key, e.to_string()));
             }
         }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for s in &cases {
             Self::write_summary(&tx, s)?;
         }
@@ -1444,7 +1496,9 @@ impl Store {
             let Some(mut doc) = self.load_automerge(&key)? else {
                 continue;
             };
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM document_chunks WHERE key = ?1", [&key])?;
             tx.execute(
                 "UPDATE documents SET snapshot = ?2, chunks = 0 WHERE key = ?1",

@@ -70,6 +70,12 @@ pub fn import_people(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
                     .ok_or_else(|| anyhow::anyhow!("line {line}: role `{s}` is not known"))
             })
             .collect::<anyhow::Result<_>>()?;
+        if r[0].contains(':') || r[0].is_empty() {
+            anyhow::bail!(
+                "line {line}: person id `{}` must be non-empty and have no `:`",
+                r[0]
+            );
+        }
         let person = Person {
             id: PersonId::new(r[0].clone()),
             name: r[1].clone(),

@@ -18,6 +18,9 @@ pub struct Config {
     /// On first start with an empty data directory, load the demo county and this many demo
     /// cases of `unit` (0: start empty and import units and people with the admin commands).
     pub demo_cases: usize,
+    /// How often (ms) a linked server asks its parent for the parent's work on its cases, when
+    /// nothing local prompts it sooner.
+    pub parent_poll_ms: u64,
     pub limits: Limits,
     /// Serve HTTPS with these PEM files; without it the server speaks plain HTTP (put it behind
     /// a TLS-terminating proxy, or use it on a trusted network only).
@@ -87,6 +90,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8737)),
             data_dir: PathBuf::from("sync-data"),
             demo_cases: 300,
+            parent_poll_ms: 2_000,
             limits: Limits::default(),
             tls: None,
         }
@@ -125,6 +129,11 @@ impl Config {
                 cert: PathBuf::from(cert),
                 key: PathBuf::from(key),
             });
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_PARENT_POLL_MS") {
+            config.parent_poll_ms = v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("FENGQIAO_PARENT_POLL_MS={v} is not a number: {e}"))?;
         }
         if let Ok(v) = std::env::var("FENGQIAO_DEMO_CASES") {
             config.demo_cases = v

@@ -68,6 +68,18 @@ CREATE TABLE IF NOT EXISTS doc_scope (
 CREATE INDEX IF NOT EXISTS doc_scope_by_key ON doc_scope(key);
 ";
 
+/// The credential of a child server (a lower tier's server forwarding its escalations) is
+/// held by the principal `server:<unit>`, where `unit` is the unit the child serves.
+pub const SERVER_PREFIX: &str = "server:";
+
+/// The unit a `server:<unit>` principal serves (`None` for a person).
+pub fn server_unit(principal: &PersonId) -> Option<app_core::ids::UnitId> {
+    principal
+        .as_str()
+        .strip_prefix(SERVER_PREFIX)
+        .map(app_core::ids::UnitId::new)
+}
+
 /// A device as the server knows it.
 #[derive(Clone, Debug)]
 pub struct Device {
@@ -76,6 +88,13 @@ pub struct Device {
     pub name: String,
     pub revoked: bool,
     pub actors: BTreeSet<String>,
+}
+
+impl Device {
+    /// For a child server's credential, the unit it serves.
+    pub fn server_unit(&self) -> Option<app_core::ids::UnitId> {
+        server_unit(&self.person)
+    }
 }
 
 /// A row of the device list.
@@ -151,8 +170,17 @@ impl ServerDb {
         now_ms: i64,
         valid_ms: i64,
     ) -> anyhow::Result<String> {
-        if self.store.directory().person(person).is_none() {
-            anyhow::bail!("person {person} is not in the directory; import people first");
+        match server_unit(person) {
+            Some(unit) => {
+                if self.store.directory().unit(&unit).is_none() {
+                    anyhow::bail!("unit {unit} is not in the directory; import units first");
+                }
+            }
+            None => {
+                if self.store.directory().person(person).is_none() {
+                    anyhow::bail!("person {person} is not in the directory; import people first");
+                }
+            }
         }
         // Ten characters from an alphabet without look-alikes: easy to read out over a phone.
         const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -193,7 +221,7 @@ impl ServerDb {
         let tx = self
             .store
             .connection_mut()
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(ApiError::internal)?;
         let hash = sha256_hex(&normalise_code(code));
         let row: Option<(String, i64, Option<i64>)> = tx
@@ -350,9 +378,27 @@ impl ServerDb {
             .commit_received(received, now_ms, |tx, _| write_log(tx, &logged))
     }
 
+    /// Like [`ServerDb::commit`], with more writes of the caller's in the same transaction.
+    pub fn commit_with(
+        &mut self,
+        received: Vec<Received>,
+        logged: Vec<Logged>,
+        now_ms: i64,
+        extra: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> app_core::Result<()> {
+        self.store.commit_received(received, now_ms, |tx, _| {
+            write_log(tx, &logged)?;
+            extra(tx)?;
+            Ok(())
+        })
+    }
+
     /// Logs documents written outside a sync (imports, demo data).
     pub fn log_only(&mut self, logged: &[Logged]) -> app_core::Result<()> {
-        let tx = self.store.connection_mut().transaction()?;
+        let tx = self
+            .store
+            .connection_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         write_log(&tx, logged)?;
         tx.commit()?;
         Ok(())

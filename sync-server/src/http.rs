@@ -52,6 +52,9 @@ pub struct AppState {
     pub unit: app_core::ids::UnitId,
     /// The directory version loaded in memory.
     pub directory_seen: std::sync::atomic::AtomicU64,
+    /// Forwarding to the parent server: woken after uploads; its status for `/healthz`.
+    pub forward_wake: Option<Arc<tokio::sync::Notify>>,
+    pub parent_status: Mutex<crate::forward::ParentStatus>,
 }
 
 pub fn now_ms() -> i64 {
@@ -68,8 +71,21 @@ impl AppState {
         sync_limits: SyncLimits,
         http_limits: HttpLimits,
     ) -> Arc<AppState> {
+        Arc::new(Self::build(db, unit, sync_limits, http_limits, None))
+    }
+
+    /// The state, with a forwarding loop to wake after uploads when there is a parent.
+    pub fn build(
+        db: ServerDb,
+        unit: app_core::ids::UnitId,
+        sync_limits: SyncLimits,
+        http_limits: HttpLimits,
+        forward_wake: Option<Arc<tokio::sync::Notify>>,
+    ) -> AppState {
         let seen = db.store.directory_version().unwrap_or(0);
-        Arc::new(AppState {
+        AppState {
+            forward_wake,
+            parent_status: Mutex::new(Default::default()),
             directory_seen: std::sync::atomic::AtomicU64::new(seen),
             unit,
             db: Mutex::new(db),
@@ -77,7 +93,7 @@ impl AppState {
             http_limits,
             buckets: Mutex::new(HashMap::new()),
             clock: now_ms,
-        })
+        }
     }
 
     /// Token bucket per device.
@@ -121,15 +137,25 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let result = tokio::task::spawn_blocking(move || {
-        let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        db.current_seq()
+        let seq = {
+            let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+            db.current_seq()
+        };
+        let parent = state.forward_wake.as_ref().map(|_| {
+            state
+                .parent_status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        });
+        seq.map(|s| (s, parent))
     })
     .await;
     match result {
-        Ok(Ok(seq)) => {
-            Json(serde_json::json!({"status": "ok", "seq": seq, "protocol": PROTOCOL_VERSION}))
-                .into_response()
-        }
+        Ok(Ok((seq, parent))) => Json(serde_json::json!({
+            "status": "ok", "seq": seq, "protocol": PROTOCOL_VERSION, "parent": parent
+        }))
+        .into_response(),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"status": "unavailable"})),
@@ -187,20 +213,35 @@ async fn enrol(
         fresh_directory(&mut db, &state.directory_seen)?;
         let (device, token, person) = db.enrol(&req.code, &req.device_name, &req.actor, now)?;
         let directory = db.store.directory();
-        let p = directory
-            .person(&person)
-            .ok_or_else(|| ApiError::internal("enrolled person missing"))?;
         let server_unit = directory
             .unit(&state.unit)
             .map(|u| (u.id.clone(), u.tier))
             .ok_or_else(|| ApiError::internal("the served unit is not in the directory"))?;
         tracing::info!(device = %device, person = %person, "device enrolled");
+        let (name, roles) = match crate::db::server_unit(&person) {
+            Some(unit) => (
+                directory
+                    .unit(&unit)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_else(|| unit.to_string()),
+                Vec::new(),
+            ),
+            None => {
+                let p = directory
+                    .person(&person)
+                    .ok_or_else(|| ApiError::internal("enrolled person missing"))?;
+                (
+                    p.name.clone(),
+                    p.roles.iter().map(|r| (*r, p.unit.clone())).collect(),
+                )
+            }
+        };
         Ok(EnrolResponse {
             device,
             token,
             person: person.clone(),
-            name: p.name.clone(),
-            roles: p.roles.iter().map(|r| (*r, p.unit.clone())).collect(),
+            name,
+            roles,
             server_unit: server_unit.0,
             server_tier: server_unit.1,
         })
@@ -263,6 +304,7 @@ async fn sync_handler(
     let req: SyncRequest = parse_json(&body)?;
     let uploaded = req.upload.len();
     let started = Instant::now();
+    let wake = state.forward_wake.clone();
     let resp = blocking(move || {
         let now = (state.clock)();
         {
@@ -274,6 +316,11 @@ async fn sync_handler(
         })
     })
     .await?;
+    if uploaded > 0 {
+        if let Some(wake) = &wake {
+            wake.notify_one();
+        }
+    }
     tracing::debug!(
         uploaded,
         stored = resp.stored,

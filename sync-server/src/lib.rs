@@ -6,6 +6,7 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod forward;
 pub mod http;
 pub mod read;
 pub mod scope;

@@ -6,6 +6,7 @@ use app_core::ids::{PersonId, UnitId};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use sync_server::config::Config;
 use sync_server::db::ServerDb;
 use sync_server::http::{self, AppState};
@@ -46,10 +47,13 @@ enum Command {
     /// Import people from a CSV file: id,name,unit,roles,specialties,phone (roles and
     /// specialties separated by `;`).
     ImportPeople { csv: PathBuf },
-    /// Issue a one-time enrolment code for a person (valid for --hours).
+    /// Issue a one-time enrolment code for a person's device, or (--server UNIT) for the server
+    /// of a lower tier that will forward its escalations here (valid for --hours).
     Enrol {
+        #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+        person: Option<String>,
         #[arg(long)]
-        person: String,
+        server: Option<String>,
         #[arg(long, default_value_t = 72)]
         hours: i64,
     },
@@ -57,6 +61,15 @@ enum Command {
     Revoke {
         #[arg(long)]
         device: String,
+    },
+    /// Link this server to its parent (the next tier's server), with a code the parent issued
+    /// (`sync-server enrol --server <this unit>` on the parent). Escalations are then forwarded.
+    Link {
+        /// The parent's address, e.g. https://county.example:8737
+        #[arg(long)]
+        parent: String,
+        #[arg(long)]
+        code: String,
     },
     /// List enrolled devices.
     Devices,
@@ -66,6 +79,9 @@ enum Command {
         unit: Option<String>,
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// Print the figures as JSON instead of the ledger.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -109,20 +125,39 @@ fn main() -> anyhow::Result<()> {
             println!("imported {n} people");
             Ok(())
         }
-        Command::Enrol { person, hours } => {
+        Command::Enrol {
+            person,
+            server,
+            hours,
+        } => {
             let db = open(&config)?;
+            let principal = match (person, server) {
+                (Some(p), _) => p,
+                (None, Some(unit)) => format!("{}{unit}", sync_server::db::SERVER_PREFIX),
+                (None, None) => anyhow::bail!("name --person or --server"),
+            };
             let code = db.issue_code(
-                &PersonId::new(person.clone()),
+                &PersonId::new(principal.clone()),
                 http::now_ms(),
                 hours * 3_600_000,
             )?;
-            println!("enrolment code for {person}: {code} (valid {hours} hours, once)");
+            println!("enrolment code for {principal}: {code} (valid {hours} hours, once)");
             Ok(())
         }
         Command::Revoke { device } => {
             let db = open(&config)?;
             db.revoke(&device, http::now_ms())?;
             println!("device {device} revoked");
+            Ok(())
+        }
+        Command::Link { parent, code } => {
+            let mut db = open(&config)?;
+            let name = format!("{} 服务器", config.unit);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let p = runtime.block_on(sync_server::forward::link(&mut db, &parent, &code, &name))?;
+            println!("linked to the parent server of {} at {}", p.unit, p.url);
             Ok(())
         }
         Command::Devices => {
@@ -142,14 +177,19 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Figures { unit, days } => {
+        Command::Figures { unit, days, json } => {
             let db = open(&config)?;
             let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
             let now = http::now_ms();
-            print!(
-                "{}",
-                app_core::ledger::render(&db.store, &unit, now, 10, days)?
-            );
+            if json {
+                let report = db.store.figures(&unit, now - days * 86_400_000, now, now)?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!(
+                    "{}",
+                    app_core::ledger::render(&db.store, &unit, now, 10, days)?
+                );
+            }
             Ok(())
         }
     }
@@ -186,12 +226,34 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let code = db.issue_code(&person, http::now_ms(), 72 * 3_600_000)?;
         println!("enrolment code for {person}: {code}");
     }
-    let state = AppState::new(db, unit.clone(), config.limits.sync(), config.limits.http());
-    let app = http::router(state);
+    let parent = sync_server::forward::parent(&db)?;
+    let wake = parent
+        .as_ref()
+        .map(|_| Arc::new(tokio::sync::Notify::new()));
+    let state = Arc::new(AppState::build(
+        db,
+        unit.clone(),
+        config.limits.sync(),
+        config.limits.http(),
+        wake.clone(),
+    ));
+    let app = http::router(state.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        if let (Some(parent), Some(wake)) = (parent, wake) {
+            println!(
+                "forwarding escalations to {} at {}",
+                parent.unit, parent.url
+            );
+            tokio::spawn(sync_server::forward::run(
+                state.clone(),
+                parent,
+                wake,
+                std::time::Duration::from_millis(config.parent_poll_ms),
+            ));
+        }
         match &config.tls {
             None => {
                 let listener = tokio::net::TcpListener::bind(config.listen)

@@ -112,7 +112,7 @@ pub fn list(
         open_only: q.open.unwrap_or(false),
         ..CaseFilter::default()
     };
-    let principals = scope::principals(db.store.directory(), &device.person);
+    let principals = scope::device_principals(db.store.directory(), device);
     let visible = readable(db, &principals)?;
     let rows = db
         .store
@@ -128,7 +128,7 @@ pub fn list(
 pub fn case(db: &ServerDb, device: &Device, id: &str) -> Result<CaseAnswer, ApiError> {
     let key = format!("case:{id}");
     crate::sync::parse_key(&key)?;
-    let principals = scope::principals(db.store.directory(), &device.person);
+    let principals = scope::device_principals(db.store.directory(), device);
     if !readable(db, &principals)?.contains(&key) {
         // The same answer whether the case does not exist or is not this person's to see.
         return Err(ApiError::new(

@@ -56,6 +56,16 @@ pub fn household_keys(directory: &Directory, grid: &UnitId) -> BTreeSet<String> 
     keys
 }
 
+/// A device's principals: its person's, or for a child server's credential `u:<its unit>`
+/// (the parent sends it the cases of its area that the parent holds: those escalated from it and
+/// those assigned down to it).
+pub fn device_principals(directory: &Directory, device: &crate::db::Device) -> Vec<String> {
+    match device.server_unit() {
+        Some(unit) => vec![format!("u:{unit}")],
+        None => principals(directory, &device.person),
+    }
+}
+
 /// A person's principals.
 pub fn principals(directory: &Directory, person: &PersonId) -> Vec<String> {
     let mut out = BTreeSet::new();

@@ -139,7 +139,7 @@ pub fn sync(
         break;
     }
     let db = lock();
-    let principals = scope::principals(db.store.directory(), &device.person);
+    let principals = scope::device_principals(db.store.directory(), device);
     let mut resp = answer(&db, device, &principals, req.cursor, req.max_docs, limits)?;
     resp.stored = stored;
     resp.directory = db.store.directory_version().map_err(ApiError::internal)?;
@@ -188,7 +188,7 @@ fn read_snapshot(
     Ok(Snapshot {
         directory: db.store.directory_shared(),
         actor: db.store.actor_id().clone(),
-        principals: scope::principals(db.store.directory(), &device.person),
+        principals: scope::device_principals(db.store.directory(), device),
         docs,
     })
 }
@@ -236,9 +236,10 @@ fn check_upload(
             return Err(out_of_scope(key));
         }
         let decoded = decode_changes(key, changes).map_err(|e| ApiError::from_core(e, key))?;
+        // A child server relays its devices' changes; a device sends only its own.
         for (i, c) in decoded.iter().enumerate() {
             let actor = c.actor_id().to_hex_string();
-            if !device.actors.contains(&actor) {
+            if device.server_unit().is_none() && !device.actors.contains(&actor) {
                 return Err(ApiError::new(
                     ErrorCode::ForgedActor,
                     format!(
@@ -467,7 +468,14 @@ fn check_case(directory: &Directory, device: &Device, r: &mut Received) -> Resul
             )
             .on(&key));
         };
-        if entry.actor.person != device.person {
+        let signed_by_device = match device.server_unit() {
+            // A child server's entries are signed by people of its area.
+            Some(unit) => directory
+                .person(&entry.actor.person)
+                .is_some_and(|p| directory.is_within(&p.unit, &unit)),
+            None => entry.actor.person == device.person,
+        };
+        if !signed_by_device {
             return Err(ApiError::new(
                 ErrorCode::WrongAuthor,
                 format!(

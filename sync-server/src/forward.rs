@@ -1,0 +1,505 @@
+//! Forwarding to the parent server: a lower tier's server acts as a sync client of the next
+//! tier's server, over the same protocol, with a credential the parent issued to `server:<unit>`.
+//!
+//! What goes up: every document whose scope keys include the parent's centre (`u:<parent>`),
+//! i.e. cases escalated to it (and their contacts). Nothing else leaves the server.
+//!
+//! Durability: `forward_state` keeps, per document, the heads the parent has acknowledged, and
+//! `server_meta` the forwarding cursor (the local sequence up to which documents were
+//! considered) and the parent's cursor. Both move only after the parent answered 200, in the
+//! same transaction as what the parent sent back; so a restart, a parent down for days, or a
+//! lost answer only repeats work, and the parent takes repeats idempotently.
+//!
+//! What comes down: the parent's answer (its staff's work on those cases, cases it assigned
+//! down to this unit) is merged and logged like an upload, so this server's devices receive it.
+
+use crate::db::{Logged, ServerDb};
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::scope;
+use crate::sync::parse_key;
+use app_core::client::Backoff;
+use app_core::document::DocKind;
+use app_core::ids::UnitId;
+use app_core::protocol::{
+    DocChanges, DocUpdate, EnrolRequest, EnrolResponse, ErrorBody, SyncRequest, SyncResponse,
+    PROTOCOL_VERSION,
+};
+use app_core::store::{decode_changes, Received};
+use automerge::ChangeHash;
+use rusqlite::{params, OptionalExtension};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Documents considered per round trip.
+const ROUND_DOCS: usize = 500;
+
+/// The link to the parent server, kept in `server_meta`.
+#[derive(Clone, Debug)]
+pub struct Parent {
+    pub url: String,
+    pub token: String,
+    /// The unit the parent serves (where escalations from here go).
+    pub unit: UnitId,
+}
+
+/// How forwarding is doing, for `/healthz` and the logs.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ParentStatus {
+    pub url: String,
+    pub unit: String,
+    pub last_ok_at: Option<i64>,
+    pub error: Option<String>,
+    /// Documents sent up and received down since the server started.
+    pub sent_docs: u64,
+    pub received_docs: u64,
+}
+
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS forward_state (
+    key TEXT PRIMARY KEY,
+    acked_heads BLOB NOT NULL
+) WITHOUT ROWID;
+";
+
+fn meta(db: &ServerDb, key: &str) -> rusqlite::Result<Option<String>> {
+    db.store
+        .connection()
+        .query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()
+}
+
+fn set_meta(conn: &rusqlite::Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO server_meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = ?2",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// The parent link, if this server has one.
+pub fn parent(db: &ServerDb) -> anyhow::Result<Option<Parent>> {
+    db.store.connection().execute_batch(TABLES)?;
+    let (Some(url), Some(token), Some(unit)) = (
+        meta(db, "parent.url")?,
+        meta(db, "parent.token")?,
+        meta(db, "parent.unit")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(Parent {
+        url,
+        token,
+        unit: UnitId::new(unit),
+    }))
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(120))
+        .gzip(true)
+        .build()
+        .unwrap_or_default()
+}
+
+async fn refusal(resp: reqwest::Response) -> String {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => format!("HTTP {status} {:?}: {}", b.error.code, b.error.message),
+        Err(_) => format!("HTTP {status}: {text}"),
+    }
+}
+
+/// Enrols this server with its parent using a code the parent issued for `server:<this unit>`,
+/// and keeps the link.
+pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> anyhow::Result<Parent> {
+    db.store.connection().execute_batch(TABLES)?;
+    let url = url.trim_end_matches('/').to_owned();
+    let resp = http_client()
+        .post(format!("{url}/v1/enrol"))
+        .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+        .json(&EnrolRequest {
+            code: code.to_owned(),
+            device_name: name.to_owned(),
+            actor: db.store.actor_id().to_hex_string(),
+        })
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("the parent server at {url} cannot be reached: {e}"))?;
+    if !resp.status().is_success() {
+        anyhow::bail!(
+            "the parent server refused the link: {}",
+            refusal(resp).await
+        );
+    }
+    let e: EnrolResponse = resp.json().await?;
+    let conn = db.store.connection();
+    set_meta(conn, "parent.url", &url)?;
+    set_meta(conn, "parent.token", &e.token)?;
+    set_meta(conn, "parent.unit", e.server_unit.as_str())?;
+    set_meta(conn, "parent.cursor", "0")?;
+    set_meta(conn, "forward.cursor", "0")?;
+    Ok(Parent {
+        url,
+        token: e.token,
+        unit: e.server_unit,
+    })
+}
+
+/// One round's upload: the request and what it carries.
+struct Round {
+    request: SyncRequest,
+    /// Per document sent: the heads sent (acknowledged when the parent answers 200).
+    sent: Vec<(String, Vec<ChangeHash>)>,
+    /// The forwarding cursor once this round is acknowledged.
+    next_cursor: u64,
+    /// More documents wait beyond this round.
+    full: bool,
+}
+
+fn acked_heads(db: &ServerDb, key: &str) -> rusqlite::Result<Vec<ChangeHash>> {
+    Ok(db
+        .store
+        .connection()
+        .query_row(
+            "SELECT acked_heads FROM forward_state WHERE key = ?1",
+            [key],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+        .map(|b| crate::db::heads_from_bytes(&b))
+        .unwrap_or_default())
+}
+
+fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
+    let cursor: u64 = meta(db, "forward.cursor")
+        .map_err(ApiError::internal)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let parent_cursor: u64 = meta(db, "parent.cursor")
+        .map_err(ApiError::internal)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let current = db.current_seq().map_err(ApiError::internal)?;
+    let rows: Vec<(String, i64)> = {
+        let mut stmt = db
+            .store
+            .connection()
+            .prepare_cached(
+                "SELECT d.key, d.seq FROM doc_seq d
+                 WHERE d.seq > ?1 AND EXISTS
+                     (SELECT 1 FROM doc_scope s WHERE s.key = d.key AND s.scope = ?2)
+                 ORDER BY d.seq LIMIT ?3",
+            )
+            .map_err(ApiError::internal)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    cursor as i64,
+                    format!("u:{}", parent.unit),
+                    ROUND_DOCS as i64
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(ApiError::internal)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(ApiError::internal)?;
+        rows
+    };
+    let full = rows.len() == ROUND_DOCS;
+    let next_cursor = if full {
+        rows.last().map(|r| r.1 as u64).unwrap_or(current)
+    } else {
+        current
+    };
+    let mut upload = Vec::new();
+    let mut sent = Vec::new();
+    for (key, _) in rows {
+        let (kind, id) = parse_key(&key)?;
+        let Some(mut doc) = db
+            .store
+            .load_document(kind, id)
+            .map_err(|e| ApiError::from_core(e, &key))?
+        else {
+            continue;
+        };
+        let acked = acked_heads(db, &key).map_err(ApiError::internal)?;
+        let heads = doc.get_heads();
+        if acked == heads {
+            continue;
+        }
+        let changes: Vec<Vec<u8>> = doc
+            .get_changes(&acked)
+            .into_iter()
+            .map(|mut c| c.bytes().to_vec())
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        upload.push(DocChanges {
+            doc: key.clone(),
+            changes,
+        });
+        sent.push((key, heads));
+    }
+    Ok(Round {
+        request: SyncRequest {
+            cursor: parent_cursor,
+            upload,
+            max_docs: None,
+        },
+        sent,
+        next_cursor,
+        full,
+    })
+}
+
+/// Records an acknowledged round and merges what the parent sent down, in one transaction.
+fn apply_round(
+    db: &mut ServerDb,
+    round: &Round,
+    answer: SyncResponse,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let directory = db.store.directory_shared();
+    let mut received: Vec<Received> = Vec::new();
+    let mut logged: Vec<Logged> = Vec::new();
+    let mut case_keys: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    // Documents whose every local change the parent had: after merging its update, it has all.
+    let mut in_step = Vec::new();
+    let sent: BTreeMap<&str, &Vec<ChangeHash>> =
+        round.sent.iter().map(|(k, h)| (k.as_str(), h)).collect();
+    let mut docs = answer.docs;
+    docs.sort_by_key(|d| !d.doc().starts_with("case:"));
+    for update in docs {
+        let key = update.doc().to_owned();
+        let (kind, id) = parse_key(&key)?;
+        let acked = match sent.get(key.as_str()) {
+            Some(h) => (*h).clone(),
+            None => acked_heads(db, &key).map_err(ApiError::internal)?,
+        };
+        let local = db.store.heads(kind, id).map_err(ApiError::internal)?;
+        let r = match update {
+            DocUpdate::Changes { changes, .. } => {
+                let decoded =
+                    decode_changes(&key, &changes).map_err(|e| ApiError::from_core(e, &key))?;
+                db.store
+                    .prepare_changes(kind, id, decoded)
+                    .map_err(|e| ApiError::from_core(e, &key))?
+            }
+            DocUpdate::Document { bytes, .. } => db
+                .store
+                .prepare_document_bytes(kind, id, &bytes)
+                .map_err(|e| ApiError::from_core(e, &key))?,
+        };
+        let Some(mut r) = r else { continue };
+        let keys = match kind {
+            DocKind::Case => {
+                let summary = r
+                    .summary
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("no summary"))?;
+                let folded = app_core::workflow::fold(
+                    &r.case
+                        .as_ref()
+                        .map(|c| c.timeline.clone())
+                        .unwrap_or_default(),
+                );
+                let k = scope::case_keys(summary, &folded);
+                case_keys.insert(id.to_owned(), k.clone());
+                k
+            }
+            DocKind::Contacts => case_keys
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| stored_scope(db, &DocKind::Case.key(id))),
+            DocKind::Household => {
+                let h = r
+                    .household
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("no household"))?;
+                scope::household_keys(&directory, &h.grid)
+            }
+        };
+        if local == acked {
+            in_step.push((key.clone(), r.doc.get_heads()));
+        }
+        logged.push(Logged {
+            writer: Some("parent".to_owned()),
+            key,
+            heads: r.doc.get_heads(),
+            scope: keys,
+        });
+        received.push(r);
+    }
+    let mut acks: Vec<(String, Vec<ChangeHash>)> = round
+        .sent
+        .iter()
+        .filter(|(k, _)| !in_step.iter().any(|(s, _)| s == k))
+        .cloned()
+        .collect();
+    acks.extend(in_step);
+    let next_cursor = round.next_cursor;
+    let parent_cursor = answer.cursor;
+    let record = move |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<()> {
+        for (key, heads) in &acks {
+            tx.execute(
+                "INSERT INTO forward_state(key, acked_heads) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET acked_heads = ?2",
+                params![key, crate::db::heads_bytes(heads)],
+            )?;
+        }
+        set_meta(tx, "forward.cursor", &next_cursor.to_string())?;
+        set_meta(tx, "parent.cursor", &parent_cursor.to_string())?;
+        Ok(())
+    };
+    db.commit_with(received, logged, now_ms, record)
+        .map_err(|e| ApiError::from_core(e, "from the parent"))
+}
+
+fn stored_scope(db: &ServerDb, key: &str) -> std::collections::BTreeSet<String> {
+    db.store
+        .connection()
+        .prepare_cached("SELECT scope FROM doc_scope WHERE key = ?1")
+        .and_then(|mut s| {
+            s.query_map([key], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .unwrap_or_default()
+}
+
+/// What one forwarding pass did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pass {
+    pub sent_docs: u64,
+    pub received_docs: u64,
+    pub rounds: u32,
+}
+
+/// Forwards everything pending and takes what the parent has, in as many rounds as needed.
+pub async fn forward_once(
+    state: &Arc<AppState>,
+    parent: &Parent,
+    http: &reqwest::Client,
+) -> Result<Pass, String> {
+    let mut pass = Pass::default();
+    loop {
+        let st = state.clone();
+        let p = parent.clone();
+        let round = tokio::task::spawn_blocking(move || {
+            let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            build_round(&db, &p)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.message)?;
+        let resp = http
+            .post(format!("{}/v1/sync", parent.url))
+            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+            .bearer_auth(&parent.token)
+            .json(&round.request)
+            .send()
+            .await
+            .map_err(|e| format!("the parent server cannot be reached: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!(
+                "the parent server refused: {}",
+                refusal(resp).await
+            ));
+        }
+        let answer: SyncResponse = resp.json().await.map_err(|e| e.to_string())?;
+        let more = answer.more;
+        pass.rounds += 1;
+        pass.sent_docs += round.sent.len() as u64;
+        pass.received_docs += answer.docs.len() as u64;
+        let st = state.clone();
+        let full = round.full;
+        let applied = tokio::task::spawn_blocking(move || {
+            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let now = (st.clock)();
+            match apply_round(&mut db, &round, answer, now) {
+                Err(e) if e.code == app_core::protocol::ErrorCode::UnknownDoc => {
+                    // The parent sent changes to a document we lack: ask it for whole documents.
+                    set_meta(db.store.connection(), "parent.cursor", "0")
+                        .map_err(ApiError::internal)?;
+                    Err(e)
+                }
+                other => other,
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        applied.map_err(|e| e.message)?;
+        if !more && !full {
+            return Ok(pass);
+        }
+    }
+}
+
+/// The forwarding loop: on every local change that may concern the parent (`wake`), and at
+/// least every `poll` (to take the parent's work), with backoff while the parent is away.
+pub async fn run(
+    state: Arc<AppState>,
+    parent: Parent,
+    wake: Arc<tokio::sync::Notify>,
+    poll: Duration,
+) {
+    let http = http_client();
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+    {
+        let mut s = state
+            .parent_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        s.url = parent.url.clone();
+        s.unit = parent.unit.to_string();
+    }
+    loop {
+        let wait = match forward_once(&state, &parent, &http).await {
+            Ok(pass) => {
+                backoff.succeed();
+                let mut s = state
+                    .parent_status
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                s.last_ok_at = Some((state.clock)());
+                s.error = None;
+                s.sent_docs += pass.sent_docs;
+                s.received_docs += pass.received_docs;
+                if pass.sent_docs + pass.received_docs > 0 {
+                    tracing::info!(
+                        sent = pass.sent_docs,
+                        received = pass.received_docs,
+                        "forwarded"
+                    );
+                }
+                poll
+            }
+            Err(e) => {
+                let retry = backoff.fail();
+                tracing::warn!(error = %e, retry_ms = retry.as_millis() as u64, "forwarding to the parent failed");
+                state
+                    .parent_status
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .error = Some(e);
+                retry
+            }
+        };
+        if backoff.failures() > 0 {
+            // While the parent is away, local changes do not hurry the next try.
+            tokio::time::sleep(wait).await;
+        } else {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! Escalation across tiers: village, township and county servers on loopback, each with its own
+//! database, linked child to parent; phones enrolled at each.
+
+use crate::sync::{actor, new_case};
+use app_core::document::CaseEdit;
+use app_core::ids::{CaseId, UnitId};
+use app_core::model::{Action, Difficulty, EscalationReason};
+use app_core::org::Role;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use system_tests::{admin, now_ms, Device, Server};
+
+const UNITS: &str = "id,name,tier,parent,centre
+taishan,台山市,county,,yes
+haiyan,海宴镇,township,taishan,yes
+haiyan-wufeng,五丰村,village,haiyan,yes
+haiyan-wufeng-g1,五丰村第一网格,grid,haiyan-wufeng,no
+haiyan-nacheng,那陈村,village,haiyan,no
+haiyan-nacheng-g1,那陈村第一网格,grid,haiyan-nacheng,no
+";
+
+const PEOPLE: &str = "id,name,unit,roles,specialties,phone
+gw1,李明,haiyan-wufeng-g1,grid_worker,,
+gw2,陈芳,haiyan-nacheng-g1,grid_worker,,
+vstaff,吴秀兰,haiyan-wufeng,centre_staff,,
+tstaff,黄伟,haiyan,centre_staff,,
+tmed,谭凤仪,haiyan,mediator,neighbour,
+cstaff,梁国栋,taishan,centre_staff,,
+";
+
+/// A server's data directory with the county's directory imported.
+fn prepared(dir: &Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let data = dir.join(name);
+    admin(&data, &["init", "--empty"])?;
+    let units = dir.join("units.csv");
+    let people = dir.join("people.csv");
+    std::fs::write(&units, UNITS)?;
+    std::fs::write(&people, PEOPLE)?;
+    admin(&data, &["import-units", &units.display().to_string()])?;
+    admin(&data, &["import-people", &people.display().to_string()])?;
+    Ok(data)
+}
+
+fn env(unit: &str) -> Vec<(String, String)> {
+    vec![
+        ("FENGQIAO_UNIT".to_owned(), unit.to_owned()),
+        ("FENGQIAO_PARENT_POLL_MS".to_owned(), "300".to_owned()),
+    ]
+}
+
+/// Starts a server for `unit`, linked to `parent` if given.
+fn start(dir: &Path, name: &str, unit: &str, parent: Option<&Server>) -> anyhow::Result<Server> {
+    let data = prepared(dir, name)?;
+    if let Some(p) = parent {
+        let code = p
+            .admin(&["enrol", "--server", unit])?
+            .split(": ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no code"))?;
+        admin(&data, &["link", "--parent", &p.url(), "--code", &code])?;
+    }
+    Server::start_with(&data, 0, env(unit))
+}
+
+/// Whether a server's database holds a case.
+fn holds(server: &Server, case: &CaseId) -> anyhow::Result<bool> {
+    Ok(server.count(&format!("SELECT COUNT(*) FROM cases WHERE id = '{case}'"))? == 1)
+}
+
+/// Syncs the devices until `check` holds (forwarding runs in the servers meanwhile).
+async fn until(
+    what: &str,
+    devices: &[&Device],
+    mut check: impl FnMut() -> anyhow::Result<bool>,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        for d in devices {
+            let _ = d.sync().await;
+        }
+        if check()? {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    anyhow::bail!("timed out waiting until {what}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_escalation_village_to_county_and_back_down() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let mut township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let village = start(dir.path(), "village", "haiyan-wufeng", Some(&township))?;
+
+    let gw1 = Device::enrol(&village, "gw1").await?;
+    let vstaff = Device::enrol(&village, "vstaff").await?;
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let cstaff = Device::enrol(&county, "cstaff").await?;
+
+    // A grid worker reports; the village centre receives it.
+    let grid = UnitId::new("haiyan-wufeng-g1");
+    let case = {
+        let mut s = gw1.store();
+        let a = actor(&s, "gw1", Role::GridWorker);
+        s.create_case(&a, &new_case(&grid, "五丰村山林权属纠纷"), now_ms())?
+    };
+    gw1.sync().await?;
+    vstaff.sync().await?;
+    assert_eq!(
+        vstaff.store().summary(&case)?.responsible_unit,
+        UnitId::new("haiyan-wufeng")
+    );
+    // The township sees its villages' cases (the village server forwards them), but the
+    // village centre is responsible until it escalates.
+    until("the township sees the village's case", &[], || {
+        holds(&township, &case)
+    })
+    .await?;
+    assert!(!holds(&county, &case)?, "the county sees nothing of it");
+
+    // Another case in the township that nobody escalates.
+    let kept = {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村邻里纠纷"),
+            now_ms(),
+        )?
+    };
+    gw2.sync().await?;
+
+    // The village cannot settle it and escalates it to the township.
+    {
+        let mut s = vstaff.store();
+        let a = actor(&s, "vstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Assess {
+                difficulty: Difficulty::Major,
+                risks: vec![],
+                note: "涉及两村山林界线".to_owned(),
+            },
+            now_ms(),
+        )?;
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "haiyan".into(),
+                reason: EscalationReason::CrossRegion,
+                note: "跨村纠纷，村级无法调处".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    vstaff.sync().await?;
+    until("the township has it", &[&tstaff], || {
+        holds(&township, &case)
+    })
+    .await?;
+    until("the township's staff have it", &[&tstaff], || {
+        Ok(tstaff.store().summary(&case).is_ok())
+    })
+    .await?;
+    assert_eq!(
+        tstaff.store().summary(&case)?.responsible_unit,
+        UnitId::new("haiyan")
+    );
+    assert!(!holds(&county, &case)?, "the county has nothing yet");
+
+    // The township escalates it to the county.
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::CrossDepartment,
+                note: "涉及林业、国土部门".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    until("the county's staff have it", &[&cstaff], || {
+        Ok(cstaff.store().summary(&case).is_ok())
+    })
+    .await?;
+    let at_county = cstaff.store().summary(&case)?;
+    assert_eq!(at_county.responsible_unit, UnitId::new("taishan"));
+    assert_eq!(
+        at_county.escalated_from,
+        vec![UnitId::new("haiyan-wufeng"), UnitId::new("haiyan")]
+    );
+    assert_eq!(
+        at_county.escalated_to,
+        vec![UnitId::new("haiyan"), UnitId::new("taishan")]
+    );
+
+    // Cut off: the township's server is down while both tiers edit the case.
+    township.kill();
+    {
+        let mut s = cstaff.store();
+        let a = actor(&s, "cstaff", Role::CentreStaff);
+        let n = format!(
+            "{}（县联调中心：已调取林权证）",
+            s.case(&case)?.document.narrative.as_str()
+        );
+        s.edit(
+            &case,
+            &a,
+            &CaseEdit {
+                narrative: Some(n),
+                ..CaseEdit::default()
+            },
+            now_ms(),
+        )?;
+    }
+    cstaff.sync().await?;
+    // The reporter adds what they learnt in the village; the village server has it, but cannot
+    // pass it up while the township is down.
+    {
+        let mut s = gw1.store();
+        let a = actor(&s, "gw1", Role::GridWorker);
+        let n = format!(
+            "{}（网格员补充：双方祖辈曾立界碑）",
+            s.case(&case)?.document.narrative.as_str()
+        );
+        s.edit(
+            &case,
+            &a,
+            &CaseEdit {
+                narrative: Some(n),
+                ..CaseEdit::default()
+            },
+            now_ms(),
+        )?;
+    }
+    gw1.sync().await?;
+    assert!(tstaff.sync().await.is_err(), "the township is unreachable");
+    township.restart()?;
+
+    // The county assigns it back down to the township with instructions and a deadline.
+    {
+        let mut s = cstaff.store();
+        let a = actor(&s, "cstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::AssignDown {
+                to: "haiyan".into(),
+                person: None,
+                instructions: "请镇综治中心牵头，会同林业站现场勘界，7日内反馈。".to_owned(),
+                due_at: now_ms() + 7 * 86_400_000,
+            },
+            now_ms(),
+        )?;
+    }
+    cstaff.sync().await?;
+    until(
+        "the township sees the instruction and the county's edit",
+        &[&tstaff, &cstaff],
+        || {
+            let s = tstaff.store().case(&case)?;
+            Ok(s.summary.responsible_unit.as_str() == "haiyan"
+                && s.document.narrative.as_str().contains("已调取林权证"))
+        },
+    )
+    .await?;
+    until(
+        "the county sees the village's edit",
+        &[&tstaff, &cstaff],
+        || {
+            Ok(cstaff
+                .store()
+                .case(&case)?
+                .document
+                .narrative
+                .as_str()
+                .contains("双方祖辈曾立界碑"))
+        },
+    )
+    .await?;
+    // The grid worker who reported it sees it on the phone, through the village server.
+    until("the reporter sees the assignment down", &[&gw1], || {
+        Ok(gw1.store().summary(&case)?.responsible_unit.as_str() == "haiyan")
+    })
+    .await?;
+
+    // The township reports back (反馈); the county sees the feedback.
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::ReportBack {
+                note: "已现场勘界，双方认可界线，签订协议。".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    until("the county sees the feedback", &[&cstaff], || {
+        let c = cstaff.store().case(&case)?;
+        Ok(c.document
+            .timeline
+            .iter()
+            .any(|e| matches!(e.action, Action::ReportBack { .. })))
+    })
+    .await?;
+
+    // Every replica converges: phones and servers at three tiers.
+    for d in [&gw1, &vstaff, &tstaff, &cstaff] {
+        d.sync().await?;
+    }
+    until(
+        "all replicas agree",
+        &[&gw1, &vstaff, &tstaff, &cstaff],
+        || {
+            let c = cstaff.store().case(&case)?.document;
+            Ok(tstaff.store().case(&case)?.document == c
+                && gw1.store().case(&case)?.document == c
+                && vstaff.store().case(&case)?.document == c)
+        },
+    )
+    .await?;
+    let c = cstaff.store().case(&case)?;
+    let tiers: Vec<&str> = c
+        .document
+        .timeline
+        .iter()
+        .map(|e| e.actor.unit.as_str())
+        .collect();
+    assert!(
+        tiers.contains(&"haiyan-wufeng") && tiers.contains(&"haiyan") && tiers.contains(&"taishan"),
+        "{tiers:?}"
+    );
+
+    // Figures from the same records: escalated out below, received above.
+    let fig = |server: &Server, unit: &str| -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_str(&server.admin(&[
+            "figures", "--unit", unit, "--days", "2", "--json",
+        ])?)?)
+    };
+    let tf = fig(&township, "haiyan")?;
+    let cf = fig(&county, "taishan")?;
+    assert_eq!(tf["total"]["escalated_out"], 1, "{tf}");
+    assert_eq!(cf["total"]["escalated_in"], 1, "{cf}");
+
+    // Data minimisation: the county never received the case nobody escalated.
+    assert!(holds(&township, &kept)?);
+    assert!(!holds(&county, &kept)?);
+    assert_eq!(
+        county.count(&format!(
+            "SELECT COUNT(*) FROM documents WHERE key LIKE '%{kept}'"
+        ))?,
+        0
+    );
+    let (status, _) = get(&county, &format!("/v1/cases/{kept}"), &cstaff).await?;
+    assert_eq!(status, 404);
+    assert!(cstaff.store().summary(&kept).is_err());
+    Ok(())
+}
+
+async fn get(server: &Server, path: &str, d: &Device) -> anyhow::Result<(u16, serde_json::Value)> {
+    let resp = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(&d.client.credentials().token)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or_default()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_escalations_wait_for_a_county_that_was_down() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut county = start(dir.path(), "county", "taishan", None)?;
+    let mut township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let cstaff = Device::enrol(&county, "cstaff").await?;
+    county.kill();
+
+    let grid = UnitId::new("haiyan-nacheng-g1");
+    let mut cases = Vec::new();
+    for i in 0..5 {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        cases.push(s.create_case(&a, &new_case(&grid, &format!("那陈村积案{i}")), now_ms())?);
+    }
+    gw2.sync().await?;
+    tstaff.sync().await?;
+    for (i, case) in cases.iter().enumerate() {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::Unresolved,
+                note: format!("第{i}件上报"),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    // The township restarts twice while the county is away; more edits arrive in between.
+    township.restart()?;
+    {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        let n = format!(
+            "{}（补充：当事人已搬离）",
+            s.case(&cases[0])?.document.narrative.as_str()
+        );
+        s.edit(
+            &cases[0],
+            &a,
+            &CaseEdit {
+                narrative: Some(n),
+                ..CaseEdit::default()
+            },
+            now_ms(),
+        )?;
+    }
+    gw2.sync().await?;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    township.restart()?;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!holds(&county, &cases[0])?);
+
+    county.restart()?;
+    until("the county has all five", &[&cstaff], || {
+        Ok(cases.iter().all(|c| cstaff.store().summary(c).is_ok())
+            && cstaff
+                .store()
+                .case(&cases[0])
+                .map(|v| v.document.narrative.as_str().contains("当事人已搬离"))
+                .unwrap_or(false))
+    })
+    .await?;
+    // Each exactly once, with every edit: the county's copy is the township's.
+    let at_township = township.store()?;
+    let at_county = county.store()?;
+    for case in &cases {
+        let here = at_township.case(case)?;
+        let there = at_county.case(case)?;
+        assert_eq!(there.document, here.document);
+        let ids: std::collections::BTreeSet<_> =
+            there.document.timeline.iter().map(|e| &e.id).collect();
+        assert_eq!(ids.len(), there.document.timeline.len());
+    }
+    assert_eq!(county.count("SELECT COUNT(*) FROM cases")?, 5);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_revoked_child_server_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let devices = county.admin(&["devices"])?;
+    let child = devices
+        .lines()
+        .find(|l| l.contains("server:haiyan"))
+        .and_then(|l| l.split('\t').next())
+        .ok_or_else(|| anyhow::anyhow!("the township's credential is listed: {devices}"))?
+        .to_owned();
+    county.admin(&["revoke", "--device", &child])?;
+    // Something to forward.
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let case = {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村债务纠纷"),
+            now_ms(),
+        )?
+    };
+    gw2.sync().await?;
+    tstaff.sync().await?;
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::Unresolved,
+                note: String::new(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    let started = Instant::now();
+    let error = loop {
+        let health: serde_json::Value = reqwest::get(format!("{}/healthz", township.url()))
+            .await?
+            .json()
+            .await?;
+        if let Some(e) = health["parent"]["error"].as_str() {
+            break e.to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        error.contains("401") && error.contains("Revoked"),
+        "{error}"
+    );
+    assert!(!holds(&county, &case)?);
+    Ok(())
+}
