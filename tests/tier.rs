@@ -257,7 +257,10 @@ async fn tier_escalation_village_to_county_and_back_down() -> anyhow::Result<()>
             &a,
             Action::AssignDown {
                 to: "haiyan".into(),
-                person: None,
+                person: Some(app_core::model::Assignee::Mediator {
+                    person: "tmed".into(),
+                    name: "谭凤仪".to_owned(),
+                }),
                 instructions: "请镇综治中心牵头，会同林业站现场勘界，7日内反馈。".to_owned(),
                 due_at: now_ms() + 7 * 86_400_000,
             },
@@ -288,6 +291,13 @@ async fn tier_escalation_village_to_county_and_back_down() -> anyhow::Result<()>
                 .contains("双方祖辈曾立界碑"))
         },
     )
+    .await?;
+    // The mediator the county named receives it on their phone, at the township.
+    let tmed = Device::enrol(&township, "tmed").await?;
+    until("the named mediator has it", &[&tmed], || {
+        let s = tmed.store().summary(&case)?;
+        Ok(s.assignee_people.iter().any(|p| p.as_str() == "tmed"))
+    })
     .await?;
     // The grid worker who reported it sees it on the phone, through the village server.
     until("the reporter sees the assignment down", &[&gw1], || {
