@@ -34,6 +34,7 @@ pub mod protocol;
 pub mod rules;
 pub mod summary;
 pub mod taxonomy;
+pub mod validate;
 pub mod workflow;
 
 #[cfg(feature = "client")]

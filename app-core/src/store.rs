@@ -1546,89 +1546,21 @@ impl Store {
 
 /// Checks a new report's fields; messages name the field, in the interface's language.
 fn validate_new_case(new: &NewCase, taxonomy: &Taxonomy) -> Result<()> {
-    if new.title.trim().is_empty() {
-        return Err(Error::invalid(
-            "title",
-            "请填写案由 (the case needs a title)",
-        ));
-    }
-    if new.title.chars().count() > 100 {
-        return Err(Error::invalid(
-            "title",
-            "案由不超过100字 (at most 100 characters)",
-        ));
-    }
-    if !taxonomy.contains(&CategoryCode::from(new.category.as_str())) {
-        return Err(Error::UnknownCategory(new.category.clone()));
-    }
-    if new.parties.is_empty() {
-        return Err(Error::invalid(
-            "parties",
-            "至少填写一名当事人 (name at least one party)",
-        ));
-    }
-    for (i, p) in new.parties.iter().enumerate() {
-        if p.name.trim().is_empty() {
-            return Err(Error::invalid(
-                &format!("parties[{i}].name"),
-                "请填写当事人姓名 (the party needs a name)",
-            ));
+    use crate::validate::Problem;
+    match crate::validate::new_case(new, taxonomy).into_iter().next() {
+        None => Ok(()),
+        Some(p) if p.problem == Problem::UnknownCategory => {
+            Err(Error::UnknownCategory(new.category.clone()))
         }
-        if let Some(phone) = &p.phone {
-            if !is_phone(phone) {
-                return Err(Error::invalid(
-                    &format!("parties[{i}].phone"),
-                    format!("“{phone}”不是有效的电话号码 (not a phone number)"),
-                ));
-            }
-        }
-        if let Some(id) = &p.id_number {
-            if !is_resident_id(id) {
-                return Err(Error::invalid(
-                    &format!("parties[{i}].id_number"),
-                    format!("“{id}”不是有效的身份证号码 (not a valid resident ID number)"),
-                ));
-            }
-        }
+        Some(p) => Err(Error::invalid(
+            &p.field,
+            format!("{} ({})", p.problem.zh(), p.problem.en()),
+        )),
     }
-    if let Some((lat, lon)) = new.gps {
-        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-            return Err(Error::invalid(
-                "gps",
-                "坐标超出范围 (coordinates out of range)",
-            ));
-        }
-    }
-    Ok(())
 }
 
-/// A mainland mobile number (11 digits starting with 1) or a landline (digits and one dash,
-/// 7–12 digits).
-pub fn is_phone(s: &str) -> bool {
-    let digits: String = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) {
-        return false;
-    }
-    (digits.len() == 11 && digits.starts_with('1'))
-        || (7..=12).contains(&digits.len()) && digits.starts_with('0')
-}
-
-/// An 18-character resident identity number (居民身份证号码) with a valid check character
-/// (GB 11643).
-pub fn is_resident_id(s: &str) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let b = s.as_bytes();
-    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let sum: u32 = b[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
-}
+/// See [`crate::validate::is_phone`].
+pub use crate::validate::{is_phone, is_resident_id};
 
 #[cfg(test)]
 mod tests;

@@ -2,8 +2,12 @@
 //! typed bridge; it shares the core's domain types (built without the SQLite store) so that it
 //! never re-implements a rule.
 //!
-//! The screens come with the app issue; for now the crate exposes the labels the workflow gives,
-//! which the screens will use.
+//! So far: [`i18n`] (every text in Chinese and English) and [`forms`] (form state and
+//! validation as you type, with the core's rules). The screens, the router and the bridge come
+//! next (see ARCHITECTURE.md).
+
+pub mod forms;
+pub mod i18n;
 
 pub use app_core::workflow::Status;
 

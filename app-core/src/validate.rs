@@ -1,0 +1,258 @@
+//! Validation of what people type, shared by the store (which refuses bad input) and the
+//! interface (which shows every problem as it is typed, in the user's language). A problem is a
+//! field and a code; the words are [`Problem::zh`] and [`Problem::en`].
+
+use crate::model::NewCase;
+use crate::taxonomy::{CategoryCode, Taxonomy};
+use serde::{Deserialize, Serialize};
+
+/// The longest title (案由) accepted, in characters.
+pub const TITLE_MAX: usize = 100;
+/// The longest narrative accepted, in characters.
+pub const NARRATIVE_MAX: usize = 5_000;
+
+/// What is wrong with a field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// The field must be filled in.
+    Required,
+    /// Longer than `max` characters.
+    TooLong { max: usize },
+    /// The category is not in the taxonomy.
+    UnknownCategory,
+    /// A case needs at least one party.
+    NoParties,
+    /// Not a mainland mobile or landline number.
+    NotAPhone,
+    /// Not an 18-character resident ID number with a valid check character.
+    NotAResidentId,
+    /// Coordinates outside the globe.
+    GpsOutOfRange,
+}
+
+impl Problem {
+    /// What to tell a Chinese-speaking user.
+    pub fn zh(&self) -> String {
+        match self {
+            Problem::Required => "必填".to_owned(),
+            Problem::TooLong { max } => format!("不超过{max}字"),
+            Problem::UnknownCategory => "请选择纠纷类型".to_owned(),
+            Problem::NoParties => "至少填写一名当事人".to_owned(),
+            Problem::NotAPhone => "不是有效的电话号码".to_owned(),
+            Problem::NotAResidentId => "不是有效的身份证号码".to_owned(),
+            Problem::GpsOutOfRange => "坐标超出范围".to_owned(),
+        }
+    }
+
+    /// What to tell an English-speaking user.
+    pub fn en(&self) -> String {
+        match self {
+            Problem::Required => "required".to_owned(),
+            Problem::TooLong { max } => format!("at most {max} characters"),
+            Problem::UnknownCategory => "choose a dispute category".to_owned(),
+            Problem::NoParties => "name at least one party".to_owned(),
+            Problem::NotAPhone => "not a phone number".to_owned(),
+            Problem::NotAResidentId => "not a valid resident ID number".to_owned(),
+            Problem::GpsOutOfRange => "coordinates out of range".to_owned(),
+        }
+    }
+}
+
+/// A problem with one field (`title`, `parties[1].phone`…).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    #[serde(flatten)]
+    pub problem: Problem,
+}
+
+fn problem(field: impl Into<String>, problem: Problem) -> FieldProblem {
+    FieldProblem {
+        field: field.into(),
+        problem,
+    }
+}
+
+/// Every problem of a report, in the order of the form.
+pub fn new_case(new: &NewCase, taxonomy: &Taxonomy) -> Vec<FieldProblem> {
+    let mut out = Vec::new();
+    if new.title.trim().is_empty() {
+        out.push(problem("title", Problem::Required));
+    } else if new.title.chars().count() > TITLE_MAX {
+        out.push(problem("title", Problem::TooLong { max: TITLE_MAX }));
+    }
+    if !taxonomy.contains(&CategoryCode::from(new.category.as_str())) {
+        out.push(problem("category", Problem::UnknownCategory));
+    }
+    if new.narrative.chars().count() > NARRATIVE_MAX {
+        out.push(problem(
+            "narrative",
+            Problem::TooLong { max: NARRATIVE_MAX },
+        ));
+    }
+    if new.parties.is_empty() {
+        out.push(problem("parties", Problem::NoParties));
+    }
+    for (i, p) in new.parties.iter().enumerate() {
+        if p.name.trim().is_empty() {
+            out.push(problem(format!("parties[{i}].name"), Problem::Required));
+        }
+        if let Some(phone) = p.phone.as_deref().filter(|s| !s.trim().is_empty()) {
+            if !is_phone(phone) {
+                out.push(problem(format!("parties[{i}].phone"), Problem::NotAPhone));
+            }
+        }
+        if let Some(id) = p.id_number.as_deref().filter(|s| !s.trim().is_empty()) {
+            if !is_resident_id(id) {
+                out.push(problem(
+                    format!("parties[{i}].id_number"),
+                    Problem::NotAResidentId,
+                ));
+            }
+        }
+    }
+    if let Some((lat, lon)) = new.gps {
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            out.push(problem("gps", Problem::GpsOutOfRange));
+        }
+    }
+    out
+}
+
+/// A mainland mobile number (11 digits starting with 1) or a landline (starting with 0, 7–12
+/// digits, dashes and spaces allowed).
+pub fn is_phone(s: &str) -> bool {
+    let digits: String = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    (digits.len() == 11 && digits.starts_with('1'))
+        || (7..=12).contains(&digits.len()) && digits.starts_with('0')
+}
+
+/// An 18-character resident identity number (居民身份证号码) with a valid check character
+/// (GB 11643).
+pub fn is_resident_id(s: &str) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let b = s.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{NewParty, PartyRole, Source};
+
+    fn report() -> NewCase {
+        NewCase {
+            title: "宅基地边界纠纷".to_owned(),
+            category: "neighbour".to_owned(),
+            narrative: "两户因宅基地界址发生争执。".to_owned(),
+            place_unit: "g".into(),
+            address: String::new(),
+            gps: None,
+            parties: vec![NewParty {
+                name: "张三".to_owned(),
+                role: PartyRole::Applicant,
+                phone: Some("138 0013 8000".to_owned()),
+                id_number: Some("11010519491231002X".to_owned()),
+            }],
+            source: Source::GridVisit,
+        }
+    }
+
+    #[test]
+    fn a_good_report_has_no_problems() {
+        assert_eq!(new_case(&report(), &Taxonomy::default()), vec![]);
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_field_in_form_order() {
+        let mut r = report();
+        r.title = "  ".to_owned();
+        r.category = "astrology".to_owned();
+        r.parties[0].name = String::new();
+        r.parties[0].phone = Some("12345".to_owned());
+        r.parties[0].id_number = Some("110105194912310021".to_owned());
+        r.gps = Some((95.0, 10.0));
+        let got: Vec<(String, Problem)> = new_case(&r, &Taxonomy::default())
+            .into_iter()
+            .map(|p| (p.field, p.problem))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("title".to_owned(), Problem::Required),
+                ("category".to_owned(), Problem::UnknownCategory),
+                ("parties[0].name".to_owned(), Problem::Required),
+                ("parties[0].phone".to_owned(), Problem::NotAPhone),
+                ("parties[0].id_number".to_owned(), Problem::NotAResidentId),
+                ("gps".to_owned(), Problem::GpsOutOfRange),
+            ]
+        );
+        r.parties.clear();
+        r.title = "长".repeat(TITLE_MAX + 1);
+        let got = new_case(&r, &Taxonomy::default());
+        assert_eq!(got[0].problem, Problem::TooLong { max: TITLE_MAX });
+        assert!(got.iter().any(|p| p.problem == Problem::NoParties));
+    }
+
+    #[test]
+    fn empty_optional_fields_are_not_problems() {
+        let mut r = report();
+        r.parties[0].phone = Some(String::new());
+        r.parties[0].id_number = Some("  ".to_owned());
+        assert_eq!(new_case(&r, &Taxonomy::default()), vec![]);
+    }
+
+    #[test]
+    fn phones_and_resident_ids() {
+        for ok in [
+            "13800138000",
+            "138-0013-8000",
+            "0750-5512345",
+            "07505512345",
+        ] {
+            assert!(is_phone(ok), "{ok}");
+        }
+        for bad in ["", "1380013800", "23800138000", "phone", "0750"] {
+            assert!(!is_phone(bad), "{bad}");
+        }
+        assert!(is_resident_id("11010519491231002X"));
+        assert!(is_resident_id("11010519491231002x"));
+        assert!(!is_resident_id("110105194912310021"));
+        assert!(!is_resident_id("1101051949123100"));
+    }
+
+    #[test]
+    fn every_problem_speaks_both_languages() {
+        let all = [
+            Problem::Required,
+            Problem::TooLong { max: 7 },
+            Problem::UnknownCategory,
+            Problem::NoParties,
+            Problem::NotAPhone,
+            Problem::NotAResidentId,
+            Problem::GpsOutOfRange,
+        ];
+        for p in all {
+            assert!(
+                p.zh()
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{p:?}"
+            );
+            assert!(p.en().is_ascii() && !p.en().is_empty(), "{p:?}");
+        }
+    }
+}
