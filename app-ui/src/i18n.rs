@@ -99,7 +99,7 @@ keys! {
     ActAssign => "分流", "Assign";
     ActPartiesChoose => "当事人点单", "Parties' choice";
     ActSession => "记录调解", "Record a session";
-    ActResolve => "调解成功", "Resolved";
+    ActResolve => "调解成功", "Mark resolved";
     ActJudicial => "申请司法确认", "Request judicial confirmation";
     ActStabilise => "稳控", "Stabilised";
     ActEscalate => "上报上级", "Escalate";
