@@ -2,10 +2,12 @@
 //! typed bridge; it shares the core's domain types (built without the SQLite store) so that it
 //! never re-implements a rule.
 //!
-//! So far: [`i18n`] (every text in Chinese and English) and [`forms`] (form state and
-//! validation as you type, with the core's rules). The screens, the router and the bridge come
-//! next (see ARCHITECTURE.md).
+//! So far: [`i18n`] (every text in Chinese and English), [`forms`] (form state and validation
+//! as you type, with the core's rules), [`bridge`] (typed Tauri commands) and [`app`] (the shell
+//! with the enrol and report screens). The other screens come with the app issue.
 
+pub mod app;
+pub mod bridge;
 pub mod forms;
 pub mod i18n;
 
