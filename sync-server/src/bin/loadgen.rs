@@ -166,10 +166,6 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let p = staff.sync(&staff_store, |_| {}).await?;
     let initial = t.elapsed();
-    let held = staff_store
-        .lock()
-        .map(|s| s.storage().map(|f| f.documents))
-        .unwrap_or(Ok(0))?;
     println!(
         "(a) initial sync: {} documents ({} cases) in {:.2} s over {} round trips, {:.0} KB down; {:.0} cases/s   [goal < 2 s]",
         p.received_docs,
@@ -179,7 +175,6 @@ async fn main() -> anyhow::Result<()> {
         p.bytes_down as f64 / 1024.0,
         a.cases as f64 / initial.as_secs_f64()
     );
-    let _ = held;
 
     // (c) Idle syncs of that device.
     let mut idle = Vec::new();
@@ -334,7 +329,10 @@ async fn main() -> anyhow::Result<()> {
         per_doc.len() as f64 / plain,
         100.0 * rate / plain_rate
     );
-    let _ = saved;
+    println!(
+        "    plain automerge saves those documents in {:.0} B each",
+        saved as f64 / per_doc.len() as f64
+    );
 
     println!(
         "    server peak memory (VmHWM): {:.1} MiB",

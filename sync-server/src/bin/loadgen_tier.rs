@@ -20,7 +20,7 @@ use app_core::model::{Action, Actor, EscalationReason, NewCase, NewParty, PartyR
 use app_core::org::Role;
 use app_core::store::Store;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -182,9 +182,6 @@ async fn main() -> anyhow::Result<()> {
         for i in 0..total {
             ids.push(store.create_case(&gw, &new_case(&grid, i), now_ms())?);
         }
-        // The backlog is escalated before the county comes back (below).
-        let staff = actor(&store, staff_id, Role::CentreStaff)?;
-        let _ = staff;
     }
     {
         let mut db = ServerDb::open(&town_dir.join("server.sqlite3"))?;
@@ -304,6 +301,5 @@ async fn main() -> anyhow::Result<()> {
     );
     drop(town);
     drop(county);
-    let _ = PathBuf::new();
     Ok(())
 }
