@@ -133,6 +133,16 @@ fn enrol_screen() -> Html {
     }
 }
 
+/// Writes a typed value into the form.
+type Setter = Box<dyn Fn(&mut ReportForm, String)>;
+
+fn value_of(e: &Event) -> String {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        .map(|s| s.value())
+        .unwrap_or_default()
+}
+
 #[function_component(ReportScreen)]
 fn report_screen() -> Html {
     let ctx = use_context::<LangContext>().expect("language context");
@@ -140,33 +150,83 @@ fn report_screen() -> Html {
     let saved = use_state(|| None::<Result<String, String>>);
     let taxonomy = Taxonomy::default();
     let l = ctx.lang;
-    let field = |name: &'static str,
-                 key: Key,
-                 value: String,
-                 multiline: bool,
-                 set: fn(&mut ReportForm, String)| {
-        let form_h = form.clone();
-        let oninput = Callback::from(move |e: InputEvent| {
-            let mut f = (*form_h).clone();
-            set(&mut f, text_of(&e));
-            form_h.set(f);
-        });
-        let message = form.message(&taxonomy, name, l);
+    // A text field bound to the form: edits on input, marks it visited on blur.
+    let field = |name: String, key: Key, value: String, multiline: bool, set: Setter| {
+        let set = std::rc::Rc::new(set);
+        let oninput = {
+            let form = form.clone();
+            Callback::from(move |e: InputEvent| {
+                let mut f = (*form).clone();
+                set(&mut f, text_of(&e));
+                form.set(f);
+            })
+        };
+        let onblur = {
+            let (form, name) = (form.clone(), name.clone());
+            Callback::from(move |_: FocusEvent| {
+                let mut f = (*form).clone();
+                f.touch(&name);
+                form.set(f);
+            })
+        };
+        let message = form.shown_message(&taxonomy, &name, l);
+        let id = format!("report-{}", name.replace(['[', ']', '.'], "-"));
         html! {
             <label class={classes!(message.is_some().then_some("invalid"))}>
                 { t(l, key) }
                 if multiline {
-                    <textarea id={format!("report-{name}")} value={value} {oninput} />
+                    <textarea {id} value={value} {oninput} {onblur} />
                 } else {
-                    <input id={format!("report-{name}")} value={value} {oninput} />
+                    <input {id} value={value} {oninput} {onblur} />
                 }
                 if let Some(m) = message { <span class="problem">{ m }</span> }
             </label>
         }
     };
+    let on_category = {
+        let form = form.clone();
+        Callback::from(move |e: Event| {
+            let mut f = (*form).clone();
+            f.category = value_of(&e);
+            f.touch("category");
+            form.set(f);
+        })
+    };
+    let category_message = form.shown_message(&taxonomy, "category", l);
+    let parties: Html = (0..form.parties.len())
+        .map(|i| {
+            html! {
+                <fieldset class="party">
+                    { field(format!("parties[{i}].name"), Key::FieldPartyName, form.parties[i].name.clone(), false,
+                        Box::new(move |f, v| f.parties[i].name = v)) }
+                    { field(format!("parties[{i}].phone"), Key::FieldPhone, form.parties[i].phone.clone(), false,
+                        Box::new(move |f, v| f.parties[i].phone = v)) }
+                    { field(format!("parties[{i}].id_number"), Key::FieldIdNumber, form.parties[i].id_number.clone(), false,
+                        Box::new(move |f, v| f.parties[i].id_number = v)) }
+                </fieldset>
+            }
+        })
+        .collect();
+    let add_party = {
+        let form = form.clone();
+        Callback::from(move |_| {
+            let mut f = (*form).clone();
+            f.parties.push(crate::forms::PartyForm::new(
+                app_core::model::PartyRole::ThirdParty,
+            ));
+            form.set(f);
+        })
+    };
     let onclick = {
         let (form, saved) = (form.clone(), saved.clone());
+        let taxonomy = taxonomy.clone();
         Callback::from(move |_| {
+            if !form.is_valid(&taxonomy) {
+                let mut f = (*form).clone();
+                f.attempted = true;
+                form.set(f);
+                return;
+            }
             let report = form.to_new_case();
             let saved = saved.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -181,11 +241,26 @@ fn report_screen() -> Html {
     html! {
         <section class="card">
             <h2>{ t(l, Key::ReportDispute) }</h2>
-            { field("title", Key::FieldTitle, form.title.clone(), false, |f, v| f.title = v) }
-            { field("category", Key::FieldCategory, form.category.clone(), false, |f, v| f.category = v) }
-            { field("narrative", Key::FieldNarrative, form.narrative.clone(), true, |f, v| f.narrative = v) }
-            { field("address", Key::FieldAddress, form.address.clone(), false, |f, v| f.address = v) }
-            <button class="primary" id="report-save" disabled={!form.is_valid(&taxonomy)} {onclick}>{ t(l, Key::Save) }</button>
+            { field("title".to_owned(), Key::FieldTitle, form.title.clone(), false, Box::new(|f, v| f.title = v)) }
+            <label class={classes!(category_message.is_some().then_some("invalid"))}>
+                { t(l, Key::FieldCategory) }
+                <select id="report-category" onchange={on_category}>
+                    <option value="" selected={form.category.is_empty()}>{ "—" }</option>
+                    { for taxonomy.categories.iter().map(|c| html! {
+                        <option value={c.code.as_str().to_owned()} selected={form.category == c.code.as_str()}>
+                            { if l == Lang::Zh { c.zh.clone() } else { c.en.clone() } }
+                        </option>
+                    }) }
+                </select>
+                if let Some(m) = category_message { <span class="problem">{ m }</span> }
+            </label>
+            { field("narrative".to_owned(), Key::FieldNarrative, form.narrative.clone(), true, Box::new(|f, v| f.narrative = v)) }
+            { field("address".to_owned(), Key::FieldAddress, form.address.clone(), false, Box::new(|f, v| f.address = v)) }
+            <h3>{ t(l, Key::FieldParties) }</h3>
+            if let Some(m) = form.shown_message(&taxonomy, "parties", l) { <p class="problem">{ m }</p> }
+            { parties }
+            <button id="report-add-party" onclick={add_party}>{ t(l, Key::AddParty) }</button>
+            <button class="primary" id="report-save" {onclick}>{ t(l, Key::Save) }</button>
             { match &*saved {
                 Some(Err(m)) => html! { <p class="error" role="alert">{ m.clone() }</p> },
                 Some(Ok(_)) => html! { <p class="ok">{ t(l, Key::Saved) }</p> },

@@ -39,6 +39,10 @@ pub struct ReportForm {
     pub gps: Option<(f64, f64)>,
     pub parties: Vec<PartyForm>,
     pub source: Source,
+    /// Fields the user has left (their problems show from then on).
+    pub touched: std::collections::BTreeSet<String>,
+    /// Whether the user tried to save (every problem shows).
+    pub attempted: bool,
 }
 
 fn optional(s: &str) -> Option<String> {
@@ -61,6 +65,23 @@ impl ReportForm {
                 PartyForm::new(PartyRole::Respondent),
             ],
             source: Source::GridVisit,
+            touched: Default::default(),
+            attempted: false,
+        }
+    }
+
+    /// Marks a field as visited.
+    pub fn touch(&mut self, field: &str) {
+        self.touched.insert(field.to_owned());
+    }
+
+    /// The message to show under a field now: its problem once the field was visited or a save
+    /// was attempted, so that an empty form does not open full of red.
+    pub fn shown_message(&self, taxonomy: &Taxonomy, field: &str, lang: Lang) -> Option<String> {
+        if self.attempted || self.touched.contains(field) {
+            self.message(taxonomy, field, lang)
+        } else {
+            None
         }
     }
 
@@ -172,6 +193,28 @@ mod tests {
             Some("不是有效的身份证号码")
         );
         assert!(!f.is_valid(&t));
+    }
+
+    #[test]
+    fn problems_wait_until_a_field_is_visited_or_saving_is_tried() {
+        let t = Taxonomy::default();
+        let mut f = ReportForm::new(UnitId::new("g"));
+        assert_eq!(
+            f.shown_message(&t, "title", Lang::Zh),
+            None,
+            "a fresh form is calm"
+        );
+        f.touch("title");
+        assert_eq!(
+            f.shown_message(&t, "title", Lang::Zh).as_deref(),
+            Some("必填")
+        );
+        assert_eq!(f.shown_message(&t, "category", Lang::Zh), None);
+        f.attempted = true;
+        assert_eq!(
+            f.shown_message(&t, "category", Lang::En).as_deref(),
+            Some("choose a dispute category")
+        );
     }
 
     #[test]
