@@ -183,6 +183,19 @@ async fn refused(resp: reqwest::Response) -> (u16, ErrorCode, String, Option<Str
     }
 }
 
+/// The response if it is a success, else the server's refusal as a [`SyncError`].
+async fn success(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let (status, code, message, _) = refused(resp).await;
+    Err(SyncError::Refused {
+        status,
+        code,
+        message,
+    })
+}
+
 impl SyncClient {
     /// Enrols this device with a server using a one-time code, and keeps the credential in the
     /// store.
@@ -206,14 +219,7 @@ impl SyncClient {
             .send()
             .await
             .map_err(|e| SyncError::Offline(e.to_string()))?;
-        if !resp.status().is_success() {
-            let (status, code, message, _) = refused(resp).await;
-            return Err(SyncError::Refused {
-                status,
-                code,
-                message,
-            });
-        }
+        let resp = success(resp).await?;
         let e: EnrolResponse = resp
             .json()
             .await
@@ -396,14 +402,7 @@ impl SyncClient {
             .send()
             .await
             .map_err(|e| SyncError::Offline(e.to_string()))?;
-        if !resp.status().is_success() {
-            let (status, code, message, _) = refused(resp).await;
-            return Err(SyncError::Refused {
-                status,
-                code,
-                message,
-            });
-        }
+        let resp = success(resp).await?;
         let d: DirectoryResponse = resp
             .json()
             .await

@@ -301,17 +301,7 @@ fn apply_round(
         let Some(mut r) = r else { continue };
         let keys = match kind {
             DocKind::Case => {
-                let summary = r
-                    .summary
-                    .as_ref()
-                    .ok_or_else(|| ApiError::internal("no summary"))?;
-                let folded = app_core::workflow::fold(
-                    &r.case
-                        .as_ref()
-                        .map(|c| c.timeline.clone())
-                        .unwrap_or_default(),
-                );
-                let k = scope::case_keys(summary, &folded);
+                let k = scope::received_case_keys(&r)?;
                 case_keys.insert(id.to_owned(), k.clone());
                 k
             }

@@ -42,6 +42,22 @@ pub fn case_keys(summary: &CaseSummary, folded: &Folded) -> BTreeSet<String> {
     keys
 }
 
+/// The scope keys of a merged case (as the store prepared it: read and summarised).
+pub fn received_case_keys(
+    r: &app_core::store::Received,
+) -> Result<BTreeSet<String>, crate::error::ApiError> {
+    let summary = r
+        .summary
+        .as_ref()
+        .ok_or_else(|| crate::error::ApiError::internal("a case without its summary"))?;
+    let timeline = r
+        .case
+        .as_ref()
+        .map(|c| c.timeline.as_slice())
+        .unwrap_or(&[]);
+    Ok(case_keys(summary, &app_core::workflow::fold(timeline)))
+}
+
 /// The scope keys of a household in `grid`: the grid's path from its township down.
 pub fn household_keys(directory: &Directory, grid: &UnitId) -> BTreeSet<String> {
     let path = directory.ancestors_inclusive(grid);

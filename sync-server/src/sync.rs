@@ -275,17 +275,7 @@ fn check_upload(
         let keys = match kind {
             DocKind::Case => {
                 check_case(&snapshot.directory, device, &mut r)?;
-                let summary = r
-                    .summary
-                    .as_ref()
-                    .ok_or_else(|| ApiError::internal("no summary"))?;
-                let folded = app_core::workflow::fold(
-                    &r.case
-                        .as_ref()
-                        .map(|c| c.timeline.clone())
-                        .unwrap_or_default(),
-                );
-                let keys = scope::case_keys(summary, &folded);
+                let keys = scope::received_case_keys(&r)?;
                 case_keys.insert(id.to_owned(), keys.clone());
                 keys
             }
