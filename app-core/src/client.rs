@@ -461,20 +461,8 @@ impl SyncClient {
 }
 
 fn split_key(key: &str) -> Result<(DocKind, &str), SyncError> {
-    let (kind, id) = key
-        .split_once(':')
-        .ok_or_else(|| SyncError::Protocol(format!("`{key}` is not a document key")))?;
-    let kind = match kind {
-        "case" => DocKind::Case,
-        "contacts" => DocKind::Contacts,
-        "household" => DocKind::Household,
-        _ => {
-            return Err(SyncError::Protocol(format!(
-                "`{key}` is not a document key"
-            )))
-        }
-    };
-    Ok((kind, id))
+    DocKind::parse_key(key)
+        .ok_or_else(|| SyncError::Protocol(format!("`{key}` is not a document key")))
 }
 
 #[cfg(test)]

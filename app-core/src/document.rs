@@ -44,6 +44,22 @@ impl DocKind {
     pub fn key(self, id: &str) -> String {
         format!("{}:{id}", self.code())
     }
+
+    /// Splits a document key (`case:<id>`, `contacts:<id>`, `household:<id>`) into its kind and
+    /// id; `None` unless the id is 1–80 characters of `[A-Za-z0-9_-]` (what devices and servers
+    /// generate, and safe in any path or query).
+    pub fn parse_key(key: &str) -> Option<(DocKind, &str)> {
+        let (kind, id) = key.split_once(':')?;
+        let kind = [DocKind::Case, DocKind::Contacts, DocKind::Household]
+            .into_iter()
+            .find(|k| k.code() == kind)?;
+        let valid = !id.is_empty()
+            && id.len() <= 80
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then_some((kind, id))
+    }
 }
 
 fn load(id: &str, bytes: &[u8], actor: &ActorId) -> Result<AutoCommit> {

@@ -1188,7 +1188,10 @@ impl Store {
             }
         }
         let n = merged.len();
-        self.write_received(merged, now_ms, |_, _| Ok(()))?;
+        if n > 0 {
+            // Nothing new (an idle sync): no transaction, no fsync.
+            self.write_received(merged, now_ms, |_, _| Ok(()))?;
+        }
         Ok(n)
     }
 
@@ -1267,32 +1270,14 @@ impl Store {
     ) -> Result<usize> {
         let mut prepared = Vec::with_capacity(docs.len());
         for (kind, id, bytes) in docs {
-            let key = kind.key(id);
-            let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::CorruptDocument {
-                id: key.clone(),
-                reason: e.to_string(),
-            })?;
-            let existing = self.load_automerge(&key)?;
-            let is_new = existing.is_none();
-            let mut doc = match existing {
-                Some(mut d) => {
-                    d.merge(&mut incoming)?;
-                    d
-                }
-                None => incoming.with_actor(self.actor_id.clone()),
-            };
-            let before = if is_new {
-                Vec::new()
-            } else {
-                self.heads(*kind, id)?
-            };
-            if !is_new && doc.get_heads() == before {
-                continue;
+            if let Some(r) = self.prepare_document_bytes(*kind, id, bytes)? {
+                prepared.push(r);
             }
-            prepared.push(self.prepare_received(*kind, id, doc, before, is_new)?);
         }
         let n = prepared.len();
-        self.write_received(prepared, now_ms, |_, _| Ok(()))?;
+        if n > 0 {
+            self.write_received(prepared, now_ms, |_, _| Ok(()))?;
+        }
         Ok(n)
     }
 
@@ -1310,22 +1295,8 @@ impl Store {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<()> {
-        let key = kind.key(id);
-        let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::CorruptDocument {
-            id: key.clone(),
-            reason: e.to_string(),
-        })?;
-        let existing = self.load_automerge(&key)?;
-        let is_new = existing.is_none();
-        let mut doc =
-            existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor_id.clone()));
-        let before = doc.get_heads();
-        doc.merge(&mut incoming)?;
-        if doc.get_heads() == before {
-            return Ok(());
-        }
-        let prepared = self.prepare_received(kind, id, doc, before, is_new)?;
-        self.write_received(vec![prepared], now_ms, |_, _| Ok(()))
+        self.merge_documents(&[(kind, id.to_owned(), bytes.to_vec())], now_ms)
+            .map(|_| ())
     }
 
     /// Reads a merged document before anything is written: a merge that does not give a

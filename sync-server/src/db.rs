@@ -86,7 +86,6 @@ pub struct Device {
     pub id: DeviceId,
     pub person: PersonId,
     pub name: String,
-    pub revoked: bool,
     pub actors: BTreeSet<String>,
 }
 
@@ -322,7 +321,6 @@ impl ServerDb {
             id: DeviceId::new(id),
             person: PersonId::new(person),
             name,
-            revoked: false,
             actors,
         })
     }
@@ -374,8 +372,7 @@ impl ServerDb {
         logged: Vec<Logged>,
         now_ms: i64,
     ) -> app_core::Result<()> {
-        self.store
-            .commit_received(received, now_ms, |tx, _| write_log(tx, &logged))
+        self.commit_with(received, logged, now_ms, |_| Ok(()))
     }
 
     /// Like [`ServerDb::commit`], with more writes of the caller's in the same transaction.

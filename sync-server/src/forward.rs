@@ -284,7 +284,6 @@ fn apply_round(
             Some(h) => (*h).clone(),
             None => acked_heads(db, &key).map_err(ApiError::internal)?,
         };
-        let local = db.store.heads(kind, id).map_err(ApiError::internal)?;
         let r = match update {
             DocUpdate::Changes { changes, .. } => {
                 let decoded =
@@ -305,10 +304,10 @@ fn apply_round(
                 case_keys.insert(id.to_owned(), k.clone());
                 k
             }
-            DocKind::Contacts => case_keys
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| stored_scope(db, &DocKind::Case.key(id))),
+            DocKind::Contacts => match case_keys.get(id) {
+                Some(k) => k.clone(),
+                None => crate::sync::stored_scope(db, &DocKind::Case.key(id))?,
+            },
             DocKind::Household => {
                 let h = r
                     .household
@@ -317,7 +316,8 @@ fn apply_round(
                 scope::household_keys(&directory, &h.grid)
             }
         };
-        if local == acked {
+        // The heads it had before this merge: if the parent had them all, it now has all.
+        if r.before == acked {
             in_step.push((key.clone(), r.doc.get_heads()));
         }
         logged.push(Logged {
@@ -351,17 +351,6 @@ fn apply_round(
     };
     db.commit_with(received, logged, now_ms, record)
         .map_err(|e| ApiError::from_core(e, "from the parent"))
-}
-
-fn stored_scope(db: &ServerDb, key: &str) -> std::collections::BTreeSet<String> {
-    db.store
-        .connection()
-        .prepare_cached("SELECT scope FROM doc_scope WHERE key = ?1")
-        .and_then(|mut s| {
-            s.query_map([key], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<_>>()
-        })
-        .unwrap_or_default()
 }
 
 /// What one forwarding pass did.

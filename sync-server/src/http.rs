@@ -65,16 +65,8 @@ pub fn now_ms() -> i64 {
 }
 
 impl AppState {
-    pub fn new(
-        db: ServerDb,
-        unit: app_core::ids::UnitId,
-        sync_limits: SyncLimits,
-        http_limits: HttpLimits,
-    ) -> Arc<AppState> {
-        Arc::new(Self::build(db, unit, sync_limits, http_limits, None))
-    }
-
-    /// The state, with a forwarding loop to wake after uploads when there is a parent.
+    /// The state; `forward_wake` is the forwarding loop to wake after uploads, when the server
+    /// has a parent.
     pub fn build(
         db: ServerDb,
         unit: app_core::ids::UnitId,

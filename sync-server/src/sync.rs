@@ -19,7 +19,7 @@ use crate::db::{heads_from_bytes, Device, Logged, ServerDb};
 use crate::error::ApiError;
 use crate::scope;
 use app_core::document::DocKind;
-use app_core::ids::{CaseId, UnitId};
+use app_core::ids::CaseId;
 use app_core::materialise;
 use app_core::model::{Action, CaseDocument, CASE_SCHEMA};
 use app_core::org::Directory;
@@ -53,28 +53,12 @@ impl Default for SyncLimits {
 
 /// Parses a document key into its kind and id.
 pub fn parse_key(key: &str) -> Result<(DocKind, &str), ApiError> {
-    let bad = || {
+    DocKind::parse_key(key).ok_or_else(|| {
         ApiError::new(
             ErrorCode::BadEncoding,
             format!("`{key}` is not a document key (case:<id>, contacts:<id> or household:<id>)"),
         )
-    };
-    let (kind, id) = key.split_once(':').ok_or_else(bad)?;
-    let kind = match kind {
-        "case" => DocKind::Case,
-        "contacts" => DocKind::Contacts,
-        "household" => DocKind::Household,
-        _ => return Err(bad()),
-    };
-    if id.is_empty()
-        || id.len() > 80
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(bad());
-    }
-    Ok((kind, id))
+    })
 }
 
 /// Handles one sync request for an authenticated device.
@@ -120,25 +104,24 @@ pub fn sync(
     let mut order: Vec<(String, Vec<Vec<u8>>)> = grouped.into_iter().collect();
     order.sort_by_key(|(k, _)| !k.starts_with("case:"));
     let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
-    let mut stored = 0;
-    for attempt in 0.. {
+    let mut attempts = 0;
+    let (db, stored) = loop {
         let snapshot = read_snapshot(&lock(), device, &order)?;
         let checked = check_upload(device, &snapshot, &order)?;
         let mut db = lock();
-        if attempt < 3 && !unchanged(&db, &snapshot)? {
-            continue;
+        if unchanged(&db, &snapshot)? {
+            let stored = commit_upload(&mut db, device, checked, now_ms)?;
+            break (db, stored);
         }
-        if attempt >= 3 {
+        attempts += 1;
+        if attempts == 3 {
             // Busy documents: check once more while holding the lock.
             let snapshot = read_snapshot(&db, device, &order)?;
             let checked = check_upload(device, &snapshot, &order)?;
-            stored = commit_upload(&mut db, device, &snapshot, checked, now_ms)?;
-        } else {
-            stored = commit_upload(&mut db, device, &snapshot, checked, now_ms)?;
+            let stored = commit_upload(&mut db, device, checked, now_ms)?;
+            break (db, stored);
         }
-        break;
-    }
-    let db = lock();
+    };
     let principals = scope::device_principals(db.store.directory(), device);
     let mut resp = answer(&db, device, &principals, req.cursor, req.max_docs, limits)?;
     resp.stored = stored;
@@ -314,7 +297,6 @@ fn check_upload(
 fn commit_upload(
     db: &mut ServerDb,
     device: &Device,
-    _snapshot: &Snapshot,
     mut checked: Checked,
     now_ms: i64,
 ) -> Result<u32, ApiError> {
@@ -363,7 +345,7 @@ fn out_of_scope(key: &str) -> ApiError {
 }
 
 /// The scope keys a stored document has.
-fn stored_scope(db: &ServerDb, key: &str) -> Result<BTreeSet<String>, ApiError> {
+pub(crate) fn stored_scope(db: &ServerDb, key: &str) -> Result<BTreeSet<String>, ApiError> {
     let conn = db.store.connection();
     let mut stmt = conn
         .prepare_cached("SELECT scope FROM doc_scope WHERE key = ?1")
@@ -659,9 +641,4 @@ pub fn answer(
         resp.docs.push(update);
     }
     Ok(resp)
-}
-
-/// Scope keys of a unit's staff, for the read endpoints.
-pub fn unit_principal(unit: &UnitId) -> String {
-    format!("u:{unit}")
 }
