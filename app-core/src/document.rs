@@ -19,6 +19,7 @@ use crate::model::{
 use crate::workflow::{self, CaseState, Folded};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, ROOT};
+use serde::{Deserialize, Serialize};
 use autosurgeon::{hydrate, hydrate_prop, reconcile, reconcile_insert, reconcile_prop, Text};
 use autosurgeon::{Hydrate, Reconcile};
 use std::collections::BTreeMap;
@@ -451,7 +452,7 @@ impl CaseDoc {
 }
 
 /// A party's contact details (sensitive: 个人信息).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct PartyContact {
     pub phone: Option<String>,
     pub id_number: Option<String>,
@@ -460,7 +461,7 @@ pub struct PartyContact {
 /// The contacts document of a case: parties' phones and ID numbers, kept apart from the case
 /// so that erasing them (a person's request, a retention rule) drops this document whole and
 /// leaves the case's history intact.
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct ContactsDocument {
     pub case: CaseId,
     pub parties: BTreeMap<String, PartyContact>,
@@ -480,7 +481,7 @@ impl ContactsDocument {
 }
 
 /// What a door-to-door visit found.
-#[derive(Clone, Debug, PartialEq, Eq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub enum VisitOutcome {
     /// 无事报平安: nothing to report.
     AllSafe,
@@ -491,7 +492,7 @@ pub enum VisitOutcome {
 }
 
 /// One door-to-door visit (入户走访).
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct Visit {
     pub id: VisitId,
     pub at: i64,
@@ -501,16 +502,18 @@ pub struct Visit {
 }
 
 /// A household (户) in a grid, with the facts the grid worker has learned and every visit.
-#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct HouseholdDocument {
     pub schema: u64,
     pub id: HouseholdId,
     pub grid: UnitId,
+    #[serde(with = "crate::materialise::text")]
     pub address: Text,
     /// The head of household's name (户主).
     pub head: String,
     pub members: u64,
     /// Facts learned on visits (家庭基本信息, 夫妻子女相处情况…), edited collaboratively.
+    #[serde(with = "crate::materialise::text")]
     pub notes: Text,
     pub visits: Vec<Visit>,
 }

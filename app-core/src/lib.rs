@@ -32,6 +32,7 @@ pub mod model;
 pub mod org;
 pub mod protocol;
 pub mod rules;
+pub mod screens;
 pub mod summary;
 pub mod taxonomy;
 pub mod validate;
@@ -41,6 +42,8 @@ pub mod workflow;
 pub mod client;
 #[cfg(feature = "store")]
 pub mod ledger;
+#[cfg(feature = "client")]
+pub mod session;
 #[cfg(feature = "store")]
 pub mod store;
 

@@ -73,8 +73,8 @@ pub struct CaseFilter {
     pub reported_since: Option<i64>,
     /// Only cases with unsettled conflicts.
     pub conflicts_only: bool,
-    /// A party's name, or part of it.
-    pub party_name: Option<String>,
+    /// Part of a party's name or of the case's title (the search box).
+    pub search: Option<String>,
     /// At most this many rows (0: no limit).
     pub limit: u32,
 }
@@ -874,14 +874,17 @@ impl Store {
         if filter.conflicts_only {
             clauses.push("c.conflicts > 0".to_owned());
         }
-        if let Some(name) = filter.party_name.as_deref().map(str::trim) {
+        if let Some(name) = filter.search.as_deref().map(str::trim) {
             if !name.is_empty() {
                 let escaped = name
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_");
                 let a = arg(format!("%{escaped}%").into(), &mut args);
-                clauses.push(format!("c.party_names LIKE {a} ESCAPE '\\'"));
+                clauses.push(format!(
+                    "(c.party_names LIKE {a} ESCAPE '\\' \
+                     OR json_extract(c.summary, '$.title') LIKE {a} ESCAPE '\\')"
+                ));
             }
         }
         if !clauses.is_empty() {

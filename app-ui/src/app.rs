@@ -233,6 +233,7 @@ fn report_screen() -> Html {
                 saved.set(Some(
                     bridge::report_case(&report)
                         .await
+                        .map(|id| id.to_string())
                         .map_err(|e| e.to_string()),
                 ));
             });

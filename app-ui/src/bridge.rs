@@ -53,15 +53,15 @@ pub async fn invoke<A: Serialize, R: DeserializeOwned>(
     }
 }
 
-/// What the sync line in the header shows.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SyncState {
-    pub enrolled: bool,
-    pub last_synced_at: Option<i64>,
-    pub waiting: usize,
-    pub syncing: bool,
-    pub error: Option<String>,
-}
+pub use app_core::screens::{
+    ActInput, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions, HouseholdRow,
+    HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
+};
+use app_core::ids::{CaseId, HouseholdId};
+use app_core::model::NewCase;
+
+/// The name of the event the shell emits whenever the sync state changes (payload: [`SyncState`]).
+pub const SYNC_EVENT: &str = "sync-state";
 
 #[derive(Serialize)]
 struct EnrolArgs<'a> {
@@ -70,8 +70,8 @@ struct EnrolArgs<'a> {
     device_name: &'a str,
 }
 
-/// `enrol`: enrols this device with a centre's server.
-pub async fn enrol(server: &str, code: &str, device_name: &str) -> Result<SyncState, BridgeError> {
+/// `enrol`: enrols this device with a centre's server using a one-time code.
+pub async fn enrol(server: &str, code: &str, device_name: &str) -> Result<Me, BridgeError> {
     invoke(
         "enrol",
         &EnrolArgs {
@@ -84,16 +84,126 @@ pub async fn enrol(server: &str, code: &str, device_name: &str) -> Result<SyncSt
 }
 
 #[derive(Serialize)]
+struct NoArgs {}
+
+/// `me`: the enrolled person (refused when the device is not enrolled).
+pub async fn me() -> Result<Me, BridgeError> {
+    invoke("me", &NoArgs {}).await
+}
+
+/// `today`: today's work.
+pub async fn today() -> Result<Today, BridgeError> {
+    invoke("today", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct QueryArgs<'a> {
+    query: &'a CaseQuery,
+}
+
+/// `cases`: the case list, filtered.
+pub async fn cases(query: &CaseQuery) -> Result<Vec<CaseRow>, BridgeError> {
+    invoke("cases", &QueryArgs { query }).await
+}
+
+#[derive(Serialize)]
+struct CaseArgs<'a> {
+    id: &'a CaseId,
+}
+
+/// `case`: one case, its timeline and the actions allowed now.
+pub async fn case(id: &CaseId) -> Result<CaseScreen, BridgeError> {
+    invoke("case", &CaseArgs { id }).await
+}
+
+#[derive(Serialize)]
+struct ActArgs<'a> {
+    input: &'a ActInput,
+}
+
+/// `act`: records a workflow step; answers with the case as it is now.
+pub async fn act(input: &ActInput) -> Result<CaseScreen, BridgeError> {
+    invoke("act", &ActArgs { input }).await
+}
+
+/// `form_options`: categories and places for the report form.
+pub async fn form_options() -> Result<FormOptions, BridgeError> {
+    invoke("form_options", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
 struct ReportArgs<'a> {
-    report: &'a app_core::model::NewCase,
+    report: &'a NewCase,
 }
 
 /// `report_case`: records a dispute on this device; returns the new case's id.
-pub async fn report_case(report: &app_core::model::NewCase) -> Result<String, BridgeError> {
+pub async fn report_case(report: &NewCase) -> Result<CaseId, BridgeError> {
     invoke("report_case", &ReportArgs { report }).await
+}
+
+/// `households`: the households of my grid, least recently visited first.
+pub async fn households() -> Result<Vec<HouseholdRow>, BridgeError> {
+    invoke("households", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct HouseholdArgs<'a> {
+    id: &'a HouseholdId,
+}
+
+/// `household`: one household with its visits.
+pub async fn household(id: &HouseholdId) -> Result<HouseholdScreen, BridgeError> {
+    invoke("household", &HouseholdArgs { id }).await
+}
+
+#[derive(Serialize)]
+struct VisitArgs<'a> {
+    visit: &'a VisitInput,
+}
+
+/// `record_visit`: records a door-to-door visit (and the dispute found on it, if any).
+pub async fn record_visit(visit: &VisitInput) -> Result<VisitRecorded, BridgeError> {
+    invoke("record_visit", &VisitArgs { visit }).await
+}
+
+#[derive(Serialize)]
+struct FiguresArgs {
+    from: i64,
+    to: i64,
+}
+
+/// `figures`: my unit's figures for cases reported in `[from, to)` (epoch milliseconds).
+pub async fn figures(from: i64, to: i64) -> Result<FiguresScreen, BridgeError> {
+    invoke("figures", &FiguresArgs { from, to }).await
 }
 
 /// `sync_state`: the header's sync line.
 pub async fn sync_state() -> Result<SyncState, BridgeError> {
-    invoke("sync_state", &()).await
+    invoke("sync_state", &NoArgs {}).await
+}
+
+/// `sync_now`: syncs at once; answers how it went.
+pub async fn sync_now() -> Result<SyncState, BridgeError> {
+    invoke("sync_now", &NoArgs {}).await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "event"], js_name = listen)]
+    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
+}
+
+/// Calls `on_change` with every sync state the shell pushes, for as long as the page lives.
+pub fn on_sync_state(on_change: impl Fn(SyncState) + 'static) {
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let payload = js_sys::Reflect::get(&event, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
+        if let Ok(state) = serde_wasm_bindgen::from_value::<SyncState>(payload) {
+            on_change(state);
+        }
+    });
+    wasm_bindgen_futures::spawn_local(async move {
+        // Outside the app there is nothing to listen to; the header then shows no sync line.
+        let _ = tauri_listen(SYNC_EVENT, &handler).await;
+        handler.forget();
+    });
 }

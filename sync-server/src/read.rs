@@ -108,7 +108,7 @@ pub fn list(
         statuses,
         category: q.category,
         due,
-        party_name: q.q,
+        search: q.q,
         open_only: q.open.unwrap_or(false),
         ..CaseFilter::default()
     };

@@ -471,21 +471,21 @@ fn lists_filter_by_unit_status_deadline_person_and_party_name() {
     );
     assert_eq!(
         ids(CaseFilter {
-            party_name: Some("李".into()),
+            search: Some("李".into()),
             ..Default::default()
         }),
         vec![b.clone()]
     );
     assert_eq!(
         ids(CaseFilter {
-            party_name: Some("王五".into()),
+            search: Some("王五".into()),
             ..Default::default()
         })
         .len(),
         3
     );
     assert!(ids(CaseFilter {
-        party_name: Some("%".into()),
+        search: Some("%".into()),
         ..Default::default()
     })
     .is_empty());

@@ -1,0 +1,222 @@
+//! What each screen of the app shows and what each form sends, as plain serde types. The app's
+//! shell computes them from the store ([`crate::session`]) and the interface (wasm, no store)
+//! renders them: one definition on both sides of the bridge, so the two cannot drift apart.
+//!
+//! Names, deadlines and allowed actions arrive computed: the interface never re-implements a
+//! rule, it shows what the core decided.
+
+use crate::deadline::DueState;
+use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
+use crate::document::{ContactsDocument, HouseholdDocument};
+use crate::model::{Action, Actor, CaseDocument, NewCase, TimelineEntry};
+use crate::org::{Role, Tier};
+use crate::summary::CaseSummary;
+use crate::taxonomy::Category;
+use crate::workflow::{CaseState, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A unit, named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRef {
+    pub id: UnitId,
+    pub name: String,
+    pub tier: Tier,
+}
+
+/// The person using this device, as enrolled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub person: PersonId,
+    pub name: String,
+    /// The role this device acts in (the person's first), with its unit.
+    pub actor: Actor,
+    pub unit_name: String,
+    /// Every role the person holds, with the unit's name.
+    pub roles: Vec<(Role, UnitRef)>,
+    /// Whether the person works at a centre (assesses, assigns, supervises).
+    pub at_centre: bool,
+    /// The grids whose households this person visits (a grid worker's own grid).
+    pub grids: Vec<UnitRef>,
+    pub server: String,
+    pub server_unit: UnitRef,
+}
+
+/// The sync line in the header, and the sync screen.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub enrolled: bool,
+    pub server: Option<String>,
+    /// When a sync last completed (epoch milliseconds).
+    pub last_synced_at: Option<i64>,
+    /// Local changes waiting to be sent.
+    pub waiting: usize,
+    /// A sync is running now.
+    pub syncing: bool,
+    /// Why the last sync failed, if it did.
+    pub error: Option<String>,
+    /// When the next try is due after a failure (epoch milliseconds).
+    pub retry_at: Option<i64>,
+    /// What the last completed sync moved.
+    pub last_sent: u64,
+    pub last_received: u64,
+    /// Documents the server refused and this device set aside: (document, reason).
+    pub refused: Vec<(String, String)>,
+}
+
+/// A case in a list: its summary with names resolved and its deadline state now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub summary: CaseSummary,
+    pub due: DueState,
+    pub category_name: String,
+    pub place_name: String,
+    pub responsible_name: String,
+}
+
+/// A household in the visit list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdRow {
+    pub id: HouseholdId,
+    pub grid: UnitId,
+    pub head: String,
+    pub address: String,
+    pub members: u64,
+    pub visits: u64,
+    pub last_visit_at: Option<i64>,
+}
+
+/// The first screen: today's work.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Today {
+    pub me: Me,
+    pub now: i64,
+    /// Households to visit next (least recently visited first), a few.
+    pub households: Vec<HouseholdRow>,
+    pub households_total: usize,
+    /// Households visited today.
+    pub visited_today: usize,
+    /// Cases of my unit past their deadline (超期).
+    pub overdue: Vec<CaseRow>,
+    /// Cases of my unit due soon (即将到期).
+    pub due_soon: Vec<CaseRow>,
+    /// Open cases assigned to me or reported by me.
+    pub mine: Vec<CaseRow>,
+    /// For centre staff: new reports waiting to be assessed (待研判).
+    pub to_assess: Vec<CaseRow>,
+    /// For centre staff: cases escalated to this centre, or assigned down to it, not yet handled.
+    pub escalated_in: Vec<CaseRow>,
+    /// Cases with unsettled conflicts.
+    pub conflicts: usize,
+    pub sync: SyncState,
+}
+
+/// Which cases the list shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseQuery {
+    /// Only cases I reported or am assigned to; otherwise my unit's.
+    pub mine: bool,
+    pub status: Option<Status>,
+    pub category: Option<String>,
+    /// `overdue` or `due_soon`.
+    pub due: Option<DueState>,
+    pub open_only: bool,
+    pub conflicts_only: bool,
+    /// Part of a party's name or of the title.
+    pub search: Option<String>,
+    /// At most this many rows (0: the default page of 200).
+    pub limit: u32,
+}
+
+/// A mediator on the roster (点单式调解).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mediator {
+    pub id: PersonId,
+    pub name: String,
+    pub unit_name: String,
+    /// Category codes the mediator is good at.
+    pub specialties: Vec<String>,
+    /// Good at this case's category.
+    pub matches: bool,
+}
+
+/// One line of a case's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    pub entry: TimelineEntry,
+    /// Why the entry was kept but not applied, when it was not (a concurrent move won).
+    pub not_applied: Option<String>,
+    /// The entry is an unsettled conflict.
+    pub conflict: bool,
+}
+
+/// The case screen: the case, its history, and what this person may do now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseScreen {
+    pub row: CaseRow,
+    pub document: CaseDocument,
+    pub state: Option<CaseState>,
+    /// In the order the workflow folded it (oldest first).
+    pub timeline: Vec<TimelineRow>,
+    /// Codes of the actions this person may take now ([`Action::code`]).
+    pub allowed: Vec<String>,
+    /// Where an escalation may go.
+    pub escalate_to: Vec<UnitRef>,
+    /// Where an assignment down may go.
+    pub assign_down_to: Vec<UnitRef>,
+    /// Mediators who may take the case, those good at its category first.
+    pub roster: Vec<Mediator>,
+    /// Mediation committees (units with centres) below the responsible one.
+    pub committees: Vec<UnitRef>,
+    /// Parties' phones and ID numbers, when held here.
+    pub contacts: Option<ContactsDocument>,
+}
+
+/// What the report form offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FormOptions {
+    pub categories: Vec<Category>,
+    /// Places this person reports from (their grid first, then the units around it).
+    pub places: Vec<UnitRef>,
+}
+
+/// A visit as the visit form sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisitInput {
+    pub household: HouseholdId,
+    /// 无事报平安: nothing to report.
+    pub all_safe: bool,
+    pub note: String,
+    /// A dispute found on this visit: reported as a case, and the visit points to it.
+    pub dispute: Option<NewCase>,
+}
+
+/// What recording a visit did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitRecorded {
+    pub household: HouseholdId,
+    pub case: Option<CaseId>,
+}
+
+/// A household with its visits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdScreen {
+    pub household: HouseholdDocument,
+    pub grid_name: String,
+}
+
+/// A workflow step as the case screen sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActInput {
+    pub case: CaseId,
+    pub action: Action,
+}
+
+/// The figures screen: a unit's report with names for its keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FiguresScreen {
+    pub report: crate::figures::Report,
+    pub unit_name: String,
+    /// Names of the units and categories the report's keys name.
+    pub names: BTreeMap<String, String>,
+}

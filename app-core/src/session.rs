@@ -1,0 +1,687 @@
+//! The app's side of every screen: one [`Session`] per running app holds the device's store and
+//! its sync client, answers each screen with a [`crate::screens`] type and records each form
+//! durably before it returns. The Tauri shell's commands are one-line calls into it, and tests
+//! and benchmarks drive it directly on a real SQLite file.
+//!
+//! Writes never wait on the network: they commit locally and wake the background sync
+//! ([`Session::run_sync`]), which sends them when a server answers, backs off when none does, and
+//! reports every change of its state to the shell (which pushes it to the interface).
+
+use crate::client::{SyncClient, SyncError};
+use crate::deadline::DueState;
+use crate::error::Error;
+use crate::ids::{CaseId, HouseholdId, UnitId};
+use crate::document::VisitOutcome;
+use crate::model::{Action, Actor, Assignee, NewCase, Source};
+use crate::org::{Role, Tier};
+use crate::screens::{
+    ActInput, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions, HouseholdRow,
+    HouseholdScreen, Me, Mediator, SyncState, TimelineRow, Today, UnitRef, VisitInput,
+    VisitRecorded,
+};
+use crate::store::{CaseFilter, DueFilter, Store};
+use crate::summary::CaseSummary;
+use crate::taxonomy::CategoryCode;
+use crate::workflow::{allowed_kinds, Status, Verdict};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How many rows a list shows unless asked for more.
+pub const PAGE: u32 = 200;
+/// How many rows each section of the today screen shows.
+pub const TODAY_ROWS: u32 = 20;
+
+/// Why a screen or form could not be served, in words for the person holding the phone.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("本机尚未登记到综治中心 (this device is not enrolled with a centre yet)")]
+    NotEnrolled,
+    #[error(transparent)]
+    Core(#[from] Error),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// What the background sync is doing, kept in memory (the store keeps what must survive).
+#[derive(Debug, Default)]
+struct Running {
+    syncing: bool,
+    error: Option<String>,
+    retry_at: Option<i64>,
+    last_sent: u64,
+    last_received: u64,
+}
+
+/// The running app: its store, its sync client and the sync's state.
+#[derive(Debug)]
+pub struct Session {
+    store: Arc<Mutex<Store>>,
+    client: Mutex<Option<SyncClient>>,
+    running: Mutex<Running>,
+    wake: tokio::sync::Notify,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Session {
+    /// Opens (creating if needed) the store at `path`, with the credentials it holds.
+    pub fn open(path: impl AsRef<Path>) -> AppResult<Session> {
+        let store = Store::open(path)?;
+        let client = SyncClient::from_store(&store)?;
+        Ok(Session {
+            store: Arc::new(Mutex::new(store)),
+            client: Mutex::new(client),
+            running: Mutex::new(Running::default()),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// The store, for the shell's own needs and for tests.
+    pub fn store(&self) -> &Mutex<Store> {
+        &self.store
+    }
+
+    fn client(&self) -> Option<SyncClient> {
+        lock(&self.client).clone()
+    }
+
+    /// Enrols this device with a centre's server using a one-time code.
+    pub async fn enrol(&self, server: &str, code: &str, device_name: &str) -> AppResult<Me> {
+        if server.trim().is_empty() {
+            return Err(Error::invalid("server", "请填写服务器地址 (enter the server's address)").into());
+        }
+        if code.trim().is_empty() {
+            return Err(Error::invalid("code", "请填写登记码 (enter the enrolment code)").into());
+        }
+        let client = SyncClient::enrol(server.trim(), code, device_name, &self.store).await?;
+        *lock(&self.client) = Some(client);
+        self.wake.notify_one();
+        self.me()
+    }
+
+    /// The enrolled person.
+    pub fn me(&self) -> AppResult<Me> {
+        let client = self.client().ok_or(AppError::NotEnrolled)?;
+        let c = client.credentials();
+        let store = lock(&self.store);
+        let dir = store.directory();
+        let unit_ref = |id: &UnitId| match dir.unit(id) {
+            Some(u) => UnitRef {
+                id: u.id.clone(),
+                name: u.name.clone(),
+                tier: u.tier,
+            },
+            None => UnitRef {
+                id: id.clone(),
+                name: id.to_string(),
+                tier: Tier::Grid,
+            },
+        };
+        let (role, unit) = c
+            .roles
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::invalid("roles", "the enrolled person holds no role"))?;
+        let roles: Vec<(Role, UnitRef)> = c.roles.iter().map(|(r, u)| (*r, unit_ref(u))).collect();
+        let grids = c
+            .roles
+            .iter()
+            .filter(|(r, _)| matches!(r, Role::GridWorker | Role::HouseholdHead))
+            .map(|(_, u)| unit_ref(u))
+            .collect();
+        Ok(Me {
+            person: c.person.clone(),
+            name: c.name.clone(),
+            actor: Actor {
+                person: c.person.clone(),
+                name: c.name.clone(),
+                role,
+                unit: unit.clone(),
+            },
+            unit_name: unit_ref(&unit).name,
+            at_centre: c.roles.iter().any(|(r, _)| r.is_centre()),
+            roles,
+            grids,
+            server: c.server.clone(),
+            server_unit: unit_ref(&c.server_unit),
+        })
+    }
+
+    fn row(store: &Store, summary: CaseSummary, now: i64) -> CaseRow {
+        let dir = store.directory();
+        let name = |id: &UnitId| {
+            dir.unit(id)
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        CaseRow {
+            due: summary.due_state(now),
+            category_name: store
+                .taxonomy()
+                .zh(&CategoryCode::from(summary.category.as_str()))
+                .to_owned(),
+            place_name: name(&summary.place_unit),
+            responsible_name: name(&summary.responsible_unit),
+            summary,
+        }
+    }
+
+    fn rows(store: &Store, filter: &CaseFilter, now: i64) -> AppResult<Vec<CaseRow>> {
+        Ok(store
+            .list(filter, now)?
+            .into_iter()
+            .map(|s| Self::row(store, s, now))
+            .collect())
+    }
+
+    /// Today's work.
+    pub fn today(&self, now: i64) -> AppResult<Today> {
+        let me = self.me()?;
+        let sync = self.sync_state()?;
+        let store = lock(&self.store);
+        let unit = me.actor.unit.clone();
+        let mut households = Vec::new();
+        for g in &me.grids {
+            households.extend(store.households(&g.id)?);
+        }
+        households.sort_by_key(|h| (h.last_visit_at.is_some(), h.last_visit_at));
+        let start_of_day = {
+            let policy = store.directory().policy(&unit);
+            let date = policy.local_date(now);
+            let offset = i64::from(policy.utc_offset_minutes) * 60_000;
+            date.and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc().timestamp_millis() - offset)
+                .unwrap_or(now)
+        };
+        let visited_today = households
+            .iter()
+            .filter(|h| h.last_visit_at.is_some_and(|t| t >= start_of_day))
+            .count();
+        let households_total = households.len();
+        let households = households
+            .into_iter()
+            .filter(|h| h.last_visit_at.is_none_or(|t| t < start_of_day))
+            .take(TODAY_ROWS as usize)
+            .map(household_row)
+            .collect();
+        let of_unit = |due, statuses: Vec<Status>, responsible: bool| CaseFilter {
+            unit: (!responsible).then(|| unit.clone()),
+            responsible: responsible.then(|| unit.clone()),
+            due,
+            statuses,
+            limit: TODAY_ROWS,
+            ..Default::default()
+        };
+        let overdue = Self::rows(&store, &of_unit(Some(DueFilter::Overdue), vec![], false), now)?;
+        let due_soon = Self::rows(&store, &of_unit(Some(DueFilter::DueSoon), vec![], false), now)?;
+        let mine = Self::rows(
+            &store,
+            &CaseFilter {
+                person: Some(me.person.clone()),
+                open_only: true,
+                limit: TODAY_ROWS,
+                ..Default::default()
+            },
+            now,
+        )?;
+        let (to_assess, escalated_in) = if me.at_centre {
+            let to_assess = Self::rows(&store, &of_unit(None, vec![Status::Reported], true), now)?;
+            let mut inbound = Self::rows(
+                &store,
+                &CaseFilter {
+                    responsible: Some(unit.clone()),
+                    open_only: true,
+                    limit: PAGE,
+                    ..Default::default()
+                },
+                now,
+            )?;
+            // Escalated up to this centre, or sent back down to it by a higher one.
+            inbound.retain(|r| {
+                r.summary.escalated_to.contains(&unit) || r.summary.escalated_from.contains(&unit)
+            });
+            inbound.truncate(TODAY_ROWS as usize);
+            (to_assess, inbound)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let conflicts = store
+            .list(
+                &CaseFilter {
+                    unit: Some(unit.clone()),
+                    conflicts_only: true,
+                    ..Default::default()
+                },
+                now,
+            )?
+            .len();
+        Ok(Today {
+            me,
+            now,
+            households,
+            households_total,
+            visited_today,
+            overdue,
+            due_soon,
+            mine,
+            to_assess,
+            escalated_in,
+            conflicts,
+            sync,
+        })
+    }
+
+    /// The case list.
+    pub fn cases(&self, q: &CaseQuery, now: i64) -> AppResult<Vec<CaseRow>> {
+        let me = self.me()?;
+        let filter = CaseFilter {
+            unit: (!q.mine).then(|| me.actor.unit.clone()),
+            person: q.mine.then(|| me.person.clone()),
+            statuses: q.status.into_iter().collect(),
+            category: q.category.clone().filter(|c| !c.is_empty()),
+            due: match q.due {
+                Some(DueState::Overdue) => Some(DueFilter::Overdue),
+                Some(DueState::DueSoon) => Some(DueFilter::DueSoon),
+                _ => None,
+            },
+            open_only: q.open_only,
+            conflicts_only: q.conflicts_only,
+            search: q.search.clone().filter(|s| !s.trim().is_empty()),
+            limit: if q.limit == 0 { PAGE } else { q.limit },
+            ..Default::default()
+        };
+        let store = lock(&self.store);
+        Self::rows(&store, &filter, now)
+    }
+
+    /// One case with what this person may do with it now.
+    pub fn case(&self, id: &CaseId, now: i64) -> AppResult<CaseScreen> {
+        let me = self.me()?;
+        let store = lock(&self.store);
+        let view = store.case(id)?;
+        let dir = store.directory();
+        let unit_ref = |u: &crate::org::Unit| UnitRef {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            tier: u.tier,
+        };
+        let state = view.folded.state.clone();
+        let allowed = allowed_kinds(state.as_ref(), &me.actor)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let conflicted: Vec<_> = state
+            .as_ref()
+            .map(|s| s.conflicts.iter().map(|c| c.entry.clone()).collect())
+            .unwrap_or_default();
+        let timeline = view
+            .folded
+            .order
+            .iter()
+            .map(|&i| {
+                let entry = view.document.timeline[i].clone();
+                TimelineRow {
+                    not_applied: match &view.folded.verdicts[i] {
+                        Verdict::Applied => None,
+                        Verdict::NotApplied(d) => Some(d.to_string()),
+                    },
+                    conflict: conflicted.contains(&entry.id),
+                    entry,
+                }
+            })
+            .collect();
+        let responsible = view.summary.responsible_unit.clone();
+        let mut escalate_to: Vec<UnitRef> = dir.next_centre_up(&responsible).map(unit_ref).into_iter().collect();
+        if let Some(u) = dir.unit(&responsible) {
+            escalate_to.extend(u.escalate_skip_to.iter().filter_map(|id| dir.unit(id)).map(unit_ref));
+        }
+        let assign_down_to = dir.children(&responsible).into_iter().map(unit_ref).collect();
+        let category = CategoryCode::from(view.document.category.as_str());
+        let roster = dir
+            .mediators_for(&responsible, Some(&category))
+            .into_iter()
+            .map(|p| Mediator {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                unit_name: dir.unit(&p.unit).map(|u| u.name.clone()).unwrap_or_default(),
+                specialties: p.specialties.iter().map(|s| s.as_str().to_owned()).collect(),
+                matches: p.specialties.contains(&category),
+            })
+            .collect();
+        let committees = std::iter::once(&responsible)
+            .filter_map(|id| dir.unit(id))
+            .chain(dir.children(&responsible))
+            .filter(|u| u.centre || u.tier == Tier::Village)
+            .map(unit_ref)
+            .collect();
+        Ok(CaseScreen {
+            row: Self::row(&store, view.summary, now),
+            document: view.document,
+            state,
+            timeline,
+            allowed,
+            escalate_to,
+            assign_down_to,
+            roster,
+            committees,
+            contacts: view.contacts,
+        })
+    }
+
+    /// Records a workflow step, then shows the case again.
+    pub fn act(&self, input: &ActInput, now: i64) -> AppResult<CaseScreen> {
+        let me = self.me()?;
+        let action = self.complete(&input.action)?;
+        lock(&self.store).act(&input.case, &me.actor, action, now)?;
+        self.wake.notify_one();
+        self.case(&input.case, now)
+    }
+
+    /// Fills in what the interface cannot know: the names of assignees from the directory.
+    fn complete(&self, action: &Action) -> AppResult<Action> {
+        let store = lock(&self.store);
+        let dir = store.directory();
+        let named = |a: &Assignee| -> Result<Assignee, Error> {
+            Ok(match a {
+                Assignee::Mediator { person, .. } => Assignee::Mediator {
+                    person: person.clone(),
+                    name: dir
+                        .person(person)
+                        .ok_or_else(|| Error::UnknownPerson(person.clone()))?
+                        .name
+                        .clone(),
+                },
+                Assignee::Committee { unit, .. } => Assignee::Committee {
+                    unit: unit.clone(),
+                    name: dir
+                        .unit(unit)
+                        .ok_or_else(|| Error::UnknownUnit(unit.clone()))?
+                        .name
+                        .clone(),
+                },
+                other => other.clone(),
+            })
+        };
+        Ok(match action {
+            Action::Assign {
+                to,
+                chosen_by_parties,
+                note,
+            } => Action::Assign {
+                to: named(to)?,
+                chosen_by_parties: *chosen_by_parties,
+                note: note.clone(),
+            },
+            Action::AssignDown {
+                to,
+                person,
+                instructions,
+                due_at,
+            } => Action::AssignDown {
+                to: to.clone(),
+                person: person.as_ref().map(named).transpose()?,
+                instructions: instructions.clone(),
+                due_at: *due_at,
+            },
+            other => other.clone(),
+        })
+    }
+
+    /// What the report form offers this person.
+    pub fn form_options(&self) -> AppResult<FormOptions> {
+        let me = self.me()?;
+        let store = lock(&self.store);
+        let dir = store.directory();
+        let unit_ref = |u: &crate::org::Unit| UnitRef {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            tier: u.tier,
+        };
+        let mut places: Vec<UnitRef> = Vec::new();
+        let mut push = |u: UnitRef| {
+            if !places.iter().any(|p| p.id == u.id) {
+                places.push(u);
+            }
+        };
+        for (_, u) in &me.roles {
+            if let Some(unit) = dir.unit(&u.id) {
+                push(unit_ref(unit));
+                // A centre reports from any unit below it; a grid worker from their grid and
+                // the village around it.
+                for child in dir.children(&unit.id) {
+                    push(unit_ref(child));
+                    for grandchild in dir.children(&child.id) {
+                        push(unit_ref(grandchild));
+                    }
+                }
+                if let Some(parent) = unit.parent.as_ref().and_then(|p| dir.unit(p)) {
+                    if !me.at_centre {
+                        push(unit_ref(parent));
+                    }
+                }
+            }
+        }
+        Ok(FormOptions {
+            categories: store.taxonomy().categories.clone(),
+            places,
+        })
+    }
+
+    /// Reports a dispute (上报); returns the new case's id.
+    pub fn report_case(&self, new: &NewCase, now: i64) -> AppResult<CaseId> {
+        let me = self.me()?;
+        let id = lock(&self.store).create_case(&me.actor, new, now)?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    /// The households of my grids, least recently visited first.
+    pub fn households(&self) -> AppResult<Vec<HouseholdRow>> {
+        let me = self.me()?;
+        let store = lock(&self.store);
+        let mut out = Vec::new();
+        for g in &me.grids {
+            out.extend(store.households(&g.id)?.into_iter().map(household_row));
+        }
+        out.sort_by_key(|h| (h.last_visit_at.is_some(), h.last_visit_at));
+        Ok(out)
+    }
+
+    pub fn household(&self, id: &HouseholdId) -> AppResult<HouseholdScreen> {
+        let store = lock(&self.store);
+        let household = store.household(id)?;
+        let grid_name = store
+            .directory()
+            .unit(&household.grid)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        Ok(HouseholdScreen {
+            household,
+            grid_name,
+        })
+    }
+
+    /// Records a door-to-door visit; a dispute found on it is reported first, in its own
+    /// transaction, so that the visit can point to the case.
+    pub fn record_visit(&self, v: &VisitInput, now: i64) -> AppResult<VisitRecorded> {
+        let me = self.me()?;
+        let mut store = lock(&self.store);
+        store.household(&v.household)?;
+        let (outcome, case) = match (&v.dispute, v.all_safe) {
+            (Some(_), true) => {
+                return Err(Error::invalid(
+                    "all_safe",
+                    "报平安的走访不能同时上报纠纷 (an all-safe visit cannot also report a dispute)",
+                )
+                .into())
+            }
+            (Some(new), false) => {
+                let mut new = new.clone();
+                new.source = Source::GridVisit;
+                let case = store.create_case(&me.actor, &new, now)?;
+                (VisitOutcome::Dispute { case: case.clone() }, Some(case))
+            }
+            (None, true) => (VisitOutcome::AllSafe, None),
+            (None, false) => {
+                if v.note.trim().is_empty() {
+                    return Err(Error::invalid(
+                        "note",
+                        "请记录走访情况，或选择“无事报平安” (write what you found, or choose all safe)",
+                    )
+                    .into());
+                }
+                (VisitOutcome::Noted, None)
+            }
+        };
+        store.record_visit(&v.household, &me.actor, outcome, v.note.trim(), now)?;
+        drop(store);
+        self.wake.notify_one();
+        Ok(VisitRecorded {
+            household: v.household.clone(),
+            case,
+        })
+    }
+
+    /// The figures of my unit for cases reported in `[from, to)`.
+    pub fn figures(&self, from: i64, to: i64, now: i64) -> AppResult<FiguresScreen> {
+        let me = self.me()?;
+        let store = lock(&self.store);
+        let report = store.figures(&me.actor.unit, from, to, now)?;
+        let dir = store.directory();
+        let mut names = BTreeMap::new();
+        for id in report.by_unit.keys() {
+            if let Some(u) = dir.unit(id) {
+                names.insert(id.to_string(), u.name.clone());
+            }
+        }
+        for code in report.by_category.keys() {
+            names.insert(
+                code.clone(),
+                store
+                    .taxonomy()
+                    .zh(&CategoryCode::from(code.as_str()))
+                    .to_owned(),
+            );
+        }
+        Ok(FiguresScreen {
+            unit_name: dir
+                .unit(&me.actor.unit)
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            report,
+            names,
+        })
+    }
+
+    /// The sync line.
+    pub fn sync_state(&self) -> AppResult<SyncState> {
+        let client = self.client();
+        let store = lock(&self.store);
+        let running = lock(&self.running);
+        Ok(SyncState {
+            enrolled: client.is_some(),
+            server: client.map(|c| c.credentials().server.clone()),
+            last_synced_at: SyncClient::last_synced(&store)?,
+            waiting: store.outbox_len()?,
+            syncing: running.syncing,
+            error: running.error.clone(),
+            retry_at: running.retry_at,
+            last_sent: running.last_sent,
+            last_received: running.last_received,
+            refused: store
+                .rejected()?
+                .into_iter()
+                .map(|(key, _code, message, _)| (key, message))
+                .collect(),
+        })
+    }
+
+    /// Syncs now (the "sync now" button); the answer says how it went.
+    pub async fn sync_now(&self) -> AppResult<SyncState> {
+        self.sync_once().await;
+        self.sync_state()
+    }
+
+    async fn sync_once(&self) -> Option<Duration> {
+        let client = self.client()?;
+        lock(&self.running).syncing = true;
+        let outcome = client.sync(&self.store, |_| {}).await;
+        let mut running = lock(&self.running);
+        running.syncing = false;
+        match outcome {
+            Ok(p) => {
+                running.error = None;
+                running.retry_at = None;
+                running.last_sent = p.sent_changes;
+                running.last_received = p.received_changes + p.received_docs;
+                None
+            }
+            Err(e) => {
+                running.error = Some(e.to_string());
+                Some(Duration::ZERO)
+            }
+        }
+    }
+
+    /// The background sync: syncs at once, then every `every` and whenever a local write wakes
+    /// it; after a failure waits with exponential backoff (or until woken). Calls `changed`
+    /// after every attempt. Runs until the task is dropped.
+    pub async fn run_sync(&self, every: Duration, changed: impl Fn(SyncState)) {
+        let mut backoff = crate::client::Backoff::default();
+        loop {
+            let wait = if self.client().is_none() {
+                every
+            } else {
+                if let Ok(s) = self.sync_state() {
+                    changed(SyncState {
+                        syncing: true,
+                        ..s
+                    });
+                }
+                match self.sync_once().await {
+                    None => {
+                        backoff.succeed();
+                        every
+                    }
+                    Some(_) => {
+                        let wait = backoff.fail();
+                        lock(&self.running).retry_at = Some(now_ms() + wait.as_millis() as i64);
+                        wait
+                    }
+                }
+            };
+            if let Ok(s) = self.sync_state() {
+                changed(s);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+}
+
+fn household_row(h: crate::store::HouseholdSummary) -> HouseholdRow {
+    HouseholdRow {
+        id: h.id,
+        grid: h.grid,
+        head: h.head,
+        address: h.address,
+        members: h.members,
+        visits: h.visits,
+        last_visit_at: h.last_visit_at,
+    }
+}
