@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub mod window;
+
 /// The directory cargo puts binaries in (`target/debug`), found from the test executable.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");

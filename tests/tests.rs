@@ -1,5 +1,6 @@
 //! Whole-system tests, one binary, a module per concern.
 
+mod app_session;
 mod demo;
 mod sync;
 mod sync_admin;

@@ -19,9 +19,9 @@ use crate::model::{
 use crate::workflow::{self, CaseState, Folded};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, ROOT};
-use serde::{Deserialize, Serialize};
 use autosurgeon::{hydrate, hydrate_prop, reconcile, reconcile_insert, reconcile_prop, Text};
 use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The kinds of document a device keeps.

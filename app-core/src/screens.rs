@@ -6,8 +6,8 @@
 //! rule, it shows what the core decided.
 
 use crate::deadline::DueState;
-use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
 use crate::document::{ContactsDocument, HouseholdDocument};
+use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
 use crate::model::{Action, Actor, CaseDocument, NewCase, TimelineEntry};
 use crate::org::{Role, Tier};
 use crate::summary::CaseSummary;

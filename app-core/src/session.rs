@@ -9,9 +9,9 @@
 
 use crate::client::{SyncClient, SyncError};
 use crate::deadline::DueState;
+use crate::document::VisitOutcome;
 use crate::error::Error;
 use crate::ids::{CaseId, HouseholdId, UnitId};
-use crate::document::VisitOutcome;
 use crate::model::{Action, Actor, Assignee, NewCase, Source};
 use crate::org::{Role, Tier};
 use crate::screens::{
@@ -101,7 +101,9 @@ impl Session {
     /// Enrols this device with a centre's server using a one-time code.
     pub async fn enrol(&self, server: &str, code: &str, device_name: &str) -> AppResult<Me> {
         if server.trim().is_empty() {
-            return Err(Error::invalid("server", "请填写服务器地址 (enter the server's address)").into());
+            return Err(
+                Error::invalid("server", "请填写服务器地址 (enter the server's address)").into(),
+            );
         }
         if code.trim().is_empty() {
             return Err(Error::invalid("code", "请填写登记码 (enter the enrolment code)").into());
@@ -225,8 +227,16 @@ impl Session {
             limit: TODAY_ROWS,
             ..Default::default()
         };
-        let overdue = Self::rows(&store, &of_unit(Some(DueFilter::Overdue), vec![], false), now)?;
-        let due_soon = Self::rows(&store, &of_unit(Some(DueFilter::DueSoon), vec![], false), now)?;
+        let overdue = Self::rows(
+            &store,
+            &of_unit(Some(DueFilter::Overdue), vec![], false),
+            now,
+        )?;
+        let due_soon = Self::rows(
+            &store,
+            &of_unit(Some(DueFilter::DueSoon), vec![], false),
+            now,
+        )?;
         let mine = Self::rows(
             &store,
             &CaseFilter {
@@ -344,11 +354,24 @@ impl Session {
             })
             .collect();
         let responsible = view.summary.responsible_unit.clone();
-        let mut escalate_to: Vec<UnitRef> = dir.next_centre_up(&responsible).map(unit_ref).into_iter().collect();
+        let mut escalate_to: Vec<UnitRef> = dir
+            .next_centre_up(&responsible)
+            .map(unit_ref)
+            .into_iter()
+            .collect();
         if let Some(u) = dir.unit(&responsible) {
-            escalate_to.extend(u.escalate_skip_to.iter().filter_map(|id| dir.unit(id)).map(unit_ref));
+            escalate_to.extend(
+                u.escalate_skip_to
+                    .iter()
+                    .filter_map(|id| dir.unit(id))
+                    .map(unit_ref),
+            );
         }
-        let assign_down_to = dir.children(&responsible).into_iter().map(unit_ref).collect();
+        let assign_down_to = dir
+            .children(&responsible)
+            .into_iter()
+            .map(unit_ref)
+            .collect();
         let category = CategoryCode::from(view.document.category.as_str());
         let roster = dir
             .mediators_for(&responsible, Some(&category))
@@ -356,8 +379,15 @@ impl Session {
             .map(|p| Mediator {
                 id: p.id.clone(),
                 name: p.name.clone(),
-                unit_name: dir.unit(&p.unit).map(|u| u.name.clone()).unwrap_or_default(),
-                specialties: p.specialties.iter().map(|s| s.as_str().to_owned()).collect(),
+                unit_name: dir
+                    .unit(&p.unit)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+                specialties: p
+                    .specialties
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect(),
                 matches: p.specialties.contains(&category),
             })
             .collect();
@@ -646,10 +676,7 @@ impl Session {
                 every
             } else {
                 if let Ok(s) = self.sync_state() {
-                    changed(SyncState {
-                        syncing: true,
-                        ..s
-                    });
+                    changed(SyncState { syncing: true, ..s });
                 }
                 match self.sync_once().await {
                     None => {

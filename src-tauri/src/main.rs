@@ -1,8 +1,8 @@
-//! Desktop entry point of the shell.
+//! Desktop entry point: the whole app is in the library, shared with the phone builds.
+
+// No console window behind the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    println!(
-        "{}: the app window comes with the app issue",
-        fengqiao_app_lib::APP_NAME
-    );
+    fengqiao_app_lib::run()
 }

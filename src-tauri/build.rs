@@ -1,0 +1,5 @@
+//! Generates the Tauri context (configuration, capabilities, embedded interface).
+
+fn main() {
+    tauri_build::build()
+}

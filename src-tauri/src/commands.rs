@@ -1,0 +1,118 @@
+//! The commands the interface calls (through `app-ui`'s bridge, one function per command, same
+//! names). Each is one call into [`Session`]; the answer is a `screens` type or the core's error
+//! as its message. Argument names stay snake_case on both sides.
+//!
+//! Commands are `async` so that they run on the async runtime, not the window's thread: a list
+//! read over 10,000 cases must never freeze scrolling.
+
+use app_core::ids::{CaseId, HouseholdId};
+use app_core::model::NewCase;
+use app_core::screens::{
+    ActInput, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions, HouseholdRow,
+    HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
+};
+use app_core::session::{AppError, Session};
+use std::sync::Arc;
+use tauri::State;
+
+/// A refused command, as the interface receives it: the message, in the user's terms.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct CommandError(String);
+
+impl From<AppError> for CommandError {
+    fn from(e: AppError) -> CommandError {
+        CommandError(e.to_string())
+    }
+}
+
+impl serde::Serialize for CommandError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+type Answer<T> = Result<T, CommandError>;
+type App<'a> = State<'a, Arc<Session>>;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn enrol(
+    app: App<'_>,
+    server: String,
+    code: String,
+    device_name: String,
+) -> Answer<Me> {
+    Ok(app.enrol(&server, &code, &device_name).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn me(app: App<'_>) -> Answer<Me> {
+    Ok(app.me()?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn today(app: App<'_>) -> Answer<Today> {
+    Ok(app.today(now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn cases(app: App<'_>, query: CaseQuery) -> Answer<Vec<CaseRow>> {
+    Ok(app.cases(&query, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn case(app: App<'_>, id: CaseId) -> Answer<CaseScreen> {
+    Ok(app.case(&id, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn act(app: App<'_>, input: ActInput) -> Answer<CaseScreen> {
+    Ok(app.act(&input, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn form_options(app: App<'_>) -> Answer<FormOptions> {
+    Ok(app.form_options()?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn report_case(app: App<'_>, report: NewCase) -> Answer<CaseId> {
+    Ok(app.report_case(&report, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn households(app: App<'_>) -> Answer<Vec<HouseholdRow>> {
+    Ok(app.households()?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn household(app: App<'_>, id: HouseholdId) -> Answer<HouseholdScreen> {
+    Ok(app.household(&id)?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn record_visit(app: App<'_>, visit: VisitInput) -> Answer<VisitRecorded> {
+    Ok(app.record_visit(&visit, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn figures(app: App<'_>, from: i64, to: i64) -> Answer<FiguresScreen> {
+    Ok(app.figures(from, to, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn sync_state(app: App<'_>) -> Answer<SyncState> {
+    Ok(app.sync_state()?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn sync_now(app: App<'_>) -> Answer<SyncState> {
+    Ok(app.sync_now().await?)
+}

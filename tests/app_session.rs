@@ -1,0 +1,308 @@
+//! The app's sessions (what the window's commands call) against a real sync server: a grid
+//! worker's phone and the township's desk play a case through the loop, offline and online.
+
+use crate::sync::{new_case, GW, STAFF};
+use app_core::model::{Action, Assignee, Difficulty, FollowUpMethod, Satisfaction, SessionMode};
+use app_core::screens::{ActInput, CaseQuery, VisitInput};
+use app_core::session::{AppError, Session};
+use app_core::workflow::Status;
+use std::sync::Arc;
+use std::time::Duration;
+use system_tests::{now_ms, Server};
+
+fn session(dir: &tempfile::TempDir, name: &str) -> anyhow::Result<Session> {
+    Ok(Session::open(dir.path().join(format!("{name}.sqlite3")))?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_sessions_play_a_case_through_the_loop() -> anyhow::Result<()> {
+    let server_dir = tempfile::tempdir()?;
+    let server = Server::start(server_dir.path(), 30)?;
+    let dir = tempfile::tempdir()?;
+    let phone = session(&dir, "phone")?;
+    let desk = session(&dir, "desk")?;
+
+    // Before enrolment every screen says so, and nothing is written.
+    assert!(matches!(phone.today(now_ms()), Err(AppError::NotEnrolled)));
+    let bad = phone.enrol(&server.url(), "WRONG-CODE", "手机").await;
+    assert!(bad.is_err(), "a wrong code is refused");
+    assert!(
+        phone.me().is_err(),
+        "a refused enrolment leaves the device unenrolled"
+    );
+
+    let me = phone
+        .enrol(&server.url(), &server.code_for(GW)?, "网格员的手机")
+        .await?;
+    assert_eq!(me.person.as_str(), GW);
+    assert!(!me.at_centre);
+    assert_eq!(me.grids.len(), 1, "a grid worker visits their grid");
+    desk.enrol(&server.url(), &server.code_for(STAFF)?, "综治中心电脑")
+        .await?;
+    phone.sync_now().await?;
+    desk.sync_now().await?;
+
+    // Today: the grid's households arrived with the first sync.
+    let today = phone.today(now_ms())?;
+    assert!(
+        today.households_total > 0,
+        "the grid's households are on the phone"
+    );
+    let household = today.households[0].id.clone();
+    let visited_before = today.visited_today;
+
+    // An all-safe visit, and a visit that finds a dispute.
+    phone.record_visit(
+        &VisitInput {
+            household: household.clone(),
+            all_safe: true,
+            note: String::new(),
+            dispute: None,
+        },
+        now_ms(),
+    )?;
+    let second = today.households[1].id.clone();
+    let mut dispute = new_case(&me.grids[0].id, "排水沟堵塞纠纷");
+    dispute.parties[0].name = "周建国".into();
+    let recorded = phone.record_visit(
+        &VisitInput {
+            household: second.clone(),
+            all_safe: false,
+            note: "两户因排水沟争吵".into(),
+            dispute: Some(dispute),
+        },
+        now_ms(),
+    )?;
+    let case = recorded.case.expect("the visit reported a case");
+    assert_eq!(phone.today(now_ms())?.visited_today, visited_before + 2);
+    let h = phone.household(&second)?;
+    assert!(h
+        .household
+        .visits
+        .iter()
+        .any(|v| v.note == "两户因排水沟争吵"));
+    // Bad visit input is refused and stores nothing.
+    let waiting = phone.sync_state()?.waiting;
+    assert!(phone
+        .record_visit(
+            &VisitInput {
+                household: household.clone(),
+                all_safe: false,
+                note: "  ".into(),
+                dispute: None,
+            },
+            now_ms(),
+        )
+        .is_err());
+    assert_eq!(phone.sync_state()?.waiting, waiting);
+    assert!(waiting > 0, "the visits wait to be sent");
+
+    // Sync: the desk sees the new report waiting to be assessed.
+    let s = phone.sync_now().await?;
+    assert_eq!(s.waiting, 0, "{s:?}");
+    assert!(s.error.is_none());
+    desk.sync_now().await?;
+    let today = desk.today(now_ms())?;
+    assert!(
+        today.to_assess.iter().any(|r| r.summary.id == case),
+        "the township's queue holds the new report"
+    );
+    let found = desk.cases(
+        &CaseQuery {
+            search: Some("周建国".into()),
+            ..Default::default()
+        },
+        now_ms(),
+    )?;
+    assert_eq!(found.len(), 1);
+    let found = desk.cases(
+        &CaseQuery {
+            search: Some("排水沟".into()),
+            status: Some(Status::Reported),
+            ..Default::default()
+        },
+        now_ms(),
+    )?;
+    assert!(found.iter().any(|r| r.summary.id == case), "title search");
+
+    // Assess and assign from the roster.
+    let screen = desk.case(&case, now_ms())?;
+    assert!(
+        screen.allowed.contains(&"assess".to_owned()),
+        "{:?}",
+        screen.allowed
+    );
+    let before = desk.figures(0, i64::MAX, now_ms())?.report.total;
+    desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: vec![],
+                note: "邻里纠纷，简单".into(),
+            },
+        },
+        now_ms(),
+    )?;
+    let screen = desk.case(&case, now_ms())?;
+    let mediator = screen
+        .roster
+        .first()
+        .expect("the township has mediators")
+        .clone();
+    let screen = desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::Assign {
+                to: Assignee::Mediator {
+                    person: mediator.id.clone(),
+                    name: String::new(),
+                },
+                chosen_by_parties: true,
+                note: "双方共同选择".into(),
+            },
+        },
+        now_ms(),
+    )?;
+    assert_eq!(screen.row.summary.status, Status::Assigned);
+    assert_eq!(
+        screen.row.summary.assignee.as_deref(),
+        Some(mediator.name.as_str()),
+        "the shell names the mediator from the directory"
+    );
+    // A step the workflow does not allow now is refused with its reason, nothing stored.
+    let waiting = desk.sync_state()?.waiting;
+    let refused = desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::FollowUp {
+                method: FollowUpMethod::Phone,
+                satisfaction: Satisfaction::Satisfied,
+                relapsed: false,
+                note: String::new(),
+            },
+        },
+        now_ms(),
+    );
+    assert!(refused.is_err());
+    assert_eq!(desk.sync_state()?.waiting, waiting);
+    desk.sync_now().await?;
+
+    // The phone syncs and sees the assignment.
+    phone.sync_now().await?;
+    let seen = phone.case(&case, now_ms())?;
+    assert_eq!(seen.row.summary.status, Status::Assigned);
+    assert_eq!(
+        seen.row.summary.assignee.as_deref(),
+        Some(mediator.name.as_str())
+    );
+
+    // Resolution and follow-up at the desk; the figures move.
+    for action in [
+        Action::RecordSession {
+            mode: SessionMode::OnSite,
+            note: "现场调解".into(),
+        },
+        Action::Resolve {
+            agreement: None,
+            note: "双方达成一致".into(),
+        },
+        Action::FollowUp {
+            method: FollowUpMethod::Phone,
+            satisfaction: Satisfaction::Satisfied,
+            relapsed: false,
+            note: "电话回访，满意".into(),
+        },
+    ] {
+        desk.act(
+            &ActInput {
+                case: case.clone(),
+                action,
+            },
+            now_ms(),
+        )?;
+    }
+    let after = desk.figures(0, i64::MAX, now_ms())?.report.total;
+    assert_eq!(after.received, before.received);
+    assert_eq!(after.resolved, before.resolved + 1);
+    assert_eq!(after.followed_up, before.followed_up + 1);
+    let timeline = desk.case(&case, now_ms())?.timeline;
+    assert_eq!(
+        timeline.len(),
+        6,
+        "report, assess, assign, session, resolve, follow-up"
+    );
+    assert_eq!(timeline[0].entry.actor.person.as_str(), GW);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_background_sync_catches_up_after_the_server_returns() -> anyhow::Result<()> {
+    let server_dir = tempfile::tempdir()?;
+    let mut server = Server::start(server_dir.path(), 10)?;
+    let dir = tempfile::tempdir()?;
+    let phone = Arc::new(session(&dir, "phone")?);
+    let me = phone
+        .enrol(&server.url(), &server.code_for(GW)?, "手机")
+        .await?;
+    phone.sync_now().await?;
+
+    // The background sync runs as in the app: every 200 ms and on every write.
+    let states = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let task = {
+        let (phone, states) = (phone.clone(), states.clone());
+        tokio::spawn(async move {
+            phone
+                .run_sync(Duration::from_millis(200), |s| {
+                    states.lock().unwrap().push(s)
+                })
+                .await
+        })
+    };
+
+    server.kill();
+    let case = phone.report_case(&new_case(&me.grids[0].id, "断网时上报的纠纷"), now_ms())?;
+    // Offline: the report is saved and waits; the sync line says why.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = phone.sync_state()?;
+        if s.error.is_some() && s.waiting > 0 {
+            assert!(s.retry_at.is_some(), "a retry is scheduled: {s:?}");
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no failure seen: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        phone.case(&case, now_ms())?.row.summary.status,
+        Status::Reported
+    );
+
+    server.restart()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = phone.sync_state()?;
+        if s.waiting == 0 && s.error.is_none() {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "never caught up: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    task.abort();
+    let ids = server.store()?.list(&Default::default(), now_ms())?;
+    assert!(
+        ids.iter().any(|s| s.id == case),
+        "the server holds the offline report"
+    );
+    assert!(
+        states.lock().unwrap().iter().any(|s| s.error.is_some()),
+        "the window was told about the failure"
+    );
+    Ok(())
+}
