@@ -13,11 +13,16 @@ use std::time::{Duration, Instant};
 
 pub mod window;
 
-/// The directory cargo puts binaries in (`target/debug`), found from the test executable.
+/// The directory cargo puts binaries in (`target/debug`), found from the running executable (a
+/// test in `target/debug/deps`, or a benchmark binary in `target/release`).
 pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let deps = exe.parent().expect("deps directory");
-    deps.parent().expect("profile directory").to_path_buf()
+    let exe = std::env::current_exe().expect("own executable");
+    let dir = exe.parent().expect("executable's directory");
+    if dir.ends_with("deps") {
+        dir.parent().expect("profile directory").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// The sync-server binary, built once per test run (cargo does not build other packages'
@@ -127,14 +132,16 @@ impl Server {
                 }
             }
         });
-        let deadline = Instant::now() + Duration::from_secs(120);
+        // Loading the demo runs every case through the real workflow: allow for its size.
+        let patience = Duration::from_secs(120) + Duration::from_millis(40 * self.demo_cases as u64);
+        let deadline = Instant::now() + patience;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(l) => l,
                 Err(_) => {
                     let _ = child.kill();
-                    bail!("the server did not start within two minutes");
+                    bail!("the server did not start within {patience:?}");
                 }
             };
             if let Some(rest) = line.strip_prefix("enrolment code for ") {

@@ -1,6 +1,8 @@
 //! Whole-system tests, one binary, a module per concern.
 
+mod app_e2e;
 mod app_session;
+mod attachments;
 mod demo;
 mod sync;
 mod sync_admin;

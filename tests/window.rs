@@ -36,10 +36,12 @@ pub fn app_bin() -> PathBuf {
                 .expect("run trunk (installed by .ci/setup)");
             assert!(status.success(), "building the interface with trunk failed");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args(["build", "-q", "-p", "fengqiao-app"])
-                .status()
-                .expect("run cargo build");
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-q", "-p", "fengqiao-app"]);
+            if bin_dir().ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build");
             assert!(status.success(), "building the app failed");
             bin_dir().join("fengqiao-app")
         })
@@ -72,13 +74,21 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 impl AppWindow {
     /// Starts the app in a fresh data directory with extra environment (`FENGQIAO_*`).
     pub async fn launch(name: &str, env: &[(&str, String)]) -> anyhow::Result<AppWindow> {
+        Self::launch_in(name, tempfile::tempdir()?, env).await
+    }
+
+    /// Starts the app over an existing data directory (a store prepared beforehand).
+    pub async fn launch_in(
+        name: &str,
+        data: tempfile::TempDir,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<AppWindow> {
         if std::env::var_os("DISPLAY").is_none() {
             bail!(
                 "the app window needs an X display: run the tests under xvfb-run (.ci/test does)"
             );
         }
         let app = app_bin();
-        let data = tempfile::tempdir()?;
         let port = free_port();
         let native = free_port();
         let mut driver = Command::new("tauri-driver")
@@ -102,6 +112,9 @@ impl AppWindow {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Several TLS backends are linked here; the client needs one chosen (an error means one
+        // already was).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
@@ -175,26 +188,64 @@ impl AppWindow {
 
     /// Taps an element.
     pub async fn tap(&self, css: &str) -> anyhow::Result<()> {
+        // A screen that re-renders between finding and tapping leaves a stale element: find it
+        // again, a few times.
+        let mut tries = 0;
+        loop {
+            let e = self.reveal(css).await?;
+            match e.click().await {
+                Ok(()) => return Ok(()),
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    eprintln!("{}: tap `{css}` failed ({e:?}); again", self.name);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    let _ = self
+                        .screenshot(&format!("failed-tap-{}", sanitise(css)))
+                        .await;
+                    return Err(e).with_context(|| format!("{}: tap `{css}`", self.name));
+                }
+            }
+        }
+    }
+
+    /// Waits for an element and scrolls it to the middle of the screen. The screen scrolls
+    /// inside its own container, which WebKitWebDriver does not scroll by itself.
+    pub async fn reveal(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
         let e = self.wait(css).await?;
-        e.click()
-            .await
-            .with_context(|| format!("{}: tap `{css}`", self.name))?;
-        Ok(())
+        let arg = serde_json::to_value(&e)?;
+        let _ = self
+            .client
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+            .await;
+        Ok(e)
     }
 
     /// Types into a field (after clearing it).
     pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
-        let e = self.wait(css).await?;
-        e.clear().await?;
+        let e = self.reveal(css).await?;
+        e.clear()
+            .await
+            .with_context(|| format!("{}: clear `{css}`", self.name))?;
         e.send_keys(text)
             .await
             .with_context(|| format!("{}: type into `{css}`", self.name))?;
         Ok(())
     }
 
+    /// Gives a file to a file input (what choosing a photo does).
+    pub async fn upload(&self, css: &str, path: &Path) -> anyhow::Result<()> {
+        let e = self.reveal(css).await?;
+        e.send_keys(&path.to_string_lossy())
+            .await
+            .with_context(|| format!("{}: give `{}` to `{css}`", self.name, path.display()))?;
+        Ok(())
+    }
+
     /// Chooses an option of a select by its value.
     pub async fn choose(&self, css: &str, value: &str) -> anyhow::Result<()> {
-        let e = self.wait(css).await?;
+        let e = self.reveal(css).await?;
         e.select_by_value(value)
             .await
             .with_context(|| format!("{}: choose `{value}` in `{css}`", self.name))?;
@@ -203,7 +254,7 @@ impl AppWindow {
 
     /// Chooses the option at `index` of a select.
     pub async fn choose_index(&self, css: &str, index: usize) -> anyhow::Result<()> {
-        let e = self.wait(css).await?;
+        let e = self.reveal(css).await?;
         e.select_by_index(index)
             .await
             .with_context(|| format!("{}: choose option {index} in `{css}`", self.name))?;
@@ -216,6 +267,13 @@ impl AppWindow {
         let path = screenshot_dir().join(format!("{}-{what}.png", self.name));
         std::fs::write(&path, png)?;
         Ok(path)
+    }
+
+    /// Closes the window and its driver, keeping the data directory.
+    pub async fn into_data(mut self) -> anyhow::Result<tempfile::TempDir> {
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir()?);
+        self.close().await?;
+        Ok(data)
     }
 
     /// Closes the window and its driver.

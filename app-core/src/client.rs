@@ -9,10 +9,15 @@
 //! A document the server refuses (its error names the document) is moved aside with the
 //! server's reason ([`Store::quarantine`]) so that one bad case cannot block the rest; any
 //! other failure ends the call with a [`SyncError`] and the caller backs off ([`Backoff`]).
+//!
+//! Attachments' bytes go up after the changes: once the rounds have emptied the outbox of a
+//! case's changes, the server holds the entry listing the attachment, and each pending blob is
+//! uploaded on its own request (`PUT /v1/cases/{id}/attachments/{sha256}`), marked sent only
+//! after the server's 2xx. A refused upload is reported and does not stop the others.
 
 use crate::document::DocKind;
 use crate::error::Error;
-use crate::ids::{DeviceId, PersonId, UnitId};
+use crate::ids::{CaseId, DeviceId, PersonId, UnitId};
 use crate::org::{Role, Tier};
 use crate::protocol::{
     DirectoryResponse, DocChanges, DocUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode,
@@ -26,6 +31,9 @@ use std::time::Duration;
 
 /// At most this many changes go up in one round trip.
 pub const ROUND_CHANGES: usize = 2_000;
+
+/// How long one attachment's upload or download may take (8 MiB over a weak mobile link).
+pub const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(600);
 
 const CREDENTIALS: &str = "sync.credentials";
 const CURSOR: &str = "sync.cursor";
@@ -59,6 +67,13 @@ pub struct Progress {
     pub rejected: Vec<(String, ErrorCode, String)>,
     /// Changes still waiting in the outbox.
     pub pending: usize,
+    /// Attachments whose bytes went up in this sync.
+    pub sent_blobs: u64,
+    /// Attachments whose upload the server refused in this sync: (sha256, code, message). They
+    /// stay pending and are tried again next time.
+    pub refused_blobs: Vec<(String, ErrorCode, String)>,
+    /// Attachments attached here whose bytes no server has acknowledged yet.
+    pub pending_blobs: usize,
 }
 
 /// Why a sync stopped.
@@ -385,9 +400,157 @@ impl SyncClient {
             }
             progress(&p);
             if !answer.more && !outbox_full {
+                self.upload_blobs(store, &mut p, &mut progress).await?;
                 return Ok(p);
             }
         }
+    }
+
+    /// Uploads the bytes of every pending attachment whose case has no change left in the outbox
+    /// (so the server holds the entry listing it). Each is marked sent after the server's 2xx; a
+    /// refusal is reported in `p` and the others go on; no connection, a revoked device, a busy
+    /// or failing server end the call with an error and leave the rest pending.
+    async fn upload_blobs(
+        &self,
+        store: &Mutex<Store>,
+        p: &mut Progress,
+        progress: &mut impl FnMut(&Progress),
+    ) -> Result<(), SyncError> {
+        let pending = {
+            let s = lock(store);
+            let mut pending = s.pending_blobs()?;
+            if s.outbox_len()? > 0 {
+                // Written while this sync ran: those cases' attachments wait for the next one.
+                let unsent: std::collections::BTreeSet<String> = s
+                    .outbox(i64::MAX as usize)?
+                    .into_iter()
+                    .map(|e| e.key)
+                    .collect();
+                pending.retain(|(_, case)| !unsent.contains(&DocKind::Case.key(case)));
+            }
+            pending
+        };
+        for (sha, case) in pending {
+            let Some((mime, bytes)) = lock(store).blob(&sha)? else {
+                continue;
+            };
+            p.bytes_up += bytes.len() as u64;
+            match self.put_attachment(&case, &sha, &mime, bytes).await? {
+                Ok(()) => {
+                    lock(store).mark_blob_sent(&sha)?;
+                    p.sent_blobs += 1;
+                }
+                Err((code, message)) => p.refused_blobs.push((sha, code, message)),
+            }
+            progress(p);
+        }
+        p.pending_blobs = lock(store).pending_blobs()?.len();
+        Ok(())
+    }
+
+    /// One attachment's upload: `Ok(Ok(()))` once stored, `Ok(Err(..))` when the server refuses
+    /// this attachment, `Err` when the request as a whole failed (offline, revoked, server busy
+    /// or failing). A rate-limited upload waits as the server asks and tries again, a few times.
+    async fn put_attachment(
+        &self,
+        case: &str,
+        sha: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Result<(), (ErrorCode, String)>, SyncError> {
+        let url = format!(
+            "{}/v1/cases/{case}/attachments/{sha}",
+            self.credentials.server
+        );
+        let mut attempts = 0;
+        loop {
+            let resp = self
+                .http
+                .put(&url)
+                .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+                .header("content-type", mime)
+                .bearer_auth(&self.credentials.token)
+                .timeout(ATTACHMENT_TIMEOUT)
+                .body(bytes.clone())
+                .send()
+                .await
+                .map_err(|e| SyncError::Offline(e.to_string()))?;
+            let status = resp.status().as_u16();
+            if resp.status().is_success() {
+                return Ok(Ok(()));
+            }
+            if status == 429 && attempts < 3 {
+                attempts += 1;
+                let wait = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 10);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            let (status, code, message, _) = refused(resp).await;
+            if status == 401 || status == 429 || status >= 500 {
+                return Err(SyncError::Refused {
+                    status,
+                    code,
+                    message,
+                });
+            }
+            return Ok(Err((code, message)));
+        }
+    }
+
+    /// Downloads an attachment's bytes from the server (which gives them only to a device that
+    /// may see the case, for an attachment the case lists) and keeps them in the store, checked
+    /// against their hash. Returns their type and the bytes.
+    pub async fn fetch_attachment(
+        &self,
+        store: &Mutex<Store>,
+        case: &CaseId,
+        sha256: &str,
+    ) -> Result<(String, Vec<u8>), SyncError> {
+        let resp = self
+            .http
+            .get(format!(
+                "{}/v1/cases/{case}/attachments/{sha256}",
+                self.credentials.server
+            ))
+            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
+            .bearer_auth(&self.credentials.token)
+            .timeout(ATTACHMENT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        let resp = success(resp).await?;
+        let mime = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Offline(e.to_string()))?
+            .to_vec();
+        lock(store)
+            .put_blob(sha256, &mime, &bytes, now_ms())
+            .map_err(|e| match e {
+                Error::Invalid { .. } => SyncError::Protocol(format!(
+                    "the server's bytes for attachment {sha256} are not that attachment: {e}"
+                )),
+                other => other.into(),
+            })?;
+        Ok((mime, bytes))
     }
 }
 

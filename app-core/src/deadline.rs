@@ -88,7 +88,7 @@ impl DueState {
 
     pub fn zh(self) -> &'static str {
         match self {
-            DueState::Handled => "已办结",
+            DueState::Handled => "已处置",
             DueState::OnTrack => "办理中",
             DueState::DueSoon => "即将到期",
             DueState::Overdue => "已超期",

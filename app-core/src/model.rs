@@ -228,8 +228,22 @@ pub struct Place {
     pub gps: Option<Gps>,
 }
 
+/// The largest file a case takes as an attachment (8 MiB: a phone's photo is 2–5 MB, a scanned
+/// agreement less).
+pub const MAX_ATTACHMENT_BYTES: u64 = 8 << 20;
+
+/// The file types a case takes as attachments: photos (JPEG, PNG, WebP, HEIC) and PDF scans.
+pub const ATTACHMENT_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heic",
+    "application/pdf",
+];
+
 /// A photo, a scanned agreement or another file. Only metadata and the content hash live in the
-/// document; the bytes travel separately.
+/// document; the bytes are kept apart by content hash (the store's `blobs`) and travel by their
+/// own requests (`PUT`/`GET /v1/cases/{id}/attachments/{sha256}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Attachment {
     #[key]

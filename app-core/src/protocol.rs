@@ -113,6 +113,15 @@ impl DocUpdate {
     }
 }
 
+/// The answer to `PUT /v1/cases/{id}/attachments/{sha256}`: the bytes are stored durably.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentStored {
+    pub sha256: String,
+    pub size: u64,
+    /// Whether the bytes were new to the server (false for a repeated upload).
+    pub stored: bool,
+}
+
 /// Every error the server answers with, in the body of a 4xx or 5xx.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -167,6 +176,16 @@ pub enum ErrorCode {
     BadDocument,
     /// The client speaks another protocol version.
     Version,
+    /// The case lists no attachment with that SHA-256 (or none of that type and size).
+    UnknownAttachment,
+    /// The case lists the attachment, but its bytes have not reached this server yet (the
+    /// device that attached it has not uploaded them): try again later.
+    NotUploaded,
+    /// An attachment's bytes do not hash to the SHA-256 they were sent under.
+    HashMismatch,
+    /// An attachment's bytes are not what the case lists: another type (`Content-Type`) or
+    /// size, a type that cannot be attached, or empty.
+    BadAttachment,
     /// Anything else; the server logs the details.
     Internal,
 }
@@ -178,10 +197,13 @@ impl ErrorCode {
             ErrorCode::BadJson | ErrorCode::BadEncoding | ErrorCode::CorruptChange => 400,
             ErrorCode::Unauthenticated | ErrorCode::Revoked | ErrorCode::BadCode => 401,
             ErrorCode::ForgedActor | ErrorCode::OutOfScope | ErrorCode::WrongAuthor => 403,
-            ErrorCode::UnknownDoc => 404,
+            ErrorCode::UnknownDoc | ErrorCode::UnknownAttachment | ErrorCode::NotUploaded => 404,
             ErrorCode::WorkflowDenied => 409,
             ErrorCode::TooLarge | ErrorCode::TooMany => 413,
-            ErrorCode::BadDocument | ErrorCode::Version => 422,
+            ErrorCode::BadDocument
+            | ErrorCode::Version
+            | ErrorCode::HashMismatch
+            | ErrorCode::BadAttachment => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }

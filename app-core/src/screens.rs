@@ -220,3 +220,11 @@ pub struct FiguresScreen {
     /// Names of the units and categories the report's keys name.
     pub names: BTreeMap<String, String>,
 }
+
+/// An attachment's bytes for the interface to show (a photo, a PDF): its type and the bytes in
+/// standard base64.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentData {
+    pub mime: String,
+    pub base64: String,
+}

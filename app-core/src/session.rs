@@ -15,9 +15,9 @@ use crate::ids::{CaseId, HouseholdId, UnitId};
 use crate::model::{Action, Actor, Assignee, NewCase, Source};
 use crate::org::{Role, Tier};
 use crate::screens::{
-    ActInput, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions, HouseholdRow,
-    HouseholdScreen, Me, Mediator, SyncState, TimelineRow, Today, UnitRef, VisitInput,
-    VisitRecorded,
+    ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
+    HouseholdRow, HouseholdScreen, Me, Mediator, SyncState, TimelineRow, Today, UnitRef,
+    VisitInput, VisitRecorded,
 };
 use crate::store::{CaseFilter, DueFilter, Store};
 use crate::summary::CaseSummary;
@@ -418,6 +418,56 @@ impl Session {
         lock(&self.store).act(&input.case, &me.actor, action, now)?;
         self.wake.notify_one();
         self.case(&input.case, now)
+    }
+
+    /// Attaches a photo (or a scanned agreement) to a case: kept on this device at once, its
+    /// bytes uploaded by the background sync after the change that lists it. Then shows the case
+    /// again.
+    pub fn attach_photo(
+        &self,
+        case: &CaseId,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+        now: i64,
+    ) -> AppResult<CaseScreen> {
+        let me = self.me()?;
+        lock(&self.store).attach(case, &me.actor, name, mime, bytes, now)?;
+        self.wake.notify_one();
+        self.case(case, now)
+    }
+
+    /// An attachment of a case, to show: from this device if its bytes are here, else downloaded
+    /// from the server (and kept). Not here and not enrolled: [`AppError::NotEnrolled`].
+    pub async fn attachment(&self, case: &CaseId, sha256: &str) -> AppResult<AttachmentData> {
+        use base64::Engine;
+        let encode = |mime: String, bytes: &[u8]| AttachmentData {
+            mime,
+            base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        };
+        let held = {
+            let store = lock(&self.store);
+            let listed = store
+                .case(case)?
+                .document
+                .attachments
+                .iter()
+                .any(|a| a.sha256.eq_ignore_ascii_case(sha256));
+            if !listed {
+                return Err(Error::invalid(
+                    "sha256",
+                    "此案件没有这个附件 (the case has no such attachment)",
+                )
+                .into());
+            }
+            store.blob(sha256)?
+        };
+        if let Some((mime, bytes)) = held {
+            return Ok(encode(mime, &bytes));
+        }
+        let client = self.client().ok_or(AppError::NotEnrolled)?;
+        let (mime, bytes) = client.fetch_attachment(&self.store, case, sha256).await?;
+        Ok(encode(mime, &bytes))
     }
 
     /// Fills in what the interface cannot know: the names of assignees from the directory.

@@ -1,12 +1,14 @@
-//! The application shell: language, routes, header. Phone-sized first (360–414 px), large touch
-//! targets, one column; it widens on a desk.
+//! The application shell: language, who is using the device, the routes, the header with the
+//! sync line and the bottom tab bar. Phone-sized first (360–414 px), thumb-reachable tabs at the
+//! bottom, one column that widens on a desk. Every screen is a page in [`crate::pages`].
 
-use crate::bridge;
-use crate::forms::ReportForm;
+use crate::bridge::{self, BridgeError, Me, SyncState};
 use crate::i18n::{t, Key, Lang};
-use app_core::ids::UnitId;
-use app_core::taxonomy::Taxonomy;
-use wasm_bindgen::JsCast;
+use crate::pages;
+use crate::sync_line;
+use crate::time;
+use crate::widgets::RouteLink;
+use std::rc::Rc;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -14,9 +16,23 @@ use yew_router::prelude::*;
 #[derive(Clone, Debug, PartialEq, Routable)]
 pub enum Route {
     #[at("/")]
-    Report,
+    Today,
     #[at("/enrol")]
     Enrol,
+    #[at("/households")]
+    Households,
+    #[at("/households/:id")]
+    Household { id: String },
+    #[at("/report")]
+    Report,
+    #[at("/cases")]
+    Cases,
+    #[at("/cases/:id")]
+    Case { id: String },
+    #[at("/figures")]
+    Figures,
+    #[at("/sync")]
+    Sync,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -29,23 +45,84 @@ pub struct LangContext {
     pub switch: Callback<()>,
 }
 
-fn text_of(e: &InputEvent) -> String {
-    let target = e.target();
-    if let Some(i) = target
-        .clone()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
-        return i.value();
-    }
-    target
-        .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-        .map(|t| t.value())
+/// The current language.
+#[hook]
+pub fn use_lang() -> Lang {
+    use_context::<LangContext>()
+        .map(|c| c.lang)
         .unwrap_or_default()
+}
+
+/// Who uses the device, as far as the shell knows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Person {
+    Loading,
+    Known(Rc<Me>),
+    NotEnrolled,
+    /// `me` failed for another reason (outside the app: no shell).
+    Unknown(BridgeError),
+}
+
+/// What the shell shares with every page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShellContext {
+    pub person: Person,
+    pub sync: Option<SyncState>,
+    /// Asks the shell for the sync state again (pages call it after each write).
+    pub refresh_sync: Callback<()>,
+    /// The device has just been enrolled as this person.
+    pub enrolled: Callback<Me>,
+}
+
+impl ShellContext {
+    /// The enrolled person, once known.
+    pub fn me(&self) -> Option<Rc<Me>> {
+        match &self.person {
+            Person::Known(me) => Some(me.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The shell's context (pages are always inside the shell).
+#[hook]
+pub fn use_shell() -> ShellContext {
+    use_context::<ShellContext>().unwrap_or_else(|| ShellContext {
+        person: Person::Loading,
+        sync: None,
+        refresh_sync: Callback::noop(),
+        enrolled: Callback::noop(),
+    })
+}
+
+const LANG_KEY: &str = "fengqiao.lang";
+
+fn stored_lang() -> Lang {
+    let stored = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(LANG_KEY).ok().flatten());
+    match stored.as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Zh,
+    }
+}
+
+fn apply_lang(lang: Lang) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if let Some(root) = window.document().and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("lang", lang.tag());
+    }
+    if let Ok(Some(storage)) = window.local_storage() {
+        let _ = storage.set_item(LANG_KEY, lang.tag());
+    }
 }
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let lang = use_state(Lang::default);
+    let lang = use_state(stored_lang);
+    use_effect_with(*lang, |l| apply_lang(*l));
     let switch = {
         let lang = lang.clone();
         Callback::from(move |_| lang.set(lang.other()))
@@ -57,216 +134,259 @@ pub fn app() -> Html {
     html! {
         <ContextProvider<LangContext> context={ctx}>
             <BrowserRouter>
-                <Header />
-                <main class="screen">
-                    <Switch<Route> render={render} />
-                </main>
+                <Shell />
             </BrowserRouter>
         </ContextProvider<LangContext>>
     }
 }
 
+/// Whether a failed `me` means the device is not enrolled (the core says so in both languages).
+pub fn is_not_enrolled(e: &BridgeError) -> bool {
+    matches!(e, BridgeError::Refused(m) if m.contains("not enrolled") || m.contains("尚未登记"))
+}
+
+#[function_component(Shell)]
+fn shell() -> Html {
+    let person = use_state(|| Person::Loading);
+    let sync = use_state(|| None::<SyncState>);
+    let navigator = use_navigator();
+    let route = use_route::<Route>().unwrap_or(Route::Today);
+    let refresh_sync = {
+        let sync = sync.clone();
+        Callback::from(move |()| {
+            let sync = sync.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(s) = bridge::sync_state().await {
+                    sync.set(Some(s));
+                }
+            });
+        })
+    };
+    {
+        let (person, sync, refresh_sync) = (person.clone(), sync.clone(), refresh_sync.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                person.set(match bridge::me().await {
+                    Ok(me) => Person::Known(Rc::new(me)),
+                    Err(e) if is_not_enrolled(&e) => Person::NotEnrolled,
+                    Err(e) => match bridge::sync_state().await {
+                        Ok(s) if !s.enrolled => Person::NotEnrolled,
+                        _ => Person::Unknown(e),
+                    },
+                });
+            });
+            bridge::on_sync_state(move |s| sync.set(Some(s)));
+            refresh_sync.emit(());
+        });
+    }
+    // Enrolled by the shell itself (a code given at start): the sync state says so first.
+    {
+        let (person, navigator) = (person.clone(), navigator.clone());
+        let enrolled_now = sync.as_ref().is_some_and(|s| s.enrolled);
+        use_effect_with(enrolled_now, move |enrolled_now| {
+            if *enrolled_now && *person == Person::NotEnrolled {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(me) = bridge::me().await {
+                        person.set(Person::Known(Rc::new(me)));
+                        if let Some(n) = navigator {
+                            n.replace(&Route::Today);
+                        }
+                    }
+                });
+            }
+        });
+    }
+    // A device that is not enrolled can only enrol.
+    {
+        let navigator = navigator.clone();
+        use_effect_with(
+            ((*person).clone(), route.clone()),
+            move |(person, route)| {
+                if *person == Person::NotEnrolled && *route != Route::Enrol {
+                    if let Some(n) = navigator {
+                        n.replace(&Route::Enrol);
+                    }
+                }
+            },
+        );
+    }
+    let enrolled = {
+        let (person, refresh_sync) = (person.clone(), refresh_sync.clone());
+        Callback::from(move |me: Me| {
+            person.set(Person::Known(Rc::new(me)));
+            refresh_sync.emit(());
+        })
+    };
+    let ctx = ShellContext {
+        person: (*person).clone(),
+        sync: (*sync).clone(),
+        refresh_sync,
+        enrolled,
+    };
+    let show_tabs = !matches!(*person, Person::NotEnrolled) && route != Route::Enrol;
+    html! {
+        <ContextProvider<ShellContext> context={ctx.clone()}>
+            <Header />
+            <main class={classes!("screen", show_tabs.then_some("with-tabs"))}>
+                if let Person::Unknown(e) = &*person {
+                    if *e == BridgeError::NoShell { <NoShellBanner /> }
+                }
+                <Switch<Route> render={render} />
+            </main>
+            if show_tabs { <TabBar /> }
+        </ContextProvider<ShellContext>>
+    }
+}
+
 fn render(route: Route) -> Html {
     match route {
-        Route::Report => html! { <ReportScreen /> },
-        Route::Enrol => html! { <EnrolScreen /> },
-        Route::NotFound => html! { <Redirect<Route> to={Route::Report} /> },
+        Route::Today => html! { <pages::today::TodayPage /> },
+        Route::Enrol => html! { <pages::enrol::EnrolPage /> },
+        Route::Households => html! { <pages::households::HouseholdsPage /> },
+        Route::Household { id } => html! { <pages::household::HouseholdPage {id} /> },
+        Route::Report => html! { <pages::report::ReportPage /> },
+        Route::Cases => html! { <pages::cases::CasesPage /> },
+        Route::Case { id } => html! { <pages::case::CasePage {id} /> },
+        Route::Figures => html! { <pages::figures::FiguresPage /> },
+        Route::Sync => html! { <pages::sync::SyncPage /> },
+        Route::NotFound => html! { <Redirect<Route> to={Route::Today} /> },
     }
+}
+
+#[function_component(NoShellBanner)]
+fn no_shell_banner() -> Html {
+    let l = use_lang();
+    html! { <p class="banner" role="status">{ t(l, Key::NoShell) }</p> }
 }
 
 #[function_component(Header)]
 fn header() -> Html {
     let ctx = use_context::<LangContext>().expect("language context");
+    let shell = use_shell();
+    let l = ctx.lang;
     let onclick = {
         let switch = ctx.switch.clone();
         Callback::from(move |_| switch.emit(()))
     };
+    let (line, tone) = match &shell.sync {
+        Some(s) => (
+            sync_line::line(s, l, time::now_ms()),
+            sync_line::tone(s).class(),
+        ),
+        None => (String::new(), "sync-unknown"),
+    };
     html! {
         <header class="bar">
-            <h1>{ t(ctx.lang, Key::AppName) }</h1>
-            <button class="lang" id="lang-switch" {onclick}>{ t(ctx.lang, Key::SwitchLanguage) }</button>
+            <div class="bar-titles">
+                <h1>{ t(l, Key::AppName) }</h1>
+                if let Some(me) = shell.me() {
+                    <span class="bar-who">{ format!("{} · {}", me.name, me.unit_name) }</span>
+                }
+            </div>
+            <RouteLink to={Route::Sync} id="sync-line" class={classes!("sync-line", tone)}>
+                { line }
+            </RouteLink>
+            <button class="lang" id="lang-switch" {onclick}>{ t(l, Key::SwitchLanguage) }</button>
         </header>
     }
 }
 
-#[function_component(EnrolScreen)]
-fn enrol_screen() -> Html {
-    let ctx = use_context::<LangContext>().expect("language context");
-    let server = use_state(String::new);
-    let code = use_state(String::new);
-    let outcome = use_state(|| None::<Result<(), String>>);
-    let on_server = {
-        let server = server.clone();
-        Callback::from(move |e: InputEvent| server.set(text_of(&e)))
+/// One tab: its route, id, label and icon (an SVG path on a 24-unit grid).
+struct Tab {
+    route: Route,
+    id: &'static str,
+    key: Key,
+    icon: &'static str,
+}
+
+const ICON_TODAY: &str = "M4 5h16v15H4z M4 9h16 M8 3v4 M16 3v4";
+const ICON_HOUSEHOLDS: &str = "M3 11l9-7 9 7 M5 10v10h14V10 M10 20v-6h4v6";
+const ICON_CASES: &str = "M5 4h14v16H5z M8 8h8 M8 12h8 M8 16h5";
+const ICON_REPORT: &str = "M12 5v14 M5 12h14";
+const ICON_FIGURES: &str = "M5 20V10 M12 20V4 M19 20v-7";
+const ICON_SYNC: &str = "M20 7a8 8 0 0 0-14 1 M4 17a8 8 0 0 0 14-1 M20 3v4h-4 M4 21v-4h4";
+
+#[function_component(TabBar)]
+fn tab_bar() -> Html {
+    let l = use_lang();
+    let shell = use_shell();
+    let route = use_route::<Route>().unwrap_or(Route::Today);
+    let has_grids = shell.me().is_some_and(|me| !me.grids.is_empty());
+    let mut tabs = vec![Tab {
+        route: Route::Today,
+        id: "nav-today",
+        key: Key::NavToday,
+        icon: ICON_TODAY,
+    }];
+    if has_grids {
+        tabs.push(Tab {
+            route: Route::Households,
+            id: "nav-households",
+            key: Key::NavHouseholds,
+            icon: ICON_HOUSEHOLDS,
+        });
+    }
+    tabs.extend([
+        Tab {
+            route: Route::Cases,
+            id: "nav-cases",
+            key: Key::NavCases,
+            icon: ICON_CASES,
+        },
+        Tab {
+            route: Route::Report,
+            id: "nav-report",
+            key: Key::NavReport,
+            icon: ICON_REPORT,
+        },
+        Tab {
+            route: Route::Figures,
+            id: "nav-figures",
+            key: Key::NavFigures,
+            icon: ICON_FIGURES,
+        },
+        Tab {
+            route: Route::Sync,
+            id: "nav-sync",
+            key: Key::NavSync,
+            icon: ICON_SYNC,
+        },
+    ]);
+    let section = |r: &Route| match r {
+        Route::Household { .. } => Route::Households,
+        Route::Case { .. } => Route::Cases,
+        other => other.clone(),
     };
-    let on_code = {
-        let code = code.clone();
-        Callback::from(move |e: InputEvent| code.set(text_of(&e)))
-    };
-    let onclick = {
-        let (server, code, outcome) = (server.clone(), code.clone(), outcome.clone());
-        Callback::from(move |_| {
-            let (server, code, outcome) = ((*server).clone(), (*code).clone(), outcome.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let r = bridge::enrol(&server, &code, "手机").await;
-                outcome.set(Some(r.map(|_| ()).map_err(|e| e.to_string())));
-            });
-        })
-    };
-    let l = ctx.lang;
+    let current = section(&route);
     html! {
-        <section class="card">
-            <h2>{ t(l, Key::EnrolTitle) }</h2>
-            <label>{ t(l, Key::ServerAddress) }
-                <input id="enrol-server" type="url" inputmode="url" value={(*server).clone()} oninput={on_server} />
-            </label>
-            <label>{ t(l, Key::EnrolCode) }
-                <input id="enrol-code" autocapitalize="characters" value={(*code).clone()} oninput={on_code} />
-            </label>
-            <button class="primary" id="enrol-submit" {onclick}>{ t(l, Key::EnrolButton) }</button>
-            { match &*outcome {
-                Some(Err(m)) => html! { <p class="error" role="alert">{ m.clone() }</p> },
-                Some(Ok(())) => html! { <p class="ok">{ t(l, Key::Saved) }</p> },
-                None => html! {},
-            } }
-        </section>
+        <nav class="tabs" aria-label={t(l, Key::MainNavigation)}>
+            { for tabs.into_iter().map(|tab| {
+                let active = tab.route == current;
+                html! {
+                    <RouteLink to={tab.route} id={tab.id} class={classes!("tab", active.then_some("active"))}
+                        aria_current={active.then_some(AttrValue::from("page"))}>
+                        <svg class="tab-icon" viewBox="0 0 24 24" aria-hidden="true">
+                            <path d={tab.icon} />
+                        </svg>
+                        <span>{ t(l, tab.key) }</span>
+                    </RouteLink>
+                }
+            }) }
+        </nav>
     }
 }
 
-/// Writes a typed value into the form.
-type Setter = Box<dyn Fn(&mut ReportForm, String)>;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn value_of(e: &Event) -> String {
-    e.target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-        .map(|s| s.value())
-        .unwrap_or_default()
-}
-
-#[function_component(ReportScreen)]
-fn report_screen() -> Html {
-    let ctx = use_context::<LangContext>().expect("language context");
-    let form = use_state(|| ReportForm::new(UnitId::new("")));
-    let saved = use_state(|| None::<Result<String, String>>);
-    let taxonomy = Taxonomy::default();
-    let l = ctx.lang;
-    // A text field bound to the form: edits on input, marks it visited on blur.
-    let field = |name: String, key: Key, value: String, multiline: bool, set: Setter| {
-        let set = std::rc::Rc::new(set);
-        let oninput = {
-            let form = form.clone();
-            Callback::from(move |e: InputEvent| {
-                let mut f = (*form).clone();
-                set(&mut f, text_of(&e));
-                form.set(f);
-            })
-        };
-        let onblur = {
-            let (form, name) = (form.clone(), name.clone());
-            Callback::from(move |_: FocusEvent| {
-                let mut f = (*form).clone();
-                f.touch(&name);
-                form.set(f);
-            })
-        };
-        let message = form.shown_message(&taxonomy, &name, l);
-        let id = format!("report-{}", name.replace(['[', ']', '.'], "-"));
-        html! {
-            <label class={classes!(message.is_some().then_some("invalid"))}>
-                { t(l, key) }
-                if multiline {
-                    <textarea {id} value={value} {oninput} {onblur} />
-                } else {
-                    <input {id} value={value} {oninput} {onblur} />
-                }
-                if let Some(m) = message { <span class="problem">{ m }</span> }
-            </label>
-        }
-    };
-    let on_category = {
-        let form = form.clone();
-        Callback::from(move |e: Event| {
-            let mut f = (*form).clone();
-            f.category = value_of(&e);
-            f.touch("category");
-            form.set(f);
-        })
-    };
-    let category_message = form.shown_message(&taxonomy, "category", l);
-    let parties: Html = (0..form.parties.len())
-        .map(|i| {
-            html! {
-                <fieldset class="party">
-                    { field(format!("parties[{i}].name"), Key::FieldPartyName, form.parties[i].name.clone(), false,
-                        Box::new(move |f, v| f.parties[i].name = v)) }
-                    { field(format!("parties[{i}].phone"), Key::FieldPhone, form.parties[i].phone.clone(), false,
-                        Box::new(move |f, v| f.parties[i].phone = v)) }
-                    { field(format!("parties[{i}].id_number"), Key::FieldIdNumber, form.parties[i].id_number.clone(), false,
-                        Box::new(move |f, v| f.parties[i].id_number = v)) }
-                </fieldset>
-            }
-        })
-        .collect();
-    let add_party = {
-        let form = form.clone();
-        Callback::from(move |_| {
-            let mut f = (*form).clone();
-            f.parties.push(crate::forms::PartyForm::new(
-                app_core::model::PartyRole::ThirdParty,
-            ));
-            form.set(f);
-        })
-    };
-    let onclick = {
-        let (form, saved) = (form.clone(), saved.clone());
-        let taxonomy = taxonomy.clone();
-        Callback::from(move |_| {
-            if !form.is_valid(&taxonomy) {
-                let mut f = (*form).clone();
-                f.attempted = true;
-                form.set(f);
-                return;
-            }
-            let report = form.to_new_case();
-            let saved = saved.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                saved.set(Some(
-                    bridge::report_case(&report)
-                        .await
-                        .map(|id| id.to_string())
-                        .map_err(|e| e.to_string()),
-                ));
-            });
-        })
-    };
-    html! {
-        <section class="card">
-            <h2>{ t(l, Key::ReportDispute) }</h2>
-            { field("title".to_owned(), Key::FieldTitle, form.title.clone(), false, Box::new(|f, v| f.title = v)) }
-            <label class={classes!(category_message.is_some().then_some("invalid"))}>
-                { t(l, Key::FieldCategory) }
-                <select id="report-category" onchange={on_category}>
-                    <option value="" selected={form.category.is_empty()}>{ "—" }</option>
-                    { for taxonomy.categories.iter().map(|c| html! {
-                        <option value={c.code.as_str().to_owned()} selected={form.category == c.code.as_str()}>
-                            { if l == Lang::Zh { c.zh.clone() } else { c.en.clone() } }
-                        </option>
-                    }) }
-                </select>
-                if let Some(m) = category_message { <span class="problem">{ m }</span> }
-            </label>
-            { field("narrative".to_owned(), Key::FieldNarrative, form.narrative.clone(), true, Box::new(|f, v| f.narrative = v)) }
-            { field("address".to_owned(), Key::FieldAddress, form.address.clone(), false, Box::new(|f, v| f.address = v)) }
-            <h3>{ t(l, Key::FieldParties) }</h3>
-            if let Some(m) = form.shown_message(&taxonomy, "parties", l) { <p class="problem">{ m }</p> }
-            { parties }
-            <button id="report-add-party" onclick={add_party}>{ t(l, Key::AddParty) }</button>
-            <button class="primary" id="report-save" {onclick}>{ t(l, Key::Save) }</button>
-            { match &*saved {
-                Some(Err(m)) => html! { <p class="error" role="alert">{ m.clone() }</p> },
-                Some(Ok(_)) => html! { <p class="ok">{ t(l, Key::Saved) }</p> },
-                None => html! {},
-            } }
-        </section>
+    #[test]
+    fn a_refused_me_saying_not_enrolled_leads_to_enrolment() {
+        let core = "本机尚未登记到综治中心 (this device is not enrolled with a centre yet)";
+        assert!(is_not_enrolled(&BridgeError::Refused(core.into())));
+        assert!(!is_not_enrolled(&BridgeError::NoShell));
+        assert!(!is_not_enrolled(&BridgeError::Refused(
+            "database is locked".into()
+        )));
     }
 }

@@ -36,11 +36,22 @@ impl std::fmt::Display for BridgeError {
     }
 }
 
+/// Whether the page runs inside the app's window (which provides `window.__TAURI__`). Calling
+/// into a missing namespace would throw outside any promise and leave the call hanging.
+pub fn has_shell() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &JsValue::from_str("__TAURI__")).ok())
+        .is_some_and(|t| t.is_object())
+}
+
 /// Calls a command with named arguments.
 pub async fn invoke<A: Serialize, R: DeserializeOwned>(
     cmd: &str,
     args: &A,
 ) -> Result<R, BridgeError> {
+    if !has_shell() {
+        return Err(BridgeError::NoShell);
+    }
     let args =
         serde_wasm_bindgen::to_value(args).map_err(|e| BridgeError::Garbled(e.to_string()))?;
     match tauri_invoke(cmd, args).await {
@@ -53,12 +64,12 @@ pub async fn invoke<A: Serialize, R: DeserializeOwned>(
     }
 }
 
-pub use app_core::screens::{
-    ActInput, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions, HouseholdRow,
-    HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
-};
 use app_core::ids::{CaseId, HouseholdId};
 use app_core::model::NewCase;
+pub use app_core::screens::{
+    ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
+    HouseholdRow, HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
+};
 
 /// The name of the event the shell emits whenever the sync state changes (payload: [`SyncState`]).
 pub const SYNC_EVENT: &str = "sync-state";
@@ -126,6 +137,46 @@ pub async fn act(input: &ActInput) -> Result<CaseScreen, BridgeError> {
     invoke("act", &ActArgs { input }).await
 }
 
+#[derive(Serialize)]
+struct AttachPhotoArgs<'a> {
+    case: &'a CaseId,
+    name: &'a str,
+    mime: &'a str,
+    base64: &'a str,
+}
+
+/// `attach_photo`: attaches a photo (or a PDF scan) to a case on this device; `base64` is the
+/// file's bytes in standard base64. Answers with the case as it is now; the bytes go to the
+/// server with the next sync.
+pub async fn attach_photo(
+    case: &CaseId,
+    name: &str,
+    mime: &str,
+    base64: &str,
+) -> Result<CaseScreen, BridgeError> {
+    invoke(
+        "attach_photo",
+        &AttachPhotoArgs {
+            case,
+            name,
+            mime,
+            base64,
+        },
+    )
+    .await
+}
+
+#[derive(Serialize)]
+struct AttachmentArgs<'a> {
+    case: &'a CaseId,
+    sha256: &'a str,
+}
+
+/// `attachment`: an attachment's type and bytes (base64), from this device or else the server.
+pub async fn attachment(case: &CaseId, sha256: &str) -> Result<AttachmentData, BridgeError> {
+    invoke("attachment", &AttachmentArgs { case, sha256 }).await
+}
+
 /// `form_options`: categories and places for the report form.
 pub async fn form_options() -> Result<FormOptions, BridgeError> {
     invoke("form_options", &NoArgs {}).await
@@ -190,20 +241,87 @@ pub async fn sync_now() -> Result<SyncState, BridgeError> {
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "event"], js_name = listen)]
-    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
+    async fn tauri_listen(
+        event: &str,
+        handler: &Closure<dyn FnMut(JsValue)>,
+    ) -> Result<JsValue, JsValue>;
 }
 
 /// Calls `on_change` with every sync state the shell pushes, for as long as the page lives.
 pub fn on_sync_state(on_change: impl Fn(SyncState) + 'static) {
     let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-        let payload = js_sys::Reflect::get(&event, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
+        let payload =
+            js_sys::Reflect::get(&event, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
         if let Ok(state) = serde_wasm_bindgen::from_value::<SyncState>(payload) {
             on_change(state);
         }
     });
+    if !has_shell() {
+        return;
+    }
     wasm_bindgen_futures::spawn_local(async move {
         // Outside the app there is nothing to listen to; the header then shows no sync line.
         let _ = tauri_listen(SYNC_EVENT, &handler).await;
         handler.forget();
     });
+}
+
+#[derive(Serialize)]
+struct PositionOptions {
+    #[serde(rename = "enableHighAccuracy")]
+    enable_high_accuracy: bool,
+    timeout: u32,
+    #[serde(rename = "maximumAge")]
+    maximum_age: u32,
+}
+
+#[derive(Serialize)]
+struct PositionArgs {
+    options: PositionOptions,
+}
+
+#[derive(Deserialize)]
+struct Coordinates {
+    latitude: f64,
+    longitude: f64,
+}
+
+#[derive(Deserialize)]
+struct Position {
+    coords: Coordinates,
+}
+
+/// The device's position (latitude, longitude) from the platform's geolocation plugin, which
+/// phones have; `None` where the platform has none (a desktop) or the person declined.
+pub async fn location() -> Option<(f64, f64)> {
+    let args = PositionArgs {
+        options: PositionOptions {
+            enable_high_accuracy: true,
+            timeout: 15_000,
+            maximum_age: 60_000,
+        },
+    };
+    const GET: &str = "plugin:geolocation|get_current_position";
+    let first = invoke::<_, Position>(GET, &args).await;
+    let position = match first {
+        Ok(p) => p,
+        // Not yet allowed: ask the person once (a phone shows its own dialog), then try again.
+        Err(BridgeError::Refused(_)) => {
+            #[derive(Serialize)]
+            struct Ask {
+                permissions: [&'static str; 1],
+            }
+            invoke::<_, serde_json::Value>(
+                "plugin:geolocation|request_permissions",
+                &Ask {
+                    permissions: ["location"],
+                },
+            )
+            .await
+            .ok()?;
+            invoke::<_, Position>(GET, &args).await.ok()?
+        }
+        Err(_) => return None,
+    };
+    Some((position.coords.latitude, position.coords.longitude))
 }

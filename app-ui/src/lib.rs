@@ -2,14 +2,26 @@
 //! typed bridge; it shares the core's domain types (built without the SQLite store) so that it
 //! never re-implements a rule.
 //!
-//! So far: [`i18n`] (every text in Chinese and English), [`forms`] (form state and validation
-//! as you type, with the core's rules), [`bridge`] (typed Tauri commands) and [`app`] (the shell
-//! with the enrol and report screens). The other screens come with the app issue.
+//! - [`app`]: the shell (language, routes, header with the sync line, bottom tab bar);
+//! - [`pages`]: one module per screen;
+//! - [`widgets`]: what several screens share (loading, errors, links, case and household rows);
+//! - [`bridge`]: the only place that calls the Tauri shell, one function per command;
+//! - pure logic, tested natively: [`i18n`] (every text in Chinese and English), [`labels`]
+//!   (names of the core's enumerations), [`forms`] (the report form, validated as you type with
+//!   the core's rules), [`actions`] (workflow-step forms → actions), [`charts`] (figures → bars),
+//!   [`sync_line`] (the header's sync line), [`time`] (China Standard Time, periods).
 
+pub mod actions;
 pub mod app;
 pub mod bridge;
+pub mod charts;
 pub mod forms;
 pub mod i18n;
+pub mod labels;
+pub mod pages;
+pub mod sync_line;
+pub mod time;
+pub mod widgets;
 
 pub use app_core::workflow::Status;
 

@@ -8,8 +8,8 @@
 use app_core::ids::{CaseId, HouseholdId};
 use app_core::model::NewCase;
 use app_core::screens::{
-    ActInput, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions, HouseholdRow,
-    HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
+    ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
+    HouseholdRow, HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
 };
 use app_core::session::{AppError, Session};
 use std::sync::Arc;
@@ -105,6 +105,32 @@ pub(crate) async fn record_visit(app: App<'_>, visit: VisitInput) -> Answer<Visi
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn figures(app: App<'_>, from: i64, to: i64) -> Answer<FiguresScreen> {
     Ok(app.figures(from, to, now())?)
+}
+
+/// Attaches a photo (or a scan): the interface reads the file the camera or the picker gave it
+/// and sends its bytes as base64.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn attach_photo(
+    app: App<'_>,
+    case: CaseId,
+    name: String,
+    mime: String,
+    base64: String,
+) -> Answer<CaseScreen> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64.as_bytes())
+        .map_err(|e| CommandError(format!("照片数据已损坏 (the photo's data is damaged: {e})")))?;
+    Ok(app.attach_photo(&case, &name, &mime, &bytes, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn attachment(
+    app: App<'_>,
+    case: CaseId,
+    sha256: String,
+) -> Answer<AttachmentData> {
+    Ok(app.attachment(&case, &sha256).await?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

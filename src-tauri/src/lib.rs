@@ -84,6 +84,8 @@ pub fn run() {
             commands::household,
             commands::record_visit,
             commands::figures,
+            commands::attach_photo,
+            commands::attachment,
             commands::sync_state,
             commands::sync_now,
         ])

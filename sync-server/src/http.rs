@@ -6,15 +6,17 @@
 use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use crate::sync::{self, SyncLimits};
+use app_core::model::MAX_ATTACHMENT_BYTES;
 use app_core::protocol::{
-    DirectoryResponse, EnrolRequest, EnrolResponse, ErrorCode, SyncRequest, PROTOCOL_VERSION,
+    AttachmentStored, DirectoryResponse, EnrolRequest, EnrolResponse, ErrorCode, SyncRequest,
+    PROTOCOL_VERSION,
 };
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,8 @@ use std::time::Instant;
 /// Limits of the HTTP layer.
 #[derive(Clone, Debug)]
 pub struct HttpLimits {
-    /// Largest request body, after decompression.
+    /// Largest request body, after decompression. An attachment's upload has its own limit,
+    /// [`MAX_ATTACHMENT_BYTES`], whatever this one is.
     pub max_body_bytes: usize,
     /// Requests per device per second, sustained; bursts up to `burst`.
     pub rate_per_second: f64,
@@ -119,6 +122,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/directory", get(directory_handler))
         .route("/v1/cases", get(cases_handler))
         .route("/v1/cases/{id}", get(case_handler))
+        .route(
+            "/v1/cases/{id}/attachments/{sha256}",
+            put(put_attachment)
+                .get(get_attachment)
+                // Inside the general limit's layer, so this one decides for this route.
+                .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES as usize)),
+        )
         .route("/v1/figures", get(figures_handler))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
@@ -420,4 +430,115 @@ async fn figures_handler(
     })
     .await?;
     Ok(Json(report).into_response())
+}
+
+/// `PUT /v1/cases/{id}/attachments/{sha256}`: an attachment's bytes, from a device that may see
+/// the case, for an attachment the case lists. Who and what are checked before the body is read;
+/// the bytes are stored durably before the answer. A repeated upload is answered the same.
+async fn put_attachment(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, sha)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    use crate::attachments;
+    check_version(&headers)?;
+    let token = bearer(&headers)?;
+    let st = state.clone();
+    let case = id.clone();
+    let (listed, sha, device) = blocking(move || {
+        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        fresh_directory(&mut db, &st.directory_seen)?;
+        let device = db.authenticate(&token)?;
+        st.admit(device.id.as_str())?;
+        let sha = attachments::parse_sha(&sha)?;
+        let listed = attachments::listed(&db, &device, &case, &sha)?;
+        Ok((listed, sha, device))
+    })
+    .await?;
+    let mime = attachments::upload_type(&headers)?;
+    let body = Bytes::from_request(request, &()).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            attachments::too_large()
+        } else {
+            ApiError::new(
+                ErrorCode::BadEncoding,
+                format!("the request body cannot be read: {e}"),
+            )
+        }
+    })?;
+    let started = Instant::now();
+    let stored = blocking(move || {
+        let actual = app_core::store::sha256_hex(&body);
+        attachments::check_upload(&listed, &id, &sha, &actual, &mime, body.len() as u64)?;
+        let key = format!("case:{id}");
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let stored = db
+            .store
+            .put_blob(&sha, &mime, &body, (state.clock)())
+            .map_err(|e| match e {
+                app_core::Error::Invalid { .. } => {
+                    ApiError::new(ErrorCode::BadAttachment, e.to_string()).on(&key)
+                }
+                other => ApiError::internal(other),
+            })?;
+        db.touch(&device.id, (state.clock)());
+        tracing::info!(device = %device.id, case = %id, sha = %sha, size = body.len(), stored, "attachment");
+        Ok(AttachmentStored {
+            sha256: sha,
+            size: body.len() as u64,
+            stored,
+        })
+    })
+    .await?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "attachment stored"
+    );
+    Ok(Json(stored).into_response())
+}
+
+/// `GET /v1/cases/{id}/attachments/{sha256}`: an attachment's bytes with their type, for a device
+/// that may see the case, if the case lists it and its bytes are here.
+async fn get_attachment(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    use crate::attachments;
+    let (mime, bytes) = read(state, headers, move |db, d, _, _| {
+        let sha = attachments::parse_sha(&sha)?;
+        attachments::listed(db, d, &id, &sha)?;
+        db.store
+            .blob(&sha)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::NotUploaded,
+                    format!(
+                        "the bytes of attachment {sha} of case {id} have not reached the server \
+                         yet (the device that attached it has not synced since); try again later"
+                    ),
+                )
+                .on(&format!("case:{id}"))
+            })
+    })
+    .await?;
+    let content_type = HeaderValue::from_str(&mime)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -3,6 +3,7 @@
 //! before it is acknowledged. See `docs/protocol.md` for the exchange and [`sync`] for the rules.
 
 pub mod admin;
+pub mod attachments;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -70,6 +70,34 @@ fn readable(db: &ServerDb, principals: &[String]) -> Result<BTreeSet<String>, Ap
     Ok(keys)
 }
 
+/// Whether a device may read one document (`case:<id>`…): the rule of [`case`] and of the
+/// attachment endpoints, without listing everything the device may read.
+pub fn may_read(db: &ServerDb, device: &Device, key: &str) -> Result<bool, ApiError> {
+    let principals = scope::device_principals(db.store.directory(), device);
+    if principals.is_empty() {
+        return Ok(false);
+    }
+    let placeholders = vec!["?"; principals.len()].join(", ");
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM doc_scope WHERE key = ? AND scope IN ({placeholders}))"
+    );
+    let conn = db.store.connection();
+    let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
+    let args = std::iter::once(key).chain(principals.iter().map(String::as_str));
+    stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+        .map_err(ApiError::internal)
+}
+
+/// The answer for a case that does not exist *or* is not the reader's to see: the same, so
+/// that nobody learns which cases exist outside their scope.
+pub fn not_visible(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnknownDoc,
+        format!("case {id} is not known here or not yours to see"),
+    )
+    .on(&format!("case:{id}"))
+}
+
 pub fn list(
     db: &ServerDb,
     device: &Device,
@@ -128,14 +156,9 @@ pub fn list(
 pub fn case(db: &ServerDb, device: &Device, id: &str) -> Result<CaseAnswer, ApiError> {
     let key = format!("case:{id}");
     crate::sync::parse_key(&key)?;
-    let principals = scope::device_principals(db.store.directory(), device);
-    if !readable(db, &principals)?.contains(&key) {
+    if !may_read(db, device, &key)? {
         // The same answer whether the case does not exist or is not this person's to see.
-        return Err(ApiError::new(
-            ErrorCode::UnknownDoc,
-            format!("case {id} is not known here or not yours to see"),
-        )
-        .on(&key));
+        return Err(not_visible(id));
     }
     let view = db
         .store

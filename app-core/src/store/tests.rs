@@ -998,3 +998,305 @@ fn escalation_skips_a_tier_only_where_configured() {
     assert_eq!(s.responsible_unit, UnitId::new("ts"));
     assert_eq!(s.escalated_to, vec![UnitId::new("ts")]);
 }
+
+/// Bytes that stand in for a photo (a JPEG header and some content).
+fn photo(seed: u8, len: usize) -> Vec<u8> {
+    let mut b = vec![0xff, 0xd8, 0xff, 0xe0];
+    b.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    b
+}
+
+/// Rows that an attachment may write: blobs, outbox entries, document chunks.
+fn attachment_rows(store: &Store) -> (i64, i64, i64) {
+    (
+        count(store, "SELECT COUNT(*) FROM blobs"),
+        count(store, "SELECT COUNT(*) FROM outbox"),
+        count(store, "SELECT COUNT(*) FROM document_chunks"),
+    )
+}
+
+#[test]
+fn an_attachment_keeps_its_bytes_and_lists_them_in_the_case_in_one_transaction() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let (blobs, outbox, chunks) = attachment_rows(&f.store);
+    assert_eq!(blobs, 0);
+    let bytes = photo(1, 300_000);
+    let a = f
+        .store
+        .attach(&id, &gw, " 现场照片.jpg ", "Image/JPEG", &bytes, T0 + HOUR)
+        .unwrap();
+    assert_eq!(a.name, "现场照片.jpg");
+    assert_eq!(a.mime, "image/jpeg");
+    assert_eq!(a.size, bytes.len() as u64);
+    assert_eq!(a.sha256, sha256_hex(&bytes));
+    assert_eq!(a.sha256.len(), 64);
+    assert_eq!(a.added_by.as_str(), "gw");
+    assert_eq!(a.added_at, T0 + HOUR);
+    // The case lists it, through an edit entry naming the attachments.
+    let view = f.store.case(&id).unwrap();
+    assert_eq!(view.document.attachments, vec![a.clone()]);
+    let last = view.document.timeline.last().unwrap();
+    assert_eq!(
+        last.action,
+        Action::Edit {
+            fields: vec!["attachments".to_owned()]
+        }
+    );
+    assert_eq!(last.actor, gw);
+    // The bytes are here, pending upload under this case; the change waits in the outbox.
+    assert_eq!(
+        f.store.blob(&a.sha256).unwrap(),
+        Some(("image/jpeg".to_owned(), bytes.clone()))
+    );
+    assert_eq!(
+        f.store.pending_blobs().unwrap(),
+        vec![(a.sha256.clone(), id.to_string())]
+    );
+    assert_eq!(
+        attachment_rows(&f.store),
+        (blobs + 1, outbox + 1, chunks + 1)
+    );
+    // The same file twice on one case is refused.
+    let err = f
+        .store
+        .attach(&id, &gw, "again.jpg", "image/jpeg", &bytes, T0 + HOUR)
+        .unwrap_err();
+    assert!(err.to_string().contains("already attached"), "{err}");
+    // Once a server has the bytes, they are no longer pending, and still here.
+    f.store.mark_blob_sent(&a.sha256).unwrap();
+    assert!(f.store.pending_blobs().unwrap().is_empty());
+    assert!(f.store.blob(&a.sha256).unwrap().is_some());
+    // It survives closing and reopening the store.
+    drop(f.store);
+    let store = Store::open(&f.path).unwrap();
+    assert_eq!(store.case(&id).unwrap().document.attachments.len(), 1);
+    assert_eq!(store.blob(&a.sha256).unwrap().unwrap().1, bytes);
+}
+
+#[test]
+fn a_failed_attachment_leaves_neither_bytes_nor_edit() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let before = attachment_rows(&f.store);
+    let entries = f.store.summary(&id).unwrap().entries;
+    // The disk refuses the outbox write, after the blob was written in the same transaction;
+    // then the blob write itself.
+    for table in ["outbox", "blobs"] {
+        f.store
+            .connection()
+            .execute_batch(&format!(
+                "CREATE TRIGGER refuse BEFORE INSERT ON {table}
+                 BEGIN SELECT RAISE(ABORT, 'disk refused'); END;"
+            ))
+            .unwrap();
+        let err = f
+            .store
+            .attach(&id, &gw, "墙.jpg", "image/jpeg", &photo(2, 1000), T0 + HOUR)
+            .unwrap_err();
+        assert!(matches!(err, Error::Storage(_)), "{table}: {err}");
+        assert_eq!(attachment_rows(&f.store), before, "{table}");
+        assert!(f.store.case(&id).unwrap().document.attachments.is_empty());
+        assert_eq!(f.store.summary(&id).unwrap().entries, entries);
+        assert!(f.store.pending_blobs().unwrap().is_empty());
+        f.store
+            .connection()
+            .execute_batch("DROP TRIGGER refuse")
+            .unwrap();
+    }
+    // Once the disk is fine again, the same attachment saves normally.
+    f.store
+        .attach(&id, &gw, "墙.jpg", "image/jpeg", &photo(2, 1000), T0 + HOUR)
+        .unwrap();
+    assert_eq!(f.store.case(&id).unwrap().document.attachments.len(), 1);
+}
+
+#[test]
+fn refused_attachments_store_nothing_and_say_why() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let gw2 = actor(&f.d, "gw2", Role::GridWorker);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let before = attachment_rows(&f.store);
+    let max = MAX_ATTACHMENT_BYTES as usize;
+    let oversize = vec![7u8; max + 1];
+    let cases: Vec<(&str, &str, &[u8], &str, &str)> = vec![
+        ("a.txt", "text/plain", b"hello", "mime", "text/plain"),
+        ("a.gif", "image/gif", b"GIF89a", "mime", "不能附加此类文件"),
+        ("a.jpg", "", b"\xff\xd8", "mime", "unknown"),
+        ("a.jpg", "image/jpeg", b"", "size", "文件是空的"),
+        ("a.jpg", "image/jpeg", &oversize, "size", "8388609"),
+        ("  ", "image/jpeg", b"\xff\xd8", "name", "请填写文件名"),
+    ];
+    for (name, mime, bytes, field, says) in cases {
+        let err = f.store.attach(&id, &gw, name, mime, bytes, T0).unwrap_err();
+        match &err {
+            Error::Invalid { field: f, problem } => {
+                assert_eq!(f, field, "{err}");
+                assert!(problem.contains(says), "{err}");
+                assert!(problem.contains(" ("), "Chinese, then English: {err}");
+            }
+            other => panic!("{mime}: {other}"),
+        }
+        assert_eq!(attachment_rows(&f.store), before, "{mime}: nothing written");
+    }
+    // Someone who may not edit the case, an impostor, an unknown case.
+    let err = f
+        .store
+        .attach(&id, &gw2, "a.jpg", "image/jpeg", b"\xff\xd8", T0)
+        .unwrap_err();
+    assert!(matches!(err, Error::Denied(_)), "{err}");
+    let mut impostor = gw.clone();
+    impostor.role = Role::CentreLeader;
+    let err = f
+        .store
+        .attach(&id, &impostor, "a.jpg", "image/jpeg", b"\xff\xd8", T0)
+        .unwrap_err();
+    assert!(matches!(err, Error::RoleNotHeld { .. }), "{err}");
+    let err = f
+        .store
+        .attach(
+            &"missing".into(),
+            &gw,
+            "a.jpg",
+            "image/jpeg",
+            b"\xff\xd8",
+            T0,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownCase(_)), "{err}");
+    assert_eq!(attachment_rows(&f.store), before);
+    assert!(f.store.case(&id).unwrap().document.attachments.is_empty());
+    // Exactly the limit is accepted.
+    let at_limit = vec![9u8; max];
+    let a = f
+        .store
+        .attach(&id, &gw, "扫描件.pdf", "application/pdf", &at_limit, T0)
+        .unwrap();
+    assert_eq!(a.size, MAX_ATTACHMENT_BYTES);
+}
+
+#[test]
+fn received_bytes_must_match_their_hash_and_are_kept_once() {
+    let mut f = fixture();
+    let bytes = photo(3, 5000);
+    let sha = sha256_hex(&bytes);
+    let wrong = sha256_hex(b"something else");
+    let err = f
+        .store
+        .put_blob(&wrong, "image/jpeg", &bytes, T0)
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("sha256: "), "{text}");
+    assert!(
+        text.contains(&wrong) && text.contains(&sha),
+        "names both: {text}"
+    );
+    assert_eq!(count(&f.store, "SELECT COUNT(*) FROM blobs"), 0);
+    // A type that cannot be attached is refused as when attaching.
+    let err = f.store.put_blob(&sha, "text/html", &bytes, T0).unwrap_err();
+    assert!(matches!(err, Error::Invalid { ref field, .. } if field == "mime"));
+    assert_eq!(count(&f.store, "SELECT COUNT(*) FROM blobs"), 0);
+    // The right hash (in either case) is stored once, not pending; again changes nothing.
+    assert!(f
+        .store
+        .put_blob(&sha.to_ascii_uppercase(), "image/jpeg", &bytes, T0)
+        .unwrap());
+    assert!(!f.store.put_blob(&sha, "image/jpeg", &bytes, T0).unwrap());
+    assert_eq!(count(&f.store, "SELECT COUNT(*) FROM blobs"), 1);
+    assert_eq!(
+        f.store.blob(&sha).unwrap(),
+        Some(("image/jpeg".to_owned(), bytes))
+    );
+    assert!(f.store.pending_blobs().unwrap().is_empty());
+    assert_eq!(f.store.blob(&wrong).unwrap(), None);
+}
+
+#[test]
+fn a_version_three_database_is_upgraded_and_takes_attachments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.sqlite3");
+    let d = directory();
+    let gw = actor(&d, "gw", Role::GridWorker);
+    let mut doc = CaseDoc::create(
+        CaseId::new("old-case"),
+        &new_case("hy-wf-1", "张三"),
+        vec![],
+        d.path(&"hy-wf-1".into()),
+        "hy".into(),
+        &gw,
+        &ActorId::random(),
+        T0,
+    )
+    .unwrap();
+    {
+        // A version-3 database (before attachments' bytes) holding one case, its summary and the
+        // directory, with a change waiting in the outbox.
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for v in 0..3 {
+            upgrade_from(&tx, v).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 3).unwrap();
+        tx.execute(
+            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at) VALUES ('case:old-case', 'case', ?1, 0, 0)",
+            [doc.save()],
+        )
+        .unwrap();
+        Store::enqueue(&tx, "case:old-case", doc.automerge().get_changes(&[])).unwrap();
+        let document = doc.read().unwrap();
+        let folded = crate::workflow::fold(&document.timeline);
+        Store::write_summary(&tx, &CaseSummary::compute(&document, &folded, &d)).unwrap();
+        for u in d.units() {
+            tx.execute(
+                "INSERT INTO units(id, json) VALUES (?1, ?2)",
+                params![u.id.as_str(), serde_json::to_string(u).unwrap()],
+            )
+            .unwrap();
+        }
+        for p in d.people() {
+            tx.execute(
+                "INSERT INTO people(id, json) VALUES (?1, ?2)",
+                params![p.id.as_str(), serde_json::to_string(p).unwrap()],
+            )
+            .unwrap();
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'needs_reindex'", [])
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let version: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs"), 0);
+    assert_eq!(store.outbox_len().unwrap(), 1, "the outbox is kept");
+    let id = CaseId::new("old-case");
+    let bytes = photo(4, 2000);
+    let a = store
+        .attach(&id, &gw, "现场.png", "image/png", &bytes, T0 + HOUR)
+        .unwrap();
+    assert_eq!(
+        store.pending_blobs().unwrap(),
+        vec![(a.sha256.clone(), "old-case".to_owned())]
+    );
+    assert_eq!(store.outbox_len().unwrap(), 2);
+    drop(store);
+    // Opening again migrates nothing more.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.blob(&a.sha256).unwrap().unwrap().0, "image/png");
+}

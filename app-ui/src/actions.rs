@@ -1,0 +1,917 @@
+//! The case screen's action forms, apart from rendering so that they are tested natively: which
+//! fields each workflow step asks for, what the person typed, and the [`Action`] it becomes, or
+//! what is missing, in both languages.
+//!
+//! These checks are only about the form being filled in (a difficulty chosen, a note written):
+//! whether the person may take the step at all is the core's decision, which arrives as
+//! `CaseScreen::allowed` and is enforced again when the shell records it.
+
+use crate::i18n::{t, tf, Key, Lang};
+use crate::labels;
+use crate::time;
+use app_core::ids::{EntryId, PersonId, UnitId};
+use app_core::model::{Action, Agreement, Assignee, Difficulty, RiskFlag};
+use app_core::screens::{CaseScreen, Mediator};
+use app_core::validate::{NARRATIVE_MAX, TITLE_MAX};
+use std::collections::BTreeSet;
+
+/// The longest deadline, in days, a centre may give when assigning a case down.
+pub const MAX_DUE_DAYS: u32 = 90;
+/// The deadline offered when assigning a case down (the general limit of 限时办结).
+pub const DEFAULT_DUE_DAYS: u32 = 7;
+
+/// An input of an action form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    Difficulty,
+    Risks,
+    Assignee,
+    ChosenByParties,
+    Mode,
+    Agreement,
+    Court,
+    Granted,
+    /// Where the case goes: escalate to, assign down to.
+    To,
+    EscalationReason,
+    ReopenReason,
+    Method,
+    Satisfaction,
+    Relapsed,
+    DueDays,
+    Conflicts,
+    /// The note; the instructions when assigning down.
+    Note,
+}
+
+impl Field {
+    /// The element id of the input (the end-to-end tests find fields by these).
+    pub fn id(self) -> &'static str {
+        match self {
+            Field::Difficulty => "act-difficulty",
+            Field::Risks => "act-risks",
+            Field::Assignee => "act-mediator",
+            Field::ChosenByParties => "act-chosen-by-parties",
+            Field::Mode => "act-mode",
+            Field::Agreement => "act-agreement",
+            Field::Court => "act-court",
+            Field::Granted => "act-granted",
+            Field::To => "act-to",
+            Field::EscalationReason | Field::ReopenReason => "act-reason",
+            Field::Method => "act-method",
+            Field::Satisfaction => "act-satisfaction",
+            Field::Relapsed => "act-relapsed",
+            Field::DueDays => "act-due-days",
+            Field::Conflicts => "act-conflicts",
+            Field::Note => "act-note",
+        }
+    }
+}
+
+/// The fields of the form for an action code, in order; `None` for a step this screen does not
+/// offer (reporting has its own screen; field edits are not workflow steps).
+pub fn fields(code: &str) -> Option<&'static [Field]> {
+    use Field::*;
+    Some(match code {
+        "assess" => &[Difficulty, Risks, Note],
+        "assign" => &[Assignee, ChosenByParties, Note],
+        "record_session" => &[Mode, Note],
+        "resolve" => &[Agreement, Note],
+        "request_judicial_confirmation" => &[Court],
+        "record_judicial_confirmation" => &[Granted, Note],
+        "stabilise" | "fail" | "report_back" | "close" => &[Note],
+        "escalate" => &[To, EscalationReason, Note],
+        "assign_down" => &[To, DueDays, Note],
+        "follow_up" => &[Method, Satisfaction, Relapsed, Note],
+        "reopen" => &[ReopenReason],
+        "settle_conflict" => &[Conflicts, Note],
+        _ => return None,
+    })
+}
+
+/// The button that opens the form for an action code.
+pub fn button(code: &str) -> Key {
+    match code {
+        "assess" => Key::ActAssess,
+        "assign" => Key::ActAssign,
+        "record_session" => Key::ActSession,
+        "resolve" => Key::ActResolve,
+        "request_judicial_confirmation" => Key::ActJudicial,
+        "record_judicial_confirmation" => Key::ActJudicialResult,
+        "stabilise" => Key::ActStabilise,
+        "fail" => Key::ActFail,
+        "escalate" => Key::ActEscalate,
+        "assign_down" => Key::ActAssignDown,
+        "report_back" => Key::ActReportBack,
+        "follow_up" => Key::ActFollowUp,
+        "close" => Key::ActClose,
+        "reopen" => Key::ActReopen,
+        "settle_conflict" => Key::ActSettle,
+        _ => Key::ActUnknown,
+    }
+}
+
+/// Whether the step is meaningless without a note (what happened in the session, why it
+/// failed, what was reported back, the instructions of an assignment down…).
+pub fn note_required(code: &str) -> bool {
+    matches!(
+        code,
+        "record_session" | "stabilise" | "fail" | "report_back" | "assign_down" | "settle_conflict"
+    )
+}
+
+/// The label of the note field for an action code.
+pub fn note_label(code: &str) -> Key {
+    if code == "assign_down" {
+        Key::ActInstructions
+    } else {
+        Key::ActNote
+    }
+}
+
+/// The label of the "to" field for an action code.
+pub fn to_label(code: &str) -> Key {
+    if code == "assign_down" {
+        Key::ActAssignDownTo
+    } else {
+        Key::ActEscalateTo
+    }
+}
+
+/// The value of a committee in the assignee select (a mediator's value is their person id).
+pub fn committee_value(unit: &UnitId) -> String {
+    format!("committee:{unit}")
+}
+
+/// The roster as select options (value, label): mediators good at the case's category first,
+/// marked ★, each with their unit.
+pub fn roster_options(roster: &[Mediator]) -> Vec<(String, String)> {
+    let mut sorted: Vec<&Mediator> = roster.iter().collect();
+    sorted.sort_by_key(|m| !m.matches);
+    sorted
+        .into_iter()
+        .map(|m| {
+            let star = if m.matches { "★ " } else { "" };
+            let unit = if m.unit_name.is_empty() {
+                String::new()
+            } else {
+                format!("（{}）", m.unit_name)
+            };
+            (m.id.to_string(), format!("{star}{}{unit}", m.name))
+        })
+        .collect()
+}
+
+/// What is wrong with one field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActProblem {
+    pub field: Field,
+    pub key: Key,
+    /// The number the message quotes (a limit), if any.
+    pub limit: Option<usize>,
+}
+
+impl ActProblem {
+    fn new(field: Field, key: Key) -> ActProblem {
+        ActProblem {
+            field,
+            key,
+            limit: None,
+        }
+    }
+
+    fn limit(field: Field, key: Key, limit: usize) -> ActProblem {
+        ActProblem {
+            field,
+            key,
+            limit: Some(limit),
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self.limit {
+            Some(n) => tf(lang, self.key, &[&n]),
+            None => t(lang, self.key).to_owned(),
+        }
+    }
+}
+
+/// The summary shown above the submit button: "请检查：请选择难度；请填写说明".
+pub fn summary(problems: &[ActProblem], lang: Lang) -> String {
+    let sep = match lang {
+        Lang::Zh => "；",
+        Lang::En => "; ",
+    };
+    let list: Vec<String> = problems.iter().map(|p| p.message(lang)).collect();
+    tf(lang, Key::ProblemCheckFields, &[&list.join(sep)])
+}
+
+/// An action form as filled in. Choices are kept as the select's value (`""`: not chosen yet),
+/// so that the form shows exactly what the person picked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActionForm {
+    pub code: String,
+    /// A [`Difficulty::code`].
+    pub difficulty: String,
+    pub risks: BTreeSet<RiskFlag>,
+    pub note: String,
+    /// A mediator's person id, or [`committee_value`].
+    pub assignee: String,
+    pub chosen_by_parties: bool,
+    /// A [`labels::mode_code`].
+    pub mode: String,
+    pub agreement: String,
+    pub court: String,
+    /// `"true"` or `"false"`.
+    pub granted: String,
+    /// A unit id.
+    pub to: String,
+    /// A [`labels::reason_code`] when escalating; the reason itself when reopening.
+    pub reason: String,
+    /// A [`labels::method_code`].
+    pub method: String,
+    /// A [`labels::satisfaction_code`].
+    pub satisfaction: String,
+    pub relapsed: bool,
+    pub due_days: String,
+    /// The conflicts to settle.
+    pub conflicts: BTreeSet<EntryId>,
+    /// Whether the person tried to submit (every problem shows from then on).
+    pub attempted: bool,
+}
+
+/// What a case offers the forms to choose from, and what it already holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Choices {
+    /// The current assessment, when re-assessing.
+    pub difficulty: Option<Difficulty>,
+    pub risks: BTreeSet<RiskFlag>,
+    /// Assignee values in the order the select lists them (mediators, ★ first; committees).
+    pub assignees: Vec<String>,
+    pub escalate_to: Vec<UnitId>,
+    pub assign_down_to: Vec<UnitId>,
+    /// The unsettled conflicts.
+    pub conflicts: Vec<EntryId>,
+}
+
+impl Choices {
+    /// The choices a case screen offers.
+    pub fn of(screen: &CaseScreen) -> Choices {
+        let state = screen.state.as_ref();
+        Choices {
+            difficulty: state.and_then(|s| s.difficulty),
+            risks: state.map(|s| s.risks.clone()).unwrap_or_default(),
+            assignees: roster_options(&screen.roster)
+                .into_iter()
+                .map(|(v, _)| v)
+                .chain(screen.committees.iter().map(|u| committee_value(&u.id)))
+                .collect(),
+            escalate_to: screen.escalate_to.iter().map(|u| u.id.clone()).collect(),
+            assign_down_to: screen.assign_down_to.iter().map(|u| u.id.clone()).collect(),
+            conflicts: state
+                .map(|s| s.conflicts.iter().map(|c| c.entry.clone()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl ActionForm {
+    /// A fresh form for `code`. Every select starts on its first option, so that what the form
+    /// shows is what it sends: the current difficulty when re-assessing (else 简单), the
+    /// best-matching mediator, the first unit, 满意, on site, by phone; every open conflict is
+    /// ticked. The person changes what is not so.
+    pub fn new(code: &str, choices: &Choices) -> ActionForm {
+        let first = |v: &[UnitId]| v.first().map(|u| u.to_string()).unwrap_or_default();
+        ActionForm {
+            code: code.to_owned(),
+            difficulty: choices
+                .difficulty
+                .unwrap_or(Difficulty::Simple)
+                .code()
+                .to_owned(),
+            risks: choices.risks.clone(),
+            assignee: choices.assignees.first().cloned().unwrap_or_default(),
+            mode: labels::mode_code(labels::MODES[0]).to_owned(),
+            granted: "true".to_owned(),
+            to: match code {
+                "escalate" => first(&choices.escalate_to),
+                "assign_down" => first(&choices.assign_down_to),
+                _ => String::new(),
+            },
+            reason: match code {
+                "escalate" => labels::reason_code(labels::REASONS[0]).to_owned(),
+                _ => String::new(),
+            },
+            method: labels::method_code(labels::METHODS[0]).to_owned(),
+            satisfaction: labels::satisfaction_code(labels::SATISFACTIONS[0]).to_owned(),
+            due_days: DEFAULT_DUE_DAYS.to_string(),
+            conflicts: choices.conflicts.iter().cloned().collect(),
+            ..ActionForm::default()
+        }
+    }
+
+    fn has(&self, field: Field) -> bool {
+        fields(&self.code).is_some_and(|f| f.contains(&field))
+    }
+
+    /// Every problem of the form, in the order of its fields.
+    pub fn problems(&self) -> Vec<ActProblem> {
+        self.build(0).err().unwrap_or_default()
+    }
+
+    /// The message under `field` now: its problem once a submit was tried.
+    pub fn shown_message(&self, field: Field, lang: Lang) -> Option<String> {
+        if !self.attempted {
+            return None;
+        }
+        self.problems()
+            .into_iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message(lang))
+    }
+
+    /// The action the form describes, as at `now` (UTC milliseconds; deadlines count from it),
+    /// or every problem.
+    pub fn action(&self, now: i64) -> Result<Action, Vec<ActProblem>> {
+        self.build(now)
+    }
+
+    fn build(&self, now: i64) -> Result<Action, Vec<ActProblem>> {
+        let mut problems = Vec::new();
+        let code = self.code.as_str();
+        let Some(form_fields) = fields(code) else {
+            return Err(vec![ActProblem::new(Field::Note, Key::ActUnknown)]);
+        };
+        let mut check = |field: Field, ok: bool, key: Key| {
+            if form_fields.contains(&field) && !ok {
+                problems.push(ActProblem::new(field, key));
+            }
+        };
+        let difficulty = Difficulty::from_code(&self.difficulty);
+        check(
+            Field::Difficulty,
+            difficulty.is_some(),
+            Key::ProblemChooseDifficulty,
+        );
+        let assignee = self.assignee_choice();
+        check(
+            Field::Assignee,
+            assignee.is_some(),
+            Key::ProblemChooseAssignee,
+        );
+        let mode = labels::MODES
+            .into_iter()
+            .find(|&m| labels::mode_code(m) == self.mode);
+        check(Field::Mode, mode.is_some(), Key::ProblemChooseMode);
+        check(
+            Field::Court,
+            !self.court.trim().is_empty(),
+            Key::ProblemCourtRequired,
+        );
+        let granted = match self.granted.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        check(Field::Granted, granted.is_some(), Key::ProblemChooseGranted);
+        let to = UnitId::new(self.to.trim());
+        check(
+            Field::To,
+            !self.to.trim().is_empty(),
+            Key::ProblemChooseUnit,
+        );
+        let reason = labels::REASONS
+            .into_iter()
+            .find(|&r| labels::reason_code(r) == self.reason);
+        check(
+            Field::EscalationReason,
+            reason.is_some(),
+            Key::ProblemChooseReason,
+        );
+        check(
+            Field::ReopenReason,
+            !self.reason.trim().is_empty(),
+            Key::ProblemReasonRequired,
+        );
+        let method = labels::METHODS
+            .into_iter()
+            .find(|&m| labels::method_code(m) == self.method);
+        check(Field::Method, method.is_some(), Key::ProblemChooseMethod);
+        let satisfaction = labels::SATISFACTIONS
+            .into_iter()
+            .find(|&s| labels::satisfaction_code(s) == self.satisfaction);
+        check(
+            Field::Satisfaction,
+            satisfaction.is_some(),
+            Key::ProblemChooseSatisfaction,
+        );
+        check(
+            Field::Conflicts,
+            !self.conflicts.is_empty(),
+            Key::ProblemChooseConflicts,
+        );
+        let due_days = self
+            .due_days
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_DUE_DAYS).contains(d));
+        if self.has(Field::DueDays) && due_days.is_none() {
+            problems.push(ActProblem::limit(
+                Field::DueDays,
+                Key::ProblemDueDays,
+                MAX_DUE_DAYS as usize,
+            ));
+        }
+        let note = self.note.trim().to_owned();
+        if note_required(code) && note.is_empty() {
+            let key = if code == "assign_down" {
+                Key::ProblemInstructionsRequired
+            } else {
+                Key::ProblemNoteRequired
+            };
+            problems.push(ActProblem::new(Field::Note, key));
+        }
+        for (field, text, max) in [
+            (Field::Note, &self.note, NARRATIVE_MAX),
+            (Field::Agreement, &self.agreement, NARRATIVE_MAX),
+            (Field::ReopenReason, &self.reason, NARRATIVE_MAX),
+            (Field::Court, &self.court, TITLE_MAX),
+        ] {
+            if self.has(field) && text.trim().chars().count() > max {
+                problems.push(ActProblem::limit(field, Key::ProblemTooLong, max));
+            }
+        }
+        if !problems.is_empty() {
+            // In the order of the form.
+            problems.sort_by_key(|p| form_fields.iter().position(|f| *f == p.field));
+            return Err(problems);
+        }
+        let missing = || vec![ActProblem::new(Field::Note, Key::ActUnknown)];
+        Ok(match code {
+            "assess" => Action::Assess {
+                difficulty: difficulty.ok_or_else(missing)?,
+                risks: labels::RISKS
+                    .into_iter()
+                    .filter(|r| self.risks.contains(r))
+                    .collect(),
+                note,
+            },
+            "assign" => {
+                let (to, chosen_by_parties) = match assignee.ok_or_else(missing)? {
+                    AssigneeChoice::Mediator(person) => (
+                        Assignee::Mediator {
+                            person,
+                            name: String::new(),
+                        },
+                        self.chosen_by_parties,
+                    ),
+                    AssigneeChoice::Committee(unit) => (
+                        Assignee::Committee {
+                            unit,
+                            name: String::new(),
+                        },
+                        false,
+                    ),
+                };
+                Action::Assign {
+                    to,
+                    chosen_by_parties,
+                    note,
+                }
+            }
+            "record_session" => Action::RecordSession {
+                mode: mode.ok_or_else(missing)?,
+                note,
+            },
+            "resolve" => Action::Resolve {
+                agreement: Some(self.agreement.trim())
+                    .filter(|a| !a.is_empty())
+                    .map(|a| Agreement {
+                        summary: a.to_owned(),
+                        attachment: None,
+                    }),
+                note,
+            },
+            "request_judicial_confirmation" => Action::RequestJudicialConfirmation {
+                court: self.court.trim().to_owned(),
+            },
+            "record_judicial_confirmation" => Action::RecordJudicialConfirmation {
+                granted: granted.ok_or_else(missing)?,
+                note,
+            },
+            "stabilise" => Action::Stabilise { note },
+            "fail" => Action::Fail { note },
+            "report_back" => Action::ReportBack { note },
+            "close" => Action::Close { note },
+            "escalate" => Action::Escalate {
+                to,
+                reason: reason.ok_or_else(missing)?,
+                note,
+            },
+            "assign_down" => Action::AssignDown {
+                to,
+                person: None,
+                instructions: note,
+                due_at: time::end_of_day_after(now, due_days.ok_or_else(missing)?),
+            },
+            "follow_up" => Action::FollowUp {
+                method: method.ok_or_else(missing)?,
+                satisfaction: satisfaction.ok_or_else(missing)?,
+                relapsed: self.relapsed,
+                note,
+            },
+            "reopen" => Action::Reopen {
+                reason: self.reason.trim().to_owned(),
+            },
+            "settle_conflict" => Action::SettleConflict {
+                entries: self.conflicts.iter().cloned().collect(),
+                note,
+            },
+            _ => return Err(missing()),
+        })
+    }
+
+    fn assignee_choice(&self) -> Option<AssigneeChoice> {
+        let v = self.assignee.trim();
+        if v.is_empty() {
+            None
+        } else if let Some(unit) = v.strip_prefix("committee:") {
+            (!unit.is_empty()).then(|| AssigneeChoice::Committee(UnitId::new(unit)))
+        } else {
+            Some(AssigneeChoice::Mediator(PersonId::new(v)))
+        }
+    }
+}
+
+enum AssigneeChoice {
+    Mediator(PersonId),
+    Committee(UnitId),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app_core::model::{EscalationReason, FollowUpMethod, Satisfaction, SessionMode};
+
+    /// 2025-06-30 18:00 China Standard Time.
+    const NOW: i64 = 1_751_277_600_000;
+
+    fn form(code: &str) -> ActionForm {
+        ActionForm {
+            code: code.to_owned(),
+            mode: "on_site".into(),
+            method: "phone".into(),
+            due_days: "7".into(),
+            ..ActionForm::default()
+        }
+    }
+
+    fn messages(f: &ActionForm, lang: Lang) -> Vec<String> {
+        f.problems().iter().map(|p| p.message(lang)).collect()
+    }
+
+    #[test]
+    fn assess_needs_a_difficulty_and_keeps_the_risks_in_order() {
+        let mut f = form("assess");
+        assert_eq!(messages(&f, Lang::Zh), ["请选择难度"]);
+        assert_eq!(messages(&f, Lang::En), ["choose a difficulty"]);
+        f.difficulty = "extra_major".into();
+        f.risks.insert(RiskFlag::KeyPerson);
+        f.risks.insert(RiskFlag::GroupIncident);
+        f.note = "  涉及二十余户  ".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Assess {
+                difficulty: Difficulty::ExtraMajor,
+                risks: vec![RiskFlag::GroupIncident, RiskFlag::KeyPerson],
+                note: "涉及二十余户".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn assign_to_a_mediator_chosen_by_the_parties_or_to_a_committee() {
+        let mut f = form("assign");
+        assert_eq!(messages(&f, Lang::Zh), ["请选择调解员或调委会"]);
+        f.assignee = "taishan/haiyan/m1".into();
+        f.chosen_by_parties = true;
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Assign {
+                to: Assignee::Mediator {
+                    person: PersonId::new("taishan/haiyan/m1"),
+                    name: String::new(),
+                },
+                chosen_by_parties: true,
+                note: String::new(),
+            })
+        );
+        f.assignee = committee_value(&UnitId::new("taishan/haiyan/wufeng"));
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Assign {
+                to: Assignee::Committee {
+                    unit: UnitId::new("taishan/haiyan/wufeng"),
+                    name: String::new(),
+                },
+                chosen_by_parties: false,
+                note: String::new(),
+            }),
+            "a committee is not a mediator the parties chose"
+        );
+    }
+
+    #[test]
+    fn steps_that_need_a_note_say_so_in_both_languages() {
+        for code in [
+            "record_session",
+            "stabilise",
+            "fail",
+            "report_back",
+            "settle_conflict",
+        ] {
+            let mut f = form(code);
+            f.conflicts.insert(EntryId::new("e1"));
+            assert_eq!(messages(&f, Lang::Zh), ["请填写说明"], "{code}");
+            assert_eq!(messages(&f, Lang::En), ["write a note"], "{code}");
+        }
+        for code in ["resolve", "close"] {
+            assert_eq!(form(code).problems(), [], "{code}: the note is optional");
+        }
+        let mut f = form("record_session");
+        f.mode = "online".into();
+        f.note = "双方同意视频调解".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::RecordSession {
+                mode: SessionMode::Online,
+                note: "双方同意视频调解".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn resolve_with_and_without_an_agreement() {
+        let mut f = form("resolve");
+        f.agreement = "   ".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Resolve {
+                agreement: None,
+                note: String::new(),
+            })
+        );
+        f.agreement = "李家赔偿陈家修沟费用八百元".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Resolve {
+                agreement: Some(Agreement {
+                    summary: "李家赔偿陈家修沟费用八百元".into(),
+                    attachment: None,
+                }),
+                note: String::new(),
+            })
+        );
+    }
+
+    #[test]
+    fn escalate_needs_where_and_why() {
+        let mut f = form("escalate");
+        assert_eq!(messages(&f, Lang::Zh), ["请选择单位", "请选择上报原因"]);
+        assert_eq!(
+            messages(&f, Lang::En),
+            ["choose a unit", "choose why it goes up"]
+        );
+        assert_eq!(
+            summary(&f.problems(), Lang::Zh),
+            "请检查：请选择单位；请选择上报原因"
+        );
+        f.to = "taishan".into();
+        f.reason = "party_dissatisfied".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Escalate {
+                to: UnitId::new("taishan"),
+                reason: EscalationReason::PartyDissatisfied,
+                note: String::new(),
+            })
+        );
+    }
+
+    #[test]
+    fn assign_down_sets_a_deadline_in_whole_days() {
+        let mut f = form("assign_down");
+        f.to = "taishan/haiyan".into();
+        f.due_days = "0".into();
+        assert_eq!(
+            messages(&f, Lang::Zh),
+            ["期限须为 1 至 90 天", "请填写交办要求"]
+        );
+        assert_eq!(
+            messages(&f, Lang::En),
+            ["between 1 and 90 days", "write the instructions"]
+        );
+        f.due_days = "3".into();
+        f.note = "请三日内反馈".into();
+        // Given on 30 June, due by the end of 3 July (China Standard Time).
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::AssignDown {
+                to: UnitId::new("taishan/haiyan"),
+                person: None,
+                instructions: "请三日内反馈".into(),
+                due_at: NOW - 18 * 3_600_000 + 4 * time::DAY_MS,
+            })
+        );
+    }
+
+    #[test]
+    fn follow_up_needs_the_satisfaction() {
+        let mut f = form("follow_up");
+        assert_eq!(messages(&f, Lang::En), ["choose the parties' satisfaction"]);
+        f.satisfaction = "basically".into();
+        f.method = "visit".into();
+        f.relapsed = true;
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::FollowUp {
+                method: FollowUpMethod::Visit,
+                satisfaction: Satisfaction::Basically,
+                relapsed: true,
+                note: String::new(),
+            })
+        );
+    }
+
+    #[test]
+    fn judicial_steps_reopen_and_settle() {
+        let mut f = form("request_judicial_confirmation");
+        assert_eq!(messages(&f, Lang::Zh), ["请填写法院名称"]);
+        f.court = " 台山市人民法院海宴人民法庭 ".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::RequestJudicialConfirmation {
+                court: "台山市人民法院海宴人民法庭".into()
+            })
+        );
+        let mut f = form("record_judicial_confirmation");
+        assert_eq!(messages(&f, Lang::Zh), ["请选择法院结果"]);
+        f.granted = "false".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::RecordJudicialConfirmation {
+                granted: false,
+                note: String::new()
+            })
+        );
+        let mut f = form("reopen");
+        assert_eq!(messages(&f, Lang::En), ["give a reason"]);
+        f.reason = "回访发现双方再起争执".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Reopen {
+                reason: "回访发现双方再起争执".into()
+            })
+        );
+        let mut f = form("settle_conflict");
+        f.note = "以中心分流为准".into();
+        assert_eq!(messages(&f, Lang::Zh), ["请选择要处理的冲突"]);
+        f.conflicts.insert(EntryId::new("e2"));
+        f.conflicts.insert(EntryId::new("e1"));
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::SettleConflict {
+                entries: vec![EntryId::new("e1"), EntryId::new("e2")],
+                note: "以中心分流为准".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn problems_wait_for_a_submit_and_limits_are_quoted() {
+        let mut f = form("fail");
+        assert_eq!(f.shown_message(Field::Note, Lang::Zh), None);
+        f.attempted = true;
+        assert_eq!(
+            f.shown_message(Field::Note, Lang::Zh).as_deref(),
+            Some("请填写说明")
+        );
+        f.note = "长".repeat(NARRATIVE_MAX + 1);
+        assert_eq!(
+            f.shown_message(Field::Note, Lang::En).as_deref(),
+            Some("at most 5000 characters")
+        );
+        assert_eq!(
+            form("edit").problems()[0].message(Lang::Zh),
+            "此事项请在中心电脑上办理"
+        );
+    }
+
+    #[test]
+    fn every_offered_step_has_a_button_and_a_form() {
+        for code in [
+            "assess",
+            "assign",
+            "record_session",
+            "resolve",
+            "request_judicial_confirmation",
+            "record_judicial_confirmation",
+            "stabilise",
+            "fail",
+            "escalate",
+            "assign_down",
+            "report_back",
+            "follow_up",
+            "close",
+            "reopen",
+            "settle_conflict",
+        ] {
+            assert!(fields(code).is_some(), "{code}");
+            assert_ne!(button(code), Key::ActUnknown, "{code}");
+        }
+        assert_eq!(fields("edit"), None);
+    }
+
+    #[test]
+    fn a_fresh_form_starts_on_the_first_option_of_every_select() {
+        let choices = Choices {
+            assignees: vec!["m1".into(), committee_value(&UnitId::new("v1"))],
+            escalate_to: vec![UnitId::new("taishan")],
+            conflicts: vec![EntryId::new("e1")],
+            ..Choices::default()
+        };
+        let f = ActionForm::new("assess", &choices);
+        assert_eq!(f.difficulty, "simple");
+        assert!(f.problems().is_empty());
+        let again = ActionForm::new(
+            "assess",
+            &Choices {
+                difficulty: Some(Difficulty::Major),
+                ..choices.clone()
+            },
+        );
+        assert_eq!(
+            again.difficulty, "major",
+            "re-assessing starts from the assessment"
+        );
+        let f = ActionForm::new("assign", &choices);
+        assert_eq!(f.assignee, "m1");
+        assert!(matches!(f.action(NOW), Ok(Action::Assign { .. })));
+        let f = ActionForm::new("escalate", &choices);
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Escalate {
+                to: UnitId::new("taishan"),
+                reason: EscalationReason::Unresolved,
+                note: String::new(),
+            })
+        );
+        let f = ActionForm::new("follow_up", &choices);
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::FollowUp {
+                method: FollowUpMethod::Phone,
+                satisfaction: Satisfaction::Satisfied,
+                relapsed: false,
+                note: String::new(),
+            })
+        );
+        let f = ActionForm::new("record_session", &choices);
+        assert_eq!(f.mode, "on_site");
+        assert_eq!(f.problems()[0].message(Lang::Zh), "请填写说明");
+        let f = ActionForm::new("settle_conflict", &choices);
+        assert_eq!(f.conflicts.len(), 1);
+        let f = ActionForm::new("assign", &Choices::default());
+        assert_eq!(
+            f.problems()[0].message(Lang::En),
+            "choose a mediator or committee",
+            "an empty roster leaves nothing chosen"
+        );
+    }
+
+    #[test]
+    fn the_roster_lists_specialists_first_with_a_star() {
+        let m = |id: &str, name: &str, matches: bool| Mediator {
+            id: PersonId::new(id),
+            name: name.into(),
+            unit_name: "海宴镇".into(),
+            specialties: vec![],
+            matches,
+        };
+        let options = roster_options(&[
+            m("a", "黄志强", false),
+            m("b", "陈美玲", true),
+            m("c", "李国华", false),
+        ]);
+        assert_eq!(
+            options,
+            [
+                ("b".to_owned(), "★ 陈美玲（海宴镇）".to_owned()),
+                ("a".to_owned(), "黄志强（海宴镇）".to_owned()),
+                ("c".to_owned(), "李国华（海宴镇）".to_owned()),
+            ]
+        );
+    }
+}

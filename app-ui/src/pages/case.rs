@@ -1,0 +1,710 @@
+//! One case (`/cases/:id`): what it is about, where it stands, its whole history, and the steps
+//! this person may take now. The steps offered are exactly the core's `allowed` codes; each opens
+//! its form ([`crate::actions`]), and the screen re-renders from the case the core answers with.
+
+use crate::actions::{self, ActionForm, Field};
+use crate::app::{use_lang, use_shell, Route};
+use crate::bridge::{self, ActInput, CaseScreen};
+use crate::i18n::{self, t, tf, Key, Lang};
+use crate::labels;
+use crate::pages::photos::Photos;
+use crate::time;
+use crate::widgets::{
+    checked_of, error_text, loaded, text_of, use_load, value_of, Load, RouteLink,
+};
+use app_core::ids::{CaseId, UnitId};
+use app_core::model::{Action, Difficulty, TimelineEntry};
+use app_core::screens::TimelineRow;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct CaseProps {
+    pub id: String,
+}
+
+/// The name of a unit the screen knows, else its id.
+fn unit_name(s: &CaseScreen, id: &UnitId) -> String {
+    let units = s
+        .escalate_to
+        .iter()
+        .chain(&s.assign_down_to)
+        .chain(&s.committees);
+    if let Some(u) = units.clone().find(|u| &u.id == id) {
+        return u.name.clone();
+    }
+    if id == &s.row.summary.responsible_unit {
+        return s.row.responsible_name.clone();
+    }
+    if id == &s.row.summary.place_unit {
+        return s.row.place_name.clone();
+    }
+    id.to_string()
+}
+
+/// "难度：简单" / "Difficulty: Simple".
+fn labelled(l: Lang, key: Key, value: &str) -> String {
+    i18n::labelled(l, t(l, key), value)
+}
+
+/// What a timeline entry says beyond its name.
+fn details(l: Lang, e: &TimelineEntry, s: &CaseScreen, now: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut note = |n: &str| {
+        if !n.trim().is_empty() {
+            out.push(n.to_owned());
+        }
+    };
+    match &e.action {
+        Action::Report { source, .. } => note(labels::source(l, *source)),
+        Action::Assess {
+            difficulty,
+            risks,
+            note: n,
+        } => {
+            note(&labelled(
+                l,
+                Key::Difficulty,
+                labels::difficulty(l, *difficulty),
+            ));
+            if !risks.is_empty() {
+                let r: Vec<&str> = risks.iter().map(|r| labels::risk(l, *r)).collect();
+                note(&labelled(l, Key::Risks, &i18n::join(l, &r)));
+            }
+            note(n);
+        }
+        Action::Assign {
+            to,
+            chosen_by_parties,
+            note: n,
+        } => {
+            let mut who = to.label();
+            if *chosen_by_parties {
+                who = i18n::aside(l, &who, t(l, Key::ChosenByParties));
+            }
+            note(&who);
+            note(n);
+        }
+        Action::RecordSession { mode, note: n } => {
+            note(labels::mode(l, *mode));
+            note(n);
+        }
+        Action::Resolve { agreement, note: n } => {
+            if let Some(a) = agreement {
+                note(&labelled(l, Key::Agreement, &a.summary));
+            }
+            note(n);
+        }
+        Action::RequestJudicialConfirmation { court } => note(court),
+        Action::RecordJudicialConfirmation { granted, note: n } => {
+            note(t(
+                l,
+                if *granted {
+                    Key::Granted
+                } else {
+                    Key::NotGranted
+                },
+            ));
+            note(n);
+        }
+        Action::Stabilise { note: n }
+        | Action::Fail { note: n }
+        | Action::ReportBack { note: n }
+        | Action::Close { note: n } => note(n),
+        Action::Escalate {
+            to,
+            reason,
+            note: n,
+        } => {
+            note(&format!("→ {}", unit_name(s, to)));
+            note(labels::reason(l, *reason));
+            note(n);
+        }
+        Action::AssignDown {
+            to,
+            person,
+            instructions,
+            due_at,
+        } => {
+            let mut whom = unit_name(s, to);
+            if let Some(p) = person {
+                whom = format!("{whom} · {}", p.label());
+            }
+            note(&format!("→ {whom}"));
+            note(&tf(l, Key::DueOn, &[&time::deadline(*due_at, now, l)]));
+            note(instructions);
+        }
+        Action::FollowUp {
+            method,
+            satisfaction,
+            relapsed,
+            note: n,
+        } => {
+            note(&format!(
+                "{} · {}",
+                labels::method(l, *method),
+                labels::satisfaction(l, *satisfaction)
+            ));
+            if *relapsed {
+                note(t(l, Key::ActRelapsed));
+            }
+            note(n);
+        }
+        Action::Reopen { reason } => note(reason),
+        Action::SettleConflict { note: n, .. } => note(n),
+        Action::Edit { fields } => note(&i18n::join(l, fields)),
+    }
+    out
+}
+
+fn timeline_row(l: Lang, r: &TimelineRow, s: &CaseScreen, now: i64) -> Html {
+    let e = &r.entry;
+    html! {
+        <li class={classes!("timeline-row", r.not_applied.is_some().then_some("not-applied"),
+                r.conflict.then_some("conflict"))}
+            data-id={e.id.to_string()}>
+            <span class="case-line">
+                <span class="timeline-action">{ labels::step(l, &e.action) }</span>
+                <time class="timeline-time">{ time::moment(e.at, now, l) }</time>
+            </span>
+            <span class="timeline-actor">
+                { format!("{} · {}", e.actor.name, labels::role(l, e.actor.role)) }
+            </span>
+            { for details(l, e, s, now).into_iter().map(|d| html! { <span class="timeline-detail">{ d }</span> }) }
+            if let Some(why) = &r.not_applied {
+                <span class="not-applied-reason">{ tf(l, Key::NotApplied, &[why]) }</span>
+            }
+            if r.conflict {
+                <span class="conflict-mark">{ t(l, Key::ConflictMark) }</span>
+            }
+        </li>
+    }
+}
+
+/// The facts of the case.
+fn facts(l: Lang, s: &CaseScreen, now: i64) -> Html {
+    let sum = &s.row.summary;
+    let doc = &s.document;
+    let state = s.state.as_ref();
+    let difficulty = match sum.difficulty {
+        Some(d) => labels::difficulty(l, d).to_owned(),
+        None => t(l, Key::NotAssessed).to_owned(),
+    };
+    let risks: Vec<&str> = state
+        .map(|st| st.risks.iter().map(|r| labels::risk(l, *r)).collect())
+        .unwrap_or_default();
+    let assignee = match &sum.assignee {
+        Some(a) if state.is_some_and(|st| st.chosen_by_parties) => {
+            i18n::aside(l, a, t(l, Key::ChosenByParties))
+        }
+        Some(a) => a.clone(),
+        None => t(l, Key::NotAssigned).to_owned(),
+    };
+    let row = |id: &'static str, key: Key, value: String| {
+        html! {
+            <div class="fact">
+                <dt>{ t(l, key) }</dt>
+                <dd {id}>{ value }</dd>
+            </div>
+        }
+    };
+    let address = doc.place.address.as_str();
+    let place = if address.is_empty() {
+        s.row.place_name.clone()
+    } else {
+        format!("{} · {address}", s.row.place_name)
+    };
+    html! {
+        <section class="card case-card">
+            <h2 id="case-title">{ sum.title.clone() }</h2>
+            <p class="case-line">
+                <span id="case-status" class={classes!("case-status", format!("status-{}", sum.status.code()))}>
+                    { labels::status(l, sum.status) }
+                </span>
+                <span id="case-due" class={classes!("case-due", format!("due-{}", s.row.due.code()))}>
+                    { labels::due(l, s.row.due) }
+                    if !matches!(s.row.due, app_core::deadline::DueState::Handled) {
+                        { " · " }{ tf(l, Key::DueOn, &[&time::deadline(sum.due_at, now, l)]) }
+                    }
+                </span>
+            </p>
+            <dl class="facts">
+                { row("case-category", Key::FieldCategory, labels::category(l, &sum.category, &s.row.category_name)) }
+                { row("case-place", Key::FieldAddress, place) }
+                { row("case-responsible", Key::Responsible, s.row.responsible_name.clone()) }
+                { row("case-assignee", Key::AssignedTo, assignee) }
+                { row("case-difficulty", Key::Difficulty, difficulty) }
+                if !risks.is_empty() {
+                    { row("case-risks", Key::Risks, i18n::join(l, &risks)) }
+                }
+                { row("case-reporter", Key::ReportedBy,
+                    format!("{} · {}", sum.reporter_name, time::moment(sum.reported_at, now, l))) }
+                if let Some(a) = state.and_then(|st| st.agreement.as_ref()) {
+                    { row("case-agreement", Key::Agreement, a.summary.clone()) }
+                }
+            </dl>
+            <h3>{ t(l, Key::FieldParties) }</h3>
+            <ul id="case-parties" class="parties">
+                { for doc.parties.iter().map(|p| {
+                    let contact = s.contacts.as_ref().and_then(|c| c.parties.get(p.id.as_str()));
+                    html! {
+                        <li class="party-row">
+                            <span class="party-name">{ p.name.clone() }</span>
+                            <span class="party-role">{ labels::party_role(l, p.role) }</span>
+                            if let Some(phone) = contact.and_then(|c| c.phone.clone()) {
+                                <a class="party-phone" href={format!("tel:{phone}")}>{ phone }</a>
+                            }
+                            if let Some(idn) = contact.and_then(|c| c.id_number.clone()) {
+                                <span class="party-id">{ idn }</span>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+            <h3>{ t(l, Key::FieldNarrative) }</h3>
+            <p id="case-narrative" class="narrative">{ doc.narrative.as_str().to_owned() }</p>
+        </section>
+    }
+}
+
+#[function_component(CasePage)]
+pub fn case_page(p: &CaseProps) -> Html {
+    let l = use_lang();
+    let shell = use_shell();
+    let screen = use_load(p.id.clone(), |id| async move {
+        bridge::case(&CaseId::new(id)).await
+    });
+    let form = use_state(|| None::<ActionForm>);
+    let busy = use_state(|| false);
+    let failed = use_state(|| None::<String>);
+    let done = use_state(|| false);
+    // A different case: no form from the last one.
+    {
+        let (form, failed, done) = (form.clone(), failed.clone(), done.clone());
+        use_effect_with(p.id.clone(), move |_| {
+            form.set(None);
+            failed.set(None);
+            done.set(false);
+        });
+    }
+    let now = time::now_ms();
+    let on_photo = {
+        let screen = screen.clone();
+        Callback::from(move |next: CaseScreen| screen.set(Load::Ready(next)))
+    };
+    let body = loaded(l, &screen, |s: &CaseScreen| {
+        let choices = Rc::new(actions::Choices::of(s));
+        let open = |code: String| {
+            let (form, failed, done, choices) =
+                (form.clone(), failed.clone(), done.clone(), choices.clone());
+            Callback::from(move |_: MouseEvent| {
+                failed.set(None);
+                done.set(false);
+                let same = form.as_ref().is_some_and(|f| f.code == code);
+                form.set((!same).then(|| ActionForm::new(&code, &choices)));
+            })
+        };
+        let offered: Vec<&String> = s
+            .allowed
+            .iter()
+            .filter(|c| actions::fields(c).is_some())
+            .collect();
+        let edit = {
+            let form = form.clone();
+            Rc::new(move |change: &dyn Fn(&mut ActionForm)| {
+                if let Some(mut f) = (*form).clone() {
+                    change(&mut f);
+                    form.set(Some(f));
+                }
+            })
+        };
+        let submit = {
+            let (form, busy, failed, done, screen, refresh) = (
+                form.clone(),
+                busy.clone(),
+                failed.clone(),
+                done.clone(),
+                screen.clone(),
+                shell.refresh_sync.clone(),
+            );
+            let case = s.row.summary.id.clone();
+            Callback::from(move |e: SubmitEvent| {
+                e.prevent_default();
+                let Some(mut f) = (*form).clone() else { return };
+                if *busy {
+                    return;
+                }
+                let action = match f.action(time::now_ms()) {
+                    Ok(a) => a,
+                    Err(_) => {
+                        f.attempted = true;
+                        form.set(Some(f));
+                        return;
+                    }
+                };
+                busy.set(true);
+                failed.set(None);
+                let input = ActInput {
+                    case: case.clone(),
+                    action,
+                };
+                let (form, busy, failed, done, screen, refresh) = (
+                    form.clone(),
+                    busy.clone(),
+                    failed.clone(),
+                    done.clone(),
+                    screen.clone(),
+                    refresh.clone(),
+                );
+                wasm_bindgen_futures::spawn_local(async move {
+                    match bridge::act(&input).await {
+                        Ok(next) => {
+                            form.set(None);
+                            done.set(true);
+                            screen.set(Load::Ready(next));
+                        }
+                        Err(e) => failed.set(Some(error_text(l, &e))),
+                    }
+                    busy.set(false);
+                    refresh.emit(());
+                });
+            })
+        };
+        let cancel = {
+            let form = form.clone();
+            Callback::from(move |_: MouseEvent| form.set(None))
+        };
+        html! {
+            <>
+                { facts(l, s, now) }
+                <section class="card" id="case-actions">
+                    <h3>{ t(l, Key::ActionsHeading) }</h3>
+                    if offered.is_empty() {
+                        <p class="muted">{ t(l, Key::NoActions) }</p>
+                    } else {
+                        <div class="action-buttons">
+                            { for offered.iter().map(|code| {
+                                let active = form.as_ref().is_some_and(|f| &f.code == *code);
+                                html! {
+                                    <button type="button" id={format!("action-{code}")}
+                                        class={classes!("action", active.then_some("active"))}
+                                        aria-expanded={active.to_string()}
+                                        onclick={open((*code).clone())}>
+                                        { t(l, actions::button(code)) }
+                                    </button>
+                                }
+                            }) }
+                        </div>
+                    }
+                    if *done { <p class="ok" role="status" id="act-done">{ t(l, Key::Recorded) }</p> }
+                    if let Some(f) = &*form {
+                        <form class="action-form" id="act-form" onsubmit={submit} novalidate=true>
+                            <h3>{ t(l, actions::button(&f.code)) }</h3>
+                            { for actions::fields(&f.code).unwrap_or_default().iter().map(|field| action_field(l, s, f, *field, edit.clone())) }
+                            if f.attempted && !f.problems().is_empty() {
+                                <p class="error" role="alert">{ actions::summary(&f.problems(), l) }</p>
+                            }
+                            if let Some(m) = &*failed { <p class="error" role="alert">{ m.clone() }</p> }
+                            <div class="button-row">
+                                <button type="button" class="secondary" onclick={cancel}>{ t(l, Key::Cancel) }</button>
+                                <button type="submit" class="primary" id="act-submit" disabled={*busy}>
+                                    { t(l, if *busy { Key::Submitting } else { Key::Submit }) }
+                                </button>
+                            </div>
+                        </form>
+                    }
+                </section>
+                <Photos case={s.row.summary.id.clone()} attachments={s.document.attachments.clone()}
+                    on_changed={on_photo.clone()} />
+                <section class="card">
+                    <h3>{ t(l, Key::Timeline) }</h3>
+                    <ol id="case-timeline" class="timeline">
+                        { for s.timeline.iter().map(|r| timeline_row(l, r, s, now)) }
+                    </ol>
+                </section>
+            </>
+        }
+    });
+    html! {
+        <div id="case" class="page">
+            <RouteLink to={Route::Cases} class="back">{ format!("‹ {}", t(l, Key::Back)) }</RouteLink>
+            { body }
+        </div>
+    }
+}
+
+type Edit = Rc<dyn Fn(&dyn Fn(&mut ActionForm))>;
+
+/// One input of an action form, with its problem under it once a submit was tried.
+fn action_field(l: Lang, s: &CaseScreen, f: &ActionForm, field: Field, edit: Edit) -> Html {
+    let message = f.shown_message(field, l);
+    let problem = message
+        .clone()
+        .map(|m| html! { <span class="problem">{ m }</span> });
+    let invalid = message.is_some().then_some("invalid");
+    let id = field.id();
+    let on_select = |set: fn(&mut ActionForm, String)| {
+        let edit = edit.clone();
+        Callback::from(move |e: Event| {
+            let v = value_of(&e);
+            edit(&|f| set(f, v.clone()));
+        })
+    };
+    let on_text = |set: fn(&mut ActionForm, String)| {
+        let edit = edit.clone();
+        Callback::from(move |e: InputEvent| {
+            let v = text_of(&e);
+            edit(&|f| set(f, v.clone()));
+        })
+    };
+    let on_check = |set: fn(&mut ActionForm, bool)| {
+        let edit = edit.clone();
+        Callback::from(move |e: Event| {
+            let v = checked_of(&e);
+            edit(&|f| set(f, v));
+        })
+    };
+    let select = |key: Key,
+                  value: &str,
+                  options: Vec<(String, String)>,
+                  set: fn(&mut ActionForm, String)| {
+        html! {
+            <label class={classes!(invalid)}>{ t(l, key) }
+                <select {id} onchange={on_select(set)}>
+                    { for options.into_iter().map(|(v, label)| {
+                        let selected = v == value;
+                        html! { <option value={v} {selected}>{ label }</option> }
+                    }) }
+                </select>
+                { problem.clone().unwrap_or_default() }
+            </label>
+        }
+    };
+    match field {
+        Field::Difficulty => select(
+            Key::Difficulty,
+            &f.difficulty,
+            Difficulty::ALL
+                .iter()
+                .map(|d| (d.code().to_owned(), labels::difficulty(l, *d).to_owned()))
+                .collect(),
+            |f, v| f.difficulty = v,
+        ),
+        Field::Risks => html! {
+            <fieldset class="checks" {id}>
+                <legend>{ t(l, Key::Risks) }</legend>
+                { for labels::RISKS.iter().map(|&r| {
+                    let edit = edit.clone();
+                    let onchange = Callback::from(move |e: Event| {
+                        let on = checked_of(&e);
+                        edit(&|f| {
+                            if on { f.risks.insert(r); } else { f.risks.remove(&r); }
+                        });
+                    });
+                    html! {
+                        <label class="check">
+                            <input type="checkbox" id={format!("act-risk-{}", labels::risk_code(r))}
+                                checked={f.risks.contains(&r)} {onchange} />
+                            { labels::risk(l, r) }
+                        </label>
+                    }
+                }) }
+            </fieldset>
+        },
+        Field::Assignee => {
+            let onchange = on_select(|f, v| f.assignee = v);
+            html! {
+                <label class={classes!(invalid)}>{ t(l, Key::ActMediator) }
+                    <select {id} {onchange}>
+                        if !s.roster.is_empty() {
+                            <optgroup label={t(l, Key::ActMediators)}>
+                                { for actions::roster_options(&s.roster).into_iter().map(|(v, label)| {
+                                    let selected = v == f.assignee;
+                                    html! { <option value={v} {selected}>{ label }</option> }
+                                }) }
+                            </optgroup>
+                        }
+                        if !s.committees.is_empty() {
+                            <optgroup label={t(l, Key::ActCommittees)}>
+                                { for s.committees.iter().map(|u| {
+                                    let v = actions::committee_value(&u.id);
+                                    let selected = v == f.assignee;
+                                    html! { <option value={v} {selected}>{ u.name.clone() }</option> }
+                                }) }
+                            </optgroup>
+                        }
+                    </select>
+                    { problem.unwrap_or_default() }
+                </label>
+            }
+        }
+        Field::ChosenByParties => html! {
+            <label class="check">
+                <input type="checkbox" {id} checked={f.chosen_by_parties}
+                    onchange={on_check(|f, v| f.chosen_by_parties = v)} />
+                { t(l, Key::ActPartiesChoose) }
+            </label>
+        },
+        Field::Mode => select(
+            Key::ActMode,
+            &f.mode,
+            labels::MODES
+                .iter()
+                .map(|&m| {
+                    (
+                        labels::mode_code(m).to_owned(),
+                        labels::mode(l, m).to_owned(),
+                    )
+                })
+                .collect(),
+            |f, v| f.mode = v,
+        ),
+        Field::Agreement => html! {
+            <label class={classes!(invalid)}>{ t(l, Key::ActAgreementSummary) }
+                <textarea {id} value={f.agreement.clone()} oninput={on_text(|f, v| f.agreement = v)} />
+                { problem.unwrap_or_default() }
+            </label>
+        },
+        Field::Court => html! {
+            <label class={classes!(invalid)}>{ t(l, Key::ActCourt) }
+                <input {id} value={f.court.clone()} oninput={on_text(|f, v| f.court = v)} />
+                { problem.unwrap_or_default() }
+            </label>
+        },
+        Field::Granted => select(
+            Key::ActGranted,
+            &f.granted,
+            vec![
+                ("true".to_owned(), t(l, Key::Granted).to_owned()),
+                ("false".to_owned(), t(l, Key::NotGranted).to_owned()),
+            ],
+            |f, v| f.granted = v,
+        ),
+        Field::To => {
+            let units = if f.code == "assign_down" {
+                &s.assign_down_to
+            } else {
+                &s.escalate_to
+            };
+            select(
+                actions::to_label(&f.code),
+                &f.to,
+                units
+                    .iter()
+                    .map(|u| {
+                        (
+                            u.id.to_string(),
+                            i18n::aside(l, &u.name, labels::tier(l, u.tier)),
+                        )
+                    })
+                    .collect(),
+                |f, v| f.to = v,
+            )
+        }
+        Field::EscalationReason => select(
+            Key::ActEscalationReason,
+            &f.reason,
+            labels::REASONS
+                .iter()
+                .map(|&r| {
+                    (
+                        labels::reason_code(r).to_owned(),
+                        labels::reason(l, r).to_owned(),
+                    )
+                })
+                .collect(),
+            |f, v| f.reason = v,
+        ),
+        Field::ReopenReason => html! {
+            <label class={classes!(invalid)}>{ t(l, Key::ActReopenReason) }
+                <textarea {id} value={f.reason.clone()} oninput={on_text(|f, v| f.reason = v)} />
+                { problem.unwrap_or_default() }
+            </label>
+        },
+        Field::Method => select(
+            Key::ActMethod,
+            &f.method,
+            labels::METHODS
+                .iter()
+                .map(|&m| {
+                    (
+                        labels::method_code(m).to_owned(),
+                        labels::method(l, m).to_owned(),
+                    )
+                })
+                .collect(),
+            |f, v| f.method = v,
+        ),
+        Field::Satisfaction => select(
+            Key::ActSatisfaction,
+            &f.satisfaction,
+            labels::SATISFACTIONS
+                .iter()
+                .map(|&v| {
+                    (
+                        labels::satisfaction_code(v).to_owned(),
+                        labels::satisfaction(l, v).to_owned(),
+                    )
+                })
+                .collect(),
+            |f, v| f.satisfaction = v,
+        ),
+        Field::Relapsed => html! {
+            <label class="check">
+                <input type="checkbox" {id} checked={f.relapsed} onchange={on_check(|f, v| f.relapsed = v)} />
+                { t(l, Key::ActRelapsed) }
+            </label>
+        },
+        Field::DueDays => html! {
+            <label class={classes!(invalid)}>{ t(l, Key::ActDueDays) }
+                <input {id} type="number" inputmode="numeric" min="1" max={actions::MAX_DUE_DAYS.to_string()}
+                    value={f.due_days.clone()} oninput={on_text(|f, v| f.due_days = v)} />
+                { problem.unwrap_or_default() }
+            </label>
+        },
+        Field::Conflicts => {
+            let conflicts: Vec<_> = s
+                .state
+                .as_ref()
+                .map(|st| st.conflicts.clone())
+                .unwrap_or_default();
+            html! {
+                <fieldset class={classes!("checks", invalid)} {id}>
+                    <legend>{ t(l, Key::ActConflicts) }</legend>
+                    { for conflicts.into_iter().enumerate().map(|(i, c)| {
+                        let entry = c.entry.clone();
+                        let label = s.timeline.iter().find(|r| r.entry.id == entry).map(|r| format!(
+                            "{} · {} · {}", labels::step(l, &r.entry.action), r.entry.actor.name,
+                            time::moment(r.entry.at, time::now_ms(), l))).unwrap_or_else(|| entry.to_string());
+                        let edit = edit.clone();
+                        let checked = f.conflicts.contains(&entry);
+                        let onchange = Callback::from(move |e: Event| {
+                            let on = checked_of(&e);
+                            let entry = entry.clone();
+                            edit(&|f| {
+                                if on { f.conflicts.insert(entry.clone()); } else { f.conflicts.remove(&entry); }
+                            });
+                        });
+                        html! {
+                            <label class="check">
+                                <input type="checkbox" id={format!("act-conflict-{i}")} {checked} {onchange} />
+                                { label }
+                            </label>
+                        }
+                    }) }
+                    { problem.unwrap_or_default() }
+                </fieldset>
+            }
+        }
+        Field::Note => {
+            let required = actions::note_required(&f.code);
+            html! {
+                <label class={classes!(invalid)}>{ t(l, actions::note_label(&f.code)) }
+                    <textarea {id} value={f.note.clone()} required={required}
+                        oninput={on_text(|f, v| f.note = v)} />
+                    { problem.unwrap_or_default() }
+                </label>
+            }
+        }
+    }
+}
