@@ -165,7 +165,9 @@ async fn app_e2e_phone_and_desk_settle_a_dispute_and_the_phone_catches_up_offlin
     // A photo of the blocked ditch, attached on the spot.
     let photo = system_tests::window::workspace_root().join("src-tauri/icons/128x128.png");
     phone.upload("#case-photo", &photo).await?;
-    phone.wait_text("#case-photos .photo-row", "128x128.png").await?;
+    phone
+        .wait_text("#case-photos .photo-row", "128x128.png")
+        .await?;
     phone.screenshot("case-reported").await?;
     sync_now(&phone).await?;
     phone.screenshot("sync").await?;
@@ -182,6 +184,10 @@ async fn app_e2e_phone_and_desk_settle_a_dispute_and_the_phone_catches_up_offlin
     .await?;
     desk.wait_text("#today-to-assess", TITLE).await?;
     desk.screenshot("today").await?;
+    desk.tap("#today-roster").await?;
+    desk.wait(".roster-row").await?;
+    desk.screenshot("roster").await?;
+    desk.tap("#nav-today").await?;
     tap_text(&desk, "#today-to-assess .case-row", TITLE).await?;
     desk.wait_text("#case-title", TITLE).await?;
     // The phone's photo came with the sync: the desk shows it.

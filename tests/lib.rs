@@ -133,7 +133,8 @@ impl Server {
             }
         });
         // Loading the demo runs every case through the real workflow: allow for its size.
-        let patience = Duration::from_secs(120) + Duration::from_millis(40 * self.demo_cases as u64);
+        let patience =
+            Duration::from_secs(120) + Duration::from_millis(40 * self.demo_cases as u64);
         let deadline = Instant::now() + patience;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -106,6 +106,8 @@ pub struct Today {
     pub to_assess: Vec<CaseRow>,
     /// For centre staff: cases escalated to this centre, or assigned down to it, not yet handled.
     pub escalated_in: Vec<CaseRow>,
+    /// For centre staff: cases this centre escalated up that the higher centre still holds.
+    pub escalated_out: Vec<CaseRow>,
     /// Cases with unsettled conflicts.
     pub conflicts: usize,
     pub sync: SyncState,
@@ -138,6 +140,18 @@ pub struct Mediator {
     pub specialties: Vec<String>,
     /// Good at this case's category.
     pub matches: bool,
+}
+
+/// The mediator roster of a centre (人民调解员名册), for 点单式调解 and for staff to know who
+/// can take what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Roster {
+    pub unit_name: String,
+    pub mediators: Vec<Mediator>,
+    /// Category code → name, for the specialties.
+    pub categories: BTreeMap<String, String>,
+    /// Open cases each mediator is assigned to now, by person id.
+    pub caseload: BTreeMap<String, usize>,
 }
 
 /// One line of a case's timeline.

@@ -16,7 +16,7 @@ use crate::model::{Action, Actor, Assignee, NewCase, Source};
 use crate::org::{Role, Tier};
 use crate::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, Mediator, SyncState, TimelineRow, Today, UnitRef,
+    HouseholdRow, HouseholdScreen, Me, Mediator, Roster, SyncState, TimelineRow, Today, UnitRef,
     VisitInput, VisitRecorded,
 };
 use crate::store::{CaseFilter, DueFilter, Store};
@@ -247,7 +247,7 @@ impl Session {
             },
             now,
         )?;
-        let (to_assess, escalated_in) = if me.at_centre {
+        let (to_assess, escalated_in, escalated_out) = if me.at_centre {
             let to_assess = Self::rows(&store, &of_unit(None, vec![Status::Reported], true), now)?;
             let mut inbound = Self::rows(
                 &store,
@@ -264,9 +264,25 @@ impl Session {
                 r.summary.escalated_to.contains(&unit) || r.summary.escalated_from.contains(&unit)
             });
             inbound.truncate(TODAY_ROWS as usize);
-            (to_assess, inbound)
+            // Escalated up and still with the higher centre (open cases of this unit held
+            // elsewhere).
+            let mut outbound = Self::rows(
+                &store,
+                &CaseFilter {
+                    unit: Some(unit.clone()),
+                    held_elsewhere_than: Some(unit.clone()),
+                    open_only: true,
+                    ..Default::default()
+                },
+                now,
+            )?;
+            outbound.retain(|r| {
+                r.summary.responsible_unit != unit && r.summary.escalated_from.contains(&unit)
+            });
+            outbound.truncate(TODAY_ROWS as usize);
+            (to_assess, inbound, outbound)
         } else {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         };
         let conflicts = store
             .list(
@@ -289,6 +305,7 @@ impl Session {
             mine,
             to_assess,
             escalated_in,
+            escalated_out,
             conflicts,
             sync,
         })
@@ -517,6 +534,59 @@ impl Session {
                 due_at: *due_at,
             },
             other => other.clone(),
+        })
+    }
+
+    /// The mediators of my unit and below, with their specialties and open caseload.
+    pub fn roster(&self, now: i64) -> AppResult<Roster> {
+        let me = self.me()?;
+        let store = lock(&self.store);
+        let dir = store.directory();
+        let unit = &me.actor.unit;
+        let mut caseload = BTreeMap::new();
+        for p in dir.mediators_for(unit, None) {
+            let open = store
+                .list(
+                    &CaseFilter {
+                        person: Some(p.id.clone()),
+                        open_only: true,
+                        ..Default::default()
+                    },
+                    now,
+                )?
+                .into_iter()
+                .filter(|s| s.assignee_people.contains(&p.id))
+                .count();
+            caseload.insert(p.id.to_string(), open);
+        }
+        let mediators = dir
+            .mediators_for(unit, None)
+            .into_iter()
+            .map(|p| Mediator {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                unit_name: dir
+                    .unit(&p.unit)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+                specialties: p
+                    .specialties
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect(),
+                matches: false,
+            })
+            .collect();
+        Ok(Roster {
+            unit_name: me.unit_name,
+            mediators,
+            categories: store
+                .taxonomy()
+                .categories
+                .iter()
+                .map(|c| (c.code.as_str().to_owned(), c.zh.clone()))
+                .collect(),
+            caseload,
         })
     }
 

@@ -68,6 +68,9 @@ pub struct CaseFilter {
     pub unit: Option<UnitId>,
     /// Cases the centre of this unit is responsible for now.
     pub responsible: Option<UnitId>,
+    /// Cases some other centre than this one is responsible for now (with `unit`: the unit's
+    /// cases held elsewhere, such as those escalated up).
+    pub held_elsewhere_than: Option<UnitId>,
     /// Cases this person reported or is assigned to ("my cases").
     pub person: Option<PersonId>,
     pub statuses: Vec<Status>,
@@ -1051,6 +1054,10 @@ impl Store {
         if let Some(unit) = &filter.responsible {
             let a = arg(unit.to_string().into(), &mut args);
             clauses.push(format!("c.responsible_unit = {a}"));
+        }
+        if let Some(unit) = &filter.held_elsewhere_than {
+            let a = arg(unit.to_string().into(), &mut args);
+            clauses.push(format!("c.responsible_unit != {a}"));
         }
         if !filter.statuses.is_empty() {
             let list: Vec<String> = filter

@@ -33,6 +33,8 @@ pub enum Route {
     Figures,
     #[at("/sync")]
     Sync,
+    #[at("/roster")]
+    Roster,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -249,6 +251,7 @@ fn render(route: Route) -> Html {
         Route::Case { id } => html! { <pages::case::CasePage {id} /> },
         Route::Figures => html! { <pages::figures::FiguresPage /> },
         Route::Sync => html! { <pages::sync::SyncPage /> },
+        Route::Roster => html! { <pages::roster::RosterPage /> },
         Route::NotFound => html! { <Redirect<Route> to={Route::Today} /> },
     }
 }
@@ -355,6 +358,7 @@ fn tab_bar() -> Html {
     let section = |r: &Route| match r {
         Route::Household { .. } => Route::Households,
         Route::Case { .. } => Route::Cases,
+        Route::Roster => Route::Today,
         other => other.clone(),
     };
     let current = section(&route);

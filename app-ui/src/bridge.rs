@@ -68,7 +68,7 @@ use app_core::ids::{CaseId, HouseholdId};
 use app_core::model::NewCase;
 pub use app_core::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
+    HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
 };
 
 /// The name of the event the shell emits whenever the sync state changes (payload: [`SyncState`]).
@@ -175,6 +175,11 @@ struct AttachmentArgs<'a> {
 /// `attachment`: an attachment's type and bytes (base64), from this device or else the server.
 pub async fn attachment(case: &CaseId, sha256: &str) -> Result<AttachmentData, BridgeError> {
     invoke("attachment", &AttachmentArgs { case, sha256 }).await
+}
+
+/// `roster`: the mediators of my unit, their specialties and caseload.
+pub async fn roster() -> Result<Roster, BridgeError> {
+    invoke("roster", &NoArgs {}).await
 }
 
 /// `form_options`: categories and places for the report form.

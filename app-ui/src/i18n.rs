@@ -66,6 +66,13 @@ keys! {
     Retry => "重试", "Try again";
     Back => "返回", "Back";
     // Photos and files of a case
+    ShowMore => "显示更多", "Show more";
+    RosterTitle => "调解员名册", "Mediator roster";
+    RosterLink => "查看调解员名册", "See the mediator roster";
+    RosterGoodAt => "擅长：{}", "Good at: {}";
+    RosterCaseload => "在办 {} 件", "{} open cases";
+    RosterEmpty => "本单位暂无调解员", "No mediators in this unit";
+    TodayEscalatedOut => "已上报上级、待上级处理", "Escalated up, with the higher centre";
     PhotosTitle => "照片与附件", "Photos and files";
     AddPhoto => "拍照或选择照片", "Take or choose a photo";
     NoPhotos => "暂无照片", "No photos yet";

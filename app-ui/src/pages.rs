@@ -11,5 +11,6 @@ pub mod household;
 pub mod households;
 pub mod photos;
 pub mod report;
+pub mod roster;
 pub mod sync;
 pub mod today;

@@ -82,6 +82,29 @@ where
     state
 }
 
+/// `value`, once it has stopped changing for `ms` milliseconds: typing in a search box asks the
+/// core once per pause, not once per keystroke.
+#[hook]
+pub fn use_debounced<T: Clone + PartialEq + 'static>(value: T, ms: i32) -> T {
+    let settled = use_state_eq(|| value.clone());
+    let generation = use_mut_ref(|| 0u64);
+    {
+        let settled = settled.clone();
+        use_effect_with(value, move |v| {
+            *generation.borrow_mut() += 1;
+            let mine = *generation.borrow();
+            let v = v.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                sleep(ms).await;
+                if *generation.borrow() == mine {
+                    settled.set(v);
+                }
+            });
+        });
+    }
+    (*settled).clone()
+}
+
 /// Waits `ms` milliseconds (the browser's timer).
 pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -9,7 +9,7 @@ use app_core::ids::{CaseId, HouseholdId};
 use app_core::model::NewCase;
 use app_core::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, SyncState, Today, VisitInput, VisitRecorded,
+    HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
 };
 use app_core::session::{AppError, Session};
 use std::sync::Arc;
@@ -75,6 +75,11 @@ pub(crate) async fn case(app: App<'_>, id: CaseId) -> Answer<CaseScreen> {
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn act(app: App<'_>, input: ActInput) -> Answer<CaseScreen> {
     Ok(app.act(&input, now())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn roster(app: App<'_>) -> Answer<Roster> {
+    Ok(app.roster(now())?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

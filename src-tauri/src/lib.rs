@@ -78,6 +78,7 @@ pub fn run() {
             commands::cases,
             commands::case,
             commands::act,
+            commands::roster,
             commands::form_options,
             commands::report_case,
             commands::households,

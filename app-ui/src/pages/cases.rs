@@ -7,7 +7,9 @@ use crate::bridge::{self, CaseQuery};
 use crate::i18n::{t, tf, Key, Lang};
 use crate::labels;
 use crate::time;
-use crate::widgets::{checked_of, loaded, text_of, use_load, value_of, CaseRowView, Load};
+use crate::widgets::{
+    checked_of, loaded, text_of, use_debounced, use_load, value_of, CaseRowView, Load,
+};
 use app_core::deadline::DueState;
 use app_core::workflow::Status;
 use serde::Deserialize;
@@ -44,6 +46,11 @@ impl CasesUrl {
     }
 }
 
+/// Rows per page of the list.
+pub const PAGE_ROWS: u32 = 50;
+/// How long typing must pause before the list is searched.
+pub const SEARCH_PAUSE_MS: i32 = 250;
+
 fn due_from_code(code: &str) -> Option<DueState> {
     [DueState::Overdue, DueState::DueSoon]
         .into_iter()
@@ -76,7 +83,24 @@ pub fn cases_page() -> Html {
         });
     }
     let options = use_load((), |_| bridge::form_options());
-    let rows = use_load((*query).clone(), |q| async move { bridge::cases(&q).await });
+    // A phone shows a handful of rows at a time: the list comes a page at a time, and a new
+    // filter starts again from the first page.
+    let limit = use_state_eq(|| PAGE_ROWS);
+    {
+        let limit = limit.clone();
+        use_effect_with((*query).clone(), move |_| limit.set(PAGE_ROWS));
+    }
+    let search = use_debounced(query.search.clone(), SEARCH_PAUSE_MS);
+    let asked = CaseQuery {
+        search,
+        limit: *limit,
+        ..(*query).clone()
+    };
+    let rows = use_load(asked, |q| async move { bridge::cases(&q).await });
+    let on_more = {
+        let limit = limit.clone();
+        Callback::from(move |_: MouseEvent| limit.set(*limit + PAGE_ROWS))
+    };
     let set = |f: fn(&mut CaseQuery, String)| {
         let query = query.clone();
         move |v: String| {
@@ -184,6 +208,11 @@ pub fn cases_page() -> Html {
                         <div class="rows card">
                             { for rows.iter().map(|r| html! { <CaseRowView row={r.clone()} {now} /> }) }
                         </div>
+                        if rows.len() as u32 >= *limit {
+                            <button id="cases-more" class="secondary wide" onclick={on_more.clone()}>
+                                { t(l, Key::ShowMore) }
+                            </button>
+                        }
                     }
                 </section>
             }) }

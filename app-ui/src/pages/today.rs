@@ -68,6 +68,7 @@ pub fn today_page() -> Html {
             && d.mine.is_empty()
             && d.to_assess.is_empty()
             && d.escalated_in.is_empty()
+            && d.escalated_out.is_empty()
             && d.conflicts == 0;
         html! {
             <>
@@ -103,6 +104,8 @@ pub fn today_page() -> Html {
                     { section(l, "today-to-assess", Key::TodayToAssess, d.to_assess.len(), cases(&d.to_assess, now),
                         query(&[("status", "reported")])) }
                     { section(l, "today-escalated", Key::TodayEscalated, d.escalated_in.len(), cases(&d.escalated_in, now), None) }
+                    { section(l, "today-escalated-out", Key::TodayEscalatedOut, d.escalated_out.len(), cases(&d.escalated_out, now), None) }
+                    <RouteLink to={Route::Roster} id="today-roster" class="card notice">{ t(l, Key::RosterLink) }</RouteLink>
                 }
                 { section(l, "today-overdue", Key::TodayOverdue, d.overdue.len(), cases(&d.overdue, now),
                     query(&[("due", "overdue")])) }
