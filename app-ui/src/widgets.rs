@@ -85,7 +85,10 @@ where
 /// `value`, once it has stopped changing for `ms` milliseconds: typing in a search box asks the
 /// core once per pause, not once per keystroke.
 #[hook]
-pub fn use_debounced<T: Clone + PartialEq + 'static>(value: T, ms: i32) -> T {
+pub fn use_debounced<T>(value: T, ms: i32) -> T
+where
+    T: Clone + PartialEq + 'static,
+{
     let settled = use_state_eq(|| value.clone());
     let generation = use_mut_ref(|| 0u64);
     {
