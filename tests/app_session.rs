@@ -306,3 +306,104 @@ async fn app_background_sync_catches_up_after_the_server_returns() -> anyhow::Re
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_concurrent_moves_show_as_a_conflict_that_staff_settle() -> anyhow::Result<()> {
+    let server_dir = tempfile::tempdir()?;
+    let server = Server::start(server_dir.path(), 10)?;
+    let dir = tempfile::tempdir()?;
+    let phone = session(&dir, "phone")?;
+    let desk = session(&dir, "desk")?;
+    let me = phone
+        .enrol(&server.url(), &server.code_for(GW)?, "手机")
+        .await?;
+    desk.enrol(&server.url(), &server.code_for(STAFF)?, "电脑")
+        .await?;
+    let case = phone.report_case(&new_case(&me.grids[0].id, "院墙倒塌赔偿纠纷"), now_ms())?;
+    phone.sync_now().await?;
+    desk.sync_now().await?;
+
+    // Without syncing in between: the grid worker settles it on the spot, while the township
+    // assesses it and assigns a mediator.
+    phone.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::Resolve {
+                agreement: None,
+                note: "现场调解，双方和解".into(),
+            },
+        },
+        now_ms(),
+    )?;
+    desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::Assess {
+                difficulty: Difficulty::General,
+                risks: vec![],
+                note: "需调解员介入".into(),
+            },
+        },
+        now_ms(),
+    )?;
+    let mediator = desk.case(&case, now_ms())?.roster[0].id.clone();
+    desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::Assign {
+                to: Assignee::Mediator {
+                    person: mediator,
+                    name: String::new(),
+                },
+                chosen_by_parties: false,
+                note: String::new(),
+            },
+        },
+        now_ms(),
+    )?;
+    phone.sync_now().await?;
+    desk.sync_now().await?;
+    phone.sync_now().await?;
+
+    // Both replicas fold the same history the same way, and flag what needs a person.
+    let on_desk = desk.case(&case, now_ms())?;
+    let on_phone = phone.case(&case, now_ms())?;
+    assert_eq!(on_desk.state, on_phone.state, "the replicas converge");
+    assert_eq!(on_desk.timeline.len(), 4);
+    let flagged: Vec<_> = on_desk.timeline.iter().filter(|r| r.conflict).collect();
+    assert!(
+        !flagged.is_empty(),
+        "the concurrent moves are flagged: {:?}",
+        on_desk.timeline
+    );
+    assert!(desk.today(now_ms())?.conflicts >= 1);
+    let listed = desk.cases(
+        &CaseQuery {
+            conflicts_only: true,
+            ..Default::default()
+        },
+        now_ms(),
+    )?;
+    assert!(listed.iter().any(|r| r.summary.id == case));
+    assert!(
+        on_desk.allowed.contains(&"settle_conflict".to_owned()),
+        "{:?}",
+        on_desk.allowed
+    );
+
+    // Staff look at it and settle it; the flag goes, the history stays.
+    let settled = desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::SettleConflict {
+                entries: flagged.iter().map(|r| r.entry.id.clone()).collect(),
+                note: "已与网格员核实，按调解员分流继续办理".into(),
+            },
+        },
+        now_ms(),
+    )?;
+    assert!(settled.timeline.iter().all(|r| !r.conflict));
+    assert_eq!(settled.timeline.len(), 5);
+    assert_eq!(settled.row.summary.conflicts, 0);
+    Ok(())
+}
