@@ -525,18 +525,11 @@ impl SyncClient {
             .await
             .map_err(|e| SyncError::Offline(e.to_string()))?;
         let resp = success(resp).await?;
-        let mime = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
+        let mime = crate::protocol::media_type(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+        );
         let bytes = resp
             .bytes()
             .await

@@ -254,3 +254,12 @@ pub mod b64_list {
             .collect()
     }
 }
+
+/// The media type of a `Content-Type` value, without parameters and in lower case
+/// (`"Image/JPEG; q=1"` → `"image/jpeg"`); empty if there is none.
+pub fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}

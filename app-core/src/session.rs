@@ -217,7 +217,6 @@ impl Session {
             .into_iter()
             .filter(|h| h.last_visit_at.is_none_or(|t| t < start_of_day))
             .take(TODAY_ROWS as usize)
-            .map(household_row)
             .collect();
         let of_unit = |due, statuses: Vec<Status>, responsible: bool| CaseFilter {
             unit: (!responsible).then(|| unit.clone()),
@@ -393,20 +392,7 @@ impl Session {
         let roster = dir
             .mediators_for(&responsible, Some(&category))
             .into_iter()
-            .map(|p| Mediator {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                unit_name: dir
-                    .unit(&p.unit)
-                    .map(|u| u.name.clone())
-                    .unwrap_or_default(),
-                specialties: p
-                    .specialties
-                    .iter()
-                    .map(|s| s.as_str().to_owned())
-                    .collect(),
-                matches: p.specialties.contains(&category),
-            })
+            .map(|p| mediator(dir, p, Some(&category)))
             .collect();
         let committees = std::iter::once(&responsible)
             .filter_map(|id| dir.unit(id))
@@ -562,20 +548,7 @@ impl Session {
         let mediators = dir
             .mediators_for(unit, None)
             .into_iter()
-            .map(|p| Mediator {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                unit_name: dir
-                    .unit(&p.unit)
-                    .map(|u| u.name.clone())
-                    .unwrap_or_default(),
-                specialties: p
-                    .specialties
-                    .iter()
-                    .map(|s| s.as_str().to_owned())
-                    .collect(),
-                matches: false,
-            })
+            .map(|p| mediator(dir, p, None))
             .collect();
         Ok(Roster {
             unit_name: me.unit_name,
@@ -644,7 +617,7 @@ impl Session {
         let store = lock(&self.store);
         let mut out = Vec::new();
         for g in &me.grids {
-            out.extend(store.households(&g.id)?.into_iter().map(household_row));
+            out.extend(store.households(&g.id)?);
         }
         out.sort_by_key(|h| (h.last_visit_at.is_some(), h.last_visit_at));
         Ok(out)
@@ -821,14 +794,24 @@ impl Session {
     }
 }
 
-fn household_row(h: crate::store::HouseholdSummary) -> HouseholdRow {
-    HouseholdRow {
-        id: h.id,
-        grid: h.grid,
-        head: h.head,
-        address: h.address,
-        members: h.members,
-        visits: h.visits,
-        last_visit_at: h.last_visit_at,
+/// A mediator as the roster and the assign form show them; `matches` when good at `category`.
+fn mediator(
+    dir: &crate::org::Directory,
+    p: &crate::org::Person,
+    category: Option<&CategoryCode>,
+) -> Mediator {
+    Mediator {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        unit_name: dir
+            .unit(&p.unit)
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
+        specialties: p
+            .specialties
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        matches: category.is_some_and(|c| p.specialties.contains(c)),
     }
 }

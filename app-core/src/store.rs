@@ -36,6 +36,7 @@ use crate::model::{Action, Actor, Attachment, CaseDocument, NewCase, Party, HOUS
 pub use crate::model::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 use crate::org::{Directory, Person, Unit};
 use crate::rules;
+use crate::screens::HouseholdRow;
 use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use crate::workflow::{Folded, Status};
@@ -105,18 +106,6 @@ pub struct OutboxEntry {
     pub key: String,
     pub hash: ChangeHash,
     pub change: Vec<u8>,
-}
-
-/// A household as the visit list shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HouseholdSummary {
-    pub id: HouseholdId,
-    pub grid: UnitId,
-    pub head: String,
-    pub address: String,
-    pub members: u64,
-    pub visits: u64,
-    pub last_visit_at: Option<i64>,
 }
 
 /// What [`Store::reindex`] did.
@@ -1241,13 +1230,13 @@ impl Store {
     }
 
     /// The households of a grid, least recently visited first (who to visit next).
-    pub fn households(&self, grid: &UnitId) -> Result<Vec<HouseholdSummary>> {
+    pub fn households(&self, grid: &UnitId) -> Result<Vec<HouseholdRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, grid, head, address, members, visits, last_visit_at FROM households
              WHERE grid = ?1 ORDER BY last_visit_at IS NOT NULL, last_visit_at, head",
         )?;
         let rows = stmt.query_map([grid.as_str()], |r| {
-            Ok(HouseholdSummary {
+            Ok(HouseholdRow {
                 id: HouseholdId::new(r.get::<_, String>(0)?),
                 grid: UnitId::new(r.get::<_, String>(1)?),
                 head: r.get(2)?,

@@ -63,17 +63,11 @@ pub fn listed(
 
 /// The `Content-Type` of an upload (without parameters, in lower case).
 pub fn upload_type(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
-    let mime = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let mime = app_core::protocol::media_type(
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     if mime.is_empty() {
         return Err(ApiError::new(
             ErrorCode::BadAttachment,
