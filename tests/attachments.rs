@@ -462,9 +462,15 @@ async fn attachments_through_the_apps_sessions() -> anyhow::Result<()> {
     assert_eq!(shown.mime, "image/jpeg");
     assert!(decode(&shown.base64)? == bytes);
 
+    assert_eq!(
+        phone.sync_state()?.photos_waiting,
+        1,
+        "the sync line counts the photo"
+    );
     let state = phone.sync_now().await?;
     assert!(state.error.is_none(), "{state:?}");
     assert_eq!(state.waiting, 0);
+    assert_eq!(state.photos_waiting, 0, "the photo went up with the sync");
     desk.sync_now().await?;
     let shown = desk.attachment(&case, &sha).await?;
     assert_eq!(shown.mime, "image/jpeg");

@@ -51,6 +51,9 @@ pub struct SyncState {
     pub last_synced_at: Option<i64>,
     /// Local changes waiting to be sent.
     pub waiting: usize,
+    /// Photos and files whose bytes wait to be sent (they go after the changes).
+    #[serde(default)]
+    pub photos_waiting: usize,
     /// A sync is running now.
     pub syncing: bool,
     /// Why the last sync failed, if it did.

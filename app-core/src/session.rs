@@ -719,6 +719,7 @@ impl Session {
             server: client.map(|c| c.credentials().server.clone()),
             last_synced_at: SyncClient::last_synced(&store)?,
             waiting: store.outbox_len()?,
+            photos_waiting: store.pending_blobs()?.len(),
             syncing: running.syncing,
             error: running.error.clone(),
             retry_at: running.retry_at,

@@ -66,6 +66,8 @@ keys! {
     Retry => "重试", "Try again";
     Back => "返回", "Back";
     // Photos and files of a case
+    PhotosWaiting => "待发送照片", "Photos waiting";
+    SyncLinePhotos => "照片 {}", "photos: {}";
     ShowMore => "显示更多", "Show more";
     RosterTitle => "调解员名册", "Mediator roster";
     RosterLink => "查看调解员名册", "See the mediator roster";

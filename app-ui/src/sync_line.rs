@@ -65,6 +65,10 @@ pub fn line(s: &SyncState, lang: Lang, now: i64) -> String {
     }
     out.push_str(" · ");
     out.push_str(&tf(lang, Key::SyncLineWaiting, &[&s.waiting]));
+    if s.photos_waiting > 0 {
+        out.push_str(" · ");
+        out.push_str(&tf(lang, Key::SyncLinePhotos, &[&s.photos_waiting]));
+    }
     if !s.refused.is_empty() {
         out.push_str(" · ");
         out.push_str(&tf(lang, Key::SyncLineRefused, &[&s.refused.len()]));
@@ -118,6 +122,15 @@ mod tests {
             line(&yesterday, Lang::Zh, NOW),
             "已同步 6月29日 18:00 · 待发送 2"
         );
+        let photos = SyncState {
+            photos_waiting: 1,
+            ..yesterday
+        };
+        assert_eq!(
+            line(&photos, Lang::Zh, NOW),
+            "已同步 6月29日 18:00 · 待发送 2 · 照片 1"
+        );
+        assert!(line(&photos, Lang::En, NOW).ends_with("· photos: 1"));
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub fn sync_page() -> Html {
                             <dd id="sync-waiting">{ s.waiting }</dd>
                         </div>
                         <div class="fact">
+                            <dt>{ t(l, Key::PhotosWaiting) }</dt>
+                            <dd id="sync-photos-waiting">{ s.photos_waiting }</dd>
+                        </div>
+                        <div class="fact">
                             <dt>{ t(l, Key::ServerAddress) }</dt>
                             <dd id="sync-server">{ s.server.clone().unwrap_or_default() }</dd>
                         </div>
@@ -96,7 +100,7 @@ pub fn sync_page() -> Html {
                         if let Some(at) = s.retry_at {
                             <p class="muted">{ tf(l, Key::RetryAt, &[&time::moment(at, now, l)]) }</p>
                         }
-                    } else if s.enrolled && s.waiting == 0 && !syncing && s.last_synced_at.is_some() {
+                    } else if s.enrolled && s.waiting == 0 && s.photos_waiting == 0 && !syncing && s.last_synced_at.is_some() {
                         <p class="ok">{ t(l, Key::SyncUpToDate) }</p>
                     }
                 </>
