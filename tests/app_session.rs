@@ -184,7 +184,13 @@ async fn app_sessions_play_a_case_through_the_loop() -> anyhow::Result<()> {
         },
         now_ms(),
     );
-    assert!(refused.is_err());
+    let refused = refused.expect_err("a follow-up before any resolution is refused");
+    assert_eq!(
+        refused.zh(),
+        "不允许：案件当前为“已分流”，不能回访",
+        "the window shows why, in Chinese"
+    );
+    assert!(refused.en().contains("cannot"), "{}", refused.en());
     assert_eq!(desk.sync_state()?.waiting, waiting);
     desk.sync_now().await?;
 

@@ -99,6 +99,26 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The failure in Chinese, for the interface (the `Display` text is the English one).
+    pub fn zh(&self) -> String {
+        match self {
+            SyncError::Offline(_) => {
+                "无法连接服务器（记录已保存在本机，联网后自动同步）".to_owned()
+            }
+            SyncError::Refused { code, message, .. } => match code {
+                ErrorCode::BadCode => "登记码无效、已用过或已过期，请向综治中心重新申领".to_owned(),
+                ErrorCode::Revoked => "本机的登记已被撤销，请联系综治中心".to_owned(),
+                ErrorCode::Unauthenticated => "本机登记凭证无效，请重新登记".to_owned(),
+                ErrorCode::RateLimited => "同步过于频繁，请稍候再试".to_owned(),
+                ErrorCode::Version => "服务器版本与本应用不一致，请更新应用".to_owned(),
+                _ => format!("服务器拒绝了请求：{message}"),
+            },
+            SyncError::Protocol(m) => format!("无法识别服务器的答复：{m}"),
+            SyncError::NotEnrolled => "本机尚未登记到综治中心".to_owned(),
+            SyncError::Store(e) => e.zh(),
+        }
+    }
+
     /// Whether trying again later may succeed (as opposed to needing a person to act).
     pub fn is_transient(&self) -> bool {
         match self {

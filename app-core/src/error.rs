@@ -64,6 +64,47 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error in Chinese, for the interface (the `Display` text is the English one). Input
+    /// problems already carry both languages.
+    pub fn zh(&self) -> String {
+        match self {
+            Error::Denied(d) => format!("不允许：{}", d.zh()),
+            Error::UnknownCase(id) => format!("本机没有案件 {id}"),
+            Error::UnknownHousehold(id) => format!("本机没有农户 {id}"),
+            Error::UnknownPerson(id) => format!("人员 {id} 不在名录中"),
+            Error::UnknownUnit(id) => format!("单位 {id} 不在名录中"),
+            Error::RoleNotHeld { person, role, unit } => {
+                format!("{person} 在 {unit} 没有“{role}”身份")
+            }
+            Error::UnknownCategory(c) => format!("纠纷类型 {c} 不在分类目录中"),
+            Error::Invalid { field, problem } => format!("{field}：{problem}"),
+            Error::EscalationTarget {
+                expected,
+                requested,
+            } => {
+                format!("应上报至上一级中心 {expected}，而不是 {requested}")
+            }
+            Error::NoHigherCentre { unit } => format!("{unit} 没有可上报的上级中心"),
+            Error::NotBelow { from, to } => format!("{to} 不在 {from} 之下，不能交办"),
+            Error::CorruptDocument { id, reason } => {
+                format!("文档 {id} 已损坏，无法读取（{reason}）；其他案件不受影响")
+            }
+            Error::MissingDependencies { id } => {
+                format!("文档 {id} 缺少之前的修改，请先同步")
+            }
+            Error::Shape { id, reason } => format!("文档 {id} 格式不符：{reason}"),
+            Error::SchemaTooNew { .. } => "本机数据由更新版本的应用写入，请更新应用".to_owned(),
+            Error::Directory(e) => format!("名录有误：{e}"),
+            Error::Automerge(_) | Error::Reconcile(_) | Error::Json(_) => {
+                format!("本机数据处理失败：{self}")
+            }
+            #[cfg(feature = "store")]
+            Error::Storage(_) => format!("本机数据库出错：{self}"),
+        }
+    }
+}
+
 // The document errors are boxed: they are rare and large, and every `Result` of the core carries
 // the size of its error variant.
 impl From<automerge::AutomergeError> for Error {

@@ -44,6 +44,25 @@ pub enum AppError {
     Sync(#[from] SyncError),
 }
 
+impl AppError {
+    /// The error in Chinese (the `Display` text is English, or both for input problems).
+    pub fn zh(&self) -> String {
+        match self {
+            AppError::NotEnrolled => "本机尚未登记到综治中心".to_owned(),
+            AppError::Core(e) => e.zh(),
+            AppError::Sync(e) => e.zh(),
+        }
+    }
+
+    /// The error in English.
+    pub fn en(&self) -> String {
+        match self {
+            AppError::NotEnrolled => "this device is not enrolled with a centre yet".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 /// What the background sync is doing, kept in memory (the store keeps what must survive).

@@ -252,6 +252,35 @@ pub enum Denied {
     Relapsed,
 }
 
+impl Denied {
+    /// The refusal in Chinese, for the interface (the `Display` text is the English one).
+    pub fn zh(&self) -> String {
+        match self {
+            Denied::AlreadyReported => "案件已上报，不能重复上报".to_owned(),
+            Denied::NotReported => "案件尚未上报受理，第一步须为上报".to_owned(),
+            Denied::RoleMayNot { role, action } => format!("{role}无权{action}"),
+            Denied::NotResponsibleUnit { unit, action } => {
+                format!("只有当前负责的中心（{unit}）可以{action}")
+            }
+            Denied::NotAssignee { action } => format!("只有承办的调解员或负责的中心可以{action}"),
+            Denied::WrongStatus { action, status } => {
+                format!("案件当前为“{status}”，不能{action}")
+            }
+            Denied::NeedsLeader { difficulty } => {
+                format!("{difficulty}案件办结须经中心领导签批")
+            }
+            Denied::NoAgreement => "申请司法确认须有书面调解协议".to_owned(),
+            Denied::NoJudicialRequest => "尚未申请司法确认".to_owned(),
+            Denied::JudicialAlreadyRequested => "已经申请过司法确认".to_owned(),
+            Denied::SameUnit(unit) => format!("案件已在{unit}"),
+            Denied::NothingToReportBack => "此案件未交办到本单位，无需反馈".to_owned(),
+            Denied::FeedbackOwed(unit) => format!("办结前请先向交办单位{unit}反馈"),
+            Denied::NoSuchConflict(entry) => format!("记录{entry}不是本案未处理的冲突"),
+            Denied::Relapsed => "回访发现纠纷反复，请重新启动案件，而不是办结".to_owned(),
+        }
+    }
+}
+
 fn role_may_not(actor: &Actor, action: &Action) -> Denied {
     Denied::RoleMayNot {
         role: actor.role.zh().to_owned(),

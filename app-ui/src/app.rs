@@ -144,7 +144,7 @@ pub fn app() -> Html {
 
 /// Whether a failed `me` means the device is not enrolled (the core says so in both languages).
 pub fn is_not_enrolled(e: &BridgeError) -> bool {
-    matches!(e, BridgeError::Refused(m) if m.contains("not enrolled") || m.contains("尚未登记"))
+    matches!(e, BridgeError::Refused { zh, en } if en.contains("not enrolled") || zh.contains("尚未登记"))
 }
 
 #[function_component(Shell)]
@@ -386,11 +386,15 @@ mod tests {
 
     #[test]
     fn a_refused_me_saying_not_enrolled_leads_to_enrolment() {
-        let core = "本机尚未登记到综治中心 (this device is not enrolled with a centre yet)";
-        assert!(is_not_enrolled(&BridgeError::Refused(core.into())));
+        // What the shell sends for `AppError::NotEnrolled`.
+        assert!(is_not_enrolled(&BridgeError::Refused {
+            zh: "本机尚未登记到综治中心".into(),
+            en: "this device is not enrolled with a centre yet".into()
+        }));
         assert!(!is_not_enrolled(&BridgeError::NoShell));
-        assert!(!is_not_enrolled(&BridgeError::Refused(
-            "database is locked".into()
-        )));
+        assert!(!is_not_enrolled(&BridgeError::Refused {
+            zh: "本机数据库出错".into(),
+            en: "database is locked".into()
+        }));
     }
 }

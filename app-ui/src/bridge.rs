@@ -21,8 +21,8 @@ extern "C" {
 pub enum BridgeError {
     /// Not running inside the app's window.
     NoShell,
-    /// The core refused, with its message (already in the user's terms).
-    Refused(String),
+    /// The core refused, saying why in both languages (the screen shows the one it speaks).
+    Refused { zh: String, en: String },
     /// The answer was not what the command promises.
     Garbled(String),
 }
@@ -31,7 +31,8 @@ impl std::fmt::Display for BridgeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BridgeError::NoShell => f.write_str("not running inside the app"),
-            BridgeError::Refused(m) | BridgeError::Garbled(m) => f.write_str(m),
+            BridgeError::Refused { en, .. } => f.write_str(en),
+            BridgeError::Garbled(m) => f.write_str(m),
         }
     }
 }
@@ -42,6 +43,33 @@ pub fn has_shell() -> bool {
     web_sys::window()
         .and_then(|w| js_sys::Reflect::get(&w, &JsValue::from_str("__TAURI__")).ok())
         .is_some_and(|t| t.is_object())
+}
+
+/// What a rejected call says: the shell's `{zh, en}`, a plain message (a plugin's), or a script
+/// error when the namespace is missing.
+fn refusal(e: JsValue) -> BridgeError {
+    #[derive(Deserialize)]
+    struct Said {
+        zh: String,
+        en: String,
+    }
+    if let Ok(Said { zh, en }) = serde_wasm_bindgen::from_value::<Said>(e.clone()) {
+        return BridgeError::Refused { zh, en };
+    }
+    match e.as_string() {
+        Some(m) => BridgeError::Refused {
+            zh: m.clone(),
+            en: m,
+        },
+        None if e.is_instance_of::<js_sys::TypeError>() => BridgeError::NoShell,
+        None => {
+            let m = format!("{e:?}");
+            BridgeError::Refused {
+                zh: m.clone(),
+                en: m,
+            }
+        }
+    }
 }
 
 /// Calls a command with named arguments.
@@ -56,11 +84,7 @@ pub async fn invoke<A: Serialize, R: DeserializeOwned>(
         serde_wasm_bindgen::to_value(args).map_err(|e| BridgeError::Garbled(e.to_string()))?;
     match tauri_invoke(cmd, args).await {
         Ok(v) => serde_wasm_bindgen::from_value(v).map_err(|e| BridgeError::Garbled(e.to_string())),
-        Err(e) => Err(match e.as_string() {
-            Some(m) => BridgeError::Refused(m),
-            None if e.is_instance_of::<js_sys::TypeError>() => BridgeError::NoShell,
-            None => BridgeError::Refused(format!("{e:?}")),
-        }),
+        Err(e) => Err(refusal(e)),
     }
 }
 
@@ -311,7 +335,7 @@ pub async fn location() -> Option<(f64, f64)> {
     let position = match first {
         Ok(p) => p,
         // Not yet allowed: ask the person once (a phone shows its own dialog), then try again.
-        Err(BridgeError::Refused(_)) => {
+        Err(BridgeError::Refused { .. }) => {
             #[derive(Serialize)]
             struct Ask {
                 permissions: [&'static str; 1],

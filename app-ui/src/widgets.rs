@@ -122,7 +122,10 @@ pub async fn sleep(ms: i32) {
 pub fn error_text(lang: Lang, e: &BridgeError) -> String {
     match e {
         BridgeError::NoShell => t(lang, Key::NoShell).to_owned(),
-        BridgeError::Refused(m) => m.clone(),
+        BridgeError::Refused { zh, en } => match lang {
+            Lang::Zh => zh.clone(),
+            Lang::En => en.clone(),
+        },
         BridgeError::Garbled(m) => tf(lang, Key::Garbled, &[m]),
     }
 }

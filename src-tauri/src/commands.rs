@@ -15,20 +15,21 @@ use app_core::session::{AppError, Session};
 use std::sync::Arc;
 use tauri::State;
 
-/// A refused command, as the interface receives it: the message, in the user's terms.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct CommandError(String);
+/// A refused command, as the interface receives it: what went wrong in both languages (the
+/// interface shows the one it speaks).
+#[derive(Debug, thiserror::Error, serde::Serialize)]
+#[error("{en}")]
+pub(crate) struct CommandError {
+    zh: String,
+    en: String,
+}
 
 impl From<AppError> for CommandError {
     fn from(e: AppError) -> CommandError {
-        CommandError(e.to_string())
-    }
-}
-
-impl serde::Serialize for CommandError {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        CommandError {
+            zh: e.zh(),
+            en: e.en(),
+        }
     }
 }
 
@@ -125,7 +126,10 @@ pub(crate) async fn attach_photo(
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(base64.as_bytes())
-        .map_err(|e| CommandError(format!("照片数据已损坏 (the photo's data is damaged: {e})")))?;
+        .map_err(|e| CommandError {
+            zh: format!("照片数据已损坏：{e}"),
+            en: format!("the photo's data is damaged: {e}"),
+        })?;
     Ok(app.attach_photo(&case, &name, &mime, &bytes, now())?)
 }
 
