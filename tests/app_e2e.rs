@@ -139,6 +139,12 @@ async fn app_e2e_phone_and_desk_settle_a_dispute_and_the_phone_catches_up_offlin
     phone.wait("#today").await?;
     phone.wait(".household-row").await?;
     phone.screenshot("today").await?;
+    // English is one tap away, and back.
+    phone.tap("#lang-switch").await?;
+    phone.wait_text("#nav-today", "Today").await?;
+    phone.screenshot("today-en").await?;
+    phone.tap("#lang-switch").await?;
+    phone.wait_text("#nav-today", "今日").await?;
 
     // An "all safe" visit is one tap.
     phone.tap("#nav-households").await?;

@@ -21,7 +21,7 @@ use system_tests::{now_ms, Device, Server};
 const OTHER_GW: &str = "haiyan-fengjiang-g2-gw";
 
 /// Bytes that stand in for a photo: a JPEG header, then noise (photos do not compress).
-fn photo(seed: u64, len: usize) -> Vec<u8> {
+pub(crate) fn photo(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);

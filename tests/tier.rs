@@ -1,6 +1,7 @@
 //! Escalation across tiers: village, township and county servers on loopback, each with its own
 //! database, linked child to parent; phones enrolled at each.
 
+use crate::attachments::photo;
 use crate::sync::{actor, new_case};
 use app_core::document::CaseEdit;
 use app_core::ids::{CaseId, UnitId};
@@ -67,6 +68,32 @@ fn start(dir: &Path, name: &str, unit: &str, parent: Option<&Server>) -> anyhow:
 /// Whether a server's database holds a case.
 fn holds(server: &Server, case: &CaseId) -> anyhow::Result<bool> {
     Ok(server.count(&format!("SELECT COUNT(*) FROM cases WHERE id = '{case}'"))? == 1)
+}
+
+/// The bytes a server's database holds for an attachment.
+fn blob(server: &Server, sha: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    use rusqlite::OptionalExtension;
+    Ok(server
+        .open_db()?
+        .query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [sha], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// A device attaches a photo to a case (no sync); returns its SHA-256.
+fn attach(
+    d: &Device,
+    person: &str,
+    role: Role,
+    case: &CaseId,
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<String> {
+    let mut s = d.store();
+    let a = actor(&s, person, role);
+    Ok(s.attach(case, &a, name, "image/jpeg", bytes, now_ms())?
+        .sha256)
 }
 
 /// Syncs the devices until `check` holds (forwarding runs in the servers meanwhile).
@@ -412,7 +439,11 @@ async fn tier_escalations_wait_for_a_county_that_was_down() -> anyhow::Result<()
         let a = actor(&s, "gw2", Role::GridWorker);
         cases.push(s.create_case(&a, &new_case(&grid, &format!("那陈村积案{i}")), now_ms())?);
     }
+    // A photo of the first, taken while the county is away.
+    let scene = photo(7, 400_000);
+    let scene_sha = attach(&gw2, "gw2", Role::GridWorker, &cases[0], "现场.jpg", &scene)?;
     gw2.sync().await?;
+    assert!(blob(&township, &scene_sha)?.is_some_and(|b| b == scene));
     tstaff.sync().await?;
     for (i, case) in cases.iter().enumerate() {
         let mut s = tstaff.store();
@@ -454,6 +485,7 @@ async fn tier_escalations_wait_for_a_county_that_was_down() -> anyhow::Result<()
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(!holds(&county, &cases[0])?);
 
+    let back = Instant::now();
     county.restart()?;
     until("the county has all five", &[&cstaff], || {
         Ok(cases.iter().all(|c| cstaff.store().summary(c).is_ok())
@@ -476,6 +508,172 @@ async fn tier_escalations_wait_for_a_county_that_was_down() -> anyhow::Result<()
         assert_eq!(ids.len(), there.document.timeline.len());
     }
     assert_eq!(county.count("SELECT COUNT(*) FROM cases")?, 5);
+    // The photo followed its case once the county was back, byte for byte.
+    until("the county holds the photo", &[], || {
+        Ok(blob(&county, &scene_sha)?.is_some())
+    })
+    .await?;
+    println!(
+        "photo at the county {} ms after the county came back",
+        back.elapsed().as_millis()
+    );
+    assert!(blob(&county, &scene_sha)?.is_some_and(|b| b == scene));
+    let (_, bytes) = cstaff
+        .client
+        .fetch_attachment(&cstaff.store, &cases[0], &scene_sha)
+        .await?;
+    assert!(bytes == scene, "byte-identical at the county's desk");
+    // Recorded as done: a restart of the township sends nothing again.
+    assert_eq!(
+        township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NOT NULL")?,
+        1
+    );
+    assert_eq!(
+        township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NULL")?,
+        0
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_attachments_reach_the_county_and_come_back_down() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    let cstaff = Device::enrol(&county, "cstaff").await?;
+
+    // A grid worker reports a case with a photo of the scene and syncs: the township has both.
+    let case = {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村宅基地纠纷"),
+            now_ms(),
+        )?
+    };
+    let scene = photo(11, 2_500_000);
+    let scene_sha = attach(&gw2, "gw2", Role::GridWorker, &case, "界墙.jpg", &scene)?;
+    let p = gw2.sync().await?;
+    assert_eq!(p.sent_blobs, 1);
+    assert!(blob(&township, &scene_sha)?.is_some_and(|b| b == scene));
+    // Not escalated: nothing of it at the county.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(blob(&county, &scene_sha)?.is_none());
+
+    // The township escalates it; the photo follows the case to the county.
+    tstaff.sync().await?;
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::CrossDepartment,
+                note: "涉及国土部门".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    let took = until("the county holds the photo", &[], || {
+        Ok(blob(&county, &scene_sha)?.is_some())
+    })
+    .await?;
+    println!(
+        "a 2.5 MB photo at the county {} ms after the escalation synced",
+        took.as_millis()
+    );
+    assert!(blob(&county, &scene_sha)?.is_some_and(|b| b == scene));
+    until("the county's staff have the case", &[&cstaff], || {
+        Ok(cstaff.store().summary(&case).is_ok())
+    })
+    .await?;
+    let (mime, bytes) = cstaff
+        .client
+        .fetch_attachment(&cstaff.store, &case, &scene_sha)
+        .await?;
+    assert_eq!(mime, "image/jpeg");
+    assert!(bytes == scene, "byte-identical at the county's desk");
+
+    // The county attaches a photo of its own (the land registry's map); it comes down.
+    let map = photo(12, 900_000);
+    let map_sha = attach(
+        &cstaff,
+        "cstaff",
+        Role::CentreStaff,
+        &case,
+        "地籍图.jpg",
+        &map,
+    )?;
+    let p = cstaff.sync().await?;
+    assert_eq!(p.sent_blobs, 1);
+    let took = until("the township holds the county's photo", &[], || {
+        Ok(blob(&township, &map_sha)?.is_some())
+    })
+    .await?;
+    println!(
+        "the county's photo at the township {} ms after it synced",
+        took.as_millis()
+    );
+    until("the township's desk lists it", &[&tstaff], || {
+        Ok(tstaff
+            .store()
+            .case(&case)?
+            .document
+            .attachments
+            .iter()
+            .any(|a| a.sha256 == map_sha))
+    })
+    .await?;
+    let (mime, bytes) = tstaff
+        .client
+        .fetch_attachment(&tstaff.store, &case, &map_sha)
+        .await?;
+    assert_eq!(mime, "image/jpeg");
+    assert!(bytes == map, "byte-identical at the township's desk");
+    // And on the grid worker's phone, through the same township server.
+    gw2.sync().await?;
+    let (_, bytes) = gw2
+        .client
+        .fetch_attachment(&gw2.store, &case, &map_sha)
+        .await?;
+    assert!(bytes == map);
+
+    // A photo taken after the escalation goes up too (its case's change may reach the county
+    // before its bytes reach the township: the township waits for them, then sends them).
+    let later = photo(13, 600_000);
+    let later_sha = attach(&gw2, "gw2", Role::GridWorker, &case, "补拍.jpg", &later)?;
+    gw2.sync().await?;
+    let took = until("the county holds the later photo", &[], || {
+        Ok(blob(&county, &later_sha)?.is_some())
+    })
+    .await?;
+    println!(
+        "a photo of an escalated case at the county {} ms after the phone synced",
+        took.as_millis()
+    );
+    assert!(blob(&county, &later_sha)?.is_some_and(|b| b == later));
+
+    // Each photo crossed once, and is recorded as done on the township.
+    assert_eq!(
+        township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NOT NULL")?,
+        3
+    );
+    assert_eq!(
+        township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NULL")?,
+        0
+    );
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", township.url()))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(health["parent"]["sent_blobs"], 2, "{health}");
+    assert_eq!(health["parent"]["received_blobs"], 1, "{health}");
     Ok(())
 }
 

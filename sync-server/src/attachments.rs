@@ -1,6 +1,7 @@
 //! Attachments' bytes (photos of the scene, scanned agreements). A case document lists each
-//! attachment's metadata and SHA-256; the bytes come up from the device that attached them, once
-//! the case's change listing them is stored here, and go down to devices that may see the case.
+//! attachment's metadata and SHA-256; the bytes come up from the device that attached them (or a
+//! child server relaying them, see `forward::blobs`), once the case's change listing them is
+//! stored here, and go down to devices (and child servers) that may see the case.
 //!
 //! The bytes are kept once per content hash in the store's `blobs` table, and reached only
 //! through a case: a device may upload or download bytes only under a case it may see (the

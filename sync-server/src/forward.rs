@@ -12,6 +12,13 @@
 //!
 //! What comes down: the parent's answer (its staff's work on those cases, cases it assigned
 //! down to this unit) is merged and logged like an upload, so this server's devices receive it.
+//!
+//! Attachments' bytes follow their cases ([`blobs`]): every attachment listed by a case that went
+//! up (once the parent acknowledged it) or came down is recorded in `forward_blobs`, in the
+//! same transaction; after each pass the bytes held here go up, and the bytes the parent has and
+//! this server lacks come down, each recorded as done once the parent answered 2xx.
+
+mod blobs;
 
 use crate::db::{Logged, ServerDb};
 use crate::error::ApiError;
@@ -54,6 +61,9 @@ pub struct ParentStatus {
     /// Documents sent up and received down since the server started.
     pub sent_docs: u64,
     pub received_docs: u64,
+    /// Attachments' bytes sent up and fetched down since the server started.
+    pub sent_blobs: u64,
+    pub received_blobs: u64,
 }
 
 const TABLES: &str = "
@@ -61,6 +71,18 @@ CREATE TABLE IF NOT EXISTS forward_state (
     key TEXT PRIMARY KEY,
     acked_heads BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forward_blobs (
+    parent TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    acked_at INTEGER,
+    tries INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL DEFAULT 0,
+    failed TEXT,
+    PRIMARY KEY (parent, sha256)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS forward_blobs_open ON forward_blobs(parent, next_at)
+    WHERE acked_at IS NULL;
 ";
 
 fn meta(db: &ServerDb, key: &str) -> rusqlite::Result<Option<String>> {
@@ -161,6 +183,8 @@ struct Round {
     next_cursor: u64,
     /// More documents wait beyond this round.
     full: bool,
+    /// The attachments the cases sent list, as sent: (case id, SHA-256).
+    attachments: Vec<(String, String)>,
 }
 
 fn acked_heads(db: &ServerDb, key: &str) -> rusqlite::Result<Vec<ChangeHash>> {
@@ -220,6 +244,7 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
     };
     let mut upload = Vec::new();
     let mut sent = Vec::new();
+    let mut attachments = Vec::new();
     for (key, _) in rows {
         let (kind, id) = parse_key(&key)?;
         let Some(mut doc) = db
@@ -242,6 +267,13 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
         if changes.is_empty() {
             continue;
         }
+        if kind == DocKind::Case {
+            // A list that cannot be read holds up no document: its bytes stay here.
+            match blobs::listed(&doc) {
+                Ok(l) => attachments.extend(l.into_iter().map(|sha| (id.to_owned(), sha))),
+                Err(e) => tracing::warn!(doc = %key, "attachments not readable: {e}"),
+            }
+        }
         upload.push(DocChanges {
             doc: key.clone(),
             changes,
@@ -257,12 +289,14 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
         sent,
         next_cursor,
         full,
+        attachments,
     })
 }
 
 /// Records an acknowledged round and merges what the parent sent down, in one transaction.
 fn apply_round(
     db: &mut ServerDb,
+    parent: &Parent,
     round: &Round,
     answer: SyncResponse,
     now_ms: i64,
@@ -275,6 +309,8 @@ fn apply_round(
     let mut in_step = Vec::new();
     let sent: BTreeMap<&str, &Vec<ChangeHash>> =
         round.sent.iter().map(|(k, h)| (k.as_str(), h)).collect();
+    // The attachments of the cases that went up (now acknowledged) and came down.
+    let mut attachments = round.attachments.clone();
     let mut docs = answer.docs;
     docs.sort_by_key(|d| !d.doc().starts_with("case:"));
     for update in docs {
@@ -298,6 +334,13 @@ fn apply_round(
                 .map_err(|e| ApiError::from_core(e, &key))?,
         };
         let Some(mut r) = r else { continue };
+        if let Some(case) = &r.case {
+            attachments.extend(
+                case.attachments
+                    .iter()
+                    .map(|a| (id.to_owned(), a.sha256.clone())),
+            );
+        }
         let keys = match kind {
             DocKind::Case => {
                 let k = scope::received_case_keys(&r)?;
@@ -337,7 +380,9 @@ fn apply_round(
     acks.extend(in_step);
     let next_cursor = round.next_cursor;
     let parent_cursor = answer.cursor;
+    let parent_unit = parent.unit.to_string();
     let record = move |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<()> {
+        blobs::record_listed(tx, &parent_unit, &attachments)?;
         for (key, heads) in &acks {
             tx.execute(
                 "INSERT INTO forward_state(key, acked_heads) VALUES (?1, ?2)
@@ -359,6 +404,9 @@ pub struct Pass {
     pub sent_docs: u64,
     pub received_docs: u64,
     pub rounds: u32,
+    /// Attachments' bytes sent up and fetched down.
+    pub sent_blobs: u64,
+    pub received_blobs: u64,
 }
 
 /// Forwards everything pending and takes what the parent has, in as many rounds as needed.
@@ -398,11 +446,12 @@ pub async fn forward_once(
         pass.sent_docs += round.sent.len() as u64;
         pass.received_docs += answer.docs.len() as u64;
         let st = state.clone();
+        let p = parent.clone();
         let full = round.full;
         let applied = tokio::task::spawn_blocking(move || {
             let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
             let now = (st.clock)();
-            match apply_round(&mut db, &round, answer, now) {
+            match apply_round(&mut db, &p, &round, answer, now) {
                 Err(e) if e.code == app_core::protocol::ErrorCode::UnknownDoc => {
                     // The parent sent changes to a document we lack: ask it for whole documents.
                     set_meta(db.store.connection(), "parent.cursor", "0")
@@ -416,6 +465,10 @@ pub async fn forward_once(
         .map_err(|e| e.to_string())?;
         applied.map_err(|e| e.message)?;
         if !more && !full {
+            // The documents are in step: now the bytes of their attachments.
+            let (up, down) = blobs::exchange(state, parent, http).await?;
+            pass.sent_blobs = up;
+            pass.received_blobs = down;
             return Ok(pass);
         }
     }
@@ -451,10 +504,14 @@ pub async fn run(
                 s.error = None;
                 s.sent_docs += pass.sent_docs;
                 s.received_docs += pass.received_docs;
-                if pass.sent_docs + pass.received_docs > 0 {
+                s.sent_blobs += pass.sent_blobs;
+                s.received_blobs += pass.received_blobs;
+                if pass.sent_docs + pass.received_docs + pass.sent_blobs + pass.received_blobs > 0 {
                     tracing::info!(
                         sent = pass.sent_docs,
                         received = pass.received_docs,
+                        sent_blobs = pass.sent_blobs,
+                        received_blobs = pass.received_blobs,
                         "forwarded"
                     );
                 }

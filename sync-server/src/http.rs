@@ -468,6 +468,7 @@ async fn put_attachment(
         }
     })?;
     let started = Instant::now();
+    let wake = state.forward_wake.clone();
     let stored = blocking(move || {
         let actual = app_core::store::sha256_hex(&body);
         attachments::check_upload(&listed, &id, &sha, &actual, &mime, body.len() as u64)?;
@@ -495,6 +496,12 @@ async fn put_attachment(
         ms = started.elapsed().as_millis() as u64,
         "attachment stored"
     );
+    if stored.stored {
+        // New bytes here may be owed to the parent (an escalated case's photo).
+        if let Some(wake) = &wake {
+            wake.notify_one();
+        }
+    }
     Ok(Json(stored).into_response())
 }
 
