@@ -80,7 +80,7 @@ document.querySelector(`.case-row[data-id="${id}"]`).click();
 })();
 "#;
 
-/// Taps a tab and times until at least `n` elements match `css`, painted.
+/// Taps a tab (or a button) and times until at least `n` elements match `css`, painted.
 const TAB: &str = r#"
 const [tab, css, n, cb] = arguments;
 const t0 = performance.now();
@@ -220,6 +220,7 @@ async fn main() -> anyhow::Result<()> {
     let mut start = Vec::new();
     let mut start_in_page = Vec::new();
     let mut list = Vec::new();
+    let mut more = Vec::new();
     let mut filter = Vec::new();
     let mut open_case = Vec::new();
     let mut data = Some(data);
@@ -249,6 +250,16 @@ async fn main() -> anyhow::Result<()> {
                 "list",
                 TAB,
                 vec!["#nav-cases".into(), ".case-row".into(), 50.into()],
+            )
+            .await?,
+        );
+        // Scrolling on: the next 50 rows appended below.
+        more.push(
+            in_page(
+                &w,
+                "more",
+                TAB,
+                vec!["#cases-more".into(), ".case-row".into(), 100.into()],
             )
             .await?,
         );
@@ -298,6 +309,7 @@ async fn main() -> anyhow::Result<()> {
         median(start_in_page)
     );
     println!("  case list, first 50 rows {:8.1} ms", median(list));
+    println!("  and the next 50 (more)   {:8.1} ms", median(more));
     println!("  filter by status          {:8.1} ms", median(filter));
     println!("  open a 50-entry case      {:8.1} ms", median(open_case));
     Ok(())
