@@ -274,6 +274,13 @@ async fn app_background_sync_catches_up_after_the_server_returns() -> anyhow::Re
         let s = phone.sync_state()?;
         if s.error.is_some() && s.waiting > 0 {
             assert!(s.retry_at.is_some(), "a retry is scheduled: {s:?}");
+            assert!(s.offline, "no server answered: {s:?}");
+            assert!(
+                s.error_zh
+                    .as_deref()
+                    .is_some_and(|e| e.contains("无法连接服务器")),
+                "{s:?}"
+            );
             break;
         }
         anyhow::ensure!(
@@ -292,6 +299,7 @@ async fn app_background_sync_catches_up_after_the_server_returns() -> anyhow::Re
     loop {
         let s = phone.sync_state()?;
         if s.waiting == 0 && s.error.is_none() {
+            assert!(!s.offline && s.error_zh.is_none());
             break;
         }
         anyhow::ensure!(

@@ -56,8 +56,15 @@ pub struct SyncState {
     pub photos_waiting: usize,
     /// A sync is running now.
     pub syncing: bool,
-    /// Why the last sync failed, if it did.
+    /// Why the last sync failed, if it did (English).
     pub error: Option<String>,
+    /// The same, in Chinese.
+    #[serde(default)]
+    pub error_zh: Option<String>,
+    /// The last sync failed because no server answered (no signal, server down): it is retried
+    /// by itself, and nothing is lost.
+    #[serde(default)]
+    pub offline: bool,
     /// When the next try is due after a failure (epoch milliseconds).
     pub retry_at: Option<i64>,
     /// What the last completed sync moved.

@@ -70,6 +70,8 @@ pub type AppResult<T> = Result<T, AppError>;
 struct Running {
     syncing: bool,
     error: Option<String>,
+    error_zh: Option<String>,
+    offline: bool,
     retry_at: Option<i64>,
     last_sent: u64,
     last_received: u64,
@@ -741,6 +743,8 @@ impl Session {
             photos_waiting: store.pending_blobs()?.len(),
             syncing: running.syncing,
             error: running.error.clone(),
+            error_zh: running.error_zh.clone(),
+            offline: running.offline,
             retry_at: running.retry_at,
             last_sent: running.last_sent,
             last_received: running.last_received,
@@ -767,6 +771,8 @@ impl Session {
         match outcome {
             Ok(p) => {
                 running.error = None;
+                running.error_zh = None;
+                running.offline = false;
                 running.retry_at = None;
                 running.last_sent = p.sent_changes;
                 running.last_received = p.received_changes + p.received_docs;
@@ -774,6 +780,8 @@ impl Session {
             }
             Err(e) => {
                 running.error = Some(e.to_string());
+                running.error_zh = Some(e.zh());
+                running.offline = matches!(e, SyncError::Offline(_));
                 Some(Duration::ZERO)
             }
         }

@@ -28,10 +28,12 @@ impl Tone {
     }
 }
 
-/// Whether a sync error means the server could not be reached (no signal, server down) rather
-/// than that it refused: the core's offline error says so in these words.
-pub fn is_offline(error: &str) -> bool {
-    error.contains("cannot be reached")
+/// Why the last sync failed, in the interface's language.
+pub fn error_text(s: &SyncState, lang: Lang) -> Option<String> {
+    match lang {
+        Lang::Zh => s.error_zh.clone().or_else(|| s.error.clone()),
+        Lang::En => s.error.clone(),
+    }
 }
 
 /// The state part of the line: "已同步 10:32", "离线", "正在同步"…
@@ -40,10 +42,10 @@ pub fn status(s: &SyncState, lang: Lang, now: i64) -> String {
         t(lang, Key::NotEnrolled).to_owned()
     } else if s.syncing {
         t(lang, Key::Syncing).to_owned()
-    } else if let Some(e) = &s.error {
+    } else if s.error.is_some() {
         t(
             lang,
-            if is_offline(e) {
+            if s.offline {
                 Key::SyncLineOffline
             } else {
                 Key::SyncLineFailed
@@ -139,6 +141,8 @@ mod tests {
             last_synced_at: Some(NOW - HOUR),
             waiting: 3,
             error: Some("the server cannot be reached: connection refused".into()),
+            error_zh: Some("无法连接服务器（记录已保存在本机，联网后自动同步）".into()),
+            offline: true,
             ..enrolled()
         };
         assert_eq!(line(&offline, Lang::Zh, NOW), "离线 · 待发送 3");
@@ -146,9 +150,17 @@ mod tests {
         assert_eq!(tone(&offline), Tone::Trouble);
         let refused_request = SyncState {
             error: Some("the server refused the request (Revoked, HTTP 401): revoked".into()),
+            error_zh: Some("本机的登记已被撤销，请联系综治中心".into()),
+            offline: false,
             ..offline.clone()
         };
         assert_eq!(line(&refused_request, Lang::Zh, NOW), "同步出错 · 待发送 3");
+        assert_eq!(
+            error_text(&refused_request, Lang::Zh).as_deref(),
+            Some("本机的登记已被撤销，请联系综治中心"),
+            "the reason in the interface's language"
+        );
+        assert!(error_text(&refused_request, Lang::En).is_some_and(|e| e.contains("refused")));
         let syncing = SyncState {
             syncing: true,
             waiting: 2,

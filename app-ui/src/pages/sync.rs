@@ -93,9 +93,9 @@ pub fn sync_page() -> Html {
                     if s.last_synced_at.is_some() {
                         <p class="muted" id="sync-moved">{ tf(l, Key::LastMoved, &[&s.last_sent, &s.last_received]) }</p>
                     }
-                    if let Some(e) = &s.error {
+                    if let Some(e) = sync_line::error_text(s, l) {
                         <p class="error" id="sync-error">
-                            { if sync_line::is_offline(e) { t(l, Key::Offline).to_owned() } else { tf(l, Key::SyncFailed, &[e]) } }
+                            { if s.offline { t(l, Key::Offline).to_owned() } else { tf(l, Key::SyncFailed, &[&e]) } }
                         </p>
                         if let Some(at) = s.retry_at {
                             <p class="muted">{ tf(l, Key::RetryAt, &[&time::moment(at, now, l)]) }</p>
