@@ -4,6 +4,7 @@
 //! stored.
 
 use crate::sync::{actor, new_case, GW, STAFF};
+use crate::sync_errors::{answer, assert_error, healthy, token};
 use app_core::client::SyncError;
 use app_core::document::DocKind;
 use app_core::ids::{CaseId, UnitId};
@@ -60,10 +61,6 @@ fn attach(
     Ok(s.attach(case, &a, name, mime, bytes, now_ms())?.sha256)
 }
 
-fn token(d: &Device) -> String {
-    d.client.credentials().token.clone()
-}
-
 fn url(server: &Server, case: &str, sha: &str) -> String {
     format!("{}/v1/cases/{case}/attachments/{sha}", server.url())
 }
@@ -77,20 +74,11 @@ async fn put(
     mime: &str,
     body: Vec<u8>,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut req = reqwest::Client::new()
+    let req = reqwest::Client::new()
         .put(url(server, case, sha))
         .header("content-type", mime)
         .body(body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
+    answer(req, token).await
 }
 
 /// A raw download: status, content type and body.
@@ -115,25 +103,8 @@ async fn get(
     Ok((status, mime, resp.bytes().await?.to_vec()))
 }
 
-/// Asserts an error answer: status, code, and a message a person can act on.
-fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
-    assert_eq!(answer.0, status, "status for {code}: {}", answer.1);
-    assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
-    let message = answer.1["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.len() > 20,
-        "a message a person can act on: {message}"
-    );
-}
-
 fn server_blobs(server: &Server) -> anyhow::Result<i64> {
     server.count("SELECT COUNT(*) FROM blobs")
-}
-
-async fn healthy(server: &Server) -> anyhow::Result<()> {
-    let r = reqwest::get(format!("{}/healthz", server.url())).await?;
-    assert_eq!(r.status().as_u16(), 200, "the server still serves");
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

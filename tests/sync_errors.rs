@@ -37,10 +37,19 @@ async fn post(
     token: Option<&str>,
     body: Vec<u8>,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut req = reqwest::Client::new()
+    let req = reqwest::Client::new()
         .post(format!("{}{path}", server.url()))
         .header("content-type", "application/json")
         .body(body);
+    answer(req, token).await
+}
+
+/// Sends a raw request (with the credential, if any): its status and JSON answer (or the text,
+/// when the answer is not JSON).
+pub(crate) async fn answer(
+    mut req: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> anyhow::Result<(u16, Value)> {
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -51,24 +60,41 @@ async fn post(
     Ok((status, value))
 }
 
-async fn healthy(server: &Server) -> anyhow::Result<()> {
+pub(crate) async fn healthy(server: &Server) -> anyhow::Result<()> {
     let r = reqwest::get(format!("{}/healthz", server.url())).await?;
     assert_eq!(r.status().as_u16(), 200, "the server still serves");
     Ok(())
 }
 
 /// Asserts an error answer: status, code, a message, and (optionally) the document named.
-fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
+pub(crate) fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
     assert_eq!(answer.0, status, "status for {code}: {}", answer.1);
     assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
     let message = answer.1["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.len() > 15,
+        message.len() > 20,
         "a message a person can act on: {message}"
     );
 }
 
-fn token(d: &Device) -> String {
+/// Uploads `changes` to `doc` from device `d`, expects the refusal `status`/`code`, and checks
+/// the server stored nothing.
+async fn refused_storing_nothing(
+    server: &Server,
+    d: &Device,
+    doc: &str,
+    changes: Vec<Vec<u8>>,
+    status: u16,
+    code: &str,
+) -> anyhow::Result<()> {
+    let before = holdings(server)?;
+    let answer = upload(server, d, doc, changes).await?;
+    assert_error(&answer, status, code);
+    assert_eq!(holdings(server)?, before, "{code}: nothing stored");
+    Ok(())
+}
+
+pub(crate) fn token(d: &Device) -> String {
     d.client.credentials().token.clone()
 }
 
@@ -259,10 +285,7 @@ async fn sync_changes_to_an_unknown_case_are_refused() -> anyhow::Result<()> {
         .map(|e| e.change)
         .collect();
     assert!(!later.is_empty(), "the device made a second change");
-    let before = holdings(&server)?;
-    let answer = upload(&server, &d, &key, later).await?;
-    assert_error(&answer, 404, "unknown_doc");
-    assert_eq!(holdings(&server)?, before);
+    refused_storing_nothing(&server, &d, &key, later, 404, "unknown_doc").await?;
     healthy(&server).await
 }
 
@@ -286,10 +309,7 @@ async fn sync_forged_actor_is_refused() -> anyhow::Result<()> {
         .filter(|e| e.key == key)
         .map(|e| e.change)
         .collect();
-    let before = holdings(&server)?;
-    let answer = upload(&server, &other, &key, changes).await?;
-    assert_error(&answer, 403, "forged_actor");
-    assert_eq!(holdings(&server)?, before);
+    refused_storing_nothing(&server, &other, &key, changes, 403, "forged_actor").await?;
     healthy(&server).await
 }
 
@@ -321,16 +341,15 @@ async fn sync_out_of_scope_case_is_refused() -> anyhow::Result<()> {
             action: Action::Edit { fields: vec![] },
         },
     )?;
-    let before = holdings(&server)?;
-    let answer = upload(
+    refused_storing_nothing(
         &server,
         &other,
         &DocKind::Case.key(id.as_str()),
         vec![change],
+        403,
+        "out_of_scope",
     )
     .await?;
-    assert_error(&answer, 403, "out_of_scope");
-    assert_eq!(holdings(&server)?, before);
     healthy(&server).await
 }
 
@@ -354,10 +373,15 @@ async fn sync_invalid_workflow_move_is_refused() -> anyhow::Result<()> {
             },
         },
     )?;
-    let before = holdings(&server)?;
-    let answer = upload(&server, &gw, &DocKind::Case.key(id.as_str()), vec![change]).await?;
-    assert_error(&answer, 409, "workflow_denied");
-    assert_eq!(holdings(&server)?, before);
+    refused_storing_nothing(
+        &server,
+        &gw,
+        &DocKind::Case.key(id.as_str()),
+        vec![change],
+        409,
+        "workflow_denied",
+    )
+    .await?;
     healthy(&server).await
 }
 
@@ -381,10 +405,15 @@ async fn sync_entry_signed_as_someone_else_is_refused() -> anyhow::Result<()> {
             },
         },
     )?;
-    let before = holdings(&server)?;
-    let answer = upload(&server, &gw, &DocKind::Case.key(id.as_str()), vec![change]).await?;
-    assert_error(&answer, 403, "wrong_author");
-    assert_eq!(holdings(&server)?, before);
+    refused_storing_nothing(
+        &server,
+        &gw,
+        &DocKind::Case.key(id.as_str()),
+        vec![change],
+        403,
+        "wrong_author",
+    )
+    .await?;
     healthy(&server).await
 }
 
@@ -401,10 +430,15 @@ async fn sync_rewriting_history_is_refused() -> anyhow::Result<()> {
     doc.delete(&list, 0)?;
     doc.commit();
     let change = doc.get_changes(&before_heads).remove(0).bytes().to_vec();
-    let before = holdings(&server)?;
-    let answer = upload(&server, &gw, &DocKind::Case.key(id.as_str()), vec![change]).await?;
-    assert_error(&answer, 422, "bad_document");
-    assert_eq!(holdings(&server)?, before);
+    refused_storing_nothing(
+        &server,
+        &gw,
+        &DocKind::Case.key(id.as_str()),
+        vec![change],
+        422,
+        "bad_document",
+    )
+    .await?;
     healthy(&server).await
 }
 

@@ -501,14 +501,12 @@ impl SyncClient {
             }
             if status == 429 && attempts < 3 {
                 attempts += 1;
-                let wait = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .clamp(1, 10);
-                tokio::time::sleep(Duration::from_secs(wait)).await;
+                let wait = crate::protocol::retry_after(
+                    resp.headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()),
+                );
+                tokio::time::sleep(wait).await;
                 continue;
             }
             let (status, code, message, _) = refused(resp).await;

@@ -263,3 +263,13 @@ pub fn media_type(content_type: Option<&str>) -> String {
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default()
 }
+
+/// How long to wait before retrying a request the server answered with 429, from its
+/// `Retry-After` seconds: 1 s when absent or unreadable, never more than 10 s.
+pub fn retry_after(header: Option<&str>) -> std::time::Duration {
+    let secs = header
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 10);
+    std::time::Duration::from_secs(secs)
+}

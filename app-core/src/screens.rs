@@ -24,6 +24,16 @@ pub struct UnitRef {
     pub tier: Tier,
 }
 
+impl From<&crate::org::Unit> for UnitRef {
+    fn from(u: &crate::org::Unit) -> UnitRef {
+        UnitRef {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            tier: u.tier,
+        }
+    }
+}
+
 /// The person using this device, as enrolled.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Me {

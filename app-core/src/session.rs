@@ -142,11 +142,7 @@ impl Session {
         let store = lock(&self.store);
         let dir = store.directory();
         let unit_ref = |id: &UnitId| match dir.unit(id) {
-            Some(u) => UnitRef {
-                id: u.id.clone(),
-                name: u.name.clone(),
-                tier: u.tier,
-            },
+            Some(u) => UnitRef::from(u),
             None => UnitRef {
                 id: id.clone(),
                 name: id.to_string(),
@@ -360,11 +356,6 @@ impl Session {
         let store = lock(&self.store);
         let view = store.case(id)?;
         let dir = store.directory();
-        let unit_ref = |u: &crate::org::Unit| UnitRef {
-            id: u.id.clone(),
-            name: u.name.clone(),
-            tier: u.tier,
-        };
         let state = view.folded.state.clone();
         let allowed = allowed_kinds(state.as_ref(), &me.actor)
             .into_iter()
@@ -393,7 +384,7 @@ impl Session {
         let responsible = view.summary.responsible_unit.clone();
         let mut escalate_to: Vec<UnitRef> = dir
             .next_centre_up(&responsible)
-            .map(unit_ref)
+            .map(UnitRef::from)
             .into_iter()
             .collect();
         if let Some(u) = dir.unit(&responsible) {
@@ -401,13 +392,13 @@ impl Session {
                 u.escalate_skip_to
                     .iter()
                     .filter_map(|id| dir.unit(id))
-                    .map(unit_ref),
+                    .map(UnitRef::from),
             );
         }
         let assign_down_to = dir
             .children(&responsible)
             .into_iter()
-            .map(unit_ref)
+            .map(UnitRef::from)
             .collect();
         let category = CategoryCode::from(view.document.category.as_str());
         let roster = dir
@@ -419,7 +410,7 @@ impl Session {
             .filter_map(|id| dir.unit(id))
             .chain(dir.children(&responsible))
             .filter(|u| u.centre || u.tier == Tier::Village)
-            .map(unit_ref)
+            .map(UnitRef::from)
             .collect();
         Ok(CaseScreen {
             row: Self::row(&store, view.summary, now),
@@ -550,8 +541,9 @@ impl Session {
         let store = lock(&self.store);
         let dir = store.directory();
         let unit = &me.actor.unit;
+        let people = dir.mediators_for(unit, None);
         let mut caseload = BTreeMap::new();
-        for p in dir.mediators_for(unit, None) {
+        for p in &people {
             let open = store
                 .list(
                     &CaseFilter {
@@ -566,11 +558,7 @@ impl Session {
                 .count();
             caseload.insert(p.id.to_string(), open);
         }
-        let mediators = dir
-            .mediators_for(unit, None)
-            .into_iter()
-            .map(|p| mediator(dir, p, None))
-            .collect();
+        let mediators = people.into_iter().map(|p| mediator(dir, p, None)).collect();
         Ok(Roster {
             unit_name: me.unit_name,
             mediators,
@@ -589,11 +577,6 @@ impl Session {
         let me = self.me()?;
         let store = lock(&self.store);
         let dir = store.directory();
-        let unit_ref = |u: &crate::org::Unit| UnitRef {
-            id: u.id.clone(),
-            name: u.name.clone(),
-            tier: u.tier,
-        };
         let mut places: Vec<UnitRef> = Vec::new();
         let mut push = |u: UnitRef| {
             if !places.iter().any(|p| p.id == u.id) {
@@ -602,18 +585,18 @@ impl Session {
         };
         for (_, u) in &me.roles {
             if let Some(unit) = dir.unit(&u.id) {
-                push(unit_ref(unit));
+                push(UnitRef::from(unit));
                 // A centre reports from any unit below it; a grid worker from their grid and
                 // the village around it.
                 for child in dir.children(&unit.id) {
-                    push(unit_ref(child));
+                    push(UnitRef::from(child));
                     for grandchild in dir.children(&child.id) {
-                        push(unit_ref(grandchild));
+                        push(UnitRef::from(grandchild));
                     }
                 }
                 if let Some(parent) = unit.parent.as_ref().and_then(|p| dir.unit(p)) {
                     if !me.at_centre {
-                        push(unit_ref(parent));
+                        push(UnitRef::from(parent));
                     }
                 }
             }

@@ -793,6 +793,48 @@ fn many_actions_are_compacted_into_one_snapshot() {
     assert_eq!(f.store.case(&id).unwrap().document, view.document);
 }
 
+/// The case an old database holds in the upgrade tests.
+fn old_case(d: &Directory, gw: &Actor) -> CaseDoc {
+    CaseDoc::create(
+        CaseId::new("old-case"),
+        &new_case("hy-wf-1", "张三"),
+        vec![],
+        d.path(&"hy-wf-1".into()),
+        "hy".into(),
+        gw,
+        &ActorId::random(),
+        T0,
+    )
+    .unwrap()
+}
+
+/// Writes `doc` as an old database's only document, as a snapshot.
+fn insert_old_case(tx: &rusqlite::Transaction, doc: &mut CaseDoc) {
+    tx.execute(
+        "INSERT INTO documents(key, kind, snapshot, chunks, updated_at) VALUES ('case:old-case', 'case', ?1, 0, 0)",
+        [doc.save()],
+    )
+    .unwrap();
+}
+
+/// Writes the directory's units as an old database kept them.
+fn insert_units(tx: &rusqlite::Transaction, d: &Directory) {
+    for u in d.units() {
+        tx.execute(
+            "INSERT INTO units(id, json) VALUES (?1, ?2)",
+            params![u.id.as_str(), serde_json::to_string(u).unwrap()],
+        )
+        .unwrap();
+    }
+}
+
+fn user_version(store: &Store) -> i64 {
+    store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
 #[test]
 fn a_version_one_database_is_upgraded_and_its_summaries_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
@@ -800,42 +842,18 @@ fn a_version_one_database_is_upgraded_and_its_summaries_rebuilt() {
     // A version-1 database (documents only) holding one case.
     let d = directory();
     let gw = actor(&d, "gw", Role::GridWorker);
-    let mut doc = CaseDoc::create(
-        CaseId::new("old-case"),
-        &new_case("hy-wf-1", "张三"),
-        vec![],
-        d.path(&"hy-wf-1".into()),
-        "hy".into(),
-        &gw,
-        &ActorId::random(),
-        T0,
-    )
-    .unwrap();
+    let mut doc = old_case(&d, &gw);
     {
         let mut conn = Connection::open(&path).unwrap();
         let tx = conn.transaction().unwrap();
         upgrade_from(&tx, 0).unwrap();
         tx.pragma_update(None, "user_version", 1).unwrap();
-        tx.execute(
-            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at) VALUES ('case:old-case', 'case', ?1, 0, 0)",
-            [doc.save()],
-        )
-        .unwrap();
-        for u in d.units() {
-            tx.execute(
-                "INSERT INTO units(id, json) VALUES (?1, ?2)",
-                params![u.id.as_str(), serde_json::to_string(u).unwrap()],
-            )
-            .unwrap();
-        }
+        insert_old_case(&tx, &mut doc);
+        insert_units(&tx, &d);
         tx.commit().unwrap();
     }
     let store = Store::open(&path).unwrap();
-    let version: i64 = store
-        .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&store), SCHEMA_VERSION);
     let list = store
         .list(
             &CaseFilter {
@@ -1229,17 +1247,7 @@ fn a_version_three_database_is_upgraded_and_takes_attachments() {
     let path = dir.path().join("v3.sqlite3");
     let d = directory();
     let gw = actor(&d, "gw", Role::GridWorker);
-    let mut doc = CaseDoc::create(
-        CaseId::new("old-case"),
-        &new_case("hy-wf-1", "张三"),
-        vec![],
-        d.path(&"hy-wf-1".into()),
-        "hy".into(),
-        &gw,
-        &ActorId::random(),
-        T0,
-    )
-    .unwrap();
+    let mut doc = old_case(&d, &gw);
     {
         // A version-3 database (before attachments' bytes) holding one case, its summary and the
         // directory, with a change waiting in the outbox.
@@ -1249,22 +1257,12 @@ fn a_version_three_database_is_upgraded_and_takes_attachments() {
             upgrade_from(&tx, v).unwrap();
         }
         tx.pragma_update(None, "user_version", 3).unwrap();
-        tx.execute(
-            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at) VALUES ('case:old-case', 'case', ?1, 0, 0)",
-            [doc.save()],
-        )
-        .unwrap();
+        insert_old_case(&tx, &mut doc);
         Store::enqueue(&tx, "case:old-case", doc.automerge().get_changes(&[])).unwrap();
         let document = doc.read().unwrap();
         let folded = crate::workflow::fold(&document.timeline);
         Store::write_summary(&tx, &CaseSummary::compute(&document, &folded, &d)).unwrap();
-        for u in d.units() {
-            tx.execute(
-                "INSERT INTO units(id, json) VALUES (?1, ?2)",
-                params![u.id.as_str(), serde_json::to_string(u).unwrap()],
-            )
-            .unwrap();
-        }
+        insert_units(&tx, &d);
         for p in d.people() {
             tx.execute(
                 "INSERT INTO people(id, json) VALUES (?1, ?2)",
@@ -1277,11 +1275,7 @@ fn a_version_three_database_is_upgraded_and_takes_attachments() {
         tx.commit().unwrap();
     }
     let mut store = Store::open(&path).unwrap();
-    let version: i64 = store
-        .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&store), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, 4);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs"), 0);
     assert_eq!(store.outbox_len().unwrap(), 1, "the outbox is kept");
