@@ -110,6 +110,7 @@ impl SyncError {
                 ErrorCode::Revoked => "本机的登记已被撤销，请联系综治中心".to_owned(),
                 ErrorCode::Unauthenticated => "本机登记凭证无效，请重新登记".to_owned(),
                 ErrorCode::RateLimited => "同步过于频繁，请稍候再试".to_owned(),
+                ErrorCode::Busy => "服务器繁忙，稍后自动重试".to_owned(),
                 ErrorCode::Version => "服务器版本与本应用不一致，请更新应用".to_owned(),
                 _ => format!("服务器拒绝了请求：{message}"),
             },
@@ -124,7 +125,10 @@ impl SyncError {
         match self {
             SyncError::Offline(_) => true,
             SyncError::Refused { code, .. } => {
-                matches!(code, ErrorCode::RateLimited | ErrorCode::Internal)
+                matches!(
+                    code,
+                    ErrorCode::RateLimited | ErrorCode::Busy | ErrorCode::Internal
+                )
             }
             _ => false,
         }

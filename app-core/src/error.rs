@@ -65,6 +65,30 @@ impl Error {
 }
 
 impl Error {
+    /// The protocol's code for this error when it refuses what a device sent.
+    pub fn protocol_code(&self) -> crate::protocol::ErrorCode {
+        use crate::protocol::ErrorCode as C;
+        match self {
+            Error::Denied(_)
+            | Error::EscalationTarget { .. }
+            | Error::NoHigherCentre { .. }
+            | Error::NotBelow { .. } => C::WorkflowDenied,
+            Error::RoleNotHeld { .. } | Error::UnknownPerson(_) => C::WrongAuthor,
+            Error::UnknownCase(_)
+            | Error::UnknownHousehold(_)
+            | Error::MissingDependencies { .. } => C::UnknownDoc,
+            Error::CorruptDocument { .. } => C::CorruptChange,
+            Error::Invalid { .. }
+            | Error::UnknownCategory(_)
+            | Error::UnknownUnit(_)
+            | Error::Shape { .. }
+            | Error::Automerge(_)
+            | Error::Reconcile(_)
+            | Error::Json(_) => C::BadDocument,
+            _ => C::Internal,
+        }
+    }
+
     /// The error in Chinese, for the interface (the `Display` text is the English one). Input
     /// problems already carry both languages.
     pub fn zh(&self) -> String {

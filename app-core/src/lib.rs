@@ -26,6 +26,7 @@ pub mod deadline;
 pub mod document;
 pub mod error;
 pub mod figures;
+pub mod guard;
 pub mod ids;
 pub mod materialise;
 pub mod model;

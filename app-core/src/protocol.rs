@@ -186,6 +186,9 @@ pub enum ErrorCode {
     /// An attachment's bytes are not what the case lists: another type (`Content-Type`) or
     /// size, a type that cannot be attached, or empty.
     BadAttachment,
+    /// The documents of the upload kept changing under it (other devices writing the same
+    /// cases); nothing was stored: try again after the `Retry-After` seconds.
+    Busy,
     /// Anything else; the server logs the details.
     Internal,
 }
@@ -206,6 +209,7 @@ impl ErrorCode {
             | ErrorCode::BadAttachment => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
+            ErrorCode::Busy => 503,
         }
     }
 }

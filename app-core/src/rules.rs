@@ -8,6 +8,7 @@
 //! an upload, so both refuse the same things with the same words.
 
 use crate::error::{Error, Result};
+use crate::ids::UnitId;
 use crate::model::{Action, Actor, Assignee};
 use crate::org::{Directory, Role};
 use crate::workflow::{self, CaseState};
@@ -111,5 +112,32 @@ fn check_assignee(directory: &Directory, assignee: &Assignee) -> Result<()> {
             Err(Error::invalid("assignee", "name the department"))
         }
         Assignee::Department { .. } => Ok(()),
+    }
+}
+
+/// Where `actor` may report a dispute: anywhere within their own unit, and, for those who work
+/// in the field (grid workers, household-group heads, mediators), also in the unit just above
+/// theirs (a grid worker reports a village-level dispute of the village around the grid).
+/// The report form offers these places; the store and the server refuse any other.
+pub fn check_report_place(directory: &Directory, actor: &Actor, place: &UnitId) -> Result<()> {
+    let unit = directory
+        .unit(place)
+        .ok_or_else(|| Error::UnknownUnit(place.clone()))?;
+    let within = directory.is_within(&unit.id, &actor.unit);
+    let around = !actor.role.is_centre()
+        && directory
+            .unit(&actor.unit)
+            .and_then(|u| u.parent.as_ref())
+            .is_some_and(|p| p == &unit.id);
+    if within || around {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "place",
+            format!(
+                "{} 不在上报人的工作范围内 ({} is outside the area of {}, who reports from {})",
+                unit.name, unit.id, actor.person, actor.unit
+            ),
+        ))
     }
 }

@@ -676,6 +676,7 @@ impl Store {
     pub fn create_case(&mut self, actor: &Actor, new: &NewCase, now_ms: i64) -> Result<CaseId> {
         rules::check_actor(&self.directory, actor)?;
         validate_new_case(new, &self.taxonomy)?;
+        rules::check_report_place(&self.directory, actor, &new.place_unit)?;
         let place = self
             .directory
             .unit(&new.place_unit)

@@ -46,6 +46,7 @@ pub struct Limits {
     pub max_upload_changes: usize,
     pub max_answer_docs: usize,
     pub max_answer_bytes: usize,
+    pub max_document_bytes: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +61,7 @@ impl Default for Limits {
             max_upload_changes: s.max_upload_changes,
             max_answer_docs: s.max_answer_docs,
             max_answer_bytes: s.max_answer_bytes,
+            max_document_bytes: s.max_document_bytes,
         }
     }
 }
@@ -79,6 +81,8 @@ impl Limits {
             max_upload_changes: self.max_upload_changes,
             max_answer_docs: self.max_answer_docs,
             max_answer_bytes: self.max_answer_bytes,
+            max_document_bytes: self.max_document_bytes,
+            ..SyncLimits::default()
         }
     }
 }

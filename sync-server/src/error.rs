@@ -81,7 +81,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (status, axum::Json(body)).into_response();
-        if self.code == ErrorCode::RateLimited {
+        if matches!(self.code, ErrorCode::RateLimited | ErrorCode::Busy) {
             resp.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }

@@ -2,13 +2,13 @@
 //!
 //! # Checks on upload (all before anything is written; any failure refuses the whole request)
 //! 1. Every change decodes, and its actor is one this device registered (`forged_actor`).
-//! 2. The changes merge into the server's copy with no missing dependencies (`unknown_doc`).
-//! 3. For a case, each new change is replayed against the view its author had (the document at
-//!    the change's dependencies): it must add exactly one timeline entry, signed by the device's
-//!    person in a role they hold (`wrong_author`), that the workflow allows in that view
-//!    (`workflow_denied`); it must not remove or alter an earlier entry, and may change fields
-//!    only when its entry is the report or an edit naming them (`bad_document`).
-//! 4. The device may see the document before or after the change (`out_of_scope`).
+//! 2. No document grows past `max_document_bytes` (`too_large`).
+//! 3. The changes merge into the server's copy with no missing dependencies (`unknown_doc`).
+//! 4. [`app_core::guard`] admits every new change: its operations are ones an honest device
+//!    writes for the object they touch (`bad_document`), each entry is signed by the device's
+//!    person in a role they hold (`wrong_author`), allowed by the workflow in its author's view
+//!    (`workflow_denied`), and every new object reads back exactly as the model writes it.
+//! 5. The device may see the document before or after the change (`out_of_scope`).
 //!
 //! # The answer
 //! Documents in the device's scope whose sequence number is after the device's cursor, oldest
@@ -19,14 +19,13 @@ use crate::db::{heads_from_bytes, Device, Logged, ServerDb};
 use crate::error::ApiError;
 use crate::scope;
 use app_core::document::DocKind;
-use app_core::ids::CaseId;
+use app_core::guard;
+use app_core::ids::PartyId;
 use app_core::materialise;
-use app_core::model::{Action, CaseDocument, CASE_SCHEMA};
 use app_core::org::Directory;
 use app_core::protocol::{DocUpdate, ErrorCode, SyncRequest, SyncResponse};
-use app_core::rules;
 use app_core::store::{decode_changes, prepare_detached, Received};
-use automerge::{Change, ChangeHash};
+use automerge::ChangeHash;
 use rusqlite::OptionalExtension;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -38,6 +37,12 @@ pub struct SyncLimits {
     pub max_upload_changes: usize,
     pub max_answer_docs: usize,
     pub max_answer_bytes: usize,
+    /// The largest a document may grow to, stored bytes and new changes together.
+    pub max_document_bytes: usize,
+    /// How many times an upload is checked again when other uploads keep changing its
+    /// documents before it can commit; then the device is told to retry (`busy`).
+    pub max_attempts: usize,
+    pub guard: app_core::guard::Limits,
 }
 
 impl Default for SyncLimits {
@@ -47,6 +52,9 @@ impl Default for SyncLimits {
             max_upload_changes: 20_000,
             max_answer_docs: 1_000,
             max_answer_bytes: 4 << 20,
+            max_document_bytes: 1 << 20,
+            max_attempts: 8,
+            guard: app_core::guard::Limits::default(),
         }
     }
 }
@@ -104,22 +112,24 @@ pub fn sync(
     let mut order: Vec<(String, Vec<Vec<u8>>)> = grouped.into_iter().collect();
     order.sort_by_key(|(k, _)| !k.starts_with("case:"));
     let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    // Optimistic: check unlocked, commit if nothing moved meanwhile. No request checks while it
+    // holds the lock, so one device's upload cannot stall the others.
     let mut attempts = 0;
     let (db, stored) = loop {
         let snapshot = read_snapshot(&lock(), device, &order)?;
-        let checked = check_upload(device, &snapshot, &order)?;
+        let checked = check_upload(device, &snapshot, &order, limits, now_ms)?;
         let mut db = lock();
         if unchanged(&db, &snapshot)? {
             let stored = commit_upload(&mut db, device, checked, now_ms)?;
             break (db, stored);
         }
+        drop(db);
         attempts += 1;
-        if attempts == 3 {
-            // Busy documents: check once more while holding the lock.
-            let snapshot = read_snapshot(&db, device, &order)?;
-            let checked = check_upload(device, &snapshot, &order)?;
-            let stored = commit_upload(&mut db, device, checked, now_ms)?;
-            break (db, stored);
+        if attempts >= limits.max_attempts {
+            return Err(ApiError::new(
+                ErrorCode::Busy,
+                "these cases kept changing while the upload was checked; nothing was stored; try again shortly",
+            ));
         }
     };
     let principals = scope::device_principals(db.store.directory(), device);
@@ -133,6 +143,7 @@ pub fn sync(
 /// What an upload needs from the database, read under the lock.
 struct Snapshot {
     directory: Arc<Directory>,
+    taxonomy: Arc<app_core::taxonomy::Taxonomy>,
     actor: automerge::ActorId,
     principals: Vec<String>,
     /// Per uploaded document: its scope keys, stored bytes and heads.
@@ -163,13 +174,19 @@ fn read_snapshot(
         if kind == DocKind::Contacts {
             let case_key = DocKind::Case.key(id);
             if !docs.contains_key(&case_key) {
+                // The case's scope, and its parties (contacts name only parties of the case).
                 let scope = stored_scope(db, &case_key)?;
-                docs.insert(format!("scope-of:{case_key}"), (scope, None, Vec::new()));
+                let bytes = db
+                    .store
+                    .document_bytes(DocKind::Case, id)
+                    .map_err(|e| ApiError::from_core(e, &case_key))?;
+                docs.insert(format!("scope-of:{case_key}"), (scope, bytes, Vec::new()));
             }
         }
     }
     Ok(Snapshot {
         directory: db.store.directory_shared(),
+        taxonomy: Arc::new(db.store.taxonomy().clone()),
         actor: db.store.actor_id().clone(),
         principals: scope::device_principals(db.store.directory(), device),
         docs,
@@ -203,14 +220,28 @@ fn check_upload(
     device: &Device,
     snapshot: &Snapshot,
     order: &[(String, Vec<Vec<u8>>)],
+    limits: &SyncLimits,
+    now_ms: i64,
 ) -> Result<Checked, ApiError> {
     let principals = &snapshot.principals;
+    let server_unit = device.server_unit();
+    let cx = guard::Context {
+        directory: &snapshot.directory,
+        taxonomy: &snapshot.taxonomy,
+        sender: match &server_unit {
+            Some(unit) => guard::Sender::Server(unit),
+            None => guard::Sender::Person(&device.person),
+        },
+        now_ms,
+        limits: &limits.guard,
+    };
     let mut out = Checked {
         received: Vec::new(),
         keys: Vec::new(),
         stored: 0,
     };
     let mut case_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut case_parties: BTreeMap<String, Vec<PartyId>> = BTreeMap::new();
     for (key, changes) in order {
         let (kind, id) = parse_key(key)?;
         let (before_scope, bytes, _) = &snapshot.docs[key];
@@ -218,11 +249,24 @@ fn check_upload(
         if !before_scope.is_empty() && !scope::admits(before_scope, principals) {
             return Err(out_of_scope(key));
         }
+        let stored_len = bytes.as_ref().map_or(0, Vec::len);
+        let upload_len: usize = changes.iter().map(Vec::len).sum();
+        if stored_len.saturating_add(upload_len) > limits.max_document_bytes {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "{key} would grow to {} bytes; a document may hold at most {}",
+                    stored_len.saturating_add(upload_len),
+                    limits.max_document_bytes
+                ),
+            )
+            .on(key));
+        }
         let decoded = decode_changes(key, changes).map_err(|e| ApiError::from_core(e, key))?;
         // A child server relays its devices' changes; a device sends only its own.
         for (i, c) in decoded.iter().enumerate() {
             let actor = c.actor_id().to_hex_string();
-            if device.server_unit().is_none() && !device.actors.contains(&actor) {
+            if server_unit.is_none() && !device.actors.contains(&actor) {
                 return Err(ApiError::new(
                     ErrorCode::ForgedActor,
                     format!(
@@ -241,7 +285,7 @@ fn check_upload(
                     .with_actor(snapshot.actor.clone()),
             ),
         };
-        let Some(mut r) = prepare_detached(
+        let Some(r) = prepare_detached(
             &snapshot.directory,
             &snapshot.actor,
             kind,
@@ -254,31 +298,60 @@ fn check_upload(
             // Everything was here already: a retry.
             continue;
         };
-        let new_count = r.new_changes.len() as u32;
+        let merged = guard::Merged {
+            doc: &r.doc,
+            before: &r.before,
+            new: &r.new_changes,
+        };
+        let refused = |e: guard::Refusal| ApiError::new(e.code, e.message).on(key);
         let keys = match kind {
             DocKind::Case => {
-                check_case(&snapshot.directory, device, &mut r)?;
+                let case = r
+                    .case
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("case not read"))?;
+                guard::check_case(&cx, &merged, id, case).map_err(refused)?;
+                case_parties.insert(
+                    id.to_owned(),
+                    case.parties.iter().map(|p| p.id.clone()).collect(),
+                );
                 let keys = scope::received_case_keys(&r)?;
                 case_keys.insert(id.to_owned(), keys.clone());
                 keys
             }
-            DocKind::Contacts => match case_keys.get(id) {
-                Some(k) => k.clone(),
-                None => {
-                    let case_key = DocKind::Case.key(id);
-                    snapshot
-                        .docs
-                        .get(&case_key)
-                        .or_else(|| snapshot.docs.get(&format!("scope-of:{case_key}")))
-                        .map(|(s, _, _)| s.clone())
-                        .unwrap_or_default()
-                }
-            },
+            DocKind::Contacts => {
+                let case_key = DocKind::Case.key(id);
+                let (keys, parties) = match case_keys.get(id) {
+                    Some(k) => (k.clone(), case_parties.get(id).cloned().unwrap_or_default()),
+                    None => {
+                        let (scope, case_bytes, _) = snapshot
+                            .docs
+                            .get(&format!("scope-of:{case_key}"))
+                            .ok_or_else(|| ApiError::internal("case of contacts not read"))?;
+                        let Some(case_bytes) = case_bytes else {
+                            return Err(ApiError::new(
+                                ErrorCode::UnknownDoc,
+                                format!("{key} belongs to a case this server does not have; send the case first"),
+                            )
+                            .on(key));
+                        };
+                        let case_doc =
+                            automerge::AutoCommit::load(case_bytes).map_err(ApiError::internal)?;
+                        let parties: Vec<app_core::model::Party> =
+                            materialise::read_prop(&case_doc, "parties", None)
+                                .map_err(ApiError::internal)?;
+                        (scope.clone(), parties.into_iter().map(|p| p.id).collect())
+                    }
+                };
+                guard::check_contacts(&cx, &merged, id, &parties).map_err(refused)?;
+                keys
+            }
             DocKind::Household => {
                 let h = r
                     .household
                     .as_ref()
                     .ok_or_else(|| ApiError::internal("no household"))?;
+                guard::check_household(&cx, &merged, id, h).map_err(refused)?;
                 scope::household_keys(&snapshot.directory, &h.grid)
             }
         };
@@ -286,7 +359,7 @@ fn check_upload(
         if before_scope.is_empty() && !scope::admits(&keys, principals) {
             return Err(out_of_scope(key));
         }
-        out.stored += new_count;
+        out.stored += r.new_changes.len() as u32;
         out.keys.push((keys, before_scope.clone()));
         out.received.push(r);
     }
@@ -358,178 +431,6 @@ pub(crate) fn stored_scope(db: &ServerDb, key: &str) -> Result<BTreeSet<String>,
     Ok(keys)
 }
 
-fn read_at(r: &Received, heads: &[ChangeHash]) -> Result<CaseDocument, ApiError> {
-    materialise::read(&r.doc, Some(heads)).map_err(|reason| {
-        ApiError::new(
-            ErrorCode::BadDocument,
-            format!("not a case document: {reason}"),
-        )
-        .on(&r.key)
-    })
-}
-
-/// Replays each new change of a case against its author's view.
-fn check_case(directory: &Directory, device: &Device, r: &mut Received) -> Result<(), ApiError> {
-    let key = r.key.clone();
-    let after = r
-        .case
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("case not read"))?;
-    if after.schema != CASE_SCHEMA {
-        return Err(ApiError::new(
-            ErrorCode::BadDocument,
-            format!(
-                "case schema {} is not the one this server knows ({CASE_SCHEMA})",
-                after.schema
-            ),
-        )
-        .on(&key));
-    }
-    let new: Vec<Change> = std::mem::take(&mut r.new_changes);
-    let heads = r.doc.get_heads();
-    // A device's changes usually form a chain: the document after one change is the view of
-    // the next, so each is read once.
-    let mut last: Option<(ChangeHash, CaseDocument)> = None;
-    for c in &new {
-        let view = if c.deps().is_empty() {
-            None
-        } else {
-            match last.take() {
-                Some((h, doc)) if c.deps() == [h] => Some(doc),
-                _ => Some(read_at(r, c.deps())?),
-            }
-        };
-        // The document after the last change is the merged one, already read.
-        let with = if heads == [c.hash()] {
-            r.case
-                .clone()
-                .ok_or_else(|| ApiError::internal("case not read"))?
-        } else {
-            read_at(r, &[c.hash()])?
-        };
-        let seen: BTreeMap<&str, &app_core::model::TimelineEntry> = view
-            .iter()
-            .flat_map(|v| v.timeline.iter())
-            .map(|e| (e.id.as_str(), e))
-            .collect();
-        let now: BTreeMap<&str, &app_core::model::TimelineEntry> =
-            with.timeline.iter().map(|e| (e.id.as_str(), e)).collect();
-        for (id, e) in &seen {
-            if now.get(id) != Some(e) {
-                return Err(ApiError::new(
-                    ErrorCode::BadDocument,
-                    format!(
-                        "a change removes or alters timeline entry {id}; the timeline only grows"
-                    ),
-                )
-                .on(&key));
-            }
-        }
-        let added: Vec<&app_core::model::TimelineEntry> = with
-            .timeline
-            .iter()
-            .filter(|e| !seen.contains_key(e.id.as_str()))
-            .collect();
-        let [entry] = added.as_slice() else {
-            return Err(ApiError::new(
-                ErrorCode::BadDocument,
-                format!(
-                    "a change must record exactly one timeline entry; this one records {}",
-                    added.len()
-                ),
-            )
-            .on(&key));
-        };
-        let signed_by_device = match device.server_unit() {
-            // A child server's entries are signed by people of its area.
-            Some(unit) => directory
-                .person(&entry.actor.person)
-                .is_some_and(|p| directory.is_within(&p.unit, &unit)),
-            None => entry.actor.person == device.person,
-        };
-        if !signed_by_device {
-            return Err(ApiError::new(
-                ErrorCode::WrongAuthor,
-                format!(
-                    "the entry is signed by {}, but this device belongs to {}",
-                    entry.actor.person, device.person
-                ),
-            )
-            .on(&key));
-        }
-        let state = view
-            .as_ref()
-            .and_then(|v| app_core::workflow::fold(&v.timeline).state);
-        rules::check_action(directory, state.as_ref(), &entry.actor, &entry.action)
-            .map_err(|e| ApiError::from_core(e, &key))?;
-        // Fields may change only with a report (creation) or an edit that names them.
-        let changed = changed_fields(view.as_ref(), &with);
-        let named: BTreeSet<&str> = match &entry.action {
-            Action::Report { .. } => changed.iter().copied().collect(),
-            Action::Edit { fields } => fields.iter().map(String::as_str).collect(),
-            _ => BTreeSet::new(),
-        };
-        if let Some(f) = changed.iter().find(|f| !named.contains(**f)) {
-            return Err(ApiError::new(
-                ErrorCode::BadDocument,
-                format!("a change alters `{f}` without recording an edit of it"),
-            )
-            .on(&key));
-        }
-        if view.is_none() && !matches!(entry.action, Action::Report { .. }) {
-            return Err(ApiError::new(
-                ErrorCode::BadDocument,
-                "a new case must begin with its report".to_owned(),
-            )
-            .on(&key));
-        }
-        if view.is_none() && with.id != CaseId::new(r.id.clone()) {
-            return Err(ApiError::new(
-                ErrorCode::BadDocument,
-                "the case id does not match its key",
-            )
-            .on(&key));
-        }
-        last = Some((c.hash(), with));
-    }
-    Ok(())
-}
-
-fn changed_fields<'a>(before: Option<&CaseDocument>, after: &'a CaseDocument) -> Vec<&'a str> {
-    let Some(b) = before else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    if b.title != after.title {
-        out.push("title");
-    }
-    if b.narrative != after.narrative {
-        out.push("narrative");
-    }
-    if b.category != after.category {
-        out.push("category");
-    }
-    if b.place.address != after.place.address {
-        out.push("address");
-    }
-    if b.place.gps != after.place.gps {
-        out.push("gps");
-    }
-    if b.place.unit != after.place.unit || b.place.unit_path != after.place.unit_path {
-        out.push("place");
-    }
-    if b.parties != after.parties {
-        out.push("parties");
-    }
-    if b.attachments != after.attachments {
-        out.push("attachments");
-    }
-    if b.id != after.id || b.created_at != after.created_at || b.schema != after.schema {
-        out.push("id");
-    }
-    out
-}
-
 /// What the device lacks, after `cursor`, in its scope.
 pub fn answer(
     db: &ServerDb,
@@ -580,7 +481,7 @@ pub fn answer(
         .map_err(ApiError::internal)?;
     let mut bytes = 0usize;
     for (i, (key, _, since)) in rows.iter().enumerate() {
-        if i == max || bytes >= limits.max_answer_bytes {
+        if i == max {
             resp.more = true;
             resp.cursor = rows[i - 1].1 as u64;
             break;
@@ -607,7 +508,6 @@ pub fn answer(
                 else {
                     continue;
                 };
-                bytes += stored.len();
                 DocUpdate::Document {
                     doc: key.clone(),
                     bytes: stored,
@@ -631,13 +531,24 @@ pub fn answer(
                 if changes.is_empty() {
                     continue;
                 }
-                bytes += changes.iter().map(Vec::len).sum::<usize>();
                 DocUpdate::Changes {
                     doc: key.clone(),
                     changes,
                 }
             }
         };
+        let size = match &update {
+            DocUpdate::Document { bytes, .. } => bytes.len(),
+            DocUpdate::Changes { changes, .. } => changes.iter().map(Vec::len).sum(),
+        };
+        // The answer stays within its cap (one document alone always fits: documents are
+        // capped well below it).
+        if !resp.docs.is_empty() && bytes + size > limits.max_answer_bytes {
+            resp.more = true;
+            resp.cursor = rows[i - 1].1 as u64;
+            break;
+        }
+        bytes += size;
         resp.docs.push(update);
     }
     Ok(resp)

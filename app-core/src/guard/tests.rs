@@ -1,0 +1,811 @@
+//! The guard on real automerge documents: honest work passes; each attack a holder of one valid
+//! device could make is refused with the code and words that name it.
+
+use super::*;
+use crate::demo::Generator;
+use crate::document::{CaseDoc, CaseEdit, DocKind, HouseholdDoc, PartyContact, VisitOutcome};
+use crate::ids::{EntryId, HouseholdId, VisitId};
+use crate::model::{Actor, Difficulty, PartyRole, Source};
+use crate::org::Role;
+use crate::store::prepare_detached;
+use automerge::transaction::Transactable;
+use automerge::ActorId;
+
+const NOW: i64 = 1_780_000_000_000;
+
+struct World {
+    generator: Generator,
+    limits: Limits,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            generator: Generator::new(7),
+            limits: Limits::default(),
+        }
+    }
+
+    fn dir(&self) -> &Directory {
+        self.generator.directory()
+    }
+
+    fn grid(&self) -> UnitId {
+        self.generator.grids(Some(&self.generator.township()))[0].clone()
+    }
+
+    fn grid_worker(&self) -> Actor {
+        let p = self.generator.grid_worker_of(&self.grid()).unwrap();
+        self.generator.actor_for(&p.id, Role::GridWorker)
+    }
+
+    fn staff(&self) -> Actor {
+        let t = self.generator.township();
+        let p = self.generator.staff_of(&t)[0];
+        self.generator.actor_for(&p.id, Role::CentreStaff)
+    }
+
+    fn leader(&self) -> Actor {
+        let t = self.generator.township();
+        let p = self.generator.leader_of(&t).unwrap();
+        self.generator.actor_for(&p.id, Role::CentreLeader)
+    }
+
+    fn cx<'a>(&'a self, sender: &'a PersonId) -> Context<'a> {
+        Context {
+            directory: self.generator.directory(),
+            taxonomy: self.generator.taxonomy(),
+            sender: Sender::Person(sender),
+            now_ms: NOW,
+            limits: &self.limits,
+        }
+    }
+
+    fn new_case(&self) -> NewCase {
+        NewCase {
+            title: "宅基地边界纠纷".to_owned(),
+            category: "neighbour".to_owned(),
+            narrative: "两户因围墙位置争执。".to_owned(),
+            place_unit: self.grid(),
+            address: "五丰村三巷12号".to_owned(),
+            gps: None,
+            parties: Vec::new(),
+            source: Source::GridVisit,
+        }
+    }
+
+    /// A case reported by the grid worker, as their phone writes it.
+    fn report(&self, phone: &ActorId) -> CaseDoc {
+        let gw = self.grid_worker();
+        let new = self.new_case();
+        CaseDoc::create(
+            CaseId::generate(),
+            &new,
+            vec![Party {
+                id: PartyId::new("p1"),
+                name: "张三".to_owned(),
+                role: PartyRole::Applicant,
+            }],
+            self.dir().path(&new.place_unit),
+            self.generator.township(),
+            &gw,
+            phone,
+            NOW - 3_600_000,
+        )
+        .unwrap()
+    }
+
+    /// Checks `changes` (sent by `sender`) against the server's copy `stored`.
+    fn admit(
+        &self,
+        stored: Option<&mut AutoCommit>,
+        id: &CaseId,
+        changes: Vec<Change>,
+        sender: &PersonId,
+    ) -> Checked<()> {
+        let existing = stored.map(|d| d.fork());
+        let r = prepare_detached(
+            self.dir(),
+            &ActorId::random(),
+            DocKind::Case,
+            id.as_str(),
+            existing,
+            changes,
+        )
+        .map_err(Refusal::from)?
+        .expect("something new");
+        let m = Merged {
+            doc: &r.doc,
+            before: &r.before,
+            new: &r.new_changes,
+        };
+        check_case(&self.cx(sender), &m, id.as_str(), r.case.as_ref().unwrap())
+    }
+}
+
+fn changes_since(doc: &mut AutoCommit, heads: &[ChangeHash]) -> Vec<Change> {
+    doc.get_changes(heads).into_iter().collect()
+}
+
+fn all_changes(doc: &mut AutoCommit) -> Vec<Change> {
+    changes_since(doc, &[])
+}
+
+/// The server holds the case as reported.
+fn server_copy(case: &mut CaseDoc) -> AutoCommit {
+    AutoCommit::load(&case.save()).unwrap()
+}
+
+fn refused(r: Checked<()>, code: ErrorCode, words: &str) {
+    let e = r.expect_err("must be refused");
+    assert_eq!(e.code, code, "{}", e.message);
+    assert!(e.message.contains(words), "`{}` lacks `{words}`", e.message);
+}
+
+#[test]
+fn an_honest_report_and_its_loop_are_admitted() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let gw = w.grid_worker();
+    w.admit(None, &id, all_changes(case.automerge()), &gw.person)
+        .unwrap();
+    let mut server = server_copy(&mut case);
+    // The desk assesses and assigns, the grid worker edits the narrative, in one upload each.
+    let desk = ActorId::random();
+    let mut at_desk = CaseDoc::from_automerge(id.clone(), server.fork().with_actor(desk));
+    let before = server.get_heads();
+    let staff = w.staff();
+    at_desk
+        .act(
+            &staff,
+            Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: Vec::new(),
+                note: "简单纠纷".to_owned(),
+            },
+            NOW - 1_000_000,
+        )
+        .unwrap();
+    let mediator = w.generator.mediators_of(&w.generator.township())[0];
+    at_desk
+        .act(
+            &staff,
+            Action::Assign {
+                to: crate::model::Assignee::Mediator {
+                    person: mediator.id.clone(),
+                    name: mediator.name.clone(),
+                },
+                chosen_by_parties: false,
+                note: String::new(),
+            },
+            NOW - 900_000,
+        )
+        .unwrap();
+    let up = changes_since(at_desk.automerge(), &before);
+    w.admit(Some(&mut server), &id, up.clone(), &staff.person)
+        .unwrap();
+    server.apply_changes(up).unwrap();
+    let before = case.heads();
+    case.edit(
+        &gw,
+        &CaseEdit {
+            narrative: Some("两户因围墙位置争执，已到场查看。".to_owned()),
+            upsert_parties: vec![Party {
+                id: PartyId::new("p2"),
+                name: "李四".to_owned(),
+                role: PartyRole::Respondent,
+            }],
+            gps: Some(Some((21.9, 112.6))),
+            ..CaseEdit::default()
+        },
+        NOW - 800_000,
+    )
+    .unwrap();
+    w.admit(
+        Some(&mut server),
+        &id,
+        changes_since(case.automerge(), &before),
+        &gw.person,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_long_chain_of_edits_is_admitted_one_view_after_another() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let gw = w.grid_worker();
+    for i in 0..300 {
+        case.splice_narrative(&gw, 0, 0, "补", NOW - 3_000_000 + i)
+            .unwrap();
+    }
+    let id = case.id().clone();
+    w.admit(None, &id, all_changes(case.automerge()), &gw.person)
+        .unwrap();
+}
+
+#[test]
+fn an_entry_signed_as_someone_else_is_refused() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    let before = case.heads();
+    // The grid worker's phone writes an entry signed by the leader.
+    case.act(
+        &w.leader(),
+        Action::Assess {
+            difficulty: Difficulty::Major,
+            risks: Vec::new(),
+            note: String::new(),
+        },
+        NOW - 1_000,
+    )
+    .unwrap();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            changes_since(case.automerge(), &before),
+            &w.grid_worker().person,
+        ),
+        ErrorCode::WrongAuthor,
+        "signed by",
+    );
+}
+
+/// Inserts a copy of `entry` (serialised as the model writes it) at `index` of the timeline.
+fn insert_entry(doc: &mut AutoCommit, index: usize, entry: &TimelineEntry) {
+    let (_, list) = doc.get(ROOT, "timeline").unwrap().unwrap();
+    autosurgeon::reconcile_insert(doc, list, index, entry).unwrap();
+}
+
+#[test]
+fn a_second_entry_reusing_an_id_and_a_foreign_signature_is_refused() {
+    // Finding 1: one change appends a legitimate entry and inserts, before the report, an
+    // entry reusing the report's id, signed as the leader.
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    let report = case.timeline().unwrap()[0].clone();
+    let gw = w.grid_worker();
+    let before = case.heads();
+    let doc = case.automerge();
+    let forged = TimelineEntry {
+        actor: w.leader(),
+        action: Action::Close {
+            note: "已办结".to_owned(),
+        },
+        ..report.clone()
+    };
+    insert_entry(doc, 0, &forged);
+    let honest = TimelineEntry {
+        id: EntryId::generate(),
+        base: Some(report.id.clone()),
+        at: NOW - 1_000,
+        actor: gw.clone(),
+        action: Action::RecordSession {
+            mode: crate::model::SessionMode::OnSite,
+            note: String::new(),
+        },
+    };
+    insert_entry(doc, 2, &honest);
+    doc.commit();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            changes_since(case.automerge(), &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "share the id",
+    );
+}
+
+#[test]
+fn a_change_from_an_old_view_that_replaces_the_timeline_is_refused() {
+    // Finding 2: a change based on the report's view puts a new `timeline`, which would win
+    // automerge's conflict for the key.
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let report_heads = case.heads();
+    let mut server = server_copy(&mut case);
+    let mut stale = server
+        .fork_at(&report_heads)
+        .unwrap()
+        .with_actor(phone.clone());
+    let (_, report) = stale.get(ROOT, "timeline").unwrap().unwrap();
+    let first: TimelineEntry = autosurgeon::hydrate_prop(&stale, &report, 0_usize).unwrap();
+    let list = stale.put_object(ROOT, "timeline", ObjType::List).unwrap();
+    autosurgeon::reconcile_insert(&mut stale, list, 0, &first).unwrap();
+    stale.commit();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            changes_since(&mut stale, &report_heads),
+            &w.grid_worker().person,
+        ),
+        ErrorCode::BadDocument,
+        "never replaced",
+    );
+}
+
+#[test]
+fn a_change_with_no_history_cannot_recreate_an_existing_case() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    // Another of the grid worker's actors "reports" the same case id again, from nothing.
+    let phone = ActorId::random();
+    let mut again = CaseDoc::create(
+        id.clone(),
+        &w.new_case(),
+        vec![Party {
+            id: PartyId::new("p9"),
+            name: "王五".to_owned(),
+            role: PartyRole::Applicant,
+        }],
+        w.dir().path(&w.grid()),
+        w.generator.township(),
+        &w.grid_worker(),
+        &phone,
+        NOW,
+    )
+    .unwrap();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            all_changes(again.automerge()),
+            &w.grid_worker().person,
+        ),
+        ErrorCode::BadDocument,
+        "no history",
+    );
+}
+
+#[test]
+fn deleting_or_altering_an_entry_is_refused() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    let gw = w.grid_worker();
+    let before = case.heads();
+    let doc = case.automerge();
+    let (_, list) = doc.get(ROOT, "timeline").unwrap().unwrap();
+    let (_, entry) = doc.get(&list, 0).unwrap().unwrap();
+    doc.put(&entry, "at", 1_i64).unwrap();
+    doc.commit();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            changes_since(case.automerge(), &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "timeline only grows",
+    );
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    let before = case.heads();
+    let doc = case.automerge();
+    let (_, list) = doc.get(ROOT, "timeline").unwrap().unwrap();
+    doc.delete(&list, 0).unwrap();
+    doc.commit();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            changes_since(case.automerge(), &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "timeline only grows",
+    );
+}
+
+#[test]
+fn a_report_must_be_exactly_the_model() {
+    let w = World::new();
+    let gw = w.grid_worker();
+    let phone = ActorId::random();
+    // Finding 5: the category written as collaborative text, and an unknown key with junk.
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut doc = AutoCommit::load(&case.save())
+        .unwrap()
+        .with_actor(phone.clone());
+    // Rebuild the creating change by hand, as a JS client would, with the category as text.
+    let mut js = AutoCommit::new().with_actor(phone.clone());
+    let value = doc.hydrate(ROOT, None).unwrap();
+    let mut read: CaseDocument = exact(&value, "the case").unwrap();
+    read.category = "neighbour".to_owned();
+    autosurgeon::reconcile(&mut js, &read).unwrap();
+    let text = js.put_object(ROOT, "category", ObjType::Text).unwrap();
+    js.splice_text(&text, 0, 0, "neighbour").unwrap();
+    js.commit();
+    refused(
+        w.admit(None, &id, all_changes(&mut js), &gw.person),
+        ErrorCode::BadDocument,
+        "category is collaborative text where the model has a string",
+    );
+    let mut junk = AutoCommit::new().with_actor(phone.clone());
+    autosurgeon::reconcile(&mut junk, &read).unwrap();
+    junk.put(ROOT, "junk", "x".repeat(1000)).unwrap();
+    junk.commit();
+    refused(
+        w.admit(None, &id, all_changes(&mut junk), &gw.person),
+        ErrorCode::BadDocument,
+        "unknown key `junk`",
+    );
+    // A later change may not add a key either.
+    let before = doc.get_heads();
+    doc.put(ROOT, "junk", "x").unwrap();
+    doc.commit();
+    refused(
+        w.admit(
+            Some(&mut server_copy(&mut case)),
+            &id,
+            changes_since(&mut doc, &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "alters the case itself",
+    );
+}
+
+#[test]
+fn reports_are_validated_and_placed_where_their_author_works() {
+    let w = World::new();
+    let gw = w.grid_worker();
+    let phone = ActorId::random();
+    let other_township = w.generator.townships()[1].clone();
+    let foreign_grid = w.generator.grids(Some(&other_township))[0].clone();
+    let create = |new: NewCase, centre: UnitId| {
+        let mut c = CaseDoc::create(
+            CaseId::generate(),
+            &new,
+            vec![Party {
+                id: PartyId::new("p1"),
+                name: "张三".to_owned(),
+                role: PartyRole::Applicant,
+            }],
+            w.dir().path(&new.place_unit),
+            centre,
+            &gw,
+            &phone,
+            NOW - 1_000,
+        )
+        .unwrap();
+        let id = c.id().clone();
+        w.admit(None, &id, all_changes(c.automerge()), &gw.person)
+    };
+    // Finding 4: another township's grid, straight to the county, a made-up category, no title.
+    let mut new = w.new_case();
+    new.place_unit = foreign_grid.clone();
+    refused(
+        create(new, other_township.clone()),
+        ErrorCode::BadDocument,
+        "outside the area",
+    );
+    refused(
+        create(w.new_case(), w.generator.county()),
+        ErrorCode::WorkflowDenied,
+        "is received by",
+    );
+    let mut new = w.new_case();
+    new.category = "astrology".to_owned();
+    refused(
+        create(new, w.generator.township()),
+        ErrorCode::BadDocument,
+        "category",
+    );
+    let mut new = w.new_case();
+    new.title = " ".to_owned();
+    refused(
+        create(new, w.generator.township()),
+        ErrorCode::BadDocument,
+        "title",
+    );
+    // The village around the grid is a place the grid worker may report in.
+    let mut new = w.new_case();
+    new.place_unit = w.dir().unit(&w.grid()).unwrap().parent.clone().unwrap();
+    create(new, w.generator.township()).unwrap();
+}
+
+#[test]
+fn entry_times_are_bounded_by_the_servers_clock() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    let before = case.heads();
+    case.act(
+        &w.grid_worker(),
+        Action::RecordSession {
+            mode: crate::model::SessionMode::OnSite,
+            note: String::new(),
+        },
+        i64::MAX,
+    )
+    .ok();
+    let up = changes_since(case.automerge(), &before);
+    if up.is_empty() {
+        return; // the workflow refused on the device; nothing to send
+    }
+    refused(
+        w.admit(Some(&mut server), &id, up, &w.grid_worker().person),
+        ErrorCode::BadDocument,
+        "clock is wrong",
+    );
+}
+
+#[test]
+fn a_field_changed_without_its_edit_is_refused() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let mut server = server_copy(&mut case);
+    let gw = w.grid_worker();
+    let before = case.heads();
+    let doc = case.automerge();
+    doc.put(ROOT, "category", "labour").unwrap();
+    // An entry that is not an edit.
+    let report = crate::materialise::read_prop::<Vec<TimelineEntry>>(&*doc, "timeline", None)
+        .unwrap()[0]
+        .clone();
+    insert_entry(
+        doc,
+        1,
+        &TimelineEntry {
+            id: EntryId::generate(),
+            base: Some(report.id.clone()),
+            at: NOW - 1_000,
+            actor: gw.clone(),
+            action: Action::Stabilise {
+                note: String::new(),
+            },
+        },
+    );
+    doc.commit();
+    let r = w.admit(
+        Some(&mut server),
+        &id,
+        changes_since(case.automerge(), &before),
+        &gw.person,
+    );
+    let e = r.expect_err("refused");
+    assert!(
+        e.message.contains("without recording an edit") || e.code == ErrorCode::WorkflowDenied,
+        "{e:?}"
+    );
+}
+
+#[test]
+fn advancing_one_entry_agrees_with_folding_the_timeline() {
+    let mut g = Generator::new(11);
+    for case in g.cases(20, NOW).unwrap() {
+        let timeline = case.doc.timeline().unwrap();
+        let mut state: Option<CaseState> = None;
+        for (i, entry) in timeline.iter().enumerate() {
+            let folded = workflow::fold(&timeline[..=i]);
+            let on_top = entry.base.as_ref() == state.as_ref().and_then(|s| s.last_entry.as_ref());
+            if !on_top
+                || folded
+                    .verdicts
+                    .iter()
+                    .any(|v| *v != workflow::Verdict::Applied)
+            {
+                break;
+            }
+            state = Some(workflow::advance(state.as_ref(), entry).unwrap());
+            assert_eq!(state, folded.state, "entry {i}");
+        }
+    }
+}
+
+#[test]
+fn contacts_cannot_be_wiped_by_a_device() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let contacts = ContactsDocument {
+        case: CaseId::new("c1"),
+        parties: [(
+            "p1".to_owned(),
+            PartyContact {
+                phone: Some("13800138000".to_owned()),
+                id_number: None,
+            },
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let mut doc = contacts.to_automerge(&phone).unwrap();
+    let gw = w.grid_worker();
+    let parties = vec![PartyId::new("p1")];
+    let check = |stored: Option<AutoCommit>, changes: Vec<Change>| {
+        let r = prepare_detached(
+            w.dir(),
+            &ActorId::random(),
+            DocKind::Contacts,
+            "c1",
+            stored,
+            changes,
+        )
+        .unwrap()
+        .unwrap();
+        let m = Merged {
+            doc: &r.doc,
+            before: &r.before,
+            new: &r.new_changes,
+        };
+        check_contacts(&w.cx(&gw.person), &m, "c1", &parties)
+    };
+    check(None, all_changes(&mut doc)).unwrap();
+    let mut stored = doc.fork();
+    let before = doc.get_heads();
+    let (_, ps) = doc.get(ROOT, "parties").unwrap().unwrap();
+    let (_, p1) = doc.get(&ps, "p1").unwrap().unwrap();
+    doc.put(&p1, "phone", ()).unwrap();
+    doc.commit();
+    refused(
+        check(Some(stored.fork()), changes_since(&mut doc, &before)),
+        ErrorCode::BadDocument,
+        "staff action",
+    );
+    let mut doc = stored.fork().with_actor(phone.clone());
+    let (_, ps) = doc.get(ROOT, "parties").unwrap().unwrap();
+    doc.delete(&ps, "p1").unwrap();
+    doc.commit();
+    refused(
+        check(Some(stored.fork()), changes_since(&mut doc, &before)),
+        ErrorCode::BadDocument,
+        "staff action",
+    );
+    // A correction of the phone is fine; a party not of the case is not.
+    let mut doc = stored.fork().with_actor(phone.clone());
+    let (_, ps) = doc.get(ROOT, "parties").unwrap().unwrap();
+    let (_, p1) = doc.get(&ps, "p1").unwrap().unwrap();
+    doc.put(&p1, "phone", "13900139000").unwrap();
+    doc.commit();
+    check(Some(stored.fork()), changes_since(&mut doc, &before)).unwrap();
+    let mut doc = stored.fork().with_actor(phone.clone());
+    let (_, ps) = doc.get(ROOT, "parties").unwrap().unwrap();
+    let px = doc.put_object(&ps, "px", ObjType::Map).unwrap();
+    doc.put(&px, "phone", ()).unwrap();
+    doc.put(&px, "id_number", ()).unwrap();
+    doc.commit();
+    refused(
+        check(Some(stored.fork()), changes_since(&mut doc, &before)),
+        ErrorCode::BadDocument,
+        "not a party of the case",
+    );
+}
+
+#[test]
+fn household_visits_only_grow_and_households_stay_in_their_grid() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let gw = w.grid_worker();
+    let household = HouseholdDocument {
+        schema: HOUSEHOLD_SCHEMA,
+        id: HouseholdId::new("h1"),
+        grid: w.grid(),
+        address: autosurgeon::Text::with_value("五丰村一巷1号"),
+        head: "陈大".to_owned(),
+        members: 4,
+        notes: autosurgeon::Text::with_value(""),
+        visits: Vec::new(),
+    };
+    let mut h = HouseholdDoc::create(&household, &phone, NOW - 10_000).unwrap();
+    let check = |stored: Option<AutoCommit>, changes: Vec<Change>, sender: &PersonId| {
+        let r = prepare_detached(
+            w.dir(),
+            &ActorId::random(),
+            DocKind::Household,
+            "h1",
+            stored,
+            changes,
+        )
+        .map_err(Refusal::from)?
+        .unwrap();
+        let m = Merged {
+            doc: &r.doc,
+            before: &r.before,
+            new: &r.new_changes,
+        };
+        check_household(&w.cx(sender), &m, "h1", r.household.as_ref().unwrap())
+    };
+    check(None, all_changes(h.automerge()), &gw.person).unwrap();
+    let mut stored = h.automerge().fork();
+    let before = stored.get_heads();
+    let visit = Visit {
+        id: VisitId::generate(),
+        at: NOW - 5_000,
+        actor: gw.clone(),
+        outcome: VisitOutcome::AllSafe,
+        note: String::new(),
+    };
+    h.record_visit(&visit, NOW - 5_000).unwrap();
+    check(
+        Some(stored.fork()),
+        changes_since(h.automerge(), &before),
+        &gw.person,
+    )
+    .unwrap();
+    let mut stored = h.automerge().fork();
+    let before = stored.get_heads();
+    // Finding 6: delete every visit; move the household to another township.
+    let doc = h.automerge();
+    let (_, visits) = doc.get(ROOT, "visits").unwrap().unwrap();
+    doc.delete(&visits, 0).unwrap();
+    doc.commit();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(h.automerge(), &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "visits are only added",
+    );
+    let mut moved = stored.fork().with_actor(phone.clone());
+    let elsewhere = w.generator.grids(Some(&w.generator.townships()[1]))[0].clone();
+    moved.put(ROOT, "grid", elsewhere.as_str()).unwrap();
+    moved.commit();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(&mut moved, &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "grid, id and shape are fixed",
+    );
+    // A visit signed by someone else.
+    let mut forged =
+        HouseholdDoc::from_automerge(HouseholdId::new("h1"), stored.fork().with_actor(phone));
+    forged
+        .record_visit(
+            &Visit {
+                actor: w.staff(),
+                id: VisitId::generate(),
+                ..visit
+            },
+            NOW,
+        )
+        .unwrap();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(forged.automerge(), &before),
+            &gw.person,
+        ),
+        ErrorCode::WrongAuthor,
+        "signed by",
+    );
+}
+
+#[test]
+fn escape_keeps_device_text_on_one_line() {
+    assert_eq!(escape("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+    assert!(escape(&"长".repeat(100)).ends_with('…'));
+}
