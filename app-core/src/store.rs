@@ -43,6 +43,7 @@ use crate::workflow::{Folded, Status};
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use autosurgeon::Text;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The schema version this build writes. See [`migrate`].
@@ -1298,9 +1299,12 @@ impl Store {
         Ok(n)
     }
 
-    /// Moves a document's outbox entries aside after a server refused them (`code`, `message`),
-    /// so that the rest of the outbox can sync. The changes stay in the document and in the
-    /// `rejected` table; nothing is lost. Returns how many entries moved.
+    /// Sets a document's unacknowledged changes aside after a server refused them (`code`,
+    /// `message`), and brings the document back to what the server has: the changes stay in the
+    /// `rejected` table (nothing is lost, the user sees why), the document is rebuilt without
+    /// them, its summary with it, so later work builds on the server's version and syncs. A
+    /// document the server never had (a refused report) leaves the lists. Returns how many
+    /// changes were set aside. One transaction: a crash leaves either the old state or the new.
     pub fn quarantine(
         &mut self,
         key: &str,
@@ -1308,6 +1312,54 @@ impl Store {
         message: &str,
         now_ms: i64,
     ) -> Result<usize> {
+        let refused: HashSet<ChangeHash> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT hash FROM outbox WHERE key = ?1")?;
+            let rows = stmt.query_map([key], |r| r.get::<_, String>(0))?;
+            rows.filter_map(|h| h.ok().and_then(|h| h.parse().ok()))
+                .collect()
+        };
+        let rebuilt = match self.load_automerge(key)? {
+            Some(mut doc) if !refused.is_empty() => {
+                // Everything but the refused changes and what was built on them (only this
+                // device has either).
+                let mut dropped = refused.clone();
+                let mut kept = Vec::new();
+                for c in doc.get_changes(&[]) {
+                    if c.deps().iter().any(|d| dropped.contains(d)) || dropped.contains(&c.hash()) {
+                        dropped.insert(c.hash());
+                    } else {
+                        kept.push(c);
+                    }
+                }
+                let mut fresh = AutoCommit::new().with_actor(self.actor_id.clone());
+                fresh.apply_changes(kept)?;
+                Some(fresh)
+            }
+            _ => None,
+        };
+        let (kind, id) = DocKind::parse_key(key)
+            .map(|(k, id)| (Some(k), id.to_owned()))
+            .unwrap_or((None, String::new()));
+        // The rebuilt document's summary, read before the transaction.
+        let mut summary = None;
+        let mut household = None;
+        if let Some(doc) = &rebuilt {
+            if !doc.get_heads().is_empty() {
+                match kind {
+                    Some(DocKind::Case) => {
+                        let case = CaseDoc::from_automerge(CaseId::new(&id), doc.clone());
+                        summary = Some(self.summarise(&case)?);
+                    }
+                    Some(DocKind::Household) => {
+                        let h = HouseholdDoc::from_automerge(HouseholdId::new(&id), doc.clone());
+                        household = Some(h.read()?);
+                    }
+                    _ => {}
+                }
+            }
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1317,6 +1369,35 @@ impl Store {
             params![key, code, message, now_ms],
         )?;
         let n = tx.execute("DELETE FROM outbox WHERE key = ?1", [key])?;
+        if let Some(mut doc) = rebuilt {
+            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [key])?;
+            if doc.get_heads().is_empty() {
+                // The server never had this document.
+                tx.execute("DELETE FROM documents WHERE key = ?1", [key])?;
+                match kind {
+                    Some(DocKind::Case) => {
+                        tx.execute("DELETE FROM cases WHERE id = ?1", [&id])?;
+                        tx.execute("DELETE FROM case_units WHERE case_id = ?1", [&id])?;
+                        tx.execute("DELETE FROM case_people WHERE case_id = ?1", [&id])?;
+                    }
+                    Some(DocKind::Household) => {
+                        tx.execute("DELETE FROM households WHERE id = ?1", [&id])?;
+                    }
+                    _ => {}
+                }
+            } else {
+                tx.execute(
+                    "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE key = ?1",
+                    params![key, doc.save(), now_ms],
+                )?;
+                if let Some(s) = &summary {
+                    Self::write_summary(&tx, s)?;
+                }
+                if let Some(h) = &household {
+                    Self::write_household_summary(&tx, h)?;
+                }
+            }
+        }
         tx.commit()?;
         Ok(n)
     }
