@@ -1320,7 +1320,7 @@ impl Store {
             rows.filter_map(|h| h.ok().and_then(|h| h.parse().ok()))
                 .collect()
         };
-        let rebuilt = match self.load_automerge(key)? {
+        let mut rebuilt = match self.load_automerge(key)? {
             Some(mut doc) if !refused.is_empty() => {
                 // Everything but the refused changes and what was built on them (only this
                 // device has either).
@@ -1345,7 +1345,7 @@ impl Store {
         // The rebuilt document's summary, read before the transaction.
         let mut summary = None;
         let mut household = None;
-        if let Some(doc) = &rebuilt {
+        if let Some(doc) = rebuilt.as_mut() {
             if !doc.get_heads().is_empty() {
                 match kind {
                     Some(DocKind::Case) => {
