@@ -360,7 +360,7 @@ impl SyncClient {
                 let (status, code, message, doc) = refused(resp).await;
                 if let (Some(doc), true) = (doc, status < 500 && status != 429) {
                     // One document refused: set it aside and go on with the rest.
-                    lock(store).quarantine(&doc, &format!("{code:?}"), &message, now_ms())?;
+                    lock(store).quarantine(&doc, &code.as_str(), &message, now_ms())?;
                     p.rejected.push((doc, code, message));
                     continue;
                 }

@@ -194,6 +194,57 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// What the refusal means, in Chinese, for the interface (the server's message is English).
+    pub fn zh(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson | ErrorCode::BadEncoding | ErrorCode::Version => {
+                "应用与服务器版本不一致"
+            }
+            ErrorCode::CorruptChange => "本机数据已损坏",
+            ErrorCode::TooLarge => "内容过大",
+            ErrorCode::TooMany => "一次提交的修改过多",
+            ErrorCode::RateLimited => "同步过于频繁",
+            ErrorCode::Unauthenticated | ErrorCode::Revoked | ErrorCode::BadCode => "本机登记无效",
+            ErrorCode::UnknownDoc => "服务器没有此案件的先前记录",
+            ErrorCode::ForgedActor => "修改并非本机所写",
+            ErrorCode::OutOfScope => "超出本人的工作范围",
+            ErrorCode::WrongAuthor => "签署人与本机登记人员或其身份不符",
+            ErrorCode::WorkflowDenied => "当时的办理流程不允许这一步",
+            ErrorCode::BadDocument => "修改不符合案件记录的规则",
+            ErrorCode::UnknownAttachment | ErrorCode::NotUploaded => "附件不在案件中",
+            ErrorCode::HashMismatch | ErrorCode::BadAttachment => "附件内容有误",
+            ErrorCode::Busy => "服务器繁忙",
+            ErrorCode::Internal => "服务器出错",
+        }
+    }
+
+    /// The code as it appears in answers (`wrong_author`).
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The code from its name in answers (or, for rows written by earlier versions, its Rust
+    /// name).
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .ok()
+            .or_else(|| {
+                let snake: String = s
+                    .chars()
+                    .enumerate()
+                    .flat_map(|(i, c)| {
+                        let lower = c.to_ascii_lowercase();
+                        let sep = (c.is_ascii_uppercase() && i > 0).then_some('_');
+                        sep.into_iter().chain(std::iter::once(lower))
+                    })
+                    .collect();
+                serde_json::from_value(serde_json::Value::String(snake)).ok()
+            })
+    }
+
     /// The HTTP status the server answers with.
     pub fn status(self) -> u16 {
         match self {

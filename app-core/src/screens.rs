@@ -80,8 +80,19 @@ pub struct SyncState {
     /// What the last completed sync moved.
     pub last_sent: u64,
     pub last_received: u64,
-    /// Documents the server refused and this device set aside: (document, reason).
-    pub refused: Vec<(String, String)>,
+    /// Documents the server refused: their refused changes are set aside on this device, and
+    /// the document is back at the server's version.
+    pub refused: Vec<RefusedDoc>,
+}
+
+/// A document whose changes the server refused, and why, in both languages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedDoc {
+    pub doc: String,
+    /// How many changes were set aside.
+    pub changes: usize,
+    pub zh: String,
+    pub en: String,
 }
 
 /// A case in a list: its summary with names resolved and its deadline state now.

@@ -14,10 +14,11 @@ use crate::error::Error;
 use crate::ids::{CaseId, HouseholdId, UnitId};
 use crate::model::{Action, Actor, Assignee, NewCase, Source};
 use crate::org::{Role, Tier};
+use crate::protocol::ErrorCode;
 use crate::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, Mediator, Roster, SyncState, TimelineRow, Today, UnitRef,
-    VisitInput, VisitRecorded,
+    HouseholdRow, HouseholdScreen, Me, Mediator, RefusedDoc, Roster, SyncState, TimelineRow, Today,
+    UnitRef, VisitInput, VisitRecorded,
 };
 use crate::store::{CaseFilter, DueFilter, Store};
 use crate::summary::CaseSummary;
@@ -734,7 +735,20 @@ impl Session {
             refused: store
                 .rejected()?
                 .into_iter()
-                .map(|(key, _code, message, _)| (key, message))
+                .map(|(doc, code, message, changes)| {
+                    let code = ErrorCode::parse(&code).unwrap_or(ErrorCode::Internal);
+                    RefusedDoc {
+                        doc,
+                        changes,
+                        zh: format!(
+                            "服务器退回了 {changes} 项修改：{}。已恢复为服务器上的版本，退回的修改另行保存。（{message}）",
+                            code.zh()
+                        ),
+                        en: format!(
+                            "the server refused {changes} change(s): {message}. The document is back at the server's version; the refused changes are kept aside."
+                        ),
+                    }
+                })
                 .collect(),
         })
     }

@@ -172,7 +172,12 @@ mod tests {
         assert_eq!(line(&never, Lang::En, NOW), "Not synced yet · 0 to send");
         let refused = SyncState {
             last_synced_at: Some(NOW),
-            refused: vec![("case:abc".into(), "not in your scope".into())],
+            refused: vec![app_core::screens::RefusedDoc {
+                doc: "case:abc".into(),
+                changes: 1,
+                zh: "超出本人的工作范围".into(),
+                en: "not in your scope".into(),
+            }],
             ..enrolled()
         };
         assert_eq!(

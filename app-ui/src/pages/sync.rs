@@ -4,7 +4,7 @@
 
 use crate::app::{use_lang, use_shell};
 use crate::bridge::{self, SyncState};
-use crate::i18n::{t, tf, Key};
+use crate::i18n::{t, tf, Key, Lang};
 use crate::sync_line;
 use crate::time;
 use crate::widgets::error_text;
@@ -124,8 +124,9 @@ pub fn sync_page() -> Html {
                         <p class="muted" id="sync-refused-none">{ t(l, Key::NothingRefused) }</p>
                     } else {
                         <ul id="sync-refused" class="refused">
-                            { for s.refused.iter().map(|(doc, why)| html! {
-                                <li class="refused-row"><code>{ doc.clone() }</code><span>{ why.clone() }</span></li>
+                            { for s.refused.iter().map(|r| html! {
+                                <li class="refused-row"><code>{ r.doc.clone() }</code>
+                                    <span>{ if l == Lang::Zh { r.zh.clone() } else { r.en.clone() } }</span></li>
                             }) }
                         </ul>
                     }
