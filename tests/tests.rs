@@ -10,3 +10,4 @@ mod sync_crash;
 mod sync_errors;
 mod sync_tls;
 mod tier;
+mod trust;

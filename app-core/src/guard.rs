@@ -538,7 +538,12 @@ fn check_time(cx: &Context<'_>, what: &str, at: i64, not_before: i64) -> Checked
 fn text_len(problem: Option<validate::FieldProblem>) -> Checked<()> {
     match problem {
         None => Ok(()),
-        Some(p) => Err(bad(format!("{}: {}", p.field, p.problem.en()))),
+        Some(p) => Err(bad(format!(
+            "the case's {}: {} ({})",
+            p.field,
+            p.problem.en(),
+            p.problem.zh()
+        ))),
     }
 }
 
@@ -1039,7 +1044,12 @@ fn check_report(
         source: *source,
     };
     if let Some(p) = validate::new_case(&new, cx.taxonomy).into_iter().next() {
-        return Err(bad(format!("{}: {}", p.field, p.problem.en())));
+        return Err(bad(format!(
+            "the report's {}: {} ({})",
+            p.field,
+            p.problem.en(),
+            p.problem.zh()
+        )));
     }
     text_len(check_text("address", &new.address, ADDRESS_MAX, false))?;
     for p in &case.parties {

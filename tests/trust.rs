@@ -1,0 +1,602 @@
+//! The server trusts nothing a device sends. Each test is an attack on the official record made
+//! by someone holding one valid grid worker's device, against a real server: the upload is
+//! refused with its code and a message that names the problem, nothing is stored, the server
+//! still serves, and no other replica ever receives it.
+
+use crate::sync::{actor, new_case, GW, STAFF};
+use crate::sync_errors::{answer, assert_error, healthy, token};
+use app_core::document::{CaseDoc, DocKind};
+use app_core::ids::{CaseId, EntryId, PartyId, UnitId};
+use app_core::model::{Action, CaseDocument, Party, PartyRole, TimelineEntry};
+use app_core::org::Role;
+use app_core::protocol::{DocChanges, SyncRequest};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, ROOT};
+use serde_json::Value;
+use system_tests::{now_ms, Device, Server};
+
+const LEADER: &str = "haiyan-leader";
+const GRID: &str = "haiyan-fengjiang-g1";
+
+fn server() -> anyhow::Result<(tempfile::TempDir, Server)> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 4)?;
+    Ok((dir, server))
+}
+
+/// Everything the server holds that an upload could add to.
+fn holdings(server: &Server) -> anyhow::Result<(i64, i64, i64, i64)> {
+    Ok((
+        server.count("SELECT COUNT(*) FROM documents")?,
+        server.count("SELECT COALESCE(MAX(seq), 0) FROM doc_seq")?,
+        server.count("SELECT COUNT(*) FROM document_chunks")?,
+        server.count("SELECT COUNT(*) FROM doc_versions")?,
+    ))
+}
+
+async fn upload(
+    server: &Server,
+    d: &Device,
+    doc: &str,
+    changes: Vec<Vec<u8>>,
+) -> anyhow::Result<(u16, Value)> {
+    let req = SyncRequest {
+        cursor: 0,
+        upload: vec![DocChanges {
+            doc: doc.to_owned(),
+            changes,
+        }],
+        max_docs: Some(1),
+    };
+    let req = reqwest::Client::new()
+        .post(format!("{}/v1/sync", server.url()))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&req)?);
+    answer(req, Some(&token(d))).await
+}
+
+/// Uploads, expects the refusal, and checks that nothing was stored and the server serves; the
+/// refusal's message must contain `words`.
+async fn refused(
+    server: &Server,
+    d: &Device,
+    doc: &str,
+    changes: Vec<Vec<u8>>,
+    (status, code, words): (u16, &str, &str),
+) -> anyhow::Result<()> {
+    let before = holdings(server)?;
+    let a = upload(server, d, doc, changes).await?;
+    assert_error(&a, status, code);
+    let message = a.1["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(words), "`{message}` names `{words}`");
+    assert_eq!(holdings(server)?, before, "{code}: nothing stored");
+    healthy(server).await
+}
+
+/// A case the grid worker reported and synced, as automerge with the device's actor.
+async fn synced_case(d: &Device) -> anyhow::Result<(CaseId, AutoCommit)> {
+    let id = {
+        let mut s = d.store();
+        let a = actor(&s, GW, Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new(GRID), "丰江村排水沟纠纷"),
+            now_ms(),
+        )?
+    };
+    d.sync().await?;
+    assert_eq!(d.store().outbox_len()?, 0);
+    Ok((id.clone(), device_doc(d, &id)?))
+}
+
+fn device_doc(d: &Device, id: &CaseId) -> anyhow::Result<AutoCommit> {
+    let store = d.store();
+    Ok(store
+        .load_document(DocKind::Case, id.as_str())?
+        .expect("held")
+        .with_actor(store.actor_id().clone()))
+}
+
+fn changes_since(doc: &mut AutoCommit, heads: &[ChangeHash]) -> Vec<Vec<u8>> {
+    doc.get_changes(heads)
+        .into_iter()
+        .map(|mut c| c.bytes().to_vec())
+        .collect()
+}
+
+fn timeline(doc: &AutoCommit) -> anyhow::Result<Vec<TimelineEntry>> {
+    app_core::materialise::read_prop(doc, "timeline", None).map_err(|e| anyhow::anyhow!(e))
+}
+
+fn insert_entry(doc: &mut AutoCommit, index: usize, entry: &TimelineEntry) -> anyhow::Result<()> {
+    let list = doc.get(ROOT, "timeline")?.expect("timeline").1;
+    autosurgeon::reconcile_insert(doc, list, index, entry)?;
+    Ok(())
+}
+
+/// The staff desk's copy of the case after it syncs: what another replica received.
+async fn desk_timeline(desk: &Device, id: &CaseId) -> anyhow::Result<Vec<TimelineEntry>> {
+    desk.sync().await?;
+    timeline(&device_doc(desk, id)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_an_entry_reusing_an_id_and_signed_as_the_leader_never_lands() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let desk = Device::enrol(&server, STAFF).await?;
+    let (id, mut doc) = synced_case(&gw).await?;
+    let report = timeline(&doc)?[0].clone();
+    let leader = actor(&gw.store(), LEADER, Role::CentreLeader);
+    let me = actor(&gw.store(), GW, Role::GridWorker);
+    let heads = doc.get_heads();
+    // One change: a legitimate edit appended at the end, and before the report an entry with
+    // the report's id, signed as the centre's leader, closing the case.
+    insert_entry(
+        &mut doc,
+        0,
+        &TimelineEntry {
+            actor: leader.clone(),
+            action: Action::Close {
+                note: "已办结".to_owned(),
+            },
+            ..report.clone()
+        },
+    )?;
+    let title = doc.get(ROOT, "title")?.expect("title").1;
+    doc.splice_text(&title, 0, 0, "（补）")?;
+    insert_entry(
+        &mut doc,
+        2,
+        &TimelineEntry {
+            id: EntryId::generate(),
+            base: Some(report.id.clone()),
+            at: now_ms(),
+            actor: me.clone(),
+            action: Action::Edit {
+                fields: vec!["title".to_owned()],
+            },
+        },
+    )?;
+    doc.commit();
+    let key = DocKind::Case.key(id.as_str());
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut doc, &heads),
+        (422, "bad_document", "share the id"),
+    )
+    .await?;
+    // Signed as the leader on its own: the author is checked against the device.
+    let mut doc = device_doc(&gw, &id)?;
+    let heads = doc.get_heads();
+    insert_entry(
+        &mut doc,
+        1,
+        &TimelineEntry {
+            id: EntryId::generate(),
+            base: Some(report.id.clone()),
+            at: now_ms(),
+            actor: leader,
+            action: Action::Close {
+                note: "已办结".to_owned(),
+            },
+        },
+    )?;
+    doc.commit();
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut doc, &heads),
+        (403, "wrong_author", "signed by"),
+    )
+    .await?;
+    let seen = desk_timeline(&desk, &id).await?;
+    assert_eq!(seen, vec![report], "the desk received only the report");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_a_change_from_the_reports_view_cannot_erase_the_history() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let desk = Device::enrol(&server, STAFF).await?;
+    let (id, mut at_report) = synced_case(&gw).await?;
+    let report_heads = at_report.get_heads();
+    // The desk works the case: assessed, assigned.
+    desk.sync().await?;
+    {
+        let mut s = desk.store();
+        let staff = actor(&s, STAFF, Role::CentreStaff);
+        s.act(
+            &id,
+            &staff,
+            Action::Assess {
+                difficulty: app_core::model::Difficulty::Simple,
+                risks: Vec::new(),
+                note: "邻里小事".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    desk.sync().await?;
+    let worked = desk_timeline(&desk, &id).await?;
+    assert_eq!(worked.len(), 2);
+    gw.sync().await?;
+    // From the report's view, a new `timeline` holding the report alone (it would win
+    // automerge's conflict for the key over the real one).
+    let list = at_report.put_object(ROOT, "timeline", ObjType::List)?;
+    autosurgeon::reconcile_insert(&mut at_report, list, 0, &worked[0])?;
+    at_report.commit();
+    let key = DocKind::Case.key(id.as_str());
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut at_report, &report_heads),
+        (422, "bad_document", "never replaced"),
+    )
+    .await?;
+    // A change with no history that re-creates the case with another reporter's story.
+    let mut again = AutoCommit::new().with_actor(gw.store().actor_id().clone());
+    let mut read: CaseDocument = app_core::materialise::read(&device_doc(&gw, &id)?, None)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    read.timeline.truncate(1);
+    read.narrative = autosurgeon::Text::with_value("另一个版本");
+    autosurgeon::reconcile(&mut again, &read)?;
+    again.commit();
+    let changes = changes_since(&mut again, &[]);
+    let a = upload(&server, &gw, &key, changes).await?;
+    assert!(a.0 >= 400, "refused: {}", a.1);
+    assert_eq!(desk_timeline(&desk, &id).await?, worked, "nothing lost");
+    healthy(&server).await
+}
+
+/// A report made by hand on the grid worker's device (the store would refuse it).
+fn hand_report(
+    d: &Device,
+    edit: impl FnOnce(&mut app_core::model::NewCase) -> UnitId,
+) -> anyhow::Result<(String, Vec<Vec<u8>>)> {
+    let s = d.store();
+    let me = actor(&s, GW, Role::GridWorker);
+    let mut new = new_case(&UnitId::new(GRID), "排水沟纠纷");
+    let centre = edit(&mut new);
+    let mut case = CaseDoc::create(
+        CaseId::generate(),
+        &new,
+        vec![Party {
+            id: PartyId::generate(),
+            name: "陈大文".to_owned(),
+            role: PartyRole::Applicant,
+        }],
+        s.directory().path(&new.place_unit),
+        centre,
+        &me,
+        s.actor_id(),
+        now_ms(),
+    )?;
+    let key = DocKind::Case.key(case.id().as_str());
+    Ok((key, changes_since(case.automerge(), &[])))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_reports_are_validated_and_placed_where_the_reporter_works() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let haiyan = UnitId::new("haiyan");
+    // Into another township's grid.
+    let (key, c) = hand_report(&gw, |n| {
+        n.place_unit = UnitId::new("duhu-dagang-g2");
+        UnitId::new("duhu")
+    })?;
+    refused(
+        &server,
+        &gw,
+        &key,
+        c,
+        (422, "bad_document", "outside the area"),
+    )
+    .await?;
+    // Straight to the county centre.
+    let (key, c) = hand_report(&gw, |_| UnitId::new("taishan"))?;
+    refused(
+        &server,
+        &gw,
+        &key,
+        c,
+        (409, "workflow_denied", "is received by"),
+    )
+    .await?;
+    // A category the taxonomy does not have; an empty title.
+    let (key, c) = hand_report(&gw, |n| {
+        n.category = "astrology".to_owned();
+        haiyan.clone()
+    })?;
+    refused(&server, &gw, &key, c, (422, "bad_document", "category")).await?;
+    let (key, c) = hand_report(&gw, |n| {
+        n.title = String::new();
+        haiyan.clone()
+    })?;
+    refused(&server, &gw, &key, c, (422, "bad_document", "title")).await?;
+    // The village around the grid is the grid worker's to report in.
+    let (key, c) = hand_report(&gw, |n| {
+        n.place_unit = UnitId::new("haiyan-fengjiang");
+        haiyan.clone()
+    })?;
+    let a = upload(&server, &gw, &key, c).await?;
+    assert_eq!(a.0, 200, "{}", a.1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_documents_must_be_exactly_the_model_and_small() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let (id, doc) = synced_case(&gw).await?;
+    let key = DocKind::Case.key(id.as_str());
+    let read: CaseDocument =
+        app_core::materialise::read(&doc, None).map_err(|e| anyhow::anyhow!(e))?;
+    let actor_id = gw.store().actor_id().clone();
+    // A new case whose category is written as collaborative text (what a JS client writes for
+    // a plain string): every Rust reader would fail on it.
+    let mut js = AutoCommit::new().with_actor(actor_id.clone());
+    let mut fresh = read.clone();
+    fresh.id = CaseId::generate();
+    fresh.timeline.truncate(1);
+    autosurgeon::reconcile(&mut js, &fresh)?;
+    let text = js.put_object(ROOT, "category", ObjType::Text)?;
+    js.splice_text(&text, 0, 0, "neighbour")?;
+    js.commit();
+    let js_key = DocKind::Case.key(fresh.id.as_str());
+    refused(
+        &server,
+        &gw,
+        &js_key,
+        changes_since(&mut js, &[]),
+        (
+            422,
+            "bad_document",
+            "collaborative text where the model has a string",
+        ),
+    )
+    .await?;
+    // Junk under an unknown key of an existing case.
+    let mut doc = device_doc(&gw, &id)?;
+    let heads = doc.get_heads();
+    doc.put(ROOT, "junk", "垃圾".repeat(1000))?;
+    doc.commit();
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut doc, &heads),
+        (422, "bad_document", "alters the case itself"),
+    )
+    .await?;
+    // A document past its size cap is refused before it is even merged.
+    let mut doc = device_doc(&gw, &id)?;
+    let heads = doc.get_heads();
+    let noise: String = {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        (0..1_500_000)
+            .map(|_| char::from(rng.gen_range(b'!'..=b'~')))
+            .collect()
+    };
+    doc.put(ROOT, "narrative_2", noise)?;
+    doc.commit();
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut doc, &heads),
+        (413, "too_large", "at most"),
+    )
+    .await?;
+    // The server's own reads still open the case.
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/cases/{}", server.url(), id.as_str()))
+        .bearer_auth(token(&gw))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 200);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_entry_times_far_from_the_servers_clock_are_refused() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let (id, _) = synced_case(&gw).await?;
+    let key = DocKind::Case.key(id.as_str());
+    for at in [i64::MAX, i64::MIN, now_ms() + 3 * 86_400_000] {
+        let mut doc = device_doc(&gw, &id)?;
+        let heads = doc.get_heads();
+        let report = timeline(&doc)?[0].clone();
+        let me = actor(&gw.store(), GW, Role::GridWorker);
+        let title = doc.get(ROOT, "title")?.expect("title").1;
+        doc.splice_text(&title, 0, 0, "新")?;
+        insert_entry(
+            &mut doc,
+            1,
+            &TimelineEntry {
+                id: EntryId::generate(),
+                base: Some(report.id),
+                at,
+                actor: me,
+                action: Action::Edit {
+                    fields: vec!["title".to_owned()],
+                },
+            },
+        )?;
+        doc.commit();
+        refused(
+            &server,
+            &gw,
+            &key,
+            changes_since(&mut doc, &heads),
+            (422, "bad_document", "clock is wrong"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_contacts_and_visits_cannot_be_wiped_nor_households_moved() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let (id, _) = synced_case(&gw).await?;
+    // Contacts: wipe a phone.
+    let contacts_key = DocKind::Contacts.key(id.as_str());
+    let mut contacts = {
+        let s = gw.store();
+        s.load_document(DocKind::Contacts, id.as_str())?
+            .expect("contacts held")
+            .with_actor(s.actor_id().clone())
+    };
+    let heads = contacts.get_heads();
+    let parties = contacts.get(ROOT, "parties")?.expect("parties").1;
+    let keys: Vec<String> = contacts.keys(&parties).collect();
+    for k in &keys {
+        let p = contacts.get(&parties, k.as_str())?.expect("party").1;
+        contacts.put(&p, "phone", ())?;
+    }
+    contacts.commit();
+    refused(
+        &server,
+        &gw,
+        &contacts_key,
+        changes_since(&mut contacts, &heads),
+        (422, "bad_document", "staff action"),
+    )
+    .await?;
+    // A household with a visit: the visits are deleted, then the household is moved.
+    let hid = {
+        let mut s = gw.store();
+        let me = actor(&s, GW, Role::GridWorker);
+        let h = s.create_household(
+            &me,
+            &UnitId::new(GRID),
+            "陈大文",
+            "丰江村三巷8号",
+            4,
+            now_ms(),
+        )?;
+        s.record_visit(
+            &h,
+            &me,
+            app_core::document::VisitOutcome::AllSafe,
+            "",
+            now_ms(),
+        )?;
+        h
+    };
+    gw.sync().await?;
+    let hkey = DocKind::Household.key(hid.as_str());
+    let load = || -> anyhow::Result<AutoCommit> {
+        let s = gw.store();
+        Ok(s.load_document(DocKind::Household, hid.as_str())?
+            .expect("held")
+            .with_actor(s.actor_id().clone()))
+    };
+    let mut h = load()?;
+    let heads = h.get_heads();
+    let visits = h.get(ROOT, "visits")?.expect("visits").1;
+    h.delete(&visits, 0)?;
+    h.commit();
+    refused(
+        &server,
+        &gw,
+        &hkey,
+        changes_since(&mut h, &heads),
+        (422, "bad_document", "visits are only added"),
+    )
+    .await?;
+    let mut h = load()?;
+    h.put(ROOT, "grid", "duhu-dagang-g2")?;
+    h.commit();
+    refused(
+        &server,
+        &gw,
+        &hkey,
+        changes_since(&mut h, &heads),
+        (422, "bad_document", "grid, id and shape are fixed"),
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_a_refused_change_leaves_the_device_on_the_servers_version_and_work_goes_on(
+) -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let (id, _) = synced_case(&gw).await?;
+    let me = actor(&gw.store(), GW, Role::GridWorker);
+    let title = |d: &Device| -> anyhow::Result<String> {
+        Ok(d.store().case(&id)?.document.title.as_str().to_owned())
+    };
+    let original = title(&gw)?;
+    // The phone's clock runs three days ahead: its edit is refused by the server.
+    let ahead = now_ms() + 3 * 86_400_000;
+    gw.store().edit(
+        &id,
+        &me,
+        &app_core::document::CaseEdit {
+            title: Some("时钟错误时的修改".to_owned()),
+            ..Default::default()
+        },
+        ahead,
+    )?;
+    // And a new report made with that clock.
+    let lost = gw.store().create_case(
+        &me,
+        &new_case(&UnitId::new(GRID), "时钟错误时的上报"),
+        ahead,
+    )?;
+    let progress = gw.sync().await?;
+    let mut refused: Vec<&str> = progress
+        .rejected
+        .iter()
+        .map(|(d, _, _)| d.as_str())
+        .collect();
+    refused.sort();
+    let mut expected = vec![
+        DocKind::Case.key(id.as_str()),
+        DocKind::Case.key(lost.as_str()),
+        DocKind::Contacts.key(lost.as_str()),
+    ];
+    expected.sort();
+    assert_eq!(refused, expected, "the edit, the report and its contacts");
+    // Back on the server's version; the refused work is kept aside with the reason.
+    assert_eq!(title(&gw)?, original);
+    assert!(
+        gw.store().case(&lost).is_err(),
+        "the refused report left the lists"
+    );
+    let rejected = gw.store().rejected()?;
+    assert!(rejected
+        .iter()
+        .any(|(k, _, m, _)| k == &DocKind::Case.key(id.as_str()) && m.contains("clock")));
+    assert_eq!(gw.store().outbox_len()?, 0);
+    // The next edit, with the clock set right, builds on the server's version and lands.
+    gw.store().edit(
+        &id,
+        &me,
+        &app_core::document::CaseEdit {
+            title: Some("时钟校正后的修改".to_owned()),
+            ..Default::default()
+        },
+        now_ms(),
+    )?;
+    let progress = gw.sync().await?;
+    assert!(progress.rejected.is_empty(), "{:?}", progress.rejected);
+    assert_eq!(gw.store().outbox_len()?, 0);
+    let desk = Device::enrol(&server, STAFF).await?;
+    desk.sync().await?;
+    assert_eq!(title(&desk)?, "时钟校正后的修改");
+    Ok(())
+}
