@@ -809,3 +809,212 @@ fn escape_keeps_device_text_on_one_line() {
     assert_eq!(escape("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
     assert!(escape(&"长".repeat(100)).ends_with('…'));
 }
+
+// ----- hostile uploads, generated -----
+
+/// One upload a device attempts: honest, or one of the attacks on the record.
+#[derive(Clone, Copy, Debug)]
+enum Attempt {
+    Honest,
+    DeleteEntry,
+    PutRootKey(u8),
+    DuplicateId,
+    ForeignSignature,
+    WrongType,
+    StaleBase,
+    AlterEntry,
+    NoHistory,
+    OversizedNote,
+}
+
+fn attempt() -> impl proptest::strategy::Strategy<Value = Attempt> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => Just(Attempt::Honest),
+        1 => Just(Attempt::DeleteEntry),
+        1 => (0u8..6).prop_map(Attempt::PutRootKey),
+        1 => Just(Attempt::DuplicateId),
+        1 => Just(Attempt::ForeignSignature),
+        1 => Just(Attempt::WrongType),
+        1 => Just(Attempt::StaleBase),
+        1 => Just(Attempt::AlterEntry),
+        1 => Just(Attempt::NoHistory),
+        1 => Just(Attempt::OversizedNote),
+    ]
+}
+
+/// The first move of a list the workflow allows `actor` in `view`, or an edit of the title.
+fn honest_action(w: &World, view: Option<&CaseState>, actor: &Actor) -> Action {
+    let mediator = w.generator.mediators_of(&w.generator.township())[0];
+    let candidates = [
+        Action::Assess {
+            difficulty: Difficulty::Simple,
+            risks: Vec::new(),
+            note: "研判".to_owned(),
+        },
+        Action::Assign {
+            to: crate::model::Assignee::Mediator {
+                person: mediator.id.clone(),
+                name: mediator.name.clone(),
+            },
+            chosen_by_parties: false,
+            note: String::new(),
+        },
+        Action::RecordSession {
+            mode: crate::model::SessionMode::MediationRoom,
+            note: "调解".to_owned(),
+        },
+        Action::Resolve {
+            agreement: None,
+            note: "达成一致".to_owned(),
+        },
+        Action::Close {
+            note: "办结".to_owned(),
+        },
+    ];
+    candidates
+        .into_iter()
+        .find(|a| rules::check_action(w.dir(), view, actor, a).is_ok())
+        .unwrap_or(Action::Edit {
+            fields: vec!["title".to_owned()],
+        })
+}
+
+/// Builds the attempt as changes against the server's copy (at its heads or, for a stale
+/// view, at an earlier accepted version).
+fn build(
+    w: &World,
+    server: &mut AutoCommit,
+    versions: &[Vec<ChangeHash>],
+    who: &Actor,
+    what: Attempt,
+    stale: usize,
+) -> Vec<Change> {
+    let heads = if stale > 0 && !versions.is_empty() {
+        versions[versions.len().saturating_sub(1 + stale % versions.len())].clone()
+    } else {
+        server.get_heads()
+    };
+    let mut doc = server
+        .fork_at(&heads)
+        .unwrap()
+        .with_actor(ActorId::random());
+    let timeline: Vec<TimelineEntry> =
+        crate::materialise::read_prop(&doc, "timeline", None).unwrap();
+    let folded = workflow::fold(&timeline);
+    let last = folded.order.last().map(|&i| timeline[i].id.clone());
+    let before = doc.get_heads();
+    let (_, list) = doc.get(ROOT, "timeline").unwrap().unwrap();
+    let len = doc.length(&list);
+    let action = honest_action(w, folded.state.as_ref(), who);
+    let mut entry = TimelineEntry {
+        id: EntryId::generate(),
+        base: last.clone(),
+        at: NOW - 10_000,
+        actor: who.clone(),
+        action: action.clone(),
+    };
+    match what {
+        Attempt::Honest => {
+            if matches!(action, Action::Edit { .. }) {
+                let (_, title) = doc.get(ROOT, "title").unwrap().unwrap();
+                doc.splice_text(&title, 0, 0, "改").unwrap();
+            }
+        }
+        Attempt::DeleteEntry => doc.delete(&list, 0).unwrap(),
+        Attempt::PutRootKey(k) => {
+            let key = ["timeline", "parties", "title", "schema", "id", "junk"][k as usize];
+            if k % 2 == 0 {
+                doc.put_object(ROOT, key, ObjType::List).unwrap();
+            } else {
+                doc.put(ROOT, key, 7_u64).unwrap();
+            }
+        }
+        Attempt::DuplicateId => {
+            let victim = timeline[0].clone();
+            autosurgeon::reconcile_insert(&mut doc, list.clone(), 0, &victim).unwrap();
+        }
+        Attempt::ForeignSignature => entry.actor = w.leader(),
+        Attempt::WrongType => doc.put(ROOT, "category", 3_i64).unwrap(),
+        Attempt::StaleBase => {
+            entry.base = Some(timeline[0].id.clone()).filter(|b| Some(b) != last.as_ref())
+        }
+        Attempt::AlterEntry => {
+            let (_, e) = doc.get(&list, 0).unwrap().unwrap();
+            doc.put(&e, "at", NOW).unwrap();
+        }
+        Attempt::NoHistory => {
+            let mut fresh = AutoCommit::new().with_actor(ActorId::random());
+            let mut read: CaseDocument = crate::materialise::read(&*server, None).unwrap();
+            read.timeline.truncate(1);
+            autosurgeon::reconcile(&mut fresh, &read).unwrap();
+            fresh.commit();
+            return fresh.get_changes(&[]);
+        }
+        Attempt::OversizedNote => {
+            entry.action = Action::RecordSession {
+                mode: crate::model::SessionMode::OnSite,
+                note: "长".repeat(200_000),
+            }
+        }
+    }
+    let len_now = doc.length(&list);
+    autosurgeon::reconcile_insert(&mut doc, list, len_now.max(len).min(len_now), &entry).unwrap();
+    doc.commit();
+    doc.get_changes(&before)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Whatever mix of honest and hostile uploads two devices attempt, everything the guard
+    /// admits leaves a case that reads exactly, keeps every entry it ever accepted unaltered,
+    /// and holds only entries signed by the person whose device uploaded them.
+    #[test]
+    fn whatever_devices_send_the_record_stays_true(
+        steps in proptest::collection::vec((proptest::bool::ANY, attempt(), 0usize..3), 1..14)
+    ) {
+        let w = World::new();
+        let phone = ActorId::random();
+        let mut case = w.report(&phone);
+        let id = case.id().clone();
+        let mut server = server_copy(&mut case);
+        let mut versions = vec![server.get_heads()];
+        let mut accepted: std::collections::HashMap<String, (TimelineEntry, PersonId)> =
+            std::collections::HashMap::new();
+        let report = case.timeline().unwrap()[0].clone();
+        accepted.insert(report.id.to_string(), (report, w.grid_worker().person));
+        for (staff, what, stale) in steps {
+            let who = if staff { w.staff() } else { w.grid_worker() };
+            let changes = build(&w, &mut server, &versions, &who, what, stale);
+            let verdict = w.admit(Some(&mut server), &id, changes.clone(), &who.person);
+            if matches!(what, Attempt::Honest) && stale == 0 {
+                proptest::prop_assert!(verdict.is_ok(), "honest work refused: {:?}", verdict);
+            }
+            if verdict.is_err() {
+                continue;
+            }
+            server.apply_changes(changes).unwrap();
+            versions.push(server.get_heads());
+            let value = server.hydrate(ROOT, None).unwrap();
+            let now: CaseDocument = exact(&value, "the case").unwrap();
+            for e in &now.timeline {
+                accepted
+                    .entry(e.id.to_string())
+                    .or_insert_with(|| (e.clone(), who.person.clone()));
+            }
+            for (entry, uploader) in accepted.values() {
+                let held = now.timeline.iter().filter(|e| e.id == entry.id).collect::<Vec<_>>();
+                proptest::prop_assert_eq!(held.len(), 1, "entry {} kept once", entry.id);
+                proptest::prop_assert_eq!(held[0], entry);
+                proptest::prop_assert_eq!(&entry.actor.person, uploader);
+            }
+            proptest::prop_assert!(
+                !matches!(what, Attempt::DeleteEntry | Attempt::PutRootKey(_) | Attempt::DuplicateId
+                    | Attempt::ForeignSignature | Attempt::WrongType | Attempt::AlterEntry | Attempt::NoHistory
+                    | Attempt::StaleBase),
+                "{:?} was admitted", what
+            );
+        }
+    }
+}
