@@ -676,12 +676,8 @@ pub fn check_case(
     };
     let mut created_at = merged_case.created_at;
     let mut new_entries: HashSet<String> = HashSet::new();
-    let mut checked: Vec<(
-        ChangeHash,
-        TimelineEntry,
-        BTreeSet<&'static str>,
-        NewObjects,
-    )> = Vec::with_capacity(m.new.len());
+    let mut checked: Vec<(&Change, TimelineEntry, BTreeSet<&'static str>, NewObjects)> =
+        Vec::with_capacity(m.new.len());
     for c in m.new {
         if c.deps().is_empty() {
             if !m.before.is_empty() || !checked.is_empty() {
@@ -713,15 +709,11 @@ pub fn check_case(
         };
         let entry: TimelineEntry = read_new(m.doc, entry_id, "the new timeline entry")?;
         new_entries.insert(entry.id.to_string());
-        checked.push((c.hash(), entry, fields, tops));
+        checked.push((c, entry, fields, tops));
     }
     // Second pass, in causal order: the meaning of each entry in its author's view.
-    for (hash, entry, fields, tops) in checked {
-        let change = m
-            .new
-            .iter()
-            .find(|c| c.hash() == hash)
-            .ok_or_else(|| bad("change lost"))?;
+    for (change, entry, fields, tops) in checked {
+        let hash = change.hash();
         let view = view_of(cx, m, change, &mut views, merged_case, &new_entries)?;
         check_entry(cx, &entry, view.as_ref(), created_at)?;
         check_fields(cx, m.doc, &entry, &fields, &tops)?;

@@ -1846,31 +1846,49 @@ pub fn decode_changes(key: &str, changes: &[Vec<u8>]) -> Result<Vec<Change>> {
 }
 
 /// Changes in an order where each comes after those of its dependencies that are in the list
-/// (duplicates dropped).
+/// (duplicates dropped); otherwise in the order they came. Linear (Kahn's algorithm): a device
+/// that sends a long chain backwards costs no more than one that sends it in order.
 fn causal_order(mut changes: Vec<Change>) -> Vec<Change> {
     let mut seen = std::collections::HashSet::new();
     changes.retain(|c| seen.insert(c.hash()));
-    let mut pending: std::collections::HashSet<ChangeHash> =
-        changes.iter().map(|c| c.hash()).collect();
-    let mut out = Vec::with_capacity(changes.len());
-    while !changes.is_empty() {
-        let before = changes.len();
-        let mut rest = Vec::new();
-        for c in changes {
-            if c.deps().iter().any(|d| pending.contains(d)) {
-                rest.push(c);
-            } else {
-                pending.remove(&c.hash());
-                out.push(c);
+    let index: std::collections::HashMap<ChangeHash, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash(), i))
+        .collect();
+    let mut waiting_on = vec![0usize; changes.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    for (i, c) in changes.iter().enumerate() {
+        for d in c.deps() {
+            if let Some(&j) = index.get(d) {
+                waiting_on[i] += 1;
+                dependents[j].push(i);
             }
         }
-        changes = rest;
-        if changes.len() == before {
-            // A cycle cannot happen with real hashes; keep whatever is left as it came.
-            out.append(&mut changes);
+    }
+    // Ready changes in arrival order (a min-heap of indices keeps the order stable).
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..changes.len())
+        .filter(|&i| waiting_on[i] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(changes.len());
+    while let Some(std::cmp::Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &k in &dependents[i] {
+            waiting_on[k] -= 1;
+            if waiting_on[k] == 0 {
+                ready.push(std::cmp::Reverse(k));
+            }
         }
     }
-    out
+    // A cycle cannot happen with real hashes; keep whatever is left as it came.
+    let mut placed = vec![false; changes.len()];
+    for &i in &order {
+        placed[i] = true;
+    }
+    order.extend((0..changes.len()).filter(|&i| !placed[i]));
+    let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Reads and summarises a merged document (no storage involved): a merge that does not give a

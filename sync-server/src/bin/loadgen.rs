@@ -240,13 +240,13 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        devices.push((Arc::new(store), client));
+        devices.push((Arc::new(store), Arc::new(client), person.clone()));
     }
     // What goes up: the changes and their own size.
     let mut own_bytes = 0usize;
     let mut changes_total = 0usize;
     let mut per_doc: Vec<Vec<Vec<u8>>> = Vec::new();
-    for (store, _) in &devices {
+    for (store, _, _) in &devices {
         let s = store.lock().map_err(|_| anyhow::anyhow!("lock"))?;
         let mut by_key: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
         for e in s.outbox(usize::MAX >> 1)? {
@@ -267,7 +267,8 @@ async fn main() -> anyhow::Result<()> {
     let sem = Arc::new(tokio::sync::Semaphore::new(a.concurrency));
     let t = Instant::now();
     let mut tasks = Vec::new();
-    for (store, client) in devices {
+    let kept: Vec<_> = devices.iter().take(100).cloned().collect();
+    for (store, client, _) in devices {
         let sem = sem.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
@@ -338,6 +339,9 @@ async fn main() -> anyhow::Result<()> {
         "    server peak memory (VmHWM): {:.1} MiB",
         server.peak_rss_kib() as f64 / 1024.0
     );
+
+    // (d) A hostile device sends maximal uploads, over and over, while 100 phones sync.
+    hostile(&server, &db_path, &kept).await?;
     drop(server);
     let db = ServerDb::open(&db_path)?;
     let storage = db.store.storage()?;
@@ -358,6 +362,221 @@ async fn main() -> anyhow::Result<()> {
         storage.documents
     );
     Ok(())
+}
+
+type Phone = (Arc<Mutex<Store>>, Arc<SyncClient>, PersonId);
+
+/// Each phone records a visit-sized edit and syncs, all at once; their latencies, sorted.
+async fn phones_sync(phones: &[Phone], round: usize) -> anyhow::Result<Vec<f64>> {
+    let mut tasks = Vec::new();
+    for (store, client, person) in phones.iter().cloned() {
+        tasks.push(tokio::spawn(async move {
+            {
+                let mut s = store.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+                let actor = actor_of(&s, &person, Role::GridWorker);
+                let id = s
+                    .list(&app_core::store::CaseFilter::default(), now_ms())?
+                    .first()
+                    .map(|c| c.id.clone())
+                    .context("a case")?;
+                let edit = CaseEdit {
+                    narrative: Some(format!("第{round}次回访：双方情绪平稳。")),
+                    ..CaseEdit::default()
+                };
+                s.edit(&id, &actor, &edit, now_ms())?;
+            }
+            let t = Instant::now();
+            let p = client.sync(&store, |_| {}).await?;
+            if !p.rejected.is_empty() {
+                bail!("refused: {:?}", p.rejected);
+            }
+            anyhow::Ok(t.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.push(t.await??);
+    }
+    lat.sort_by(f64::total_cmp);
+    Ok(lat)
+}
+
+/// The largest upload the limits let through to checking: 4 new cases of 5,000 changes each
+/// (20,000 changes, about 1 MiB a case), the very last change signed as someone else, so the
+/// server checks nearly everything and stores nothing.
+fn hostile_payload(store: &Store, person: &PersonId) -> anyhow::Result<Vec<u8>> {
+    use automerge::transaction::Transactable;
+    use automerge::ReadDoc;
+    let actor = actor_of(store, person, Role::GridWorker);
+    let grid = actor.unit.clone();
+    let township = UnitId::new("haiyan");
+    let staff = actor_of(store, &PersonId::new("haiyan-staff1"), Role::CentreStaff);
+    let mut upload = Vec::new();
+    for k in 0..4 {
+        let mut case = app_core::document::CaseDoc::create(
+            app_core::ids::CaseId::generate(),
+            &storm_case(&grid, k),
+            vec![app_core::model::Party {
+                id: app_core::ids::PartyId::generate(),
+                name: "陈大文".to_owned(),
+                role: PartyRole::Applicant,
+            }],
+            store.directory().path(&grid),
+            township.clone(),
+            &actor,
+            store.actor_id(),
+            now_ms(),
+        )?;
+        let key = app_core::document::DocKind::Case.key(case.id().as_str());
+        let doc = case.automerge();
+        let list = doc.get(automerge::ROOT, "timeline")?.context("timeline")?.1;
+        let text = doc
+            .get(automerge::ROOT, "narrative")?
+            .context("narrative")?
+            .1;
+        let timeline: Vec<app_core::model::TimelineEntry> =
+            app_core::materialise::read_prop(&*doc, "timeline", None)
+                .map_err(|e| anyhow::anyhow!(e))?;
+        let mut base = timeline[0].id.clone();
+        for i in 0..4_999 {
+            if i % 2 == 0 {
+                doc.splice_text(&text, 0, 0, "补")?;
+            } else {
+                doc.splice_text(&text, 0, 3, "")?;
+            }
+            let forged = k == 3 && i == 4_998;
+            let entry = app_core::model::TimelineEntry {
+                id: app_core::ids::EntryId::generate(),
+                base: Some(base.clone()),
+                at: now_ms(),
+                actor: if forged { staff.clone() } else { actor.clone() },
+                action: app_core::model::Action::Edit {
+                    fields: vec!["narrative".to_owned()],
+                },
+            };
+            let len = doc.length(&list);
+            autosurgeon::reconcile_insert(doc, list.clone(), len, &entry)?;
+            doc.commit();
+            base = entry.id;
+        }
+        let changes: Vec<Vec<u8>> = doc
+            .get_changes(&[])
+            .into_iter()
+            .map(|mut c| c.bytes().to_vec())
+            .collect();
+        upload.push(app_core::protocol::DocChanges { doc: key, changes });
+    }
+    Ok(serde_json::to_vec(&app_core::protocol::SyncRequest {
+        cursor: u64::MAX >> 1,
+        upload,
+        max_docs: Some(1),
+    })?)
+}
+
+async fn hostile(server: &ServerProc, db_path: &Path, phones: &[Phone]) -> anyhow::Result<()> {
+    let quiet = phones_sync(phones, 1).await?;
+    let person = add_grid_workers_named(db_path, "haiyan-hostile")?;
+    let code = issue(db_path, person.as_str())?;
+    let store = Mutex::new(Store::open(":memory:")?);
+    let client = SyncClient::enrol(&server.url, &code, "被篡改的手机", &store).await?;
+    let token = client.credentials().token.clone();
+    let body = {
+        let s = store.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        Arc::new(hostile_payload(&s, &person)?)
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut attackers = Vec::new();
+    for _ in 0..2 {
+        let (stop, body, token, url) = (
+            stop.clone(),
+            body.clone(),
+            token.clone(),
+            server.url.clone(),
+        );
+        attackers.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut sent = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{url}/v1/sync"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.as_ref().clone())
+                    .send()
+                    .await?;
+                let status = r.status().as_u16();
+                let _ = r.bytes().await?;
+                sent.push((status, t.elapsed().as_secs_f64() * 1000.0));
+            }
+            anyhow::Ok(sent)
+        }));
+    }
+    // Let the attack reach the server before the phones start.
+    let mut under_attack = Vec::new();
+    for round in 2..7 {
+        under_attack.extend(phones_sync(phones, round).await?);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut hostile_times = Vec::new();
+    for a in attackers {
+        hostile_times.extend(a.await??);
+    }
+    under_attack.sort_by(f64::total_cmp);
+    let refused = hostile_times.iter().filter(|(s, _)| *s == 403).count();
+    let mut ht: Vec<f64> = hostile_times.iter().map(|(_, ms)| *ms).collect();
+    ht.sort_by(f64::total_cmp);
+    println!(
+        "(d) hostile: one device sent {} maximal uploads ({:.1} MB, 20,000 changes each; {} refused as forged after checking), p50 {:.0} ms each",
+        ht.len(),
+        body.len() as f64 / 1e6,
+        refused,
+        percentile(&ht, 0.5)
+    );
+    println!(
+        "    100 phones syncing an edit each: quiet p50 {:.0} ms, p99 {:.0} ms; under attack p50 {:.0} ms, p99 {:.0} ms ({} syncs)   [goal p99 < 1 s]",
+        percentile(&quiet, 0.5),
+        percentile(&quiet, 0.99),
+        percentile(&under_attack, 0.5),
+        percentile(&under_attack, 0.99),
+        under_attack.len()
+    );
+    Ok(())
+}
+
+/// Adds one grid (under the township's first village) with a grid worker `person`.
+fn add_grid_workers_named(db_path: &Path, person: &str) -> anyhow::Result<PersonId> {
+    use app_core::org::{Directory, Person, Tier, Unit};
+    let mut db = ServerDb::open(db_path)?;
+    let d = db.store.directory();
+    let village = d
+        .children(&UnitId::new("haiyan"))
+        .first()
+        .map(|u| u.id.clone())
+        .context("a village")?;
+    let mut units: Vec<Unit> = d.units().cloned().collect();
+    let mut people: Vec<Person> = d.people().cloned().collect();
+    let grid = UnitId::new(format!("{person}-grid"));
+    units.push(Unit {
+        id: grid.clone(),
+        name: "测试网格".to_owned(),
+        tier: Tier::Grid,
+        parent: Some(village),
+        centre: false,
+        policy: None,
+        escalate_skip_to: Vec::new(),
+    });
+    let id = PersonId::new(person);
+    people.push(Person {
+        id: id.clone(),
+        name: "被篡改的网格员".to_owned(),
+        unit: grid,
+        roles: [Role::GridWorker].into_iter().collect(),
+        specialties: Default::default(),
+        phone: None,
+    });
+    db.store.set_directory(Directory::new(units, people)?)?;
+    Ok(id)
 }
 
 /// Adds `n` grids (under the township's villages) with a grid worker each, in the server's
