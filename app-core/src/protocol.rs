@@ -186,6 +186,9 @@ pub enum ErrorCode {
     /// An attachment's bytes are not what the case lists: another type (`Content-Type`) or
     /// size, a type that cannot be attached, or empty.
     BadAttachment,
+    /// The server cannot take the request now (it is reading as many request bodies as it
+    /// allows at once); nothing was stored: try again after the `Retry-After` seconds.
+    Busy,
     /// Anything else; the server logs the details.
     Internal,
 }
@@ -206,6 +209,7 @@ impl ErrorCode {
             | ErrorCode::BadAttachment => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
+            ErrorCode::Busy => 503,
         }
     }
 }
