@@ -36,7 +36,10 @@ impl ApiError {
     }
 
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "internal error");
+        tracing::error!(
+            error = %crate::terminal::escape(&e.to_string()),
+            "internal error"
+        );
         ApiError::new(
             ErrorCode::Internal,
             "the server could not complete the request; nothing was stored; try again later",
