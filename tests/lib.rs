@@ -84,6 +84,8 @@ pub struct Server {
     pub env: Vec<(String, String)>,
     /// `http` or `https`.
     pub scheme: String,
+    /// Where the process's standard error (its log) goes; inherited when `None`.
+    pub log: Option<PathBuf>,
 }
 
 impl Server {
@@ -98,7 +100,26 @@ impl Server {
         demo_cases: usize,
         env: Vec<(String, String)>,
     ) -> anyhow::Result<Server> {
-        let mut s = Server {
+        let mut s = Self::unstarted(data_dir, demo_cases, env);
+        s.spawn()?;
+        Ok(s)
+    }
+
+    /// Starts a server whose log (at `RUST_LOG=warn`) is appended to `log`.
+    pub fn start_logging(
+        data_dir: &Path,
+        demo_cases: usize,
+        env: Vec<(String, String)>,
+        log: &Path,
+    ) -> anyhow::Result<Server> {
+        let mut s = Self::unstarted(data_dir, demo_cases, env);
+        s.log = Some(log.to_path_buf());
+        s.spawn()?;
+        Ok(s)
+    }
+
+    fn unstarted(data_dir: &Path, demo_cases: usize, env: Vec<(String, String)>) -> Server {
+        Server {
             child: None,
             data_dir: data_dir.to_path_buf(),
             port: free_port(),
@@ -106,12 +127,21 @@ impl Server {
             codes: BTreeMap::new(),
             env,
             scheme: "http".to_owned(),
-        };
-        s.spawn()?;
-        Ok(s)
+            log: None,
+        }
     }
 
     fn spawn(&mut self) -> anyhow::Result<()> {
+        let stderr = match &self.log {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("open {}", path.display()))?,
+            ),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(server_bin())
             .arg("--data-dir")
             .arg(&self.data_dir)
@@ -120,7 +150,7 @@ impl Server {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .context("start sync-server")?;
         let stdout = child.stdout.take().context("server stdout")?;
@@ -147,6 +177,7 @@ impl Server {
             };
             if let Some(rest) = line.strip_prefix("enrolment code for ") {
                 if let Some((person, code)) = rest.split_once(": ") {
+                    let code = code.split_whitespace().next().unwrap_or_default();
                     self.codes.insert(person.to_owned(), code.to_owned());
                 }
             }
@@ -178,6 +209,11 @@ impl Server {
             .and_then(|s| s.split_whitespace().next())
             .map(str::to_owned)
             .context("no code printed")
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Kills the process at once (SIGKILL), as a power cut would.

@@ -523,11 +523,12 @@ async fn tier_escalations_wait_for_a_county_that_was_down() -> anyhow::Result<()
         .fetch_attachment(&cstaff.store, &cases[0], &scene_sha)
         .await?;
     assert!(bytes == scene, "byte-identical at the county's desk");
-    // Recorded as done: a restart of the township sends nothing again.
-    assert_eq!(
-        township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NOT NULL")?,
-        1
-    );
+    // Recorded as done: a restart of the township sends nothing again. (The county holds the
+    // bytes before the township has read its answer and recorded it: wait for the record.)
+    until("the township records the photo as sent", &[], || {
+        Ok(township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NOT NULL")? == 1)
+    })
+    .await?;
     assert_eq!(
         township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NULL")?,
         0
@@ -659,19 +660,30 @@ async fn tier_attachments_reach_the_county_and_come_back_down() -> anyhow::Resul
     );
     assert!(blob(&county, &later_sha)?.is_some_and(|b| b == later));
 
-    // Each photo crossed once, and is recorded as done on the township.
-    assert_eq!(
-        township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NOT NULL")?,
-        3
-    );
+    // Each photo crossed once, and is recorded as done on the township (once the township has
+    // read the county's answer: the county holds the bytes a moment before that).
+    until("the township records all three photos as done", &[], || {
+        Ok(township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NOT NULL")? == 3)
+    })
+    .await?;
     assert_eq!(
         township.count("SELECT COUNT(*) FROM forward_blobs WHERE acked_at IS NULL")?,
         0
     );
-    let health: serde_json::Value = reqwest::get(format!("{}/healthz", township.url()))
-        .await?
-        .json()
-        .await?;
+    // The counts move at the end of the forwarding pass that did the work: wait for it.
+    let started = Instant::now();
+    let health = loop {
+        let health: serde_json::Value = reqwest::get(format!("{}/healthz", township.url()))
+            .await?
+            .json()
+            .await?;
+        let counted = |k: &str| health["parent"][k].as_u64().unwrap_or(0);
+        if counted("sent_blobs") >= 2 && counted("received_blobs") >= 1 {
+            break health;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(health["parent"]["sent_blobs"], 2, "{health}");
     assert_eq!(health["parent"]["received_blobs"], 1, "{health}");
     Ok(())

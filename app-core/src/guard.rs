@@ -406,6 +406,10 @@ fn classify(op: &automerge::legacy::Op) -> Op<'_> {
 /// The objects one change creates at the top of something new (an entry, a party…), in order.
 type NewObjects = Vec<(Role, OpId)>;
 
+/// A table of what may be done to an object that existed before the change: the field an op
+/// edits (`Ok(Some)`), none (`Ok(None)`), or why it is refused.
+type Table = dyn Fn(Role, &Op<'_>) -> Result<Option<&'static str>, String>;
+
 /// Reads the operations of `change`: records the objects it creates, and returns the objects it
 /// creates at the top of something new and the fields it edits. `allowed` says, for an op on an
 /// object that existed before this change, which field it edits (`Ok(Some)`), that it edits none
@@ -413,7 +417,7 @@ type NewObjects = Vec<(Role, OpId)>;
 fn read_ops(
     roles: &mut Roles<'_>,
     change: &Change,
-    allowed: &dyn Fn(Role, &Op<'_>) -> Result<Option<&'static str>, String>,
+    allowed: &Table,
 ) -> Checked<(NewObjects, BTreeSet<&'static str>)> {
     let hash = change.hash();
     let expanded = change.decode();

@@ -186,8 +186,9 @@ pub enum ErrorCode {
     /// An attachment's bytes are not what the case lists: another type (`Content-Type`) or
     /// size, a type that cannot be attached, or empty.
     BadAttachment,
-    /// The documents of the upload kept changing under it (other devices writing the same
-    /// cases); nothing was stored: try again after the `Retry-After` seconds.
+    /// The server cannot take the request now: it is reading as many request bodies as it
+    /// allows at once, or the upload's documents kept changing while it was checked. Nothing
+    /// was stored: try again after the `Retry-After` seconds.
     Busy,
     /// Anything else; the server logs the details.
     Internal,

@@ -2,7 +2,8 @@
 //! own tables in the same SQLite file, written in the same transactions.
 //!
 //! - `devices`, `device_actors`, `enrol_codes`: who may connect. Tokens and codes are stored
-//!   as SHA-256 hashes (they are 256-bit and 80-bit random values, so a slow hash adds nothing).
+//!   as keyed hashes (HMAC-SHA256 with the server's key, see [`crate::credential`]); they are
+//!   256-bit and 80-bit random values, so a slow hash would add nothing.
 //! - `doc_seq`: every document's current sequence number. Each accepted write takes the next
 //!   number of one global sequence, so "what changed after cursor N" is a range scan.
 //! - `doc_versions`: a document's heads after each accepted write, so that the server can
@@ -15,13 +16,13 @@
 //! version at or before its cursor and receives the whole document: correct, only larger.
 //! (Not done yet: rows cost ~45 bytes per write.)
 
+use crate::credential::{self, ServerKey};
 use crate::error::ApiError;
 use app_core::ids::{DeviceId, PersonId};
 use app_core::protocol::ErrorCode;
 use app_core::store::{Received, Store};
 use automerge::ChangeHash;
 use rusqlite::{params, OptionalExtension, Transaction};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -121,11 +122,8 @@ pub struct Logged {
 #[derive(Debug)]
 pub struct ServerDb {
     pub store: Store,
-}
-
-pub fn sha256_hex(s: &str) -> String {
-    let d = Sha256::digest(s.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    /// The key codes and tokens are hashed with (`server.key` beside the database).
+    key: ServerKey,
 }
 
 pub fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
@@ -144,10 +142,16 @@ pub fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
 }
 
 impl ServerDb {
+    /// Opens (or creates) the database at `path`, and the server key beside it.
     pub fn open(path: &Path) -> anyhow::Result<ServerDb> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let key = ServerKey::load_or_create(dir)?;
         let store = Store::open(path)?;
         store.connection().execute_batch(SCHEMA)?;
-        Ok(ServerDb { store })
+        Ok(ServerDb { store, key })
     }
 
     /// The last sequence number given out.
@@ -181,16 +185,15 @@ impl ServerDb {
                 }
             }
         }
-        // Ten characters from an alphabet without look-alikes: easy to read out over a phone.
-        const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-        use rand::Rng;
-        let mut rng = rand::thread_rng();
-        let code: String = (0..10)
-            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-            .collect();
+        let code = credential::new_code();
         self.store.connection().execute(
             "INSERT INTO enrol_codes(code_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![sha256_hex(&normalise_code(&code)), person.as_str(), now_ms, now_ms + valid_ms],
+            params![
+                self.key.hash(&credential::normalise_code(&code)),
+                person.as_str(),
+                now_ms,
+                now_ms + valid_ms
+            ],
         )?;
         Ok(code)
     }
@@ -217,20 +220,34 @@ impl ServerDb {
                 "device_name must be 1 to 60 characters",
             ));
         }
+        if name.chars().any(crate::terminal::is_unsafe) {
+            return Err(ApiError::new(
+                ErrorCode::BadJson,
+                "device_name must not contain control characters (new lines, tabs, escape \
+                 codes) or direction overrides",
+            ));
+        }
         let tx = self
             .store
             .connection_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(ApiError::internal)?;
-        let hash = sha256_hex(&normalise_code(code));
-        let row: Option<(String, i64, Option<i64>)> = tx
+        // The code as stored now, or as a code issued before the key was (legacy).
+        let keyed = self.key.hash(&credential::normalise_code(code));
+        let legacy = credential::legacy_hash(&credential::legacy_normalise_code(code));
+        let row: Option<(String, String, i64, Option<i64>)> = tx
             .query_row(
-                "SELECT person, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
-                [&hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                "SELECT code_hash, person, expires_at, used_at FROM enrol_codes
+                 WHERE code_hash IN (?1, ?2)",
+                [&keyed, &legacy],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(ApiError::internal)?;
+        let (hash, row) = match row {
+            Some((hash, person, exp, used)) => (hash, Some((person, exp, used))),
+            None => (keyed, None),
+        };
         let person =
             match row {
                 None => return Err(ApiError::new(
@@ -269,7 +286,7 @@ impl ServerDb {
         let token = format!("{}.{}", device, random_hex(32));
         tx.execute(
             "INSERT INTO devices(id, person, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![device.as_str(), person.as_str(), name, sha256_hex(&token), now_ms],
+            params![device.as_str(), person.as_str(), name, self.key.hash(&token), now_ms],
         )
         .map_err(ApiError::internal)?;
         tx.execute(
@@ -286,17 +303,37 @@ impl ServerDb {
         Ok((device, token, person))
     }
 
-    /// The device a bearer token belongs to.
+    /// The device a bearer token belongs to. A token stored the old way (unkeyed SHA-256, by a
+    /// server before [`crate::credential`]) is accepted and re-stored keyed.
     pub fn authenticate(&self, token: &str) -> Result<Device, ApiError> {
         let conn = self.store.connection();
-        let row: Option<(String, String, String, Option<i64>)> = conn
-            .query_row(
+        let find = |hash: &str| {
+            conn.prepare_cached(
                 "SELECT id, person, name, revoked_at FROM devices WHERE token_hash = ?1",
-                [sha256_hex(token)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
+            )?
+            .query_row([hash], |r| {
+                Ok::<(String, String, String, Option<i64>), _>((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                ))
+            })
             .optional()
-            .map_err(ApiError::internal)?;
+        };
+        let keyed = self.key.hash(token);
+        let mut row = find(&keyed).map_err(ApiError::internal)?;
+        if row.is_none() {
+            row = find(&credential::legacy_hash(token)).map_err(ApiError::internal)?;
+            if let Some((id, ..)) = &row {
+                conn.execute(
+                    "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
+                    params![id, keyed],
+                )
+                .map_err(ApiError::internal)?;
+                tracing::info!(device = %id, "device credential re-stored keyed");
+            }
+        }
         let Some((id, person, name, revoked)) = row else {
             return Err(ApiError::new(
                 ErrorCode::Unauthenticated,
@@ -424,13 +461,6 @@ fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
         }
     }
     Ok(())
-}
-
-fn normalise_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
 }
 
 pub fn random_hex(bytes: usize) -> String {

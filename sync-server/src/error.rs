@@ -10,6 +10,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub doc: Option<String>,
+    /// For `rate_limited` and `busy`: the seconds to wait (`Retry-After`; 1 if not set).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -18,7 +20,14 @@ impl ApiError {
             code,
             message: message.into(),
             doc: None,
+            retry_after: None,
         }
+    }
+
+    /// Says how many seconds to wait before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub fn on(mut self, doc: &str) -> ApiError {
@@ -27,7 +36,10 @@ impl ApiError {
     }
 
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "internal error");
+        tracing::error!(
+            error = %crate::terminal::escape(&e.to_string()),
+            "internal error"
+        );
         ApiError::new(
             ErrorCode::Internal,
             "the server could not complete the request; nothing was stored; try again later",
@@ -82,8 +94,10 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (status, axum::Json(body)).into_response();
         if matches!(self.code, ErrorCode::RateLimited | ErrorCode::Busy) {
-            resp.headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            resp.headers_mut().insert(
+                "retry-after",
+                axum::http::HeaderValue::from(self.retry_after.unwrap_or(1)),
+            );
         }
         resp
     }

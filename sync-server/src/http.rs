@@ -1,11 +1,14 @@
-//! The HTTP face of the server (axum): routes, authentication, limits, error bodies.
+//! The HTTP face of the server (axum): routes, limits, error bodies. Who may send a body, and
+//! how many at once, is [`crate::admission`]'s business.
 //!
 //! The database is one SQLite connection behind a mutex; every request's database work runs on
 //! the blocking pool, so slow disks never stall the async workers that parse and answer.
 
+use crate::admission::{Authed, BodySlot, Buckets, EnrolGate, ENROL_BODY_BYTES};
 use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use crate::sync::{self, SyncLimits};
+use crate::terminal::escape;
 use app_core::model::MAX_ATTACHMENT_BYTES;
 use app_core::protocol::{
     AttachmentStored, DirectoryResponse, EnrolRequest, EnrolResponse, ErrorCode, SyncRequest,
@@ -18,7 +21,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -31,6 +33,17 @@ pub struct HttpLimits {
     /// Requests per device per second, sustained; bursts up to `burst`.
     pub rate_per_second: f64,
     pub burst: f64,
+    /// Request bodies read (and answered) at once; more wait up to `body_wait_ms`, then get 503.
+    pub max_bodies_in_flight: usize,
+    pub body_wait_ms: u64,
+    /// Enrolment attempts per client address per minute, sustained; bursts up to
+    /// `enrol_burst`. Wrong codes count.
+    pub enrol_per_minute: f64,
+    pub enrol_burst: f64,
+    /// Enrolment attempts per minute from all clients together; bursts up to
+    /// `enrol_all_burst`.
+    pub enrol_all_per_minute: f64,
+    pub enrol_all_burst: f64,
 }
 
 impl Default for HttpLimits {
@@ -39,6 +52,12 @@ impl Default for HttpLimits {
             max_body_bytes: 16 << 20,
             rate_per_second: 5.0,
             burst: 20.0,
+            max_bodies_in_flight: 8,
+            body_wait_ms: 10_000,
+            enrol_per_minute: 10.0,
+            enrol_burst: 20.0,
+            enrol_all_per_minute: 60.0,
+            enrol_all_burst: 100.0,
         }
     }
 }
@@ -49,7 +68,13 @@ pub struct AppState {
     pub db: Mutex<ServerDb>,
     pub sync_limits: SyncLimits,
     pub http_limits: HttpLimits,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// Requests per device.
+    pub devices: Buckets,
+    /// Enrolment attempts per client address, and from everyone.
+    pub enrol_by_client: Buckets,
+    pub enrol_all: Buckets,
+    /// Request bodies being read or handled.
+    pub bodies: Arc<tokio::sync::Semaphore>,
     pub clock: fn() -> i64,
     /// The unit this server serves (its centre).
     pub unit: app_core::ids::UnitId,
@@ -85,31 +110,21 @@ impl AppState {
             unit,
             db: Mutex::new(db),
             sync_limits,
+            devices: Buckets::new(http_limits.rate_per_second, http_limits.burst),
+            enrol_by_client: Buckets::new(
+                http_limits.enrol_per_minute / 60.0,
+                http_limits.enrol_burst,
+            ),
+            enrol_all: Buckets::new(
+                http_limits.enrol_all_per_minute / 60.0,
+                http_limits.enrol_all_burst,
+            ),
+            bodies: Arc::new(tokio::sync::Semaphore::new(
+                http_limits.max_bodies_in_flight.max(1),
+            )),
             http_limits,
-            buckets: Mutex::new(HashMap::new()),
             clock: now_ms,
         }
-    }
-
-    /// Token bucket per device.
-    fn admit(&self, device: &str) -> Result<(), ApiError> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let limits = &self.http_limits;
-        let (tokens, at) = buckets
-            .entry(device.to_owned())
-            .or_insert((limits.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * limits.rate_per_second)
-            .min(limits.burst);
-        *at = now;
-        if *tokens < 1.0 {
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                "this device is syncing too often; wait a moment and try again",
-            ));
-        }
-        *tokens -= 1.0;
-        Ok(())
     }
 }
 
@@ -117,7 +132,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.http_limits.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/v1/enrol", post(enrol))
+        .route(
+            "/v1/enrol",
+            post(enrol).layer(DefaultBodyLimit::max(ENROL_BODY_BYTES)),
+        )
         .route("/v1/sync", post(sync_handler))
         .route("/v1/directory", get(directory_handler))
         .route("/v1/cases", get(cases_handler))
@@ -180,7 +198,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
     })
 }
 
-fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(v) = headers.get("x-protocol-version") {
         let ok = v.to_str().ok().and_then(|s| s.parse::<u32>().ok()) == Some(PROTOCOL_VERSION);
         if !ok {
@@ -193,7 +211,7 @@ fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -203,23 +221,25 @@ async fn blocking<T: Send + 'static>(
 
 async fn enrol(
     State(state): State<Arc<AppState>>,
+    _gate: EnrolGate,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     check_version(&headers)?;
-    let body = body_or_error(body, state.http_limits.max_body_bytes)?;
+    let body = body_or_error(body, ENROL_BODY_BYTES)?;
     let req: EnrolRequest = parse_json(&body)?;
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         let now = (state.clock)();
         fresh_directory(&mut db, &state.directory_seen)?;
         let (device, token, person) = db.enrol(&req.code, &req.device_name, &req.actor, now)?;
+        let name = escape(req.device_name.trim());
         let directory = db.store.directory();
         let server_unit = directory
             .unit(&state.unit)
             .map(|u| (u.id.clone(), u.tier))
             .ok_or_else(|| ApiError::internal("the served unit is not in the directory"))?;
-        tracing::info!(device = %device, person = %person, "device enrolled");
+        tracing::info!(device = %device, person = %escape(person.as_str()), name = %name, "device enrolled");
         let (name, roles) = match crate::db::server_unit(&person) {
             Some(unit) => (
                 directory
@@ -252,32 +272,6 @@ async fn enrol(
     Ok(Json(resp))
 }
 
-fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "no device credential: send `Authorization: Bearer <token>`",
-            )
-        })?;
-    value
-        .strip_prefix("Bearer ")
-        .map(|t| t.trim().to_owned())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "the Authorization header must be `Bearer <token>`",
-            )
-        })
-}
-
-fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiError> {
-    let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-    db.authenticate(token)
-}
-
 /// The body, or a protocol error if it is over the limit or unreadable.
 fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
@@ -294,15 +288,11 @@ fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<By
 
 async fn sync_handler(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Authed(device): Authed,
+    _slot: BodySlot,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    check_version(&headers)?;
     let body = body_or_error(body, state.http_limits.max_body_bytes)?;
-    let token = bearer(&headers)?;
-    let st = state.clone();
-    let device = blocking(move || authenticate(&st, &token)).await?;
-    state.admit(device.id.as_str())?;
     let req: SyncRequest = parse_json(&body)?;
     let uploaded = req.upload.len();
     let started = Instant::now();
@@ -314,7 +304,13 @@ async fn sync_handler(
             fresh_directory(&mut db, &state.directory_seen)?;
         }
         sync::sync(&state.db, &device, req, &state.sync_limits, now).inspect_err(|e| {
-            tracing::warn!(device = %device.id, code = ?e.code, doc = ?e.doc, "sync refused: {}", e.message);
+            tracing::warn!(
+                device = %device.id,
+                code = ?e.code,
+                doc = ?e.doc.as_deref().map(escape),
+                "sync refused: {}",
+                escape(&e.message)
+            );
         })
     })
     .await?;
@@ -348,19 +344,16 @@ pub fn fresh_directory(
 
 async fn directory_handler(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Authed(device): Authed,
 ) -> Result<Json<DirectoryResponse>, ApiError> {
-    check_version(&headers)?;
-    let token = bearer(&headers)?;
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         let version = fresh_directory(&mut db, &state.directory_seen)?;
-        db.authenticate(&token)?;
         let d = db.store.directory();
         Ok(DirectoryResponse {
             version,
             units: d.units().cloned().collect(),
-            people: d.people().cloned().collect(),
+            people: crate::read::directory_people(d, &device),
         })
     })
     .await?;
@@ -370,16 +363,12 @@ async fn directory_handler(
 /// Runs a read for an authenticated device.
 async fn read<T: Send + 'static>(
     state: Arc<AppState>,
-    headers: HeaderMap,
+    device: Device,
     f: impl FnOnce(&ServerDb, &Device, i64, &AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    check_version(&headers)?;
-    let token = bearer(&headers)?;
     blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         fresh_directory(&mut db, &state.directory_seen)?;
-        let device = db.authenticate(&token)?;
-        state.admit(device.id.as_str())?;
         f(&db, &device, (state.clock)(), &state)
     })
     .await
@@ -396,11 +385,11 @@ fn query<T: serde::de::DeserializeOwned>(q: Option<&str>) -> Result<T, ApiError>
 
 async fn cases_handler(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Authed(device): Authed,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     let q: crate::read::ListQuery = query(uri.query())?;
-    let rows = read(state, headers, move |db, d, now, _| {
+    let rows = read(state, device, move |db, d, now, _| {
         crate::read::list(db, d, q, now)
     })
     .await?;
@@ -409,10 +398,10 @@ async fn cases_handler(
 
 async fn case_handler(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Authed(device): Authed,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
-    let answer = read(state, headers, move |db, d, _, _| {
+    let answer = read(state, device, move |db, d, _, _| {
         crate::read::case(db, d, &id)
     })
     .await?;
@@ -421,11 +410,11 @@ async fn case_handler(
 
 async fn figures_handler(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Authed(device): Authed,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     let q: crate::read::FiguresQuery = query(uri.query())?;
-    let report = read(state, headers, move |db, d, now, st| {
+    let report = read(state, device, move |db, d, now, st| {
         crate::read::figures(db, d, q, &st.unit, now)
     })
     .await?;
@@ -437,26 +426,24 @@ async fn figures_handler(
 /// the bytes are stored durably before the answer. A repeated upload is answered the same.
 async fn put_attachment(
     State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
     headers: HeaderMap,
     Path((id, sha)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
     use crate::attachments;
-    check_version(&headers)?;
-    let token = bearer(&headers)?;
     let st = state.clone();
     let case = id.clone();
-    let (listed, sha, device) = blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
-        fresh_directory(&mut db, &st.directory_seen)?;
-        let device = db.authenticate(&token)?;
-        st.admit(device.id.as_str())?;
+    let reader = device.clone();
+    let (listed, sha) = blocking(move || {
+        let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
         let sha = attachments::parse_sha(&sha)?;
-        let listed = attachments::listed(&db, &device, &case, &sha)?;
-        Ok((listed, sha, device))
+        let listed = attachments::listed(&db, &reader, &case, &sha)?;
+        Ok((listed, sha))
     })
     .await?;
     let mime = attachments::upload_type(&headers)?;
+    let _slot = BodySlot::take(&state).await?;
     let body = Bytes::from_request(request, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             attachments::too_large()
@@ -509,11 +496,11 @@ async fn put_attachment(
 /// that may see the case, if the case lists it and its bytes are here.
 async fn get_attachment(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Authed(device): Authed,
     Path((id, sha)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     use crate::attachments;
-    let (mime, bytes) = read(state, headers, move |db, d, _, _| {
+    let (mime, bytes) = read(state, device, move |db, d, _, _| {
         let sha = attachments::parse_sha(&sha)?;
         attachments::listed(db, d, &id, &sha)?;
         db.store

@@ -3,8 +3,10 @@
 //! before it is acknowledged. See `docs/protocol.md` for the exchange and [`sync`] for the rules.
 
 pub mod admin;
+pub mod admission;
 pub mod attachments;
 pub mod config;
+pub mod credential;
 pub mod db;
 pub mod error;
 pub mod forward;
@@ -12,6 +14,7 @@ pub mod http;
 pub mod read;
 pub mod scope;
 pub mod sync;
+pub mod terminal;
 
 use app_core::document::DocKind;
 use app_core::ids::UnitId;

@@ -31,13 +31,14 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve devices over HTTP. On an empty data directory, loads the demo township and prints
-    /// enrolment codes.
+    /// enrolment codes for two of its people (only then: a centre's own directory gets codes
+    /// from `enrol`).
     Serve {
         /// The address to listen on, e.g. 0.0.0.0:8737.
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Create the database (with demo data unless --empty).
+    /// Create the database (with demo data and two demo enrolment codes, unless --empty).
     Init {
         #[arg(long)]
         empty: bool,
@@ -92,6 +93,8 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
@@ -161,13 +164,15 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Devices => {
+            use sync_server::terminal::escape;
             let db = open(&config)?;
+            // Names are the devices' own words: escaped, so that one row stays one line.
             for d in db.devices()? {
                 println!(
                     "{}\t{}\t{}\t{}",
-                    d.id,
-                    d.person,
-                    d.name,
+                    escape(&d.id),
+                    escape(&d.person),
+                    escape(&d.name),
                     if d.revoked_at.is_some() {
                         "revoked"
                     } else {
@@ -178,6 +183,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Figures { unit, days, json } => {
+            if !(1..=36_500).contains(&days) {
+                anyhow::bail!("--days must be 1 to 36500; got {days}");
+            }
             let db = open(&config)?;
             let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
             let now = http::now_ms();
@@ -201,7 +209,9 @@ fn open(config: &Config) -> anyhow::Result<ServerDb> {
     ServerDb::open(&config.database())
 }
 
-/// On an empty database: the demo county, demo cases, and codes to enrol with.
+/// On an empty database: the demo county, demo cases, and codes to enrol with (printed for a
+/// grid worker of the township and one of its centre staff). Only here: a server whose
+/// directory was imported, or that has loaded the demo before, mints no code of its own.
 fn first_start(db: &mut ServerDb, config: &Config) -> anyhow::Result<()> {
     if db.store.directory().units().next().is_some() || config.demo_cases == 0 {
         return Ok(());
@@ -209,6 +219,10 @@ fn first_start(db: &mut ServerDb, config: &Config) -> anyhow::Result<()> {
     let unit = UnitId::new(config.unit.clone());
     let n = sync_server::load_demo(db, &unit, config.demo_cases, 2026, http::now_ms())?;
     tracing::info!(documents = n, unit = %unit, "demo data loaded");
+    for person in sync_server::admin::demo_people(db, &unit) {
+        let code = db.issue_code(&person, http::now_ms(), 72 * 3_600_000)?;
+        println!("enrolment code for {person}: {code} (valid 72 hours, once)");
+    }
     Ok(())
 }
 
@@ -220,11 +234,6 @@ fn serve(config: Config) -> anyhow::Result<()> {
         anyhow::bail!(
             "the unit {unit} is not in this server's directory; import units and people first, or set `unit`"
         );
-    }
-    // Codes for the demo: a grid worker of the township and one of its centre staff.
-    for person in sync_server::admin::demo_people(&db, &unit) {
-        let code = db.issue_code(&person, http::now_ms(), 72 * 3_600_000)?;
-        println!("enrolment code for {person}: {code}");
     }
     let parent = sync_server::forward::parent(&db)?;
     let wake = parent
@@ -262,9 +271,13 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 let addr = listener.local_addr()?;
                 println!("serving {unit} on http://{addr}");
                 tracing::info!(%addr, "listening");
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown())
-                    .await?;
+                // The client's address, for enrolment's per-address limit.
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown())
+                .await?;
             }
             Some(tls) => {
                 let _ = rustls::crypto::ring::default_provider().install_default();
@@ -292,7 +305,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 tracing::info!(%addr, "listening (TLS)");
                 axum_server::from_tcp_rustls(listener, rustls)
                     .handle(handle)
-                    .serve(app.into_make_service())
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                     .await?;
             }
         }

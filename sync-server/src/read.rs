@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::scope;
 use app_core::ids::{CaseId, UnitId};
 use app_core::model::CaseDocument;
-use app_core::org::Role;
+use app_core::org::{Person, Role};
 use app_core::protocol::ErrorCode;
 use app_core::store::{CaseFilter, DueFilter};
 use app_core::summary::CaseSummary;
@@ -49,6 +49,68 @@ pub struct FiguresQuery {
     pub from: Option<i64>,
     /// UTC milliseconds; default now.
     pub to: Option<i64>,
+}
+
+/// The latest time a figures query may name: 2100-01-01T00:00:00Z, in UTC milliseconds.
+pub const MAX_TIME_MS: i64 = 4_102_444_800_000;
+const DAY_MS: i64 = 86_400_000;
+
+impl FiguresQuery {
+    /// The period asked for, `[from, to)`: each bound a time between 1970 and 2100, `from` not
+    /// after `to`; `to` defaults to now and `from` to 30 days before `to` (not before 1970).
+    pub fn period(&self, now_ms: i64) -> Result<(i64, i64), ApiError> {
+        let time = |name: &str, v: i64| {
+            if (0..=MAX_TIME_MS).contains(&v) {
+                Ok(v)
+            } else {
+                Err(ApiError::new(
+                    ErrorCode::BadJson,
+                    format!(
+                        "`{name}` must be a time in UTC milliseconds between 0 (1970) and \
+                         {MAX_TIME_MS} (2100); got {v}"
+                    ),
+                ))
+            }
+        };
+        let to = time("to", self.to.unwrap_or(now_ms))?;
+        let from = match self.from {
+            Some(v) => time("from", v)?,
+            None => (to - 30 * DAY_MS).max(0),
+        };
+        if from > to {
+            return Err(ApiError::new(
+                ErrorCode::BadJson,
+                format!("`from` ({from}) is after `to` ({to}): the period would be empty"),
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
+/// The people of the directory as `reader` receives them: everyone's name, unit, roles and
+/// specialties (a device checks actions and offers the mediator roster with them), but a
+/// person's work phone only to the person themself and to centre staff and leaders of the
+/// person's unit or a unit above it, who supervise them. Grid workers, household heads,
+/// mediators and child servers get no phone but their own.
+pub fn directory_people(directory: &app_core::org::Directory, reader: &Device) -> Vec<Person> {
+    let supervised: Vec<&UnitId> = match directory.person(&reader.person) {
+        Some(p) if reader.server_unit().is_none() && p.roles.iter().any(|r| r.is_centre()) => {
+            vec![&p.unit]
+        }
+        _ => Vec::new(),
+    };
+    directory
+        .people()
+        .map(|p| {
+            let mut p = p.clone();
+            let sees_phone =
+                p.id == reader.person || supervised.iter().any(|u| directory.is_within(&p.unit, u));
+            if !sees_phone {
+                p.phone = None;
+            }
+            p
+        })
+        .collect()
 }
 
 /// The case keys (`case:<id>`) a device may read.
@@ -178,6 +240,7 @@ pub fn figures(
     default_unit: &UnitId,
     now_ms: i64,
 ) -> Result<app_core::figures::Report, ApiError> {
+    let (from, to) = q.period(now_ms)?;
     let directory = db.store.directory();
     let person = directory.person(&device.person).ok_or_else(|| {
         ApiError::new(
@@ -206,11 +269,6 @@ pub fn figures(
             ErrorCode::OutOfScope,
             format!("the figures of {unit} are not yours to see"),
         ));
-    }
-    let to = q.to.unwrap_or(now_ms);
-    let from = q.from.unwrap_or(to - 30 * 86_400_000);
-    if from > to {
-        return Err(ApiError::new(ErrorCode::BadJson, "`from` is after `to`"));
     }
     db.store
         .figures(&unit, from, to, now_ms)
