@@ -257,10 +257,12 @@ async fn untrusted_bodies_beyond_the_cap_wait_then_get_503_busy() -> anyhow::Res
     )?;
     let gw = Device::enrol(&server, "wf-gw1").await?;
     let staff = Device::enrol(&server, "hy-staff").await?;
-    // Two slow uploads take both slots; another device's upload waits, then is refused.
+    let mediator = Device::enrol(&server, "hy-med").await?;
+    // Two slow uploads (two devices: one sync each at a time) take both slots; another
+    // device's upload waits, then is refused.
     let holders = [
         hold(&server, &token(&staff)).await?,
-        hold(&server, &token(&staff)).await?,
+        hold(&server, &token(&mediator)).await?,
     ];
     let started = Instant::now();
     let busy = loop {
@@ -431,4 +433,45 @@ async fn untrusted_directory_gives_phones_only_to_the_people_who_supervise_them(
         .unwrap_or_default();
     assert!(leaked.is_empty(), "{leaked:?}");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_a_device_syncs_one_request_at_a_time() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = csv_centre(dir.path())?;
+    let server = Server::start(&data, 0)?;
+    let gw = Device::enrol(&server, "wf-gw1").await?;
+    let staff = Device::enrol(&server, "hy-staff").await?;
+    // The grid worker's device keeps a slow upload open: its turn is taken.
+    let slow = hold(&server, &token(&gw)).await?;
+    let started = Instant::now();
+    let second = loop {
+        let probe = idle_sync(&server, &token(&gw)).await?;
+        if probe.0 == 429 {
+            break probe;
+        }
+        // The slow upload may not have reached the server yet.
+        assert_eq!(probe.0, 200, "{}", probe.1);
+        assert!(started.elapsed() < Duration::from_secs(60), "never refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_error(&(second.0, second.1.clone()), 429, "rate_limited");
+    assert!(second.1["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("already has a sync in progress")));
+    // Other devices are not held up.
+    assert_eq!(idle_sync(&server, &token(&staff)).await?.0, 200);
+    // When the slow upload goes away, the device's next sync is served.
+    drop(slow);
+    let started = Instant::now();
+    loop {
+        let probe = idle_sync(&server, &token(&gw)).await?;
+        if probe.0 == 200 {
+            break;
+        }
+        assert_eq!(probe.0, 429, "{}", probe.1);
+        assert!(started.elapsed() < Duration::from_secs(60), "still refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    healthy(&server).await
 }

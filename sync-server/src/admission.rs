@@ -114,7 +114,58 @@ impl FromRequestParts<Arc<AppState>> for Authed {
             )
             .retry_after(wait)
         })?;
+        parts.extensions.insert(device.id.clone());
         Ok(Authed(device))
+    }
+}
+
+/// A device's turn to sync: one sync request per device at a time. An honest client never
+/// sends two at once (it waits for each answer); a device that does could otherwise keep both
+/// cores checking its uploads. Runs after [`Authed`], before the body is read.
+#[derive(Debug)]
+pub struct SyncTurn {
+    state: Arc<AppState>,
+    device: app_core::ids::DeviceId,
+}
+
+impl Drop for SyncTurn {
+    fn drop(&mut self) {
+        self.state
+            .syncing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.device);
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for SyncTurn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let device = parts
+            .extensions
+            .get::<app_core::ids::DeviceId>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("SyncTurn runs after Authed"))?;
+        let fresh = state
+            .syncing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(device.clone());
+        if !fresh {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "this device already has a sync in progress; send the next one after its answer",
+            )
+            .retry_after(1));
+        }
+        Ok(SyncTurn {
+            state: state.clone(),
+            device,
+        })
     }
 }
 

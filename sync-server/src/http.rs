@@ -4,7 +4,7 @@
 //! The database is one SQLite connection behind a mutex; every request's database work runs on
 //! the blocking pool, so slow disks never stall the async workers that parse and answer.
 
-use crate::admission::{Authed, BodySlot, Buckets, EnrolGate, ENROL_BODY_BYTES};
+use crate::admission::{Authed, BodySlot, Buckets, EnrolGate, SyncTurn, ENROL_BODY_BYTES};
 use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use crate::sync::{self, SyncLimits};
@@ -75,6 +75,8 @@ pub struct AppState {
     pub enrol_all: Buckets,
     /// Request bodies being read or handled.
     pub bodies: Arc<tokio::sync::Semaphore>,
+    /// Devices with a sync request in progress (one at a time each).
+    pub syncing: Mutex<std::collections::HashSet<app_core::ids::DeviceId>>,
     pub clock: fn() -> i64,
     /// The unit this server serves (its centre).
     pub unit: app_core::ids::UnitId,
@@ -122,6 +124,7 @@ impl AppState {
             bodies: Arc::new(tokio::sync::Semaphore::new(
                 http_limits.max_bodies_in_flight.max(1),
             )),
+            syncing: Mutex::new(Default::default()),
             http_limits,
             clock: now_ms,
         }
@@ -289,14 +292,16 @@ fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<By
 async fn sync_handler(
     State(state): State<Arc<AppState>>,
     Authed(device): Authed,
+    _turn: SyncTurn,
     _slot: BodySlot,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_or_error(body, state.http_limits.max_body_bytes)?;
-    let req: SyncRequest = parse_json(&body)?;
-    let uploaded = req.upload.len();
     let started = Instant::now();
     let wake = state.forward_wake.clone();
+    // Parsing a large upload takes a while: not on the workers that serve other requests.
+    let req: SyncRequest = blocking(move || parse_json(&body)).await?;
+    let uploaded = req.upload.len();
     let resp = blocking(move || {
         let now = (state.clock)();
         {
