@@ -600,3 +600,87 @@ async fn trust_a_refused_change_leaves_the_device_on_the_servers_version_and_wor
     assert_eq!(title(&desk)?, "时钟校正后的修改");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_contacts_are_erased_only_by_the_centre_on_the_record_and_everywhere(
+) -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let desk = Device::enrol(&server, STAFF).await?;
+    let (id, _) = synced_case(&gw).await?;
+    desk.sync().await?;
+    let contacts_key = DocKind::Contacts.key(id.as_str());
+    let held = |d: &Device| -> anyhow::Result<bool> { Ok(d.store().case(&id)?.contacts.is_some()) };
+    assert!(held(&gw)? && held(&desk)?);
+    // The grid worker's copy of the contacts, kept to try again later.
+    let mut old = {
+        let s = gw.store();
+        s.load_document(DocKind::Contacts, id.as_str())?
+            .expect("contacts")
+            .with_actor(s.actor_id().clone())
+    };
+    // A grid worker may not erase them: refused on the device, and on the server when forged.
+    let me = actor(&gw.store(), GW, Role::GridWorker);
+    assert!(gw
+        .store()
+        .erase_contacts(&id, &me, "不想要了", now_ms())
+        .is_err());
+    let mut doc = device_doc(&gw, &id)?;
+    let heads = doc.get_heads();
+    let base = timeline(&doc)?.last().map(|e| e.id.clone());
+    insert_entry(
+        &mut doc,
+        1,
+        &TimelineEntry {
+            id: EntryId::generate(),
+            base,
+            at: now_ms(),
+            actor: me,
+            action: Action::EraseContacts {
+                reason: "不想要了".to_owned(),
+            },
+        },
+    )?;
+    doc.commit();
+    refused(
+        &server,
+        &gw,
+        &DocKind::Case.key(id.as_str()),
+        changes_since(&mut doc, &heads),
+        (409, "workflow_denied", "may not"),
+    )
+    .await?;
+    // The centre's staff erase them, with a reason, on the record.
+    let staff = actor(&desk.store(), STAFF, Role::CentreStaff);
+    desk.store()
+        .erase_contacts(&id, &staff, "当事人申请删除个人信息", now_ms())?;
+    assert!(!held(&desk)?);
+    desk.sync().await?;
+    let on_server = server.count(&format!(
+        "SELECT COUNT(*) FROM documents WHERE key = '{contacts_key}'"
+    ))?;
+    assert_eq!(on_server, 0, "the server dropped them");
+    // The grid worker's phone drops its copy when the case arrives.
+    gw.sync().await?;
+    assert!(!held(&gw)?);
+    let record = timeline(&device_doc(&gw, &id)?)?;
+    let erased = record.last().expect("entries");
+    assert!(matches!(erased.action, Action::EraseContacts { .. }));
+    assert_eq!(erased.actor.person.as_str(), STAFF);
+    // Contacts written on the old copy are refused from then on.
+    let heads = old.get_heads();
+    let parties = old.get(ROOT, "parties")?.expect("parties").1;
+    let first: String = old.keys(&parties).next().expect("a party");
+    let p = old.get(&parties, first.as_str())?.expect("party").1;
+    old.put(&p, "phone", "13700137000")?;
+    old.commit();
+    refused(
+        &server,
+        &gw,
+        &contacts_key,
+        changes_since(&mut old, &heads),
+        (422, "bad_document", "erased"),
+    )
+    .await?;
+    Ok(())
+}

@@ -279,6 +279,7 @@ mod tests {
             entries: 1,
             units: ["c", "t", village].into_iter().map(UnitId::from).collect(),
             updated_at: reported,
+            contacts_erased_at: None,
         }
     }
 

@@ -1094,13 +1094,20 @@ fn contacts_op(role: Role, op: &Op<'_>) -> Result<Option<&'static str>, String> 
 }
 
 /// Checks the new changes of a case's contacts document (parties' phones and ID numbers).
-/// `party_ids` are the parties of the case.
+/// `party_ids` are the parties of the case; `erased_at`, when staff erased its contacts (after
+/// which no replica keeps or takes them).
 pub fn check_contacts(
     _cx: &Context<'_>,
     m: &Merged<'_>,
     id: &str,
     party_ids: &[PartyId],
+    erased_at: Option<i64>,
 ) -> Checked<()> {
+    if erased_at.is_some() {
+        return Err(bad(
+            "the parties' contact details of this case were erased by its centre; they are not kept any more",
+        ));
+    }
     let mut roles = Roles::new(Kind::Contacts, m.doc);
     for (i, c) in m.new.iter().enumerate() {
         if c.deps().is_empty() {

@@ -503,6 +503,10 @@ pub enum Action {
     SettleConflict { entries: Vec<EntryId>, note: String },
     /// Fields of the case were edited (the edit itself is in the document's fields).
     Edit { fields: Vec<String> },
+    /// 删除当事人联系方式: centre staff erase the parties' phones and ID numbers (a person's
+    /// request, a retention rule). Every replica then drops the case's contacts document and
+    /// refuses it from then on; the case's own history is untouched.
+    EraseContacts { reason: String },
 }
 
 impl Action {
@@ -526,6 +530,7 @@ impl Action {
             Action::Reopen { .. } => "reopen",
             Action::SettleConflict { .. } => "settle_conflict",
             Action::Edit { .. } => "edit",
+            Action::EraseContacts { .. } => "erase_contacts",
         }
     }
 
@@ -549,6 +554,7 @@ impl Action {
             Action::Reopen { .. } => "重新启动",
             Action::SettleConflict { .. } => "处理冲突",
             Action::Edit { .. } => "修改",
+            Action::EraseContacts { .. } => "删除联系方式",
         }
     }
 }

@@ -608,6 +608,19 @@ impl Store {
 
     fn write_summary(tx: &Transaction<'_>, summary: &CaseSummary) -> Result<()> {
         let id = summary.id.as_str();
+        if summary.contacts_erased_at.is_some() {
+            // Staff erased the parties' contact details: the contacts document goes, with
+            // anything of it waiting to be sent, in the same transaction as the case.
+            let contacts = DocKind::Contacts.key(id);
+            for sql in [
+                "DELETE FROM document_chunks WHERE key = ?1",
+                "DELETE FROM documents WHERE key = ?1",
+                "DELETE FROM outbox WHERE key = ?1",
+                "DELETE FROM rejected WHERE key = ?1",
+            ] {
+                tx.execute(sql, [&contacts])?;
+            }
+        }
         tx.execute(
             "INSERT INTO cases(id, status, category, responsible_unit, reported_at, due_at,
                                due_soon_at, handled, conflicts, party_names, summary)
@@ -1007,17 +1020,25 @@ impl Store {
         Ok(serde_json::from_str(&json)?)
     }
 
-    /// Erases a case's contact details (phones, ID numbers): the contacts document is dropped
-    /// whole, with any unsent changes to it. The case and its history stay.
-    pub fn erase_contacts(&mut self, id: &CaseId) -> Result<()> {
-        let key = DocKind::Contacts.key(id.as_str());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM documents WHERE key = ?1", [&key])?;
-        tx.execute("DELETE FROM outbox WHERE key = ?1", [&key])?;
-        tx.commit()?;
-        Ok(())
+    /// Erases a case's contact details (phones, ID numbers) as centre staff (删除联系方式):
+    /// an entry on the case's timeline says who did it and why, and the contacts document is
+    /// dropped whole with any unsent changes to it, in the same transaction. Every replica that
+    /// receives the entry drops its copy too. The case and its history stay.
+    pub fn erase_contacts(
+        &mut self,
+        id: &CaseId,
+        actor: &Actor,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<EntryId> {
+        self.act(
+            id,
+            actor,
+            Action::EraseContacts {
+                reason: reason.trim().to_owned(),
+            },
+            now_ms,
+        )
     }
 
     /// The cases a list screen shows, from the summaries alone. Overdue and due-soon lists are

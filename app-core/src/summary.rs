@@ -57,6 +57,10 @@ pub struct CaseSummary {
     /// centre the case has been with.
     pub units: BTreeSet<UnitId>,
     pub updated_at: i64,
+    /// When staff erased the parties' contact details; every replica drops the case's
+    /// contacts document from then on.
+    #[serde(default)]
+    pub contacts_erased_at: Option<i64>,
 }
 
 impl CaseSummary {
@@ -142,6 +146,7 @@ impl CaseSummary {
             entries: document.timeline.len() as u32,
             units,
             updated_at: state.map_or(document.created_at, |s| s.updated_at),
+            contacts_erased_at: state.and_then(|s| s.contacts_erased_at),
         }
     }
 

@@ -208,6 +208,9 @@ pub struct CaseState {
     pub conflicts: Vec<Conflict>,
     pub last_entry: Option<EntryId>,
     pub updated_at: i64,
+    /// When staff erased the parties' contact details (删除联系方式), if they did.
+    #[serde(default)]
+    pub contacts_erased_at: Option<i64>,
 }
 
 impl CaseState {
@@ -250,6 +253,12 @@ pub enum Denied {
     NoSuchConflict(String),
     #[error("a follow-up that finds the dispute came back needs a reopen, not a close")]
     Relapsed,
+    #[error(
+        "erasing the parties' contact details needs a reason (their request, a retention rule)"
+    )]
+    NeedsReason,
+    #[error("the parties' contact details were erased already")]
+    AlreadyErased,
 }
 
 impl Denied {
@@ -277,6 +286,8 @@ impl Denied {
             Denied::FeedbackOwed(unit) => format!("办结前请先向交办单位{unit}反馈"),
             Denied::NoSuchConflict(entry) => format!("记录{entry}不是本案未处理的冲突"),
             Denied::Relapsed => "回访发现纠纷反复，请重新启动案件，而不是办结".to_owned(),
+            Denied::NeedsReason => "删除联系方式须说明理由（当事人申请、保存期限等）".to_owned(),
+            Denied::AlreadyErased => "当事人联系方式已删除".to_owned(),
         }
     }
 }
@@ -500,6 +511,16 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
             }
             Ok(())
         }
+        Action::EraseContacts { reason } => {
+            staff(state, actor, action)?;
+            if reason.trim().is_empty() {
+                return Err(Denied::NeedsReason);
+            }
+            if state.contacts_erased_at.is_some() {
+                return Err(Denied::AlreadyErased);
+            }
+            Ok(())
+        }
         Action::Edit { .. } => {
             let reporter = actor.person == state.reporter;
             if is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter {
@@ -544,6 +565,7 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
                 conflicts: Vec::new(),
                 last_entry: None,
                 updated_at: at,
+                contacts_erased_at: None,
             }
         }
         (Some(s), _) => s,
@@ -683,6 +705,9 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             s.conflicts.retain(|c| !entries.contains(&c.entry));
         }
         Action::Edit { .. } => {}
+        Action::EraseContacts { .. } => {
+            s.contacts_erased_at.get_or_insert(at);
+        }
     }
     s.updated_at = s.updated_at.max(at);
     s
@@ -703,6 +728,7 @@ pub fn precedence(action: &Action) -> u8 {
         | Action::RequestJudicialConfirmation { .. }
         | Action::RecordJudicialConfirmation { .. }
         | Action::SettleConflict { .. }
+        | Action::EraseContacts { .. }
         | Action::Edit { .. } => 6,
         Action::Fail { .. } => 7,
         Action::Stabilise { .. } => 8,
@@ -947,6 +973,10 @@ fn templates() -> Vec<Action> {
         Action::SettleConflict {
             entries: Vec::new(),
             note: note(),
+        },
+        // A reason stands in for the one the form asks for (an empty one is refused).
+        Action::EraseContacts {
+            reason: "…".to_owned(),
         },
     ]
 }

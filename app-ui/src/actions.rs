@@ -85,6 +85,7 @@ pub fn fields(code: &str) -> Option<&'static [Field]> {
         "follow_up" => &[Method, Satisfaction, Relapsed, Note],
         "reopen" => &[ReopenReason],
         "settle_conflict" => &[Conflicts, Note],
+        "erase_contacts" => &[Note],
         _ => return None,
     })
 }
@@ -107,6 +108,7 @@ pub fn button(code: &str) -> Key {
         "close" => Key::ActClose,
         "reopen" => Key::ActReopen,
         "settle_conflict" => Key::ActSettle,
+        "erase_contacts" => Key::ActEraseContacts,
         _ => Key::ActUnknown,
     }
 }
@@ -116,7 +118,13 @@ pub fn button(code: &str) -> Key {
 pub fn note_required(code: &str) -> bool {
     matches!(
         code,
-        "record_session" | "stabilise" | "fail" | "report_back" | "assign_down" | "settle_conflict"
+        "record_session"
+            | "stabilise"
+            | "fail"
+            | "report_back"
+            | "assign_down"
+            | "settle_conflict"
+            | "erase_contacts"
     )
 }
 
@@ -505,6 +513,7 @@ impl ActionForm {
             "fail" => Action::Fail { note },
             "report_back" => Action::ReportBack { note },
             "close" => Action::Close { note },
+            "erase_contacts" => Action::EraseContacts { reason: note },
             "escalate" => Action::Escalate {
                 to,
                 reason: reason.ok_or_else(missing)?,
@@ -827,6 +836,7 @@ mod tests {
             "close",
             "reopen",
             "settle_conflict",
+            "erase_contacts",
         ] {
             assert!(fields(code).is_some(), "{code}");
             assert_ne!(button(code), Key::ActUnknown, "{code}");

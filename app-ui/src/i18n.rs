@@ -215,6 +215,7 @@ keys! {
     ActClose => "办结", "Close";
     ActReopen => "重新启动", "Reopen";
     ActSettle => "处理冲突", "Settle conflicts";
+    ActEraseContacts => "删除联系方式", "Erase contact details";
     ActUnknown => "此事项请在中心电脑上办理", "Do this step at the centre's desk";
     // Case action fields
     ActNote => "说明", "Note";

@@ -336,6 +336,7 @@ pub fn step(lang: Lang, a: &Action) -> &'static str {
         Action::Reopen { .. } => "Reopened",
         Action::SettleConflict { .. } => "Conflicts settled",
         Action::Edit { .. } => "Edited",
+        Action::EraseContacts { .. } => "Contact details erased",
     };
     pick(lang, a.zh(), en)
 }

@@ -241,7 +241,8 @@ fn check_upload(
         stored: 0,
     };
     let mut case_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut case_parties: BTreeMap<String, Vec<PartyId>> = BTreeMap::new();
+    // Per case of the upload: its parties, and when its contacts were erased.
+    let mut case_parties: BTreeMap<String, (Vec<PartyId>, Option<i64>)> = BTreeMap::new();
     for (key, changes) in order {
         let (kind, id) = parse_key(key)?;
         let (before_scope, bytes, _) = &snapshot.docs[key];
@@ -277,6 +278,52 @@ fn check_upload(
                 .on(key));
             }
         }
+        // A contacts document belongs to its case: its scope, its parties, whether its centre
+        // erased it (then nothing of it is taken, whatever it depends on).
+        let mut contacts_of = None;
+        if kind == DocKind::Contacts {
+            let case_key = DocKind::Case.key(id);
+            let (keys, (parties, erased)): (BTreeSet<String>, (Vec<PartyId>, Option<i64>)) =
+                match case_keys.get(id) {
+                    Some(k) => (k.clone(), case_parties.get(id).cloned().unwrap_or_default()),
+                    None => {
+                        let (scope, case_bytes, _) = snapshot
+                            .docs
+                            .get(&format!("scope-of:{case_key}"))
+                            .ok_or_else(|| ApiError::internal("case of contacts not read"))?;
+                        let Some(case_bytes) = case_bytes else {
+                            return Err(ApiError::new(
+                                ErrorCode::UnknownDoc,
+                                format!("{key} belongs to a case this server does not have; send the case first"),
+                            )
+                            .on(key));
+                        };
+                        let case_doc =
+                            automerge::AutoCommit::load(case_bytes).map_err(ApiError::internal)?;
+                        let parties: Vec<app_core::model::Party> =
+                            materialise::read_prop(&case_doc, "parties", None)
+                                .map_err(ApiError::internal)?;
+                        let timeline: Vec<app_core::model::TimelineEntry> =
+                            materialise::read_prop(&case_doc, "timeline", None)
+                                .map_err(ApiError::internal)?;
+                        let erased = app_core::workflow::fold(&timeline)
+                            .state
+                            .and_then(|s| s.contacts_erased_at);
+                        (
+                            scope.clone(),
+                            (parties.into_iter().map(|p| p.id).collect(), erased),
+                        )
+                    }
+                };
+            if erased.is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::BadDocument,
+                    "the parties' contact details of this case were erased by its centre; they are not kept any more",
+                )
+                .on(key));
+            }
+            contacts_of = Some((keys, parties, erased));
+        }
         let existing = match bytes {
             None => None,
             Some(b) => Some(
@@ -311,39 +358,20 @@ fn check_upload(
                     .as_ref()
                     .ok_or_else(|| ApiError::internal("case not read"))?;
                 guard::check_case(&cx, &merged, id, case).map_err(refused)?;
+                let erased = r.summary.as_ref().and_then(|s| s.contacts_erased_at);
                 case_parties.insert(
                     id.to_owned(),
-                    case.parties.iter().map(|p| p.id.clone()).collect(),
+                    (case.parties.iter().map(|p| p.id.clone()).collect(), erased),
                 );
                 let keys = scope::received_case_keys(&r)?;
                 case_keys.insert(id.to_owned(), keys.clone());
                 keys
             }
             DocKind::Contacts => {
-                let case_key = DocKind::Case.key(id);
-                let (keys, parties) = match case_keys.get(id) {
-                    Some(k) => (k.clone(), case_parties.get(id).cloned().unwrap_or_default()),
-                    None => {
-                        let (scope, case_bytes, _) = snapshot
-                            .docs
-                            .get(&format!("scope-of:{case_key}"))
-                            .ok_or_else(|| ApiError::internal("case of contacts not read"))?;
-                        let Some(case_bytes) = case_bytes else {
-                            return Err(ApiError::new(
-                                ErrorCode::UnknownDoc,
-                                format!("{key} belongs to a case this server does not have; send the case first"),
-                            )
-                            .on(key));
-                        };
-                        let case_doc =
-                            automerge::AutoCommit::load(case_bytes).map_err(ApiError::internal)?;
-                        let parties: Vec<app_core::model::Party> =
-                            materialise::read_prop(&case_doc, "parties", None)
-                                .map_err(ApiError::internal)?;
-                        (scope.clone(), parties.into_iter().map(|p| p.id).collect())
-                    }
-                };
-                guard::check_contacts(&cx, &merged, id, &parties).map_err(refused)?;
+                let (keys, parties, erased) = contacts_of
+                    .take()
+                    .ok_or_else(|| ApiError::internal("contacts' case not read"))?;
+                guard::check_contacts(&cx, &merged, id, &parties, erased).map_err(refused)?;
                 keys
             }
             DocKind::Household => {

@@ -657,7 +657,7 @@ fn contacts_cannot_be_wiped_by_a_device() {
             before: &r.before,
             new: &r.new_changes,
         };
-        check_contacts(&w.cx(&gw.person), &m, "c1", &parties)
+        check_contacts(&w.cx(&gw.person), &m, "c1", &parties, None)
     };
     check(None, all_changes(&mut doc)).unwrap();
     let mut stored = doc.fork();

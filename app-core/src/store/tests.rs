@@ -678,9 +678,30 @@ fn erasing_contacts_keeps_the_case_and_its_history() {
         .store
         .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
         .unwrap();
-    f.store.erase_contacts(&id).unwrap();
+    // Only the centre may erase, and only with a reason; the erasure is on the record.
+    assert!(f
+        .store
+        .erase_contacts(&id, &gw, "当事人申请", T0 + 1)
+        .is_err());
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    assert!(f.store.erase_contacts(&id, &staff, " ", T0 + 1).is_err());
+    assert!(f.store.case(&id).unwrap().contacts.is_some());
+    f.store
+        .erase_contacts(&id, &staff, "当事人申请删除个人信息", T0 + 1)
+        .unwrap();
     let view = f.store.case(&id).unwrap();
     assert!(view.contacts.is_none());
+    assert!(view
+        .folded
+        .state
+        .as_ref()
+        .unwrap()
+        .contacts_erased_at
+        .is_some());
+    assert!(matches!(
+        view.document.timeline.last().unwrap().action,
+        Action::EraseContacts { .. }
+    ));
     assert_eq!(view.document.parties.len(), 2);
     assert!(f
         .store

@@ -1821,7 +1821,7 @@ fn allowed_kinds_offers_exactly_what_check_allows() {
     );
     assert_eq!(
         allowed_kinds(Some(&reported), &staff()),
-        ["assess", "escalate", "assign_down"]
+        ["assess", "escalate", "assign_down", "erase_contacts"]
     );
     assert!(allowed_kinds(Some(&reported), &gw2()).is_empty());
     assert_eq!(
@@ -1830,7 +1830,7 @@ fn allowed_kinds_offers_exactly_what_check_allows() {
     );
     assert_eq!(
         allowed_kinds(Some(&resolved), &staff()),
-        ["escalate", "follow_up", "close", "reopen"]
+        ["escalate", "follow_up", "close", "reopen", "erase_contacts"]
     );
     assert_eq!(
         allowed_kinds(Some(&conflicted), &staff()),
@@ -1843,10 +1843,15 @@ fn allowed_kinds_offers_exactly_what_check_allows() {
             "fail",
             "escalate",
             "assign_down",
-            "settle_conflict"
+            "settle_conflict",
+            "erase_contacts"
         ]
     );
     assert!(!allowed_kinds(Some(&conflicted), &med()).contains(&"settle_conflict"));
+    // Erased once: not offered again.
+    let mut erased = resolved.clone();
+    erased.contacts_erased_at = Some(1);
+    assert!(!allowed_kinds(Some(&erased), &staff()).contains(&"erase_contacts"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ fn details(l: Lang, e: &TimelineEntry, s: &CaseScreen, now: i64) -> Vec<String> 
         | Action::Fail { note: n }
         | Action::ReportBack { note: n }
         | Action::Close { note: n } => note(n),
+        Action::EraseContacts { reason } => note(reason),
         Action::Escalate {
             to,
             reason,
