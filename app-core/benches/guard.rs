@@ -111,6 +111,7 @@ fn fixture(n: usize) -> Fixture {
 }
 
 /// Merges and checks the chain as the server does; panics if the guard refuses it.
+#[inline(never)]
 fn check(f: &Fixture, changes: Vec<Change>) {
     let limits = Limits::default();
     let person = {
@@ -162,7 +163,24 @@ fn median(f: &Fixture, backwards: bool) -> Duration {
     times[2]
 }
 
+/// `GUARD_N=1000` (or any size): build that fixture, check it once, and stop, for counting
+/// instructions under callgrind, which noise on a shared machine does not move:
+/// `GUARD_N=1000 valgrind --tool=callgrind --toggle-collect='*guard*check*' <bench binary>`.
+fn once_if_asked() -> bool {
+    let Some(n) = std::env::var("GUARD_N").ok().and_then(|v| v.parse().ok()) else {
+        return false;
+    };
+    let f = fixture(n);
+    let t = Instant::now();
+    check(&f, f.chain.clone());
+    println!("guard: {n} changes checked in {:?}", t.elapsed());
+    true
+}
+
 fn benches(c: &mut Criterion) {
+    if once_if_asked() {
+        return;
+    }
     let small = fixture(1_000);
     let large = fixture(10_000);
     let (s, l) = (median(&small, false), median(&large, false));
