@@ -702,7 +702,8 @@ pub fn check_case(
                 c.hash(),
                 (Some(state), builds_on.get(&c.hash()).copied().unwrap_or(0)),
             );
-            // Mark the report's objects as created by it: nothing may touch them later.
+            // Later changes find the report's objects by their path: its entry is fixed, its
+            // texts and parties editable as the table says.
             continue;
         }
         if m.before.is_empty() && checked.is_empty() && views.after.is_empty() {
