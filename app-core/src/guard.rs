@@ -237,10 +237,11 @@ fn same(found: &Hydrated, want: &Hydrated, at: &str) -> Checked<()> {
     }
 }
 
-/// Text from a device, safe to put in a message, a log line or a terminal.
+/// Text from a device, safe to put in a message, a log line or a terminal
+/// ([`crate::terminal::escape`]), and clipped to 80 characters.
 pub fn escape(s: &str) -> String {
     let clipped: String = s.chars().take(80).collect();
-    let mut out = clipped.escape_debug().to_string();
+    let mut out = crate::terminal::escape(&clipped).into_owned();
     if s.chars().count() > 80 {
         out.push('…');
     }

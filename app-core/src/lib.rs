@@ -36,6 +36,7 @@ pub mod rules;
 pub mod screens;
 pub mod summary;
 pub mod taxonomy;
+pub mod terminal;
 pub mod validate;
 pub mod workflow;
 

@@ -18,8 +18,8 @@
 //! its old form too.
 
 use anyhow::Context;
+use app_core::store::{hex, sha256_hex, unhex};
 use ring::hmac;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -52,7 +52,7 @@ impl ServerKey {
         }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the server key {}", path.display()))?;
-        let bytes = from_hex(text.trim())
+        let bytes = unhex(text.trim())
             .filter(|b| b.len() == 32)
             .with_context(|| {
                 format!(
@@ -121,7 +121,7 @@ pub fn is_keyed(stored: &str) -> bool {
 
 /// How codes and tokens were stored before the key: unsalted SHA-256, hex.
 pub fn legacy_hash(value: &str) -> String {
-    hex(&Sha256::digest(value.as_bytes()))
+    sha256_hex(value.as_bytes())
 }
 
 /// A new enrolment code: 80 random bits as 16 Crockford base32 characters, `XXXX-XXXX-XXXX-XXXX`.
@@ -156,20 +156,6 @@ pub fn legacy_normalise_code(code: &str) -> String {
     code.chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
 

@@ -14,7 +14,9 @@ pub mod http;
 pub mod read;
 pub mod scope;
 pub mod sync;
-pub mod terminal;
+
+/// Escaping of text from devices (shared with the core's refusal messages).
+pub use app_core::terminal;
 
 use app_core::document::DocKind;
 use app_core::ids::UnitId;

@@ -1,4 +1,5 @@
-//! Text a device sent, on its way to a terminal: the server's log and the admin listings.
+//! Text a device sent, on its way to a terminal: the server's log, the admin listings, and the
+//! messages of refusals ([`crate::guard::escape`]).
 //!
 //! A device name or a document key is the device's to choose. Printed raw, a new line in it
 //! forges a log line or a row of `sync-server devices`, and escape codes repaint the
