@@ -22,12 +22,14 @@ fn server() -> anyhow::Result<(tempfile::TempDir, Server)> {
     Ok((dir, server))
 }
 
-/// What the server holds: documents, the last sequence number, devices.
-fn holdings(server: &Server) -> anyhow::Result<(i64, i64, i64)> {
+/// What the server holds that an upload could add to: documents, the last sequence number,
+/// chunks, versions.
+pub(crate) fn holdings(server: &Server) -> anyhow::Result<(i64, i64, i64, i64)> {
     Ok((
         server.count("SELECT COUNT(*) FROM documents")?,
         server.count("SELECT COALESCE(MAX(seq), 0) FROM doc_seq")?,
         server.count("SELECT COUNT(*) FROM document_chunks")?,
+        server.count("SELECT COUNT(*) FROM doc_versions")?,
     ))
 }
 
@@ -99,7 +101,7 @@ pub(crate) fn token(d: &Device) -> String {
 }
 
 /// Uploads raw changes for one document.
-async fn upload(
+pub(crate) async fn upload(
     server: &Server,
     d: &Device,
     doc: &str,

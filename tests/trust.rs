@@ -4,15 +4,13 @@
 //! still serves, and no other replica ever receives it.
 
 use crate::sync::{actor, new_case, GW, STAFF};
-use crate::sync_errors::{answer, assert_error, healthy, token};
+use crate::sync_errors::{assert_error, healthy, holdings, token, upload};
 use app_core::document::{CaseDoc, DocKind};
 use app_core::ids::{CaseId, EntryId, PartyId, UnitId};
 use app_core::model::{Action, CaseDocument, Party, PartyRole, TimelineEntry};
 use app_core::org::Role;
-use app_core::protocol::{DocChanges, SyncRequest};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, ROOT};
-use serde_json::Value;
 use system_tests::{now_ms, Device, Server};
 
 const LEADER: &str = "haiyan-leader";
@@ -22,37 +20,6 @@ fn server() -> anyhow::Result<(tempfile::TempDir, Server)> {
     let dir = tempfile::tempdir()?;
     let server = Server::start(dir.path(), 4)?;
     Ok((dir, server))
-}
-
-/// Everything the server holds that an upload could add to.
-fn holdings(server: &Server) -> anyhow::Result<(i64, i64, i64, i64)> {
-    Ok((
-        server.count("SELECT COUNT(*) FROM documents")?,
-        server.count("SELECT COALESCE(MAX(seq), 0) FROM doc_seq")?,
-        server.count("SELECT COUNT(*) FROM document_chunks")?,
-        server.count("SELECT COUNT(*) FROM doc_versions")?,
-    ))
-}
-
-async fn upload(
-    server: &Server,
-    d: &Device,
-    doc: &str,
-    changes: Vec<Vec<u8>>,
-) -> anyhow::Result<(u16, Value)> {
-    let req = SyncRequest {
-        cursor: 0,
-        upload: vec![DocChanges {
-            doc: doc.to_owned(),
-            changes,
-        }],
-        max_docs: Some(1),
-    };
-    let req = reqwest::Client::new()
-        .post(format!("{}/v1/sync", server.url()))
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&req)?);
-    answer(req, Some(&token(d))).await
 }
 
 /// Uploads, expects the refusal, and checks that nothing was stored and the server serves; the
