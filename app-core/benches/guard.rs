@@ -11,7 +11,7 @@
 
 use app_core::demo::Generator;
 use app_core::document::{CaseDoc, DocKind};
-use app_core::guard::{self, Context, Limits, Merged, Sender};
+use app_core::guard::{self, Context, Limits, Sender};
 use app_core::ids::{CaseId, EntryId, PartyId};
 use app_core::model::{Action, NewCase, Party, PartyRole, Source, TimelineEntry};
 use app_core::org::Role;
@@ -139,11 +139,7 @@ fn check(f: &Fixture, changes: Vec<Change>) {
     )
     .expect("merge")
     .expect("new");
-    let m = Merged {
-        doc: &r.doc,
-        before: &r.before,
-        new: &r.new_changes,
-    };
+    let m = r.merged();
     guard::check_case(&cx, &m, f.id.as_str(), r.case.as_ref().expect("read")).expect("admitted");
 }
 

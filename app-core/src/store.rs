@@ -151,6 +151,17 @@ pub struct Received {
     pub household: Option<HouseholdDocument>,
 }
 
+impl Received {
+    /// What the guard checks: the merged document, its heads before, the new changes.
+    pub fn merged(&self) -> crate::guard::Merged<'_> {
+        crate::guard::Merged {
+            doc: &self.doc,
+            before: &self.before,
+            new: &self.new_changes,
+        }
+    }
+}
+
 /// The local SQLite store.
 #[derive(Debug)]
 pub struct Store {

@@ -345,11 +345,7 @@ fn check_upload(
             // Everything was here already: a retry.
             continue;
         };
-        let merged = guard::Merged {
-            doc: &r.doc,
-            before: &r.before,
-            new: &r.new_changes,
-        };
+        let merged = r.merged();
         let refused = |e: guard::Refusal| ApiError::new(e.code, e.message).on(key);
         let keys = match kind {
             DocKind::Case => {

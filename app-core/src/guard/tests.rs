@@ -95,6 +95,22 @@ impl World {
         .unwrap()
     }
 
+    /// Merges `changes` into the server's copy `stored` (`None`: a new document), as the
+    /// server does before checking them.
+    fn merge(
+        &self,
+        kind: DocKind,
+        id: &str,
+        stored: Option<AutoCommit>,
+        changes: Vec<Change>,
+    ) -> Checked<crate::store::Received> {
+        Ok(
+            prepare_detached(self.dir(), &ActorId::random(), kind, id, stored, changes)
+                .map_err(Refusal::from)?
+                .expect("something new"),
+        )
+    }
+
     /// Checks `changes` (sent by `sender`) against the server's copy `stored`.
     fn admit(
         &self,
@@ -103,22 +119,13 @@ impl World {
         changes: Vec<Change>,
         sender: &PersonId,
     ) -> Checked<()> {
-        let existing = stored.map(|d| d.fork());
-        let r = prepare_detached(
-            self.dir(),
-            &ActorId::random(),
+        let r = self.merge(
             DocKind::Case,
             id.as_str(),
-            existing,
+            stored.map(|d| d.fork()),
             changes,
-        )
-        .map_err(Refusal::from)?
-        .expect("something new");
-        let m = Merged {
-            doc: &r.doc,
-            before: &r.before,
-            new: &r.new_changes,
-        };
+        )?;
+        let m = r.merged();
         check_case(&self.cx(sender), &m, id.as_str(), r.case.as_ref().unwrap())
     }
 }
@@ -642,21 +649,8 @@ fn contacts_cannot_be_wiped_by_a_device() {
     let gw = w.grid_worker();
     let parties = vec![PartyId::new("p1")];
     let check = |stored: Option<AutoCommit>, changes: Vec<Change>| {
-        let r = prepare_detached(
-            w.dir(),
-            &ActorId::random(),
-            DocKind::Contacts,
-            "c1",
-            stored,
-            changes,
-        )
-        .unwrap()
-        .unwrap();
-        let m = Merged {
-            doc: &r.doc,
-            before: &r.before,
-            new: &r.new_changes,
-        };
+        let r = w.merge(DocKind::Contacts, "c1", stored, changes).unwrap();
+        let m = r.merged();
         check_contacts(&w.cx(&gw.person), &m, "c1", &parties, None)
     };
     check(None, all_changes(&mut doc)).unwrap();
@@ -717,21 +711,8 @@ fn household_visits_only_grow_and_households_stay_in_their_grid() {
     };
     let mut h = HouseholdDoc::create(&household, &phone, NOW - 10_000).unwrap();
     let check = |stored: Option<AutoCommit>, changes: Vec<Change>, sender: &PersonId| {
-        let r = prepare_detached(
-            w.dir(),
-            &ActorId::random(),
-            DocKind::Household,
-            "h1",
-            stored,
-            changes,
-        )
-        .map_err(Refusal::from)?
-        .unwrap();
-        let m = Merged {
-            doc: &r.doc,
-            before: &r.before,
-            new: &r.new_changes,
-        };
+        let r = w.merge(DocKind::Household, "h1", stored, changes)?;
+        let m = r.merged();
         check_household(&w.cx(sender), &m, "h1", r.household.as_ref().unwrap())
     };
     check(None, all_changes(h.automerge()), &gw.person).unwrap();
