@@ -920,15 +920,8 @@ fn check_fields(
             "a change alters `{f}` without recording an edit of it"
         )));
     }
-    if fields.contains("category") {
-        let category: String = materialise::read_prop(doc, "category", None).map_err(bad)?;
-        if !cx.taxonomy.contains(&CategoryCode::from(category.as_str())) {
-            return Err(bad(format!(
-                "category `{}` is not in the taxonomy",
-                escape(&category)
-            )));
-        }
-    }
+    // A new category is checked once, on the merged case, with the other fields
+    // (`check_case`).
     for (role, id) in tops {
         match role {
             Role::Entry => {}
@@ -1104,7 +1097,6 @@ fn contacts_op(role: Role, op: &Op<'_>) -> Result<Option<&'static str>, String> 
 /// `party_ids` are the parties of the case; `erased_at`, when staff erased its contacts (after
 /// which no replica keeps or takes them).
 pub fn check_contacts(
-    _cx: &Context<'_>,
     m: &Merged<'_>,
     id: &str,
     party_ids: &[PartyId],

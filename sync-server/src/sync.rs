@@ -367,7 +367,7 @@ fn check_upload(
                 let (keys, parties, erased) = contacts_of
                     .take()
                     .ok_or_else(|| ApiError::internal("contacts' case not read"))?;
-                guard::check_contacts(&cx, &merged, id, &parties, erased).map_err(refused)?;
+                guard::check_contacts(&merged, id, &parties, erased).map_err(refused)?;
                 keys
             }
             DocKind::Household => {

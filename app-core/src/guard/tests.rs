@@ -646,12 +646,11 @@ fn contacts_cannot_be_wiped_by_a_device() {
         .collect(),
     };
     let mut doc = contacts.to_automerge(&phone).unwrap();
-    let gw = w.grid_worker();
     let parties = vec![PartyId::new("p1")];
     let check = |stored: Option<AutoCommit>, changes: Vec<Change>| {
         let r = w.merge(DocKind::Contacts, "c1", stored, changes).unwrap();
         let m = r.merged();
-        check_contacts(&w.cx(&gw.person), &m, "c1", &parties, None)
+        check_contacts(&m, "c1", &parties, None)
     };
     check(None, all_changes(&mut doc)).unwrap();
     let mut stored = doc.fork();
