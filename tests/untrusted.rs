@@ -64,7 +64,7 @@ async fn read_answer(rd: &mut (impl AsyncReadExt + Unpin)) -> anyhow::Result<(u1
 
 /// Sends a request whose body claims `declared` bytes and keeps sending it until the server answers;
 /// returns the answer and how many bytes of the body had been written by then.
-async fn upload_until_answered(
+pub(crate) async fn upload_until_answered(
     port: u16,
     request: &str,
     extra: &[(&str, &str)],
