@@ -1,9 +1,18 @@
 //! Store tests on real SQLite files in a temporary directory.
 
+use super::schema::upgrade_from;
 use super::*;
+use crate::document::{CaseDoc, CaseEdit, DocKind, VisitOutcome};
+use crate::ids::{CaseId, UnitId};
+use crate::model::{Action, Actor, NewCase};
 use crate::model::{Agreement, Difficulty, NewParty, PartyRole, Satisfaction, Source};
 use crate::model::{Assignee, FollowUpMethod, SessionMode};
+use crate::org::{Directory, Person, Unit};
 use crate::org::{Role, Tier};
+use crate::summary::CaseSummary;
+use crate::workflow::Status;
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::{params, Connection};
 use std::collections::BTreeSet;
 
 const T0: i64 = 1_790_784_000_000; // 2026-10-01 00:00 CST

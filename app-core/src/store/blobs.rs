@@ -1,0 +1,197 @@
+//! Attachments' bytes (`blobs`): kept by SHA-256 apart from the case documents, which list only
+//! their metadata; `pending` until a server has them.
+
+use super::{sha256_hex, Store};
+use crate::document::{CaseEdit, DocKind};
+use crate::error::{Error, Result};
+use crate::ids::{AttachmentId, CaseId};
+use crate::model::{Actor, Attachment, ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
+use crate::rules;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+/// Checks a file offered as an attachment: an accepted type ([`ATTACHMENT_TYPES`]), not empty,
+/// at most [`MAX_ATTACHMENT_BYTES`]. Returns the type, trimmed and in lower case.
+pub fn check_attachment(mime: &str, size: u64) -> Result<String> {
+    let mime = mime.trim().to_ascii_lowercase();
+    if !ATTACHMENT_TYPES.contains(&mime.as_str()) {
+        let shown = if mime.is_empty() {
+            "未知"
+        } else {
+            mime.as_str()
+        };
+        let shown_en = if mime.is_empty() {
+            "unknown"
+        } else {
+            mime.as_str()
+        };
+        return Err(Error::invalid(
+            "mime",
+            format!(
+                "不能附加此类文件（{shown}）：只收 JPEG、PNG、WebP、HEIC 照片或 PDF 文件 \
+                 (a file of type {shown_en} cannot be attached: only JPEG, PNG, WebP or HEIC \
+                 photos and PDF files)"
+            ),
+        ));
+    }
+    if size == 0 {
+        return Err(Error::invalid(
+            "size",
+            "文件是空的，没有内容 (the file is empty)",
+        ));
+    }
+    if size > MAX_ATTACHMENT_BYTES {
+        return Err(Error::invalid(
+            "size",
+            format!(
+                "文件过大（{size} 字节），上限为 {} MB (the file is {size} bytes; the limit is \
+                 {MAX_ATTACHMENT_BYTES} bytes, {} MiB)",
+                MAX_ATTACHMENT_BYTES >> 20,
+                MAX_ATTACHMENT_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(mime)
+}
+
+impl Store {
+    /// Attaches a file (a photo of the scene, a scanned agreement) to a case: the bytes are kept
+    /// here by their SHA-256, pending upload, and the case lists the attachment in an edit entry
+    /// signed by `actor`. Blob, document change, outbox entries and summary are written in one
+    /// transaction: if any part fails, nothing is.
+    pub fn attach(
+        &mut self,
+        case: &CaseId,
+        actor: &Actor,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<Attachment> {
+        let mime = check_attachment(mime, bytes.len() as u64)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid(
+                "name",
+                "请填写文件名 (the file needs a name)",
+            ));
+        }
+        if name.chars().count() > 200 {
+            return Err(Error::invalid(
+                "name",
+                "文件名过长，最多200个字 (the file name is longer than 200 characters)",
+            ));
+        }
+        rules::check_actor(&self.directory, actor)?;
+        let sha256 = sha256_hex(bytes);
+        let mut doc = self.load_case(case)?;
+        if doc.read()?.attachments.iter().any(|a| a.sha256 == sha256) {
+            return Err(Error::invalid(
+                "attachment",
+                "这个文件已附在本案件中 (this file is already attached to the case)",
+            ));
+        }
+        let attachment = Attachment {
+            id: AttachmentId::generate(),
+            name: name.to_owned(),
+            mime,
+            size: bytes.len() as u64,
+            sha256,
+            added_by: actor.person.clone(),
+            added_at: now_ms,
+        };
+        let before = doc.heads();
+        let edit = CaseEdit {
+            add_attachments: vec![attachment.clone()],
+            ..CaseEdit::default()
+        };
+        doc.edit(actor, &edit, now_ms)?;
+        let summary = self.summarise(&doc)?;
+        let key = DocKind::Case.key(case.as_str());
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The same bytes may be here already (attached to another case, or received): they are
+        // kept once, and keep their state.
+        tx.execute(
+            "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
+            params![
+                attachment.sha256,
+                attachment.mime,
+                attachment.size as i64,
+                bytes,
+                case.as_str(),
+                now_ms
+            ],
+        )?;
+        Self::append_changes(&tx, &key, doc.automerge(), &before, true, now_ms)?;
+        Self::write_summary(&tx, &summary)?;
+        tx.commit()?;
+        Ok(attachment)
+    }
+
+    /// An attachment's bytes and type, if they are on this device.
+    pub fn blob(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT mime, bytes FROM blobs WHERE sha256 = ?1",
+                [sha256.to_ascii_lowercase()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Attachments attached here that no server has acknowledged yet, with the case each was
+    /// attached to (a case held here, whose document lists it): (sha256, case id), oldest first.
+    pub fn pending_blobs(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.sha256, b.case_id FROM blobs b JOIN cases c ON c.id = b.case_id
+             WHERE b.pending = 1 ORDER BY b.added_at, b.sha256",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Records that a server has stored an attachment's bytes: it is no longer pending.
+    pub fn mark_blob_sent(&mut self, sha256: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE blobs SET pending = 0 WHERE sha256 = ?1",
+            [sha256.to_ascii_lowercase()],
+        )?;
+        Ok(())
+    }
+
+    /// Keeps an attachment's bytes received from elsewhere (a device's upload on a server, a
+    /// download on a device), not pending. The bytes must hash to `sha256` and be an acceptable
+    /// attachment ([`check_attachment`]); a mismatch is refused and nothing is stored. Storing
+    /// bytes already held changes nothing. Returns whether they were new here.
+    pub fn put_blob(
+        &mut self,
+        sha256: &str,
+        mime: &str,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<bool> {
+        let mime = check_attachment(mime, bytes.len() as u64)?;
+        let expected = sha256.trim().to_ascii_lowercase();
+        let actual = sha256_hex(bytes);
+        if actual != expected {
+            return Err(Error::invalid(
+                "sha256",
+                format!(
+                    "内容与SHA-256不符：应为 {expected}，实为 {actual} \
+                     (the content's SHA-256 is {actual}, not {expected})"
+                ),
+            ));
+        }
+        let n = self.conn.execute(
+            "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
+             VALUES (?1, ?2, ?3, ?4, 0, NULL, ?5) ON CONFLICT(sha256) DO NOTHING",
+            params![expected, mime, bytes.len() as i64, bytes, now_ms],
+        )?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,172 @@
+//! What list screens and reports read: cases filtered from the summary tables alone (no
+//! document is loaded), and a unit's figures.
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::figures::{self, Report};
+use crate::ids::{PersonId, UnitId};
+use crate::summary::CaseSummary;
+use crate::workflow::Status;
+use rusqlite::params;
+
+/// Which cases a list screen wants. Every field narrows the list; the default is every case,
+/// newest report first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseFilter {
+    /// Cases of this unit: that happened in its subtree or were with its centre.
+    pub unit: Option<UnitId>,
+    /// Cases the centre of this unit is responsible for now.
+    pub responsible: Option<UnitId>,
+    /// Cases some other centre than this one is responsible for now (with `unit`: the unit's
+    /// cases held elsewhere, such as those escalated up).
+    pub held_elsewhere_than: Option<UnitId>,
+    /// Cases this person reported or is assigned to ("my cases").
+    pub person: Option<PersonId>,
+    pub statuses: Vec<Status>,
+    pub category: Option<String>,
+    pub due: Option<DueFilter>,
+    /// Only cases not yet handled at their current tier.
+    pub open_only: bool,
+    /// Cases reported at or after this time ("new in my township").
+    pub reported_since: Option<i64>,
+    /// Only cases with unsettled conflicts.
+    pub conflicts_only: bool,
+    /// Part of a party's name or of the case's title (the search box).
+    pub search: Option<String>,
+    /// At most this many rows (0: no limit).
+    pub limit: u32,
+}
+
+/// Deadline filters, evaluated at the `now` passed to [`Store::list`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DueFilter {
+    /// Open and past the deadline (超期).
+    Overdue,
+    /// Open and within the warning period before the deadline (即将到期).
+    DueSoon,
+}
+
+impl Store {
+    /// The cases a list screen shows, from the summaries alone. Overdue and due-soon lists are
+    /// ordered by deadline, others by report time, newest first.
+    pub fn list(&self, filter: &CaseFilter, now_ms: i64) -> Result<Vec<CaseSummary>> {
+        let mut sql = String::from("SELECT c.summary FROM cases c");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let arg = |v: rusqlite::types::Value, args: &mut Vec<_>| {
+            args.push(v);
+            format!("?{}", args.len())
+        };
+        let mut clauses = Vec::new();
+        if let Some(unit) = &filter.unit {
+            let a = arg(unit.to_string().into(), &mut args);
+            sql.push_str(&format!(
+                " JOIN case_units u ON u.case_id = c.id AND u.unit = {a}"
+            ));
+        }
+        if let Some(person) = &filter.person {
+            let a = arg(person.to_string().into(), &mut args);
+            sql.push_str(&format!(
+                " JOIN case_people p ON p.case_id = c.id AND p.person = {a}"
+            ));
+        }
+        if let Some(unit) = &filter.responsible {
+            let a = arg(unit.to_string().into(), &mut args);
+            clauses.push(format!("c.responsible_unit = {a}"));
+        }
+        if let Some(unit) = &filter.held_elsewhere_than {
+            let a = arg(unit.to_string().into(), &mut args);
+            clauses.push(format!("c.responsible_unit != {a}"));
+        }
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter
+                .statuses
+                .iter()
+                .map(|s| arg(s.code().to_owned().into(), &mut args))
+                .collect();
+            clauses.push(format!("c.status IN ({})", list.join(", ")));
+        }
+        if let Some(category) = &filter.category {
+            let a = arg(category.clone().into(), &mut args);
+            clauses.push(format!("c.category = {a}"));
+        }
+        if filter.open_only {
+            clauses.push("c.handled = 0".to_owned());
+        }
+        match filter.due {
+            Some(DueFilter::Overdue) => {
+                let a = arg(now_ms.into(), &mut args);
+                clauses.push(format!("c.handled = 0 AND c.due_at <= {a}"));
+            }
+            Some(DueFilter::DueSoon) => {
+                let a = arg(now_ms.into(), &mut args);
+                clauses.push(format!(
+                    "c.handled = 0 AND c.due_soon_at <= {a} AND c.due_at > {a}"
+                ));
+            }
+            None => {}
+        }
+        if let Some(since) = filter.reported_since {
+            let a = arg(since.into(), &mut args);
+            clauses.push(format!("c.reported_at >= {a}"));
+        }
+        if filter.conflicts_only {
+            clauses.push("c.conflicts > 0".to_owned());
+        }
+        if let Some(name) = filter.search.as_deref().map(str::trim) {
+            if !name.is_empty() {
+                let escaped = name
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let a = arg(format!("%{escaped}%").into(), &mut args);
+                clauses.push(format!(
+                    "(c.party_names LIKE {a} ESCAPE '\\' \
+                     OR json_extract(c.summary, '$.title') LIKE {a} ESCAPE '\\')"
+                ));
+            }
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(match filter.due {
+            Some(_) => " ORDER BY c.due_at ASC, c.id",
+            None => " ORDER BY c.reported_at DESC, c.id",
+        });
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// The figures of `unit` for cases reported in `[from_ms, to_ms)`, as at `now_ms`.
+    pub fn figures(&self, unit: &UnitId, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Report> {
+        if self.directory.unit(unit).is_none() {
+            return Err(Error::UnknownUnit(unit.clone()));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
+             WHERE c.reported_at >= ?2 AND c.reported_at < ?3",
+        )?;
+        let mut cases: Vec<CaseSummary> = Vec::new();
+        for json in stmt.query_map(params![unit.as_str(), from_ms, to_ms], |r| {
+            r.get::<_, String>(0)
+        })? {
+            cases.push(serde_json::from_str(&json?)?);
+        }
+        Ok(figures::report(
+            &self.directory,
+            unit,
+            &cases,
+            from_ms,
+            to_ms,
+            now_ms,
+        ))
+    }
+}

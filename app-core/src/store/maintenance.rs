@@ -1,0 +1,192 @@
+//! Work on the whole store: rebuilding every summary from the documents, compacting every
+//! document, bulk imports (demo data, a restore), and the bytes the documents take.
+
+use super::Store;
+use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc};
+use crate::error::Result;
+use crate::ids::{CaseId, HouseholdId};
+use rusqlite::{params, TransactionBehavior};
+
+/// What [`Store::reindex`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReindexReport {
+    pub cases: usize,
+    pub households: usize,
+    /// Documents that could not be read, with the reason; their old summaries are kept.
+    pub damaged: Vec<(String, String)>,
+}
+
+/// Bytes held for documents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageFigures {
+    pub documents: u64,
+    pub snapshot_bytes: u64,
+    pub chunk_bytes: u64,
+    pub chunks: u64,
+    pub outbox: u64,
+}
+
+impl Store {
+    /// Bulk import of documents built elsewhere (demo data, a restore), in one transaction,
+    /// not queued for upload.
+    pub fn import_cases(
+        &mut self,
+        cases: impl IntoIterator<Item = (CaseDoc, Option<ContactsDocument>)>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let mut prepared = Vec::new();
+        for (mut doc, contacts) in cases {
+            let summary = self.summarise(&doc)?;
+            let contacts = match contacts {
+                Some(c) => Some(c.to_automerge(&self.actor_id)?),
+                None => None,
+            };
+            let key = DocKind::Case.key(doc.id().as_str());
+            prepared.push((key, doc.save(), contacts, summary));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = prepared.len();
+        for (key, bytes, contacts, summary) in prepared {
+            tx.execute(
+                "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
+                 VALUES (?1, 'case', ?2, 0, ?3)",
+                params![key, bytes, now_ms],
+            )?;
+            if let Some(mut c) = contacts {
+                Self::insert_document(
+                    &tx,
+                    &DocKind::Contacts.key(summary.id.as_str()),
+                    DocKind::Contacts,
+                    &mut c,
+                    false,
+                    now_ms,
+                )?;
+            }
+            Self::write_summary(&tx, &summary)?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Bulk import of households.
+    pub fn import_households(
+        &mut self,
+        households: impl IntoIterator<Item = HouseholdDoc>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        for mut h in households {
+            let read = h.read()?;
+            Self::insert_document(
+                &tx,
+                &DocKind::Household.key(read.id.as_str()),
+                DocKind::Household,
+                h.automerge(),
+                false,
+                now_ms,
+            )?;
+            Self::write_household_summary(&tx, &read)?;
+            n += 1;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Rebuilds every summary from the documents. A damaged document is reported and its old
+    /// summary kept; it does not stop the others.
+    pub fn reindex(&mut self) -> Result<ReindexReport> {
+        let mut report = ReindexReport::default();
+        let keys: Vec<(String, String)> = {
+            let mut stmt = self.conn.prepare("SELECT key, kind FROM documents")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut cases = Vec::new();
+        let mut households = Vec::new();
+        for (key, kind) in keys {
+            let id = key.split_once(':').map_or("", |(_, id)| id).to_owned();
+            let result = match kind.as_str() {
+                "case" => self
+                    .load_case(&CaseId::new(&id))
+                    .and_then(|d| self.summarise(&d))
+                    .map(|s| cases.push(s)),
+                "household" => self
+                    .load_household(&HouseholdId::new(&id))
+                    .and_then(|h| h.read())
+                    .map(|h| households.push(h)),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                report.damaged.push((key, e.to_string()));
+            }
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for s in &cases {
+            Self::write_summary(&tx, s)?;
+        }
+        for h in &households {
+            Self::write_household_summary(&tx, h)?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'needs_reindex'", [])?;
+        tx.commit()?;
+        report.cases = cases.len();
+        report.households = households.len();
+        Ok(report)
+    }
+
+    /// Folds every document's chunks into a fresh snapshot.
+    pub fn compact_all(&mut self) -> Result<usize> {
+        let keys: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT key FROM documents WHERE chunks > 0")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut n = 0;
+        for key in keys {
+            let Some(mut doc) = self.load_automerge(&key)? else {
+                continue;
+            };
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [&key])?;
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, chunks = 0 WHERE key = ?1",
+                params![key, doc.save()],
+            )?;
+            tx.commit()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many bytes the documents take.
+    pub fn storage(&self) -> Result<StorageFigures> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM documents),
+                    (SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents),
+                    (SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM document_chunks),
+                    (SELECT COUNT(*) FROM document_chunks),
+                    (SELECT COUNT(*) FROM outbox)",
+            [],
+            |r| {
+                Ok(StorageFigures {
+                    documents: r.get::<_, i64>(0)? as u64,
+                    snapshot_bytes: r.get::<_, i64>(1)? as u64,
+                    chunk_bytes: r.get::<_, i64>(2)? as u64,
+                    chunks: r.get::<_, i64>(3)? as u64,
+                    outbox: r.get::<_, i64>(4)? as u64,
+                })
+            },
+        )?)
+    }
+}
