@@ -296,13 +296,11 @@ impl Device {
 
     /// The ids of the cases this device holds.
     pub fn case_ids(&self) -> anyhow::Result<Vec<String>> {
-        let store = self.store();
-        let mut stmt = store
-            .connection()
-            .prepare("SELECT substr(key, 6) FROM documents WHERE kind = 'case' ORDER BY key")?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let ids = self.store().read(|c| {
+            c.prepare("SELECT substr(key, 6) FROM documents WHERE kind = 'case' ORDER BY key")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })?;
         Ok(ids)
     }
 }

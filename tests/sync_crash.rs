@@ -41,11 +41,11 @@ fn own_changes(d: &Device) -> anyhow::Result<(BTreeSet<ChangeHash>, BTreeSet<Cha
 
 /// The hashes of every change the server holds.
 fn server_changes(store: &Store) -> anyhow::Result<BTreeSet<ChangeHash>> {
-    let keys: Vec<String> = store
-        .connection()
-        .prepare("SELECT key FROM documents")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let keys: Vec<String> = store.read(|c| {
+        c.prepare("SELECT key FROM documents")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()
+    })?;
     let mut out = BTreeSet::new();
     for key in keys {
         let (kind, id) = key.split_once(':').expect("key");

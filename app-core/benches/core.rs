@@ -85,10 +85,7 @@ fn fixture() -> Fixture {
         !open.is_empty(),
         "the demo data has open cases in the township"
     );
-    store
-        .connection()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
+    checkpoint(&path);
     drop(store);
     let file = file_bytes(&path);
     println!(
@@ -113,18 +110,27 @@ fn fixture() -> Fixture {
     }
 }
 
+/// Moves the write-ahead log into the main file (from a connection of its own, beside any open
+/// store), so that copying or measuring the main file sees everything.
+fn checkpoint(path: &Path) {
+    rusqlite::Connection::open(path)
+        .and_then(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))
+        .expect("checkpoint");
+}
+
 /// Bytes of the documents of one kind, snapshots and chunks.
 fn kind_bytes(path: &Path, kind: &str) -> u64 {
     let store = Store::open(path).expect("store");
     store
-        .connection()
-        .query_row(
-            "SELECT (SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents WHERE kind = ?1)
-                  + (SELECT COALESCE(SUM(LENGTH(c.bytes)), 0) FROM document_chunks c
-                     JOIN documents d ON d.key = c.key WHERE d.kind = ?1)",
-            [kind],
-            |r| r.get::<_, i64>(0),
-        )
+        .read(|c| {
+            c.query_row(
+                "SELECT (SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents WHERE kind = ?1)
+                      + (SELECT COALESCE(SUM(LENGTH(c.bytes)), 0) FROM document_chunks c
+                         JOIN documents d ON d.key = c.key WHERE d.kind = ?1)",
+                [kind],
+                |r| r.get::<_, i64>(0),
+            )
+        })
         .expect("document bytes") as u64
 }
 
@@ -226,12 +232,13 @@ fn benches(c: &mut Criterion) {
             .iter()
             .map(|id| {
                 store
-                    .connection()
-                    .query_row(
-                        "SELECT snapshot FROM documents WHERE key = ?1",
-                        [DocKind::Case.key(id)],
-                        |r| r.get(0),
-                    )
+                    .read(|c| {
+                        c.query_row(
+                            "SELECT snapshot FROM documents WHERE key = ?1",
+                            [DocKind::Case.key(id)],
+                            |r| r.get(0),
+                        )
+                    })
                     .expect("snapshot")
             })
             .collect()
@@ -301,14 +308,8 @@ fn replicas(f: &Fixture) -> (tempfile::TempDir, PathBuf, Batch) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let base = dir.path().join("base.sqlite3");
     let theirs_path = dir.path().join("theirs.sqlite3");
-    {
-        // Checkpoint the fixture so that copying the main file copies everything.
-        let store = Store::open(&f.path).expect("store");
-        store
-            .connection()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .expect("checkpoint");
-    }
+    // Checkpoint the fixture so that copying the main file copies everything.
+    checkpoint(&f.path);
     copy_store(&f.path, &base);
     copy_store(&f.path, &theirs_path);
     {
@@ -347,9 +348,7 @@ fn replicas(f: &Fixture) -> (tempfile::TempDir, PathBuf, Batch) {
             .unwrap_or_default();
         by_case.entry(id).or_default().push(e.change);
     }
-    ours.connection()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
+    checkpoint(&base);
     drop(ours);
     let batch = by_case
         .into_iter()

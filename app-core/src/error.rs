@@ -42,6 +42,12 @@ pub enum Error {
     Shape { id: String, reason: String },
     #[error("the local database was written by a newer version of the app (schema {found}, this app knows up to {supported}); update the app")]
     SchemaTooNew { found: i64, supported: i64 },
+    #[error("the database's {layer} tables were written by a newer version ({layer} schema {found}, this build knows up to {supported}); update this program")]
+    LayerTooNew {
+        layer: String,
+        found: i64,
+        supported: i64,
+    },
     #[error("directory: {0}")]
     Directory(#[from] crate::org::DirectoryError),
     #[error("document operation failed: {0}")]
@@ -119,6 +125,9 @@ impl Error {
             }
             Error::Shape { id, reason } => format!("文档 {id} 格式不符：{reason}"),
             Error::SchemaTooNew { .. } => "本机数据由更新版本的应用写入，请更新应用".to_owned(),
+            Error::LayerTooNew { layer, .. } => {
+                format!("数据库中的 {layer} 数据表由更新版本的程序写入，请更新程序")
+            }
             Error::Directory(e) => format!("名录有误：{e}"),
             Error::Automerge(_) | Error::Reconcile(_) | Error::Json(_) => {
                 format!("本机数据处理失败：{self}")

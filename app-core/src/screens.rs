@@ -11,6 +11,8 @@ use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
 use crate::model::{Action, Actor, CaseDocument, NewCase, TimelineEntry};
 use crate::org::{Role, Tier};
 use crate::summary::CaseSummary;
+/// A household in the visit list (its summary row, read by the store).
+pub use crate::summary::HouseholdRow;
 use crate::taxonomy::Category;
 use crate::workflow::{CaseState, Status};
 use serde::{Deserialize, Serialize};
@@ -103,18 +105,6 @@ pub struct CaseRow {
     pub category_name: String,
     pub place_name: String,
     pub responsible_name: String,
-}
-
-/// A household in the visit list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HouseholdRow {
-    pub id: HouseholdId,
-    pub grid: UnitId,
-    pub head: String,
-    pub address: String,
-    pub members: u64,
-    pub visits: u64,
-    pub last_visit_at: Option<i64>,
 }
 
 /// The first screen: today's work.

@@ -16,6 +16,22 @@
 //!   until a server has acknowledged it ([`Store::pending_blobs`], [`Store::mark_blob_sent`]);
 //!   one received from a server is not ([`Store::put_blob`]).
 //!
+//! - `schema_layers`: the versions of other crates' tables in the same file (a server's), see
+//!   [`Layer`].
+//!
+//! # Modules
+//! Each concern is its own `impl Store` in its own module: [`schema`](self) (the migration
+//! ladder and its layers), `documents` (snapshot and chunks), `cases`, `lists` (filters and
+//! figures), `households`, `blobs` (attachments' bytes), `outbox` (and `rejected`), `received`
+//! (merging what arrives from elsewhere), `directory`, `maintenance` (reindex, compaction, bulk
+//! imports, storage), `codec` (hex, SHA-256). Every public name is re-exported here.
+//!
+//! # Writing beside the store
+//! [`Store::write`] runs a closure in one IMMEDIATE transaction (committed on `Ok`, rolled back
+//! on `Err` or a panic) and [`Store::read`] runs one on the connection, read-only: how a server
+//! keeps its own tables in the same file, registered as a [`Layer`] with
+//! [`Store::open_with`]. The raw connection is not public.
+//!
 //! # Durability
 //! WAL with `synchronous = FULL`: when a call returns `Ok`, the action is on disk. Every action
 //! (the document chunk, its outbox entries, the summary) is written in one transaction; if any
@@ -46,7 +62,7 @@ pub use lists::{CaseFilter, DueFilter};
 pub use maintenance::{ReindexReport, StorageFigures};
 pub use outbox::OutboxEntry;
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
-pub use schema::{migrate, SCHEMA_VERSION};
+pub use schema::{migrate, Layer, SCHEMA_VERSION};
 
 pub use crate::model::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 /// See [`crate::validate::is_phone`].
@@ -56,7 +72,7 @@ use crate::error::{Error, Result};
 use crate::org::Directory;
 use crate::taxonomy::Taxonomy;
 use automerge::ActorId;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 /// The local SQLite store.
@@ -72,13 +88,21 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path`, migrating it to this version.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, &[])
+    }
+
+    /// Opens the store at `path` with other tables of the caller's in the same file: each
+    /// [`Layer`] is brought to its latest version in the transaction that migrates the core's
+    /// schema (see [`migrate`]). A file whose core schema or any of these layers is newer than
+    /// this build knows is refused.
+    pub fn open_with(path: impl AsRef<Path>, layers: &[Layer]) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
+        migrate(&mut conn, layers)?;
         let actor_id = match conn
             .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
                 r.get::<_, String>(0)
@@ -150,16 +174,83 @@ impl Store {
         Ok(())
     }
 
-    /// The raw connection, for tests that need to damage or inspect the file.
-    #[doc(hidden)]
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// Runs `f` in one IMMEDIATE transaction: committed if `f` returns `Ok`, rolled back if it
+    /// returns `Err` or panics. For tables kept beside the store's (a server's), so that what
+    /// they record is durable together or not at all.
+    pub fn write<T, E>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        write_in(&mut self.conn, f)
     }
 
-    /// The SQLite connection, for a server's own tables written alongside the core's.
-    #[doc(hidden)]
-    pub fn connection_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// Runs `f` on the connection, read-only (`PRAGMA query_only`: a write in `f` fails and
+    /// writes go through [`Store::write`]). Each statement sees what is committed when it runs.
+    pub fn read<T, E>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let guard = QueryOnly::set(&self.conn)?;
+        let out = f(&self.conn);
+        guard.reset()?;
+        out
+    }
+
+    /// The raw connection, for the store's tests that damage or inspect the file.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// One IMMEDIATE transaction around `f`: committed on `Ok`; rolled back on `Err`, and on a panic
+/// (the transaction is dropped while unwinding, and a dropped transaction rolls back).
+fn write_in<T, E>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    E: From<rusqlite::Error>,
+{
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// `PRAGMA query_only` for the length of a [`Store::read`], turned off again even if the read
+/// panics.
+struct QueryOnly<'c>(Option<&'c Connection>);
+
+impl<'c> QueryOnly<'c> {
+    fn set(conn: &'c Connection) -> rusqlite::Result<QueryOnly<'c>> {
+        if conn.pragma_query_value(None, "query_only", |r| r.get::<_, bool>(0))? {
+            // A read within a read: the outer one turns it off.
+            return Ok(QueryOnly(None));
+        }
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(QueryOnly(Some(conn)))
+    }
+
+    fn reset(mut self) -> rusqlite::Result<()> {
+        match self.0.take() {
+            Some(conn) => conn.pragma_update(None, "query_only", false),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for QueryOnly<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            let _ = conn.pragma_update(None, "query_only", false);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! One row per case for list screens and figures, computed from the case's document.
+//! One row per case for list screens and figures, computed from the case's document; one row
+//! per household for the visit list ([`HouseholdRow`]).
 //!
 //! A [`CaseSummary`] is what a list screen shows and filters on, and what [`crate::figures`]
 //! counts: it is derived from the document (the truth) and the directory (deadline policies),
@@ -6,12 +7,25 @@
 //! deadline is computed here, offline, by the responsible unit's [`crate::deadline::DeadlinePolicy`].
 
 use crate::deadline::DueState;
-use crate::ids::{CaseId, PersonId, UnitId};
+use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
 use crate::model::{Action, Assignee, CaseDocument, Difficulty, Satisfaction};
 use crate::org::Directory;
 use crate::workflow::{Folded, Judicial, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+
+/// A household in the visit list: what the store keeps of a household document for the list
+/// (who to visit next), without loading the document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdRow {
+    pub id: HouseholdId,
+    pub grid: UnitId,
+    pub head: String,
+    pub address: String,
+    pub members: u64,
+    pub visits: u64,
+    pub last_visit_at: Option<i64>,
+}
 
 /// What a case list shows and filters on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

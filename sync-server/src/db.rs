@@ -10,6 +10,11 @@
 //!   compute exactly the changes a device lacks from the cursor alone.
 //! - `doc_scope`: a document's scope keys (see [`crate::scope`]) and when it gained each.
 //!
+//! These tables are the store's layer [`LAYER`]: created and upgraded once, at open, in the
+//! transaction that migrates the core's tables, versioned in `schema_layers` (see
+//! [`app_core::store::Layer`]). Their SQL is here, as functions over a connection or a
+//! transaction that the rest of the server calls inside [`Store::read`] and [`Store::write`].
+//!
 //! `doc_versions` grows by one row per accepted write. It can be pruned safely: with `m` the
 //! lowest cursor any device still syncing holds, keep for each document its latest version at
 //! or before `m` and everything after. A device whose cursor is below what was kept finds no
@@ -20,13 +25,22 @@ use crate::credential::{self, ServerKey};
 use crate::error::ApiError;
 use app_core::ids::{DeviceId, PersonId};
 use app_core::protocol::ErrorCode;
-use app_core::store::{Received, Store};
+use app_core::store::{Layer, Received, Store};
 use automerge::ChangeHash;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-const SCHEMA: &str = "
+/// The server's tables in the store's migration ladder. Never edit a step that has shipped; add
+/// one.
+pub const LAYER: Layer = Layer {
+    name: "sync-server",
+    steps: &[V1],
+};
+
+/// The tables as the server created them on every open before they were versioned: `IF NOT
+/// EXISTS`, so that this first step adopts the files of those servers as they are.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS devices (
     id TEXT PRIMARY KEY,
@@ -149,26 +163,20 @@ impl ServerDb {
             _ => Path::new("."),
         };
         let key = ServerKey::load_or_create(dir)?;
-        let store = Store::open(path)?;
-        store.connection().execute_batch(SCHEMA)?;
+        let store = Store::open_with(path, &[LAYER, crate::forward::LAYER])?;
         Ok(ServerDb { store, key })
     }
 
     /// The last sequence number given out.
     pub fn current_seq(&self) -> rusqlite::Result<u64> {
-        self.store
-            .connection()
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_seq", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n as u64)
+        self.store.read(last_seq)
     }
 
     // ----- enrolment and devices -----
 
     /// Issues a one-time enrolment code for a person, valid for `valid_ms`.
     pub fn issue_code(
-        &self,
+        &mut self,
         person: &PersonId,
         now_ms: i64,
         valid_ms: i64,
@@ -186,15 +194,14 @@ impl ServerDb {
             }
         }
         let code = credential::new_code();
-        self.store.connection().execute(
-            "INSERT INTO enrol_codes(code_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                self.key.hash(&credential::normalise_code(&code)),
-                person.as_str(),
-                now_ms,
-                now_ms + valid_ms
-            ],
-        )?;
+        let hash = self.key.hash(&credential::normalise_code(&code));
+        self.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO enrol_codes(code_hash, person, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![hash, person.as_str(), now_ms, now_ms + valid_ms],
+            )
+        })?;
         Ok(code)
     }
 
@@ -227,110 +234,90 @@ impl ServerDb {
                  codes) or direction overrides",
             ));
         }
-        let tx = self
-            .store
-            .connection_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(ApiError::internal)?;
         // The code as stored now, or as a code issued before the key was (legacy).
         let keyed = self.key.hash(&credential::normalise_code(code));
         let legacy = credential::legacy_hash(&credential::legacy_normalise_code(code));
-        let row: Option<(String, String, i64, Option<i64>)> = tx
-            .query_row(
-                "SELECT code_hash, person, expires_at, used_at FROM enrol_codes
-                 WHERE code_hash IN (?1, ?2)",
-                [&keyed, &legacy],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(ApiError::internal)?;
-        let (hash, row) = match row {
-            Some((hash, person, exp, used)) => (hash, Some((person, exp, used))),
-            None => (keyed, None),
-        };
-        let person =
-            match row {
-                None => return Err(ApiError::new(
-                    ErrorCode::BadCode,
-                    "this enrolment code is not known; check it or ask the centre for a new one",
-                )),
-                Some((_, _, Some(_))) => {
-                    return Err(ApiError::new(
-                        ErrorCode::BadCode,
-                        "this enrolment code has been used already; ask the centre for a new one",
-                    ))
-                }
-                Some((_, exp, None)) if exp <= now_ms => {
-                    return Err(ApiError::new(
-                        ErrorCode::BadCode,
-                        "this enrolment code has expired; ask the centre for a new one",
-                    ))
-                }
-                Some((p, _, None)) => PersonId::new(p),
-            };
-        let taken: Option<String> = tx
-            .query_row(
-                "SELECT device FROM device_actors WHERE actor = ?1",
-                [&actor],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(ApiError::internal)?;
-        if taken.is_some() {
-            return Err(ApiError::new(
-                ErrorCode::ForgedActor,
-                "this actor id belongs to another device; a device must use its own",
-            ));
-        }
         let device = DeviceId::new(format!("dev-{}", random_hex(8)));
         let token = format!("{}.{}", device, random_hex(32));
-        tx.execute(
-            "INSERT INTO devices(id, person, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![device.as_str(), person.as_str(), name, self.key.hash(&token), now_ms],
-        )
-        .map_err(ApiError::internal)?;
-        tx.execute(
-            "INSERT INTO device_actors(actor, device) VALUES (?1, ?2)",
-            params![actor, device.as_str()],
-        )
-        .map_err(ApiError::internal)?;
-        tx.execute(
-            "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1",
-            params![hash, now_ms],
-        )
-        .map_err(ApiError::internal)?;
-        tx.commit().map_err(ApiError::internal)?;
-        Ok((device, token, person))
+        let token_hash = self.key.hash(&token);
+        self.store.write(|tx| {
+            let row: Option<(String, String, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT code_hash, person, expires_at, used_at FROM enrol_codes
+                     WHERE code_hash IN (?1, ?2)",
+                    [&keyed, &legacy],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let (hash, row) = match row {
+                Some((hash, person, exp, used)) => (hash, Some((person, exp, used))),
+                None => (keyed, None),
+            };
+            let person =
+                match row {
+                    None => return Err(ApiError::new(
+                        ErrorCode::BadCode,
+                        "this enrolment code is not known; check it or ask the centre for a new one",
+                    )),
+                    Some((_, _, Some(_))) => {
+                        return Err(ApiError::new(
+                            ErrorCode::BadCode,
+                            "this enrolment code has been used already; ask the centre for a new one",
+                        ))
+                    }
+                    Some((_, exp, None)) if exp <= now_ms => {
+                        return Err(ApiError::new(
+                            ErrorCode::BadCode,
+                            "this enrolment code has expired; ask the centre for a new one",
+                        ))
+                    }
+                    Some((p, _, None)) => PersonId::new(p),
+                };
+            let taken: Option<String> = tx
+                .query_row(
+                    "SELECT device FROM device_actors WHERE actor = ?1",
+                    [&actor],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if taken.is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::ForgedActor,
+                    "this actor id belongs to another device; a device must use its own",
+                ));
+            }
+            tx.execute(
+                "INSERT INTO devices(id, person, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device.as_str(), person.as_str(), name, token_hash, now_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO device_actors(actor, device) VALUES (?1, ?2)",
+                params![actor, device.as_str()],
+            )?;
+            tx.execute(
+                "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1",
+                params![hash, now_ms],
+            )?;
+            Ok((device, token, person))
+        })
     }
 
     /// The device a bearer token belongs to. A token stored the old way (unkeyed SHA-256, by a
     /// server before [`crate::credential`]) is accepted and re-stored keyed.
-    pub fn authenticate(&self, token: &str) -> Result<Device, ApiError> {
-        let conn = self.store.connection();
-        let find = |hash: &str| {
-            conn.prepare_cached(
-                "SELECT id, person, name, revoked_at FROM devices WHERE token_hash = ?1",
-            )?
-            .query_row([hash], |r| {
-                Ok::<(String, String, String, Option<i64>), _>((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                ))
-            })
-            .optional()
-        };
+    pub fn authenticate(&mut self, token: &str) -> Result<Device, ApiError> {
         let keyed = self.key.hash(token);
-        let mut row = find(&keyed).map_err(ApiError::internal)?;
+        let mut row = self.store.read(|c| device_by_token(c, &keyed))?;
         if row.is_none() {
-            row = find(&credential::legacy_hash(token)).map_err(ApiError::internal)?;
+            row = self
+                .store
+                .read(|c| device_by_token(c, &credential::legacy_hash(token)))?;
             if let Some((id, ..)) = &row {
-                conn.execute(
-                    "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
-                    params![id, keyed],
-                )
-                .map_err(ApiError::internal)?;
+                self.store.write(|tx| {
+                    tx.execute(
+                        "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
+                        params![id, keyed],
+                    )
+                })?;
                 tracing::info!(device = %id, "device credential re-stored keyed");
             }
         }
@@ -346,14 +333,7 @@ impl ServerDb {
                 "this device has been revoked by the centre; it can no longer sync",
             ));
         }
-        let mut stmt = conn
-            .prepare_cached("SELECT actor FROM device_actors WHERE device = ?1")
-            .map_err(ApiError::internal)?;
-        let actors = stmt
-            .query_map([&id], |r| r.get::<_, String>(0))
-            .map_err(ApiError::internal)?
-            .collect::<rusqlite::Result<BTreeSet<_>>>()
-            .map_err(ApiError::internal)?;
+        let actors = self.store.read(|c| device_actors(c, &id))?;
         Ok(Device {
             id: DeviceId::new(id),
             person: PersonId::new(person),
@@ -362,11 +342,13 @@ impl ServerDb {
         })
     }
 
-    pub fn revoke(&self, device: &str, now_ms: i64) -> anyhow::Result<()> {
-        let n = self.store.connection().execute(
-            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![device, now_ms],
-        )?;
+    pub fn revoke(&mut self, device: &str, now_ms: i64) -> anyhow::Result<()> {
+        let n = self.store.write(|tx| {
+            tx.execute(
+                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![device, now_ms],
+            )
+        })?;
         if n == 0 {
             anyhow::bail!("no device {device} that is not already revoked");
         }
@@ -374,30 +356,17 @@ impl ServerDb {
     }
 
     pub fn devices(&self) -> anyhow::Result<Vec<DeviceRow>> {
-        let conn = self.store.connection();
-        let mut stmt = conn.prepare(
-            "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(DeviceRow {
-                    id: r.get(0)?,
-                    person: r.get(1)?,
-                    name: r.get(2)?,
-                    enrolled_at: r.get(3)?,
-                    revoked_at: r.get(4)?,
-                    last_seen_at: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(self.store.read(device_rows)?)
     }
 
-    pub fn touch(&self, device: &DeviceId, now_ms: i64) {
-        let _ = self.store.connection().execute(
-            "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
-            params![device.as_str(), now_ms],
-        );
+    /// Records when a device was last seen; a failure only loses that.
+    pub fn touch(&mut self, device: &DeviceId, now_ms: i64) {
+        let _ = self.store.write(|tx| {
+            tx.execute(
+                "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+                params![device.as_str(), now_ms],
+            )
+        });
     }
 
     // ----- the log -----
@@ -429,20 +398,76 @@ impl ServerDb {
 
     /// Logs documents written outside a sync (imports, demo data).
     pub fn log_only(&mut self, logged: &[Logged]) -> app_core::Result<()> {
-        let tx = self
-            .store
-            .connection_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        write_log(&tx, logged)?;
-        tx.commit()?;
-        Ok(())
+        self.store.write(|tx| write_log(tx, logged))
     }
 }
 
-fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
-    let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_seq", [], |r| {
+// ----- devices -----
+
+/// A device's row by the hash of its token: (id, person, name, revoked at).
+type DeviceByToken = (String, String, String, Option<i64>);
+
+fn device_by_token(conn: &Connection, hash: &str) -> rusqlite::Result<Option<DeviceByToken>> {
+    conn.prepare_cached("SELECT id, person, name, revoked_at FROM devices WHERE token_hash = ?1")?
+        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()
+}
+
+fn device_actors(conn: &Connection, device: &str) -> rusqlite::Result<BTreeSet<String>> {
+    conn.prepare_cached("SELECT actor FROM device_actors WHERE device = ?1")?
+        .query_map([device], |r| r.get::<_, String>(0))?
+        .collect()
+}
+
+fn device_rows(conn: &Connection) -> rusqlite::Result<Vec<DeviceRow>> {
+    conn.prepare(
+        "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at FROM devices
+         ORDER BY enrolled_at",
+    )?
+    .query_map([], |r| {
+        Ok(DeviceRow {
+            id: r.get(0)?,
+            person: r.get(1)?,
+            name: r.get(2)?,
+            enrolled_at: r.get(3)?,
+            revoked_at: r.get(4)?,
+            last_seen_at: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
+// ----- server_meta -----
+
+/// A value the server keeps about itself (its link to a parent, forwarding cursors).
+pub fn server_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
         r.get(0)
-    })?;
+    })
+    .optional()
+}
+
+pub fn set_server_meta(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO server_meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = ?2",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+// ----- the log: doc_seq, doc_versions, doc_scope -----
+
+/// The last sequence number given out.
+pub fn last_seq(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_seq", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
+}
+
+fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
+    let mut seq = last_seq(tx)? as i64;
     for l in logged {
         seq += 1;
         tx.execute(
@@ -463,9 +488,323 @@ fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
     Ok(())
 }
 
+/// Stored documents the log does not know (written by an import rather than a sync): (key,
+/// kind), cases first.
+pub fn unlogged(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare(
+        "SELECT key, kind FROM documents WHERE key NOT IN (SELECT key FROM doc_seq)
+         ORDER BY CASE kind WHEN 'case' THEN 0 ELSE 1 END, key",
+    )?
+    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// The scope keys a stored document has.
+pub fn scope_of(conn: &Connection, key: &str) -> rusqlite::Result<BTreeSet<String>> {
+    conn.prepare_cached("SELECT scope FROM doc_scope WHERE key = ?1")?
+        .query_map([key], |r| r.get::<_, String>(0))?
+        .collect()
+}
+
+/// Documents written after `cursor` that have a scope key among `principals`, and a version
+/// after the cursor that `device` did not write itself: (key, seq, the sequence at which the
+/// document first had one of the keys), in sequence order, at most `limit`.
+pub fn changed_after(
+    conn: &Connection,
+    cursor: u64,
+    device: &str,
+    principals: &[String],
+    limit: usize,
+) -> rusqlite::Result<Vec<(String, i64, i64)>> {
+    let placeholders = (0..principals.len())
+        .map(|i| format!("?{}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT d.key, d.seq, MIN(s.since) FROM doc_seq d JOIN doc_scope s ON s.key = d.key
+         WHERE d.seq > ?1 AND s.scope IN ({placeholders})
+           AND EXISTS (SELECT 1 FROM doc_versions v WHERE v.key = d.key AND v.seq > ?1
+                       AND (v.writer IS NULL OR v.writer != ?2))
+         GROUP BY d.key ORDER BY d.seq LIMIT ?3"
+    );
+    // ?1 cursor, ?2 the device, ?3 the limit, then the principals.
+    let mut args: Vec<rusqlite::types::Value> = vec![
+        (cursor as i64).into(),
+        device.to_owned().into(),
+        (limit as i64).into(),
+    ];
+    args.extend(principals.iter().map(|p| p.clone().into()));
+    conn.prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect()
+}
+
+/// A document's heads as logged at or before `seq` (`None` if it was not logged by then).
+pub fn heads_at(
+    conn: &Connection,
+    key: &str,
+    seq: u64,
+) -> rusqlite::Result<Option<Vec<ChangeHash>>> {
+    Ok(conn
+        .query_row(
+            "SELECT heads FROM doc_versions WHERE key = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+            params![key, seq as i64],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+        .map(|h| heads_from_bytes(&h)))
+}
+
+/// Documents logged after `cursor` that have the scope key `scope`: (key, seq), in sequence
+/// order, at most `limit`.
+pub fn in_scope_after(
+    conn: &Connection,
+    cursor: u64,
+    scope: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    conn.prepare_cached(
+        "SELECT d.key, d.seq FROM doc_seq d
+         WHERE d.seq > ?1 AND EXISTS
+             (SELECT 1 FROM doc_scope s WHERE s.key = d.key AND s.scope = ?2)
+         ORDER BY d.seq LIMIT ?3",
+    )?
+    .query_map(params![cursor as i64, scope, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?
+    .collect()
+}
+
+/// The case keys (`case:<id>`) with a scope key among `principals`.
+pub fn cases_in_scope(
+    conn: &Connection,
+    principals: &[String],
+) -> rusqlite::Result<BTreeSet<String>> {
+    if principals.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let placeholders = vec!["?"; principals.len()].join(", ");
+    let sql = format!(
+        "SELECT DISTINCT key FROM doc_scope WHERE key LIKE 'case:%' AND scope IN ({placeholders})"
+    );
+    conn.prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(principals.iter()), |r| r.get(0))?
+        .collect()
+}
+
+/// Whether a document has a scope key among `principals`.
+pub fn in_scope(conn: &Connection, key: &str, principals: &[String]) -> rusqlite::Result<bool> {
+    if principals.is_empty() {
+        return Ok(false);
+    }
+    let placeholders = vec!["?"; principals.len()].join(", ");
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM doc_scope WHERE key = ? AND scope IN ({placeholders}))"
+    );
+    let args = std::iter::once(key).chain(principals.iter().map(String::as_str));
+    conn.prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+}
+
 pub fn random_hex(bytes: usize) -> String {
     use rand::RngCore;
     let mut b = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a server ran on every open before its tables were versioned (db's `SCHEMA` and
+    /// forwarding's `TABLES`, as they were).
+    const BEFORE_THE_LADDER: &str = "
+        CREATE TABLE IF NOT EXISTS server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS devices (
+            id TEXT PRIMARY KEY,
+            person TEXT NOT NULL,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            enrolled_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            last_seen_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS device_actors (
+            actor TEXT PRIMARY KEY,
+            device TEXT NOT NULL REFERENCES devices(id)
+        );
+        CREATE TABLE IF NOT EXISTS enrol_codes (
+            code_hash TEXT PRIMARY KEY,
+            person TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS doc_seq (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS doc_seq_by_seq ON doc_seq(seq);
+        CREATE TABLE IF NOT EXISTS doc_versions (
+            key TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            heads BLOB NOT NULL,
+            writer TEXT,
+            PRIMARY KEY (key, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS doc_scope (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            since INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS doc_scope_by_key ON doc_scope(key);
+        CREATE TABLE IF NOT EXISTS forward_state (
+            key TEXT PRIMARY KEY,
+            acked_heads BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS forward_blobs (
+            parent TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            acked_at INTEGER,
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_at INTEGER NOT NULL DEFAULT 0,
+            failed TEXT,
+            PRIMARY KEY (parent, sha256)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS forward_blobs_open ON forward_blobs(parent, next_at)
+            WHERE acked_at IS NULL;
+    ";
+
+    fn layers(db: &ServerDb) -> Vec<(String, i64)> {
+        db.store
+            .read(|c| {
+                c.prepare("SELECT layer, version FROM schema_layers ORDER BY layer")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .unwrap()
+    }
+
+    fn count(db: &ServerDb, sql: &str) -> i64 {
+        db.store
+            .read(|c| c.query_row(sql, [], |r| r.get(0)))
+            .unwrap()
+    }
+
+    fn current() -> Vec<(String, i64)> {
+        vec![
+            ("forward".to_owned(), crate::forward::LAYER.version()),
+            ("sync-server".to_owned(), LAYER.version()),
+        ]
+    }
+
+    #[test]
+    fn a_fresh_database_records_the_server_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = ServerDb::open(&dir.path().join("server.sqlite3")).unwrap();
+        assert_eq!(layers(&db), current());
+        assert_eq!(db.current_seq().unwrap(), 0);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM forward_blobs"), 0);
+    }
+
+    #[test]
+    fn reopening_runs_no_step_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite3");
+        drop(ServerDb::open(&path).unwrap());
+        // Had the first step run again, its `IF NOT EXISTS` would bring these indexes back.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP INDEX doc_seq_by_seq; DROP INDEX forward_blobs_open;")
+            .unwrap();
+        let db = ServerDb::open(&path).unwrap();
+        assert_eq!(layers(&db), current());
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM sqlite_master
+                 WHERE name IN ('doc_seq_by_seq', 'forward_blobs_open')"
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn a_database_laid_out_before_the_ladder_is_adopted_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite3");
+        {
+            // The core's store as it was, and the server's tables as the old code made them.
+            drop(Store::open(&path).unwrap());
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(BEFORE_THE_LADDER).unwrap();
+            conn.execute_batch(
+                "INSERT INTO devices(id, person, name, token_hash, enrolled_at)
+                     VALUES ('dev-1', 'p1', 'phone', 'h1', 1);
+                 INSERT INTO device_actors(actor, device) VALUES ('aa', 'dev-1');
+                 INSERT INTO doc_seq(key, seq) VALUES ('case:c1', 7);
+                 INSERT INTO doc_scope(scope, key, since) VALUES ('u:hy', 'case:c1', 7);
+                 INSERT INTO server_meta(key, value) VALUES ('parent.cursor', '3');
+                 INSERT INTO forward_state(key, acked_heads) VALUES ('case:c1', x'');",
+            )
+            .unwrap();
+        }
+        let db = ServerDb::open(&path).unwrap();
+        assert_eq!(layers(&db), current());
+        assert_eq!(db.devices().unwrap().len(), 1);
+        assert_eq!(db.current_seq().unwrap(), 7);
+        assert_eq!(
+            db.store.read(|c| scope_of(c, "case:c1")).unwrap(),
+            BTreeSet::from(["u:hy".to_owned()])
+        );
+        assert_eq!(
+            db.store
+                .read(|c| server_meta(c, "parent.cursor"))
+                .unwrap()
+                .as_deref(),
+            Some("3")
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM forward_state"), 1);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_server_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite3");
+        drop(ServerDb::open(&path).unwrap());
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE schema_layers SET version = version + 1 WHERE layer = 'sync-server'",
+                [],
+            )
+            .unwrap();
+        let err = ServerDb::open(&path).unwrap_err();
+        let refused = err.downcast_ref::<app_core::Error>();
+        assert!(
+            matches!(refused, Some(app_core::Error::LayerTooNew { layer, .. }) if layer == "sync-server"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("newer version"), "{err}");
+    }
+
+    #[test]
+    fn a_refused_write_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ServerDb::open(&dir.path().join("server.sqlite3")).unwrap();
+        let refused = db.store.write(|tx| -> Result<(), ApiError> {
+            set_server_meta(tx, "parent.url", "https://county.example")?;
+            Err(ApiError::new(ErrorCode::BadCode, "refused after writing"))
+        });
+        assert_eq!(refused.unwrap_err().code, ErrorCode::BadCode);
+        assert_eq!(
+            db.store.read(|c| server_meta(c, "parent.url")).unwrap(),
+            None
+        );
+        // Nor does a refused enrolment.
+        assert!(db.enrol("NOT-A-CODE", "phone", "aa", 0).is_err());
+        assert!(db.devices().unwrap().is_empty());
+    }
 }

@@ -10,6 +10,8 @@
 //! same transaction as what the parent sent back; so a restart, a parent down for days, or a
 //! lost answer only repeats work, and the parent takes repeats idempotently.
 //!
+//! Both tables are the store's layer [`LAYER`], created and upgraded once, at open.
+//!
 //! What comes down: the parent's answer (its staff's work on those cases, cases it assigned
 //! down to this unit) is merged and logged like an upload, so this server's devices receive it.
 //!
@@ -20,7 +22,7 @@
 
 mod blobs;
 
-use crate::db::{Logged, ServerDb};
+use crate::db::{set_server_meta, Logged, ServerDb};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::scope;
@@ -32,9 +34,9 @@ use app_core::protocol::{
     DocChanges, DocUpdate, EnrolRequest, EnrolResponse, ErrorBody, SyncRequest, SyncResponse,
     PROTOCOL_VERSION,
 };
-use app_core::store::{decode_changes, Received};
+use app_core::store::{decode_changes, Layer, Received};
 use automerge::ChangeHash;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +68,16 @@ pub struct ParentStatus {
     pub received_blobs: u64,
 }
 
-const TABLES: &str = "
+/// Forwarding's tables in the store's migration ladder. Never edit a step that has shipped; add
+/// one.
+pub(crate) const LAYER: Layer = Layer {
+    name: "forward",
+    steps: &[V1],
+};
+
+/// The tables as forwarding created them before they were versioned (on every link and every
+/// start): `IF NOT EXISTS`, so that this first step adopts those files as they are.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS forward_state (
     key TEXT PRIMARY KEY,
     acked_heads BLOB NOT NULL
@@ -86,26 +97,11 @@ CREATE INDEX IF NOT EXISTS forward_blobs_open ON forward_blobs(parent, next_at)
 ";
 
 fn meta(db: &ServerDb, key: &str) -> rusqlite::Result<Option<String>> {
-    db.store
-        .connection()
-        .query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()
-}
-
-fn set_meta(conn: &rusqlite::Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO server_meta(key, value) VALUES (?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET value = ?2",
-        params![key, value],
-    )?;
-    Ok(())
+    db.store.read(|c| crate::db::server_meta(c, key))
 }
 
 /// The parent link, if this server has one.
 pub fn parent(db: &ServerDb) -> anyhow::Result<Option<Parent>> {
-    db.store.connection().execute_batch(TABLES)?;
     let (Some(url), Some(token), Some(unit)) = (
         meta(db, "parent.url")?,
         meta(db, "parent.token")?,
@@ -141,7 +137,6 @@ async fn refusal(resp: reqwest::Response) -> String {
 /// Enrols this server with its parent using a code the parent issued for `server:<this unit>`,
 /// and keeps the link.
 pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> anyhow::Result<Parent> {
-    db.store.connection().execute_batch(TABLES)?;
     let url = url.trim_end_matches('/').to_owned();
     let resp = http_client()
         .post(format!("{url}/v1/enrol"))
@@ -161,12 +156,13 @@ pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> anyho
         );
     }
     let e: EnrolResponse = resp.json().await?;
-    let conn = db.store.connection();
-    set_meta(conn, "parent.url", &url)?;
-    set_meta(conn, "parent.token", &e.token)?;
-    set_meta(conn, "parent.unit", e.server_unit.as_str())?;
-    set_meta(conn, "parent.cursor", "0")?;
-    set_meta(conn, "forward.cursor", "0")?;
+    db.store.write(|tx| {
+        set_server_meta(tx, "parent.url", &url)?;
+        set_server_meta(tx, "parent.token", &e.token)?;
+        set_server_meta(tx, "parent.unit", e.server_unit.as_str())?;
+        set_server_meta(tx, "parent.cursor", "0")?;
+        set_server_meta(tx, "forward.cursor", "0")
+    })?;
     Ok(Parent {
         url,
         token: e.token,
@@ -187,10 +183,9 @@ struct Round {
     attachments: Vec<(String, String)>,
 }
 
-fn acked_heads(db: &ServerDb, key: &str) -> rusqlite::Result<Vec<ChangeHash>> {
-    Ok(db
-        .store
-        .connection()
+/// The heads of a document the parent has acknowledged (none if it was never forwarded).
+fn acked_heads(conn: &Connection, key: &str) -> rusqlite::Result<Vec<ChangeHash>> {
+    Ok(conn
         .query_row(
             "SELECT acked_heads FROM forward_state WHERE key = ?1",
             [key],
@@ -199,6 +194,22 @@ fn acked_heads(db: &ServerDb, key: &str) -> rusqlite::Result<Vec<ChangeHash>> {
         .optional()?
         .map(|b| crate::db::heads_from_bytes(&b))
         .unwrap_or_default())
+}
+
+fn set_acked_heads(tx: &Transaction<'_>, key: &str, heads: &[ChangeHash]) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO forward_state(key, acked_heads) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET acked_heads = ?2",
+        params![key, crate::db::heads_bytes(heads)],
+    )?;
+    Ok(())
+}
+
+/// Documents of this server's cases that went up to a parent.
+fn forwarded_cases(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT key FROM forward_state WHERE key LIKE 'case:%'")?
+        .query_map([], |r| r.get(0))?
+        .collect()
 }
 
 fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
@@ -211,31 +222,10 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let current = db.current_seq().map_err(ApiError::internal)?;
-    let rows: Vec<(String, i64)> = {
-        let mut stmt = db
-            .store
-            .connection()
-            .prepare_cached(
-                "SELECT d.key, d.seq FROM doc_seq d
-                 WHERE d.seq > ?1 AND EXISTS
-                     (SELECT 1 FROM doc_scope s WHERE s.key = d.key AND s.scope = ?2)
-                 ORDER BY d.seq LIMIT ?3",
-            )
-            .map_err(ApiError::internal)?;
-        let rows = stmt
-            .query_map(
-                params![
-                    cursor as i64,
-                    format!("u:{}", parent.unit),
-                    ROUND_DOCS as i64
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(ApiError::internal)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(ApiError::internal)?;
-        rows
-    };
+    let scope = format!("u:{}", parent.unit);
+    let rows = db
+        .store
+        .read(|c| crate::db::in_scope_after(c, cursor, &scope, ROUND_DOCS))?;
     let full = rows.len() == ROUND_DOCS;
     let next_cursor = if full {
         rows.last().map(|r| r.1 as u64).unwrap_or(current)
@@ -254,7 +244,7 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
         else {
             continue;
         };
-        let acked = acked_heads(db, &key).map_err(ApiError::internal)?;
+        let acked = db.store.read(|c| acked_heads(c, &key))?;
         let heads = doc.get_heads();
         if acked == heads {
             continue;
@@ -318,7 +308,7 @@ fn apply_round(
         let (kind, id) = parse_key(&key)?;
         let acked = match sent.get(key.as_str()) {
             Some(h) => (*h).clone(),
-            None => acked_heads(db, &key).map_err(ApiError::internal)?,
+            None => db.store.read(|c| acked_heads(c, &key))?,
         };
         let r = match update {
             DocUpdate::Changes { changes, .. } => {
@@ -384,14 +374,10 @@ fn apply_round(
     let record = move |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<()> {
         blobs::record_listed(tx, &parent_unit, &attachments)?;
         for (key, heads) in &acks {
-            tx.execute(
-                "INSERT INTO forward_state(key, acked_heads) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET acked_heads = ?2",
-                params![key, crate::db::heads_bytes(heads)],
-            )?;
+            set_acked_heads(tx, key, heads)?;
         }
-        set_meta(tx, "forward.cursor", &next_cursor.to_string())?;
-        set_meta(tx, "parent.cursor", &parent_cursor.to_string())?;
+        set_server_meta(tx, "forward.cursor", &next_cursor.to_string())?;
+        set_server_meta(tx, "parent.cursor", &parent_cursor.to_string())?;
         Ok(())
     };
     db.commit_with(received, logged, now_ms, record)
@@ -454,8 +440,8 @@ pub async fn forward_once(
             match apply_round(&mut db, &p, &round, answer, now) {
                 Err(e) if e.code == app_core::protocol::ErrorCode::UnknownDoc => {
                     // The parent sent changes to a document we lack: ask it for whole documents.
-                    set_meta(db.store.connection(), "parent.cursor", "0")
-                        .map_err(ApiError::internal)?;
+                    db.store
+                        .write(|tx| set_server_meta(tx, "parent.cursor", "0"))?;
                     Err(e)
                 }
                 other => other,

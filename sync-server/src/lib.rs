@@ -25,17 +25,7 @@ use db::{Logged, ServerDb};
 /// Logs every stored document that the sync log does not know yet (documents written by an
 /// import rather than a sync), so that devices receive them. Returns how many were logged.
 pub fn log_unlogged(db: &mut ServerDb) -> anyhow::Result<usize> {
-    let keys: Vec<(String, String)> = {
-        let conn = db.store.connection();
-        let mut stmt = conn.prepare(
-            "SELECT key, kind FROM documents WHERE key NOT IN (SELECT key FROM doc_seq)
-             ORDER BY CASE kind WHEN 'case' THEN 0 ELSE 1 END, key",
-        )?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        rows
-    };
+    let keys = db.store.read(crate::db::unlogged)?;
     let mut logged = Vec::new();
     let mut case_scope = std::collections::BTreeMap::new();
     for (key, _) in &keys {

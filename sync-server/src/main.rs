@@ -133,7 +133,7 @@ fn main() -> anyhow::Result<()> {
             server,
             hours,
         } => {
-            let db = open(&config)?;
+            let mut db = open(&config)?;
             let principal = match (person, server) {
                 (Some(p), _) => p,
                 (None, Some(unit)) => format!("{}{unit}", sync_server::db::SERVER_PREFIX),
@@ -148,7 +148,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Revoke { device } => {
-            let db = open(&config)?;
+            let mut db = open(&config)?;
             db.revoke(&device, http::now_ms())?;
             println!("device {device} revoked");
             Ok(())

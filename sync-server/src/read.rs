@@ -115,39 +115,18 @@ pub fn directory_people(directory: &app_core::org::Directory, reader: &Device) -
 
 /// The case keys (`case:<id>`) a device may read.
 fn readable(db: &ServerDb, principals: &[String]) -> Result<BTreeSet<String>, ApiError> {
-    if principals.is_empty() {
-        return Ok(BTreeSet::new());
-    }
-    let placeholders = vec!["?"; principals.len()].join(", ");
-    let sql = format!(
-        "SELECT DISTINCT key FROM doc_scope WHERE key LIKE 'case:%' AND scope IN ({placeholders})"
-    );
-    let conn = db.store.connection();
-    let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
-    let keys = stmt
-        .query_map(rusqlite::params_from_iter(principals.iter()), |r| r.get(0))
-        .map_err(ApiError::internal)?
-        .collect::<rusqlite::Result<BTreeSet<String>>>()
-        .map_err(ApiError::internal)?;
-    Ok(keys)
+    Ok(db
+        .store
+        .read(|c| crate::db::cases_in_scope(c, principals))?)
 }
 
 /// Whether a device may read one document (`case:<id>`…): the rule of [`case`] and of the
 /// attachment endpoints, without listing everything the device may read.
 pub fn may_read(db: &ServerDb, device: &Device, key: &str) -> Result<bool, ApiError> {
     let principals = scope::device_principals(db.store.directory(), device);
-    if principals.is_empty() {
-        return Ok(false);
-    }
-    let placeholders = vec!["?"; principals.len()].join(", ");
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM doc_scope WHERE key = ? AND scope IN ({placeholders}))"
-    );
-    let conn = db.store.connection();
-    let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
-    let args = std::iter::once(key).chain(principals.iter().map(String::as_str));
-    stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))
-        .map_err(ApiError::internal)
+    Ok(db
+        .store
+        .read(|c| crate::db::in_scope(c, key, &principals))?)
 }
 
 /// The answer for a case that does not exist *or* is not the reader's to see: the same, so

@@ -15,7 +15,7 @@
 //! first: the changes it lacks (the document's changes since its heads at the cursor, less the
 //! device's own), or the whole document if it came into scope after the cursor.
 
-use crate::db::{heads_from_bytes, Device, Logged, ServerDb};
+use crate::db::{Device, Logged, ServerDb};
 use crate::error::ApiError;
 use crate::scope;
 use app_core::document::DocKind;
@@ -26,7 +26,6 @@ use app_core::org::Directory;
 use app_core::protocol::{DocUpdate, ErrorCode, SyncRequest, SyncResponse};
 use app_core::store::{decode_changes, prepare_detached, Received};
 use automerge::ChangeHash;
-use rusqlite::OptionalExtension;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
@@ -115,7 +114,7 @@ pub fn sync(
     // Optimistic: check unlocked, commit if nothing moved meanwhile. No request checks while it
     // holds the lock, so one device's upload cannot stall the others.
     let mut attempts = 0;
-    let (db, stored) = loop {
+    let (mut db, stored) = loop {
         let snapshot = read_snapshot(&lock(), device, &order)?;
         let checked = check_upload(device, &snapshot, &order, limits, now_ms)?;
         let mut db = lock();
@@ -443,16 +442,7 @@ fn out_of_scope(key: &str) -> ApiError {
 
 /// The scope keys a stored document has.
 pub(crate) fn stored_scope(db: &ServerDb, key: &str) -> Result<BTreeSet<String>, ApiError> {
-    let conn = db.store.connection();
-    let mut stmt = conn
-        .prepare_cached("SELECT scope FROM doc_scope WHERE key = ?1")
-        .map_err(ApiError::internal)?;
-    let keys = stmt
-        .query_map([key], |r| r.get::<_, String>(0))
-        .map_err(ApiError::internal)?
-        .collect::<rusqlite::Result<BTreeSet<_>>>()
-        .map_err(ApiError::internal)?;
-    Ok(keys)
+    Ok(db.store.read(|c| crate::db::scope_of(c, key))?)
 }
 
 /// What the device lacks, after `cursor`, in its scope.
@@ -475,34 +465,11 @@ pub fn answer(
     let max = max_docs
         .map(|m| (m as usize).clamp(1, limits.max_answer_docs))
         .unwrap_or(limits.max_answer_docs);
-    let placeholders = (0..principals.len())
-        .map(|i| format!("?{}", i + 4))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT d.key, d.seq, MIN(s.since) FROM doc_seq d JOIN doc_scope s ON s.key = d.key
-         WHERE d.seq > ?1 AND s.scope IN ({placeholders})
-           AND EXISTS (SELECT 1 FROM doc_versions v WHERE v.key = d.key AND v.seq > ?1
-                       AND (v.writer IS NULL OR v.writer != ?2))
-         GROUP BY d.key ORDER BY d.seq LIMIT ?3"
-    );
-    let conn = db.store.connection();
-    let mut stmt = conn.prepare_cached(&sql).map_err(ApiError::internal)?;
-    // ?1 cursor, ?2 this device, ?3 the limit, then the principals. Documents whose every
-    // version after the cursor this device wrote itself have nothing for it.
-    let mut args: Vec<rusqlite::types::Value> = vec![
-        (cursor as i64).into(),
-        device.id.to_string().into(),
-        ((max + 1) as i64).into(),
-    ];
-    args.extend(principals.iter().map(|p| p.clone().into()));
-    let rows: Vec<(String, i64, i64)> = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(ApiError::internal)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(ApiError::internal)?;
+    // Documents whose every version after the cursor this device wrote itself have nothing
+    // for it.
+    let rows = db
+        .store
+        .read(|c| crate::db::changed_after(c, cursor, device.id.as_str(), principals, max + 1))?;
     let mut bytes = 0usize;
     for (i, (key, _, since)) in rows.iter().enumerate() {
         if i == max {
@@ -511,16 +478,10 @@ pub fn answer(
             break;
         }
         let (kind, id) = parse_key(key)?;
-        let then: Option<Vec<u8>> = if (*since as u64) > cursor {
+        let then = if (*since as u64) > cursor {
             None
         } else {
-            conn.query_row(
-                "SELECT heads FROM doc_versions WHERE key = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
-                rusqlite::params![key, cursor as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(ApiError::internal)?
+            db.store.read(|c| crate::db::heads_at(c, key, cursor))?
         };
         let update = match then {
             None => {
@@ -537,7 +498,7 @@ pub fn answer(
                     bytes: stored,
                 }
             }
-            Some(h) => {
+            Some(heads) => {
                 let Some(mut doc) = db
                     .store
                     .load_document(kind, id)
@@ -545,7 +506,6 @@ pub fn answer(
                 else {
                     continue;
                 };
-                let heads = heads_from_bytes(&h);
                 let changes: Vec<Vec<u8>> = doc
                     .get_changes(&heads)
                     .into_iter()

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AttachmentId, CaseId};
 use crate::model::{Actor, Attachment, ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 use crate::rules;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 
 /// Checks a file offered as an attachment: an accepted type ([`ATTACHMENT_TYPES`]), not empty,
 /// at most [`MAX_ATTACHMENT_BYTES`]. Returns the type, trimmed and in lower case.
@@ -107,26 +107,25 @@ impl Store {
         doc.edit(actor, &edit, now_ms)?;
         let summary = self.summarise(&doc)?;
         let key = DocKind::Case.key(case.as_str());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // The same bytes may be here already (attached to another case, or received): they are
-        // kept once, and keep their state.
-        tx.execute(
-            "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
-            params![
-                attachment.sha256,
-                attachment.mime,
-                attachment.size as i64,
-                bytes,
-                case.as_str(),
-                now_ms
-            ],
-        )?;
-        Self::append_changes(&tx, &key, doc.automerge(), &before, true, now_ms)?;
-        Self::write_summary(&tx, &summary)?;
-        tx.commit()?;
+        self.write(|tx| -> Result<()> {
+            // The same bytes may be here already (attached to another case, or received): they are
+            // kept once, and keep their state.
+            tx.execute(
+                "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
+                params![
+                    attachment.sha256,
+                    attachment.mime,
+                    attachment.size as i64,
+                    bytes,
+                    case.as_str(),
+                    now_ms
+                ],
+            )?;
+            Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
+            Self::write_summary(tx, &summary)?;
+            Ok(())
+        })?;
         Ok(attachment)
     }
 

@@ -11,7 +11,7 @@ use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use crate::workflow::Folded;
 use automerge::ChangeHash;
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 /// Everything a case screen shows.
 #[derive(Clone, Debug)]
@@ -88,27 +88,26 @@ impl Store {
         )?;
         let summary = self.summarise(&doc)?;
         let mut contacts_doc = contacts.to_automerge(&self.actor_id)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::insert_document(
-            &tx,
-            &DocKind::Case.key(id.as_str()),
-            DocKind::Case,
-            doc.automerge(),
-            true,
-            now_ms,
-        )?;
-        Self::insert_document(
-            &tx,
-            &DocKind::Contacts.key(id.as_str()),
-            DocKind::Contacts,
-            &mut contacts_doc,
-            true,
-            now_ms,
-        )?;
-        Self::write_summary(&tx, &summary)?;
-        tx.commit()?;
+        self.write(|tx| -> Result<()> {
+            Self::insert_document(
+                tx,
+                &DocKind::Case.key(id.as_str()),
+                DocKind::Case,
+                doc.automerge(),
+                true,
+                now_ms,
+            )?;
+            Self::insert_document(
+                tx,
+                &DocKind::Contacts.key(id.as_str()),
+                DocKind::Contacts,
+                &mut contacts_doc,
+                true,
+                now_ms,
+            )?;
+            Self::write_summary(tx, &summary)?;
+            Ok(())
+        })?;
         Ok(id)
     }
 
@@ -175,13 +174,11 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         let key = DocKind::Case.key(doc.id().as_str());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::append_changes(&tx, &key, doc.automerge(), before, local, now_ms)?;
-        Self::write_summary(&tx, summary)?;
-        tx.commit()?;
-        Ok(())
+        self.write(|tx| -> Result<()> {
+            Self::append_changes(tx, &key, doc.automerge(), before, local, now_ms)?;
+            Self::write_summary(tx, summary)?;
+            Ok(())
+        })
     }
 
     /// A case with its timeline, state and contacts.

@@ -4,7 +4,7 @@
 use super::Store;
 use crate::error::{Error, Result};
 use crate::org::{Directory, Person, Unit};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 
 fn json_err(e: serde_json::Error) -> Error {
     Error::Json(e)
@@ -28,29 +28,28 @@ impl Store {
     /// Replaces the directory (units and people) and recomputes every summary, since deadlines
     /// depend on the units' policies.
     pub fn set_directory(&mut self, directory: Directory) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM units", [])?;
-        tx.execute("DELETE FROM people", [])?;
-        for u in directory.units() {
+        self.write(|tx| -> Result<()> {
+            tx.execute("DELETE FROM units", [])?;
+            tx.execute("DELETE FROM people", [])?;
+            for u in directory.units() {
+                tx.execute(
+                    "INSERT INTO units(id, json) VALUES (?1, ?2)",
+                    params![u.id.as_str(), serde_json::to_string(u)?],
+                )?;
+            }
+            for p in directory.people() {
+                tx.execute(
+                    "INSERT INTO people(id, json) VALUES (?1, ?2)",
+                    params![p.id.as_str(), serde_json::to_string(p)?],
+                )?;
+            }
             tx.execute(
-                "INSERT INTO units(id, json) VALUES (?1, ?2)",
-                params![u.id.as_str(), serde_json::to_string(u)?],
+                "INSERT INTO meta(key, value) VALUES ('directory_version', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                [],
             )?;
-        }
-        for p in directory.people() {
-            tx.execute(
-                "INSERT INTO people(id, json) VALUES (?1, ?2)",
-                params![p.id.as_str(), serde_json::to_string(p)?],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO meta(key, value) VALUES ('directory_version', '1')
-             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            [],
-        )?;
-        tx.commit()?;
+            Ok(())
+        })?;
         self.directory = std::sync::Arc::new(directory);
         self.reindex()?;
         Ok(())

@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::ids::{HouseholdId, UnitId, VisitId};
 use crate::model::{Actor, HOUSEHOLD_SCHEMA};
 use crate::rules;
-use crate::screens::HouseholdRow;
+use crate::summary::HouseholdRow;
 use autosurgeon::Text;
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::{params, Transaction};
 
 impl Store {
     /// Registers a household in a grid.
@@ -44,19 +44,18 @@ impl Store {
             visits: Vec::new(),
         };
         let mut doc = HouseholdDoc::create(&household, &self.actor_id, now_ms)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::insert_document(
-            &tx,
-            &DocKind::Household.key(household.id.as_str()),
-            DocKind::Household,
-            doc.automerge(),
-            true,
-            now_ms,
-        )?;
-        Self::write_household_summary(&tx, &household)?;
-        tx.commit()?;
+        self.write(|tx| -> Result<()> {
+            Self::insert_document(
+                tx,
+                &DocKind::Household.key(household.id.as_str()),
+                DocKind::Household,
+                doc.automerge(),
+                true,
+                now_ms,
+            )?;
+            Self::write_household_summary(tx, &household)?;
+            Ok(())
+        })?;
         Ok(household.id)
     }
 
@@ -86,12 +85,11 @@ impl Store {
         doc.record_visit(&visit, now_ms)?;
         let read = doc.read()?;
         let key = DocKind::Household.key(household.as_str());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::append_changes(&tx, &key, doc.automerge(), &before, true, now_ms)?;
-        Self::write_household_summary(&tx, &read)?;
-        tx.commit()?;
+        self.write(|tx| -> Result<()> {
+            Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
+            Self::write_household_summary(tx, &read)?;
+            Ok(())
+        })?;
         Ok(visit.id)
     }
 

@@ -5,7 +5,7 @@ use super::Store;
 use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc};
 use crate::error::Result;
 use crate::ids::{CaseId, HouseholdId};
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::params;
 
 /// What [`Store::reindex`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,30 +44,28 @@ impl Store {
             let key = DocKind::Case.key(doc.id().as_str());
             prepared.push((key, doc.save(), contacts, summary));
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = prepared.len();
-        for (key, bytes, contacts, summary) in prepared {
-            tx.execute(
-                "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
-                 VALUES (?1, 'case', ?2, 0, ?3)",
-                params![key, bytes, now_ms],
-            )?;
-            if let Some(mut c) = contacts {
-                Self::insert_document(
-                    &tx,
-                    &DocKind::Contacts.key(summary.id.as_str()),
-                    DocKind::Contacts,
-                    &mut c,
-                    false,
-                    now_ms,
+        self.write(|tx| -> Result<usize> {
+            let n = prepared.len();
+            for (key, bytes, contacts, summary) in prepared {
+                tx.execute(
+                    "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
+                     VALUES (?1, 'case', ?2, 0, ?3)",
+                    params![key, bytes, now_ms],
                 )?;
+                if let Some(mut c) = contacts {
+                    Self::insert_document(
+                        tx,
+                        &DocKind::Contacts.key(summary.id.as_str()),
+                        DocKind::Contacts,
+                        &mut c,
+                        false,
+                        now_ms,
+                    )?;
+                }
+                Self::write_summary(tx, &summary)?;
             }
-            Self::write_summary(&tx, &summary)?;
-        }
-        tx.commit()?;
-        Ok(n)
+            Ok(n)
+        })
     }
 
     /// Bulk import of households.
@@ -76,25 +74,23 @@ impl Store {
         households: impl IntoIterator<Item = HouseholdDoc>,
         now_ms: i64,
     ) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut n = 0;
-        for mut h in households {
-            let read = h.read()?;
-            Self::insert_document(
-                &tx,
-                &DocKind::Household.key(read.id.as_str()),
-                DocKind::Household,
-                h.automerge(),
-                false,
-                now_ms,
-            )?;
-            Self::write_household_summary(&tx, &read)?;
-            n += 1;
-        }
-        tx.commit()?;
-        Ok(n)
+        self.write(|tx| -> Result<usize> {
+            let mut n = 0;
+            for mut h in households {
+                let read = h.read()?;
+                Self::insert_document(
+                    tx,
+                    &DocKind::Household.key(read.id.as_str()),
+                    DocKind::Household,
+                    h.automerge(),
+                    false,
+                    now_ms,
+                )?;
+                Self::write_household_summary(tx, &read)?;
+                n += 1;
+            }
+            Ok(n)
+        })
     }
 
     /// Rebuilds every summary from the documents. A damaged document is reported and its old
@@ -125,17 +121,16 @@ impl Store {
                 report.damaged.push((key, e.to_string()));
             }
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for s in &cases {
-            Self::write_summary(&tx, s)?;
-        }
-        for h in &households {
-            Self::write_household_summary(&tx, h)?;
-        }
-        tx.execute("DELETE FROM meta WHERE key = 'needs_reindex'", [])?;
-        tx.commit()?;
+        self.write(|tx| -> Result<()> {
+            for s in &cases {
+                Self::write_summary(tx, s)?;
+            }
+            for h in &households {
+                Self::write_household_summary(tx, h)?;
+            }
+            tx.execute("DELETE FROM meta WHERE key = 'needs_reindex'", [])?;
+            Ok(())
+        })?;
         report.cases = cases.len();
         report.households = households.len();
         Ok(report)
@@ -155,15 +150,14 @@ impl Store {
             let Some(mut doc) = self.load_automerge(&key)? else {
                 continue;
             };
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [&key])?;
-            tx.execute(
-                "UPDATE documents SET snapshot = ?2, chunks = 0 WHERE key = ?1",
-                params![key, doc.save()],
-            )?;
-            tx.commit()?;
+            self.write(|tx| -> Result<()> {
+                tx.execute("DELETE FROM document_chunks WHERE key = ?1", [&key])?;
+                tx.execute(
+                    "UPDATE documents SET snapshot = ?2, chunks = 0 WHERE key = ?1",
+                    params![key, doc.save()],
+                )?;
+                Ok(())
+            })?;
             n += 1;
         }
         Ok(n)

@@ -6,7 +6,7 @@ use crate::document::{CaseDoc, DocKind, HouseholdDoc};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, HouseholdId};
 use automerge::{AutoCommit, Change, ChangeHash};
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::{params, Transaction};
 use std::collections::HashSet;
 
 /// A local change waiting for a server's acknowledgement.
@@ -71,18 +71,16 @@ impl Store {
     /// Drops acknowledged changes from the outbox. Unknown hashes are ignored (an
     /// acknowledgement may arrive twice).
     pub fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut n = 0;
-        {
-            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
-            for h in hashes {
-                n += stmt.execute([h.to_string()])?;
+        self.write(|tx| -> Result<usize> {
+            let mut n = 0;
+            {
+                let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+                for h in hashes {
+                    n += stmt.execute([h.to_string()])?;
+                }
             }
-        }
-        tx.commit()?;
-        Ok(n)
+            Ok(n)
+        })
     }
 
     /// Sets a document's unacknowledged changes aside after a server refused them (`code`,
@@ -146,46 +144,44 @@ impl Store {
                 }
             }
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO rejected(hash, key, change, code, message, at)
-             SELECT hash, key, change, ?2, ?3, ?4 FROM outbox WHERE key = ?1",
-            params![key, code, message, now_ms],
-        )?;
-        let n = tx.execute("DELETE FROM outbox WHERE key = ?1", [key])?;
-        if let Some(mut doc) = rebuilt {
-            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [key])?;
-            if doc.get_heads().is_empty() {
-                // The server never had this document.
-                tx.execute("DELETE FROM documents WHERE key = ?1", [key])?;
-                match kind {
-                    Some(DocKind::Case) => {
-                        tx.execute("DELETE FROM cases WHERE id = ?1", [&id])?;
-                        tx.execute("DELETE FROM case_units WHERE case_id = ?1", [&id])?;
-                        tx.execute("DELETE FROM case_people WHERE case_id = ?1", [&id])?;
+        self.write(|tx| -> Result<usize> {
+            tx.execute(
+                "INSERT OR IGNORE INTO rejected(hash, key, change, code, message, at)
+                 SELECT hash, key, change, ?2, ?3, ?4 FROM outbox WHERE key = ?1",
+                params![key, code, message, now_ms],
+            )?;
+            let n = tx.execute("DELETE FROM outbox WHERE key = ?1", [key])?;
+            if let Some(mut doc) = rebuilt {
+                tx.execute("DELETE FROM document_chunks WHERE key = ?1", [key])?;
+                if doc.get_heads().is_empty() {
+                    // The server never had this document.
+                    tx.execute("DELETE FROM documents WHERE key = ?1", [key])?;
+                    match kind {
+                        Some(DocKind::Case) => {
+                            tx.execute("DELETE FROM cases WHERE id = ?1", [&id])?;
+                            tx.execute("DELETE FROM case_units WHERE case_id = ?1", [&id])?;
+                            tx.execute("DELETE FROM case_people WHERE case_id = ?1", [&id])?;
+                        }
+                        Some(DocKind::Household) => {
+                            tx.execute("DELETE FROM households WHERE id = ?1", [&id])?;
+                        }
+                        _ => {}
                     }
-                    Some(DocKind::Household) => {
-                        tx.execute("DELETE FROM households WHERE id = ?1", [&id])?;
+                } else {
+                    tx.execute(
+                        "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE key = ?1",
+                        params![key, doc.save(), now_ms],
+                    )?;
+                    if let Some(s) = &summary {
+                        Self::write_summary(tx, s)?;
                     }
-                    _ => {}
-                }
-            } else {
-                tx.execute(
-                    "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE key = ?1",
-                    params![key, doc.save(), now_ms],
-                )?;
-                if let Some(s) = &summary {
-                    Self::write_summary(&tx, s)?;
-                }
-                if let Some(h) = &household {
-                    Self::write_household_summary(&tx, h)?;
+                    if let Some(h) = &household {
+                        Self::write_household_summary(tx, h)?;
+                    }
                 }
             }
-        }
-        tx.commit()?;
-        Ok(n)
+            Ok(n)
+        })
     }
 
     /// Documents whose local changes a server refused: (key, code, message, changes).

@@ -11,7 +11,7 @@ use crate::model::CaseDocument;
 use crate::org::Directory;
 use crate::summary::CaseSummary;
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
-use rusqlite::{Transaction, TransactionBehavior};
+use rusqlite::Transaction;
 
 /// A document with received changes merged in memory, read and summarised, not yet written:
 /// what [`Store::prepare_changes`] gives and [`Store::commit_received`] writes. A server checks
@@ -200,25 +200,23 @@ impl Store {
     where
         F: FnOnce(&Transaction<'_>, &[Received]) -> Result<()>,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for r in &mut received {
-            if r.is_new {
-                Self::insert_document(&tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
-            } else {
-                Self::write_chunk(&tx, &r.key, &mut r.doc, &r.before, now_ms)?;
+        self.write(|tx| -> Result<()> {
+            for r in &mut received {
+                if r.is_new {
+                    Self::insert_document(tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
+                } else {
+                    Self::write_chunk(tx, &r.key, &mut r.doc, &r.before, now_ms)?;
+                }
+                if let Some(s) = &r.summary {
+                    Self::write_summary(tx, s)?;
+                }
+                if let Some(h) = &r.household {
+                    Self::write_household_summary(tx, h)?;
+                }
             }
-            if let Some(s) = &r.summary {
-                Self::write_summary(&tx, s)?;
-            }
-            if let Some(h) = &r.household {
-                Self::write_household_summary(&tx, h)?;
-            }
-        }
-        also(&tx, &received)?;
-        tx.commit()?;
-        Ok(())
+            also(tx, &received)?;
+            Ok(())
+        })
     }
 }
 

@@ -1,28 +1,101 @@
-//! The schema and its migration ladder: `PRAGMA user_version` counts the steps a file has
-//! taken; [`migrate`] takes the rest, in one transaction, and refuses a file from a newer build.
+//! The schema and its migration ladder. `PRAGMA user_version` counts the steps the core's
+//! tables have taken; [`migrate`] takes the rest, one at a time, and refuses a file from a newer
+//! build.
+//!
+//! Other crates keep tables in the same file (a server's devices and sync log) as [`Layer`]s:
+//! a name and its own ordered steps, the version each file has reached recorded in
+//! `schema_layers(layer, version)`. They are migrated in the same transaction as the core, right
+//! after it, in the order given, and refused in the same way when the file is newer than the
+//! build. A step that has shipped is never edited; a change is a new step.
 
+use super::write_in;
 use crate::error::{Error, Result};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
 pub const SCHEMA_VERSION: i64 = 4;
 
-/// Brings a database to [`SCHEMA_VERSION`], one step at a time (`PRAGMA user_version`).
-/// Refuses a database written by a newer version.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
-        return Err(Error::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+/// Tables of another crate's kept in the store's file under a version of their own.
+#[derive(Clone, Copy, Debug)]
+pub struct Layer {
+    /// The layer's name, its key in `schema_layers`.
+    pub name: &'static str,
+    /// SQL batches, in order: step `i` takes the layer from version `i` to `i + 1`.
+    pub steps: &'static [&'static str],
+}
+
+impl Layer {
+    /// The version this build brings the layer to.
+    pub const fn version(&self) -> i64 {
+        self.steps.len() as i64
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for version in found..SCHEMA_VERSION {
-        upgrade_from(&tx, version)?;
+}
+
+/// Brings a database to [`SCHEMA_VERSION`], one step at a time (`PRAGMA user_version`), then
+/// each layer to its version, all in one IMMEDIATE transaction: a file is migrated whole or not
+/// at all, and a second process opening it meanwhile waits and then finds nothing to do. Refuses
+/// a database written by a newer version ([`Error::SchemaTooNew`], [`Error::LayerTooNew`]).
+pub fn migrate(conn: &mut Connection, layers: &[Layer]) -> Result<()> {
+    write_in(conn, |tx| {
+        let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for version in found..SCHEMA_VERSION {
+            upgrade_from(tx, version)?;
+        }
+        if found < SCHEMA_VERSION {
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        if !layers.is_empty() {
+            migrate_layers(tx, layers)?;
+        }
+        Ok(())
+    })
+}
+
+/// Brings each layer to its version. `schema_layers` is the layers' own bookkeeping (as
+/// `user_version` is the core's): it comes with the first layer, so a device's file, which has
+/// none, is as it always was.
+fn migrate_layers(tx: &Transaction<'_>, layers: &[Layer]) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_layers (
+             layer TEXT PRIMARY KEY,
+             version INTEGER NOT NULL
+         );",
+    )?;
+    for layer in layers {
+        let found: i64 = tx
+            .query_row(
+                "SELECT version FROM schema_layers WHERE layer = ?1",
+                [layer.name],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let supported = layer.version();
+        if found > supported {
+            return Err(Error::LayerTooNew {
+                layer: layer.name.to_owned(),
+                found,
+                supported,
+            });
+        }
+        if found == supported {
+            continue;
+        }
+        for step in &layer.steps[usize::try_from(found).unwrap_or(0)..] {
+            tx.execute_batch(step)?;
+        }
+        tx.execute(
+            "INSERT INTO schema_layers(layer, version) VALUES (?1, ?2)
+             ON CONFLICT(layer) DO UPDATE SET version = ?2",
+            params![layer.name, supported],
+        )?;
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::org::{Role, Tier};
 use crate::summary::CaseSummary;
 use crate::workflow::Status;
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 
 const T0: i64 = 1_790_784_000_000; // 2026-10-01 00:00 CST
@@ -1323,4 +1323,189 @@ fn a_version_three_database_is_upgraded_and_takes_attachments() {
     // Opening again migrates nothing more.
     let store = Store::open(&path).unwrap();
     assert_eq!(store.blob(&a.sha256).unwrap().unwrap().0, "image/png");
+}
+
+// ----- write, read and layers -----
+
+/// A layer as a server registers one: two steps, the second not re-runnable (a plain `CREATE`),
+/// so a ladder that ran it twice would fail.
+const NOTES: Layer = Layer {
+    name: "notes",
+    steps: &[
+        "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);",
+        "CREATE TABLE note_tags (note INTEGER NOT NULL, tag TEXT NOT NULL);",
+    ],
+};
+
+fn layer_version(store: &Store, layer: &str) -> Option<i64> {
+    store
+        .read(|c| {
+            c.query_row(
+                "SELECT version FROM schema_layers WHERE layer = ?1",
+                [layer],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .unwrap()
+}
+
+#[test]
+fn write_commits_on_ok_and_stores_nothing_on_err() {
+    let (_dir, mut store) = fixture_store();
+    store
+        .write(|tx| tx.execute("INSERT INTO meta(key, value) VALUES ('a', '1')", []))
+        .unwrap();
+    let err = store
+        .write(|tx| -> Result<()> {
+            tx.execute("INSERT INTO meta(key, value) VALUES ('b', '2')", [])?;
+            Err(Error::invalid("b", "refused after writing"))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    assert_eq!(store.meta("a").unwrap().as_deref(), Some("1"));
+    assert_eq!(
+        store.meta("b").unwrap(),
+        None,
+        "the failed write left nothing"
+    );
+    // A panic inside rolls back too, and the store keeps working.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.write(|tx| -> Result<()> {
+            tx.execute("INSERT INTO meta(key, value) VALUES ('c', '3')", [])?;
+            panic!("in the middle of a write");
+        });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(store.meta("c").unwrap(), None);
+    store.set_meta("d", "4").unwrap();
+    assert_eq!(store.meta("d").unwrap().as_deref(), Some("4"));
+}
+
+#[test]
+fn read_cannot_write() {
+    let (_dir, mut store) = fixture_store();
+    let err = store
+        .read(|c| c.execute("INSERT INTO meta(key, value) VALUES ('a', '1')", []))
+        .unwrap_err();
+    assert!(err.to_string().contains("readonly"), "{err}");
+    assert_eq!(store.meta("a").unwrap(), None);
+    // Writes work again after the read.
+    store.set_meta("a", "1").unwrap();
+    assert_eq!(store.meta("a").unwrap().as_deref(), Some("1"));
+}
+
+fn fixture_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store.sqlite3")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_layer_is_created_at_open_recorded_and_not_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layered.sqlite3");
+    let mut store = Store::open_with(&path, &[NOTES]).unwrap();
+    assert_eq!(layer_version(&store, "notes"), Some(2));
+    assert_eq!(user_version(&store), SCHEMA_VERSION);
+    store
+        .write(|tx| tx.execute("INSERT INTO notes(text) VALUES ('kept')", []))
+        .unwrap();
+    drop(store);
+    // Reopening runs no step (the second one would fail if it ran again).
+    let store = Store::open_with(&path, &[NOTES]).unwrap();
+    assert_eq!(layer_version(&store, "notes"), Some(2));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM notes"), 1);
+    drop(store);
+    // A store opened without the layer leaves its tables and version alone.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(layer_version(&store, "notes"), Some(2));
+    // A device's store has no layers and no bookkeeping for them.
+    let (_d, device) = fixture_store();
+    assert_eq!(
+        count(
+            &device,
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'schema_layers'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn a_layer_adopts_tables_made_before_it_was_versioned_and_climbs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        // A file whose notes table was made the old way, at the first step, unrecorded.
+        let store = Store::open(&path).unwrap();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+             INSERT INTO notes(text) VALUES ('old');",
+        )
+        .unwrap();
+    }
+    let store = Store::open_with(&path, &[NOTES]).unwrap();
+    assert_eq!(layer_version(&store, "notes"), Some(2));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM notes"), 1, "rows kept");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM note_tags"), 0);
+}
+
+#[test]
+fn a_layer_newer_than_the_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite3");
+    drop(Store::open_with(&path, &[NOTES]).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE schema_layers SET version = 3 WHERE layer = 'notes'",
+            [],
+        )
+        .unwrap();
+    let err = Store::open_with(&path, &[NOTES]).unwrap_err();
+    assert!(
+        matches!(&err, Error::LayerTooNew { layer, found: 3, supported: 2 } if layer == "notes"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("update this program"), "{err}");
+    // An older build of the layer (one step) is refused the same way.
+    let older = Layer {
+        name: "notes",
+        steps: &NOTES.steps[..1],
+    };
+    drop(Store::open(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE schema_layers SET version = 2", [])
+        .unwrap();
+    assert!(matches!(
+        Store::open_with(&path, &[older]).unwrap_err(),
+        Error::LayerTooNew { .. }
+    ));
+}
+
+#[test]
+fn a_failing_layer_step_leaves_the_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.sqlite3");
+    let broken = Layer {
+        name: "broken",
+        steps: &["CREATE TABLE fine (x INTEGER);", "NOT SQL AT ALL;"],
+    };
+    assert!(matches!(
+        Store::open_with(&path, &[broken]).unwrap_err(),
+        Error::Storage(_)
+    ));
+    // Not even the core was migrated: the ladder is one transaction.
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 0);
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0);
 }

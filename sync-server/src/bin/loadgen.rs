@@ -348,11 +348,13 @@ async fn main() -> anyhow::Result<()> {
     drop(server);
     let db = ServerDb::open(&db_path)?;
     let storage = db.store.storage()?;
-    let cases = db.store.connection().query_row(
-        "SELECT COUNT(*), SUM(LENGTH(snapshot)) + COALESCE((SELECT SUM(LENGTH(c.bytes)) FROM document_chunks c JOIN documents d2 ON d2.key = c.key WHERE d2.kind = 'case'), 0) FROM documents WHERE kind = 'case'",
-        [],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-    )?;
+    let cases = db.store.read(|c| {
+        c.query_row(
+            "SELECT COUNT(*), SUM(LENGTH(snapshot)) + COALESCE((SELECT SUM(LENGTH(c.bytes)) FROM document_chunks c JOIN documents d2 ON d2.key = c.key WHERE d2.kind = 'case'), 0) FROM documents WHERE kind = 'case'",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+    })?;
     let file = std::fs::metadata(&db_path)?.len()
         + std::fs::metadata(PathBuf::from(format!("{}-wal", db_path.display())))
             .map(|m| m.len())
@@ -646,7 +648,7 @@ fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
 
 /// Issues an enrolment code straight in the server's database (as the admin command does).
 fn issue(db_path: &Path, person: &str) -> anyhow::Result<String> {
-    let db = ServerDb::open(db_path)?;
+    let mut db = ServerDb::open(db_path)?;
     db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)
 }
 

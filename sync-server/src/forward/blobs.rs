@@ -17,13 +17,14 @@
 //! row goes up at the next pass. No connection, a revoked credential, a busy or failing parent
 //! end the pass with an error: the forwarder backs off and everything stays open.
 
-use super::{meta, set_meta, Parent};
+use super::{forwarded_cases, meta, Parent};
+use crate::db::set_server_meta;
 use crate::http::AppState;
 use app_core::document::DocKind;
 use app_core::model::Attachment;
 use app_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
 use automerge::AutoCommit;
-use rusqlite::params;
+use rusqlite::{params, Connection, Transaction};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub(super) fn listed(doc: &AutoCommit) -> Result<Vec<String>, String> {
 /// Records (case id, SHA-256) pairs as attachments the parent should hold; a pair already
 /// recorded (open or done) is left as it is.
 pub(super) fn record_listed(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Transaction<'_>,
     parent: &str,
     listed: &[(String, String)],
 ) -> rusqlite::Result<()> {
@@ -69,18 +70,7 @@ fn backfill(db: &mut crate::db::ServerDb, parent: &str) -> Result<(), String> {
     if meta(db, &done_key).map_err(|e| e.to_string())?.is_some() {
         return Ok(());
     }
-    let keys: Vec<String> = {
-        let conn = db.store.connection();
-        let mut stmt = conn
-            .prepare("SELECT key FROM forward_state WHERE key LIKE 'case:%'")
-            .map_err(|e| e.to_string())?;
-        let keys = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| e.to_string())?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| e.to_string())?;
-        keys
-    };
+    let keys = db.store.read(forwarded_cases).map_err(|e| e.to_string())?;
     let mut pairs = Vec::new();
     for key in keys {
         let id = &key["case:".len()..];
@@ -96,14 +86,12 @@ fn backfill(db: &mut crate::db::ServerDb, parent: &str) -> Result<(), String> {
             Err(e) => tracing::warn!(doc = %key, "attachments not readable: {e}"),
         }
     }
-    let tx = db
-        .store
-        .connection_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    db.store
+        .write(|tx| {
+            record_listed(tx, parent, &pairs)?;
+            set_server_meta(tx, &done_key, "1")
+        })
         .map_err(|e| e.to_string())?;
-    record_listed(&tx, parent, &pairs).map_err(|e| e.to_string())?;
-    set_meta(&tx, &done_key, "1").map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())?;
     if !pairs.is_empty() {
         tracing::info!(
             attachments = pairs.len(),
@@ -123,8 +111,7 @@ struct Open {
 }
 
 /// Open rows due: those whose wait is over, and those that waited for bytes which are now here.
-fn due(db: &crate::db::ServerDb, parent: &str, now_ms: i64) -> rusqlite::Result<Vec<Open>> {
-    let conn = db.store.connection();
+fn due(conn: &Connection, parent: &str, now_ms: i64) -> rusqlite::Result<Vec<Open>> {
     let mut stmt = conn.prepare_cached(
         "SELECT f.sha256, f.case_id, f.tries, b.sha256 IS NOT NULL
          FROM forward_blobs f LEFT JOIN blobs b ON b.sha256 = f.sha256
@@ -145,13 +132,8 @@ fn due(db: &crate::db::ServerDb, parent: &str, now_ms: i64) -> rusqlite::Result<
     Ok(rows)
 }
 
-fn mark_done(
-    conn: &rusqlite::Connection,
-    parent: &str,
-    sha: &str,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
+fn mark_done(tx: &Transaction<'_>, parent: &str, sha: &str, now_ms: i64) -> rusqlite::Result<()> {
+    tx.execute(
         "UPDATE forward_blobs SET acked_at = ?3, failed = NULL WHERE parent = ?1 AND sha256 = ?2",
         params![parent, sha, now_ms],
     )?;
@@ -159,7 +141,7 @@ fn mark_done(
 }
 
 fn mark_failed(
-    conn: &rusqlite::Connection,
+    tx: &Transaction<'_>,
     parent: &str,
     item: &Open,
     direction: &str,
@@ -168,7 +150,7 @@ fn mark_failed(
     let wait = FIRST_WAIT_MS
         .saturating_mul(1i64 << item.tries.clamp(0, 20))
         .min(MAX_WAIT_MS);
-    conn.execute(
+    tx.execute(
         "UPDATE forward_blobs SET tries = tries + 1, next_at = ?3, failed = ?4
          WHERE parent = ?1 AND sha256 = ?2",
         params![parent, item.sha, now_ms + wait, direction],
@@ -257,7 +239,9 @@ pub(super) async fn exchange(
         let u = unit.clone();
         let items = with_db(state, move |db, now| {
             backfill(db, &u)?;
-            due(db, &u, now).map_err(|e| e.to_string())
+            db.store
+                .read(|c| due(c, &u, now))
+                .map_err(|e| e.to_string())
         })
         .await?;
         let n = items.len();
@@ -276,7 +260,8 @@ pub(super) async fn exchange(
                     // Not here after all: try again later.
                     let u = unit.clone();
                     with_db(state, move |db, now| {
-                        mark_failed(db.store.connection(), &u, &item, "put", now)
+                        db.store
+                            .write(|tx| mark_failed(tx, &u, &item, "put", now))
                             .map_err(|e| e.to_string())
                     })
                     .await?;
@@ -299,7 +284,8 @@ pub(super) async fn exchange(
                         tracing::info!(case = %item.case, sha = %item.sha, size, "attachment sent to the parent");
                         up += 1;
                         with_db(state, move |db, now| {
-                            mark_done(db.store.connection(), &u, &item.sha, now)
+                            db.store
+                                .write(|tx| mark_done(tx, &u, &item.sha, now))
                                 .map_err(|e| e.to_string())
                         })
                         .await?;
@@ -307,7 +293,8 @@ pub(super) async fn exchange(
                     Err((_, _, message)) => {
                         tracing::warn!(case = %item.case, sha = %item.sha, "the parent refused an attachment: {message}");
                         with_db(state, move |db, now| {
-                            mark_failed(db.store.connection(), &u, &item, "put", now)
+                            db.store
+                                .write(|tx| mark_failed(tx, &u, &item, "put", now))
                                 .map_err(|e| e.to_string())
                         })
                         .await?;
@@ -343,7 +330,7 @@ pub(super) async fn exchange(
                             match db.store.put_blob(&item.sha, &mime, &bytes, now) {
                                 Ok(_) => {
                                     tracing::info!(case = %item.case, sha = %item.sha, size = bytes.len(), "attachment fetched from the parent");
-                                    mark_done(db.store.connection(), &u, &item.sha, now)
+                                    db.store.write(|tx| mark_done(tx, &u, &item.sha, now))
                                         .map_err(|e| e.to_string())?;
                                     return Ok(true);
                                 }
@@ -366,7 +353,7 @@ pub(super) async fn exchange(
                     if !failure.is_empty() {
                         tracing::warn!(case = %item.case, sha = %item.sha, "an attachment could not be fetched from the parent: {failure}");
                     }
-                    mark_failed(db.store.connection(), &u, &item, "get", now)
+                    db.store.write(|tx| mark_failed(tx, &u, &item, "get", now))
                         .map_err(|e| e.to_string())?;
                     Ok(false)
                 })
