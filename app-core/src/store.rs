@@ -15,12 +15,11 @@
 //!   the documents, which list only their metadata. A blob attached on this device is `pending`
 //!   until a server has acknowledged it ([`Store::pending_blobs`], [`Store::mark_blob_sent`]);
 //!   one received from a server is not ([`Store::put_blob`]).
-//!
 //! - `schema_layers`: the versions of other crates' tables in the same file (a server's), see
 //!   [`Layer`].
 //!
 //! # Modules
-//! Each concern is its own `impl Store` in its own module: [`schema`](self) (the migration
+//! Each concern is its own `impl Store` in its own module: `schema` (the migration
 //! ladder and its layers), `documents` (snapshot and chunks), `cases`, `lists` (filters and
 //! figures), `households`, `blobs` (attachments' bytes), `outbox` (and `rejected`), `received`
 //! (merging what arrives from elsewhere), `directory`, `maintenance` (reindex, compaction, bulk
