@@ -5,10 +5,10 @@
 //! Names, deadlines and allowed actions arrive computed: the interface never re-implements a
 //! rule, it shows what the core decided.
 
-use crate::deadline::DueState;
+use crate::deadline::{DeadlinePolicy, DueState};
 use crate::document::{ContactsDocument, HouseholdDocument};
 use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
-use crate::model::{Action, Actor, CaseDocument, NewCase, TimelineEntry};
+use crate::model::{Action, ActionKind, Actor, CaseDocument, NewCase, TimelineEntry};
 use crate::org::{Role, Tier};
 use crate::summary::CaseSummary;
 use crate::taxonomy::Category;
@@ -203,12 +203,15 @@ pub struct CaseScreen {
     pub state: Option<CaseState>,
     /// In the order the workflow folded it (oldest first).
     pub timeline: Vec<TimelineRow>,
-    /// Codes of the actions this person may take now ([`Action::code`]).
-    pub allowed: Vec<String>,
-    /// Where an escalation may go.
+    /// The steps this person may take now ([`crate::workflow::offered`]).
+    pub allowed: Vec<ActionKind>,
+    /// Where an escalation may go ([`crate::rules::escalation_targets`]).
     pub escalate_to: Vec<UnitRef>,
-    /// Where an assignment down may go.
+    /// Where an assignment down may go ([`crate::rules::assign_down_targets`]).
     pub assign_down_to: Vec<UnitRef>,
+    /// How the responsible centre counts days: an assignment down's deadline is
+    /// [`DeadlinePolicy::assign_down_due`] of it, as the store and the server check it.
+    pub policy: DeadlinePolicy,
     /// Mediators who may take the case, those good at its category first.
     pub roster: Vec<Mediator>,
     /// Mediation committees (units with centres) below the responsible one.

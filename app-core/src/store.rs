@@ -727,6 +727,7 @@ impl Store {
                 centre: centre.clone(),
                 source: new.source,
             },
+            now_ms,
         )?;
         let id = CaseId::generate();
         let mut parties = Vec::new();
@@ -798,7 +799,13 @@ impl Store {
         // The document is read once: reading (hydrating) costs more than everything else here.
         let mut document = doc.read()?;
         let folded = crate::workflow::fold(&document.timeline);
-        rules::check_action(&self.directory, folded.state.as_ref(), actor, &action)?;
+        rules::check_action(
+            &self.directory,
+            folded.state.as_ref(),
+            actor,
+            &action,
+            now_ms,
+        )?;
         let before = doc.heads();
         let entry = doc.append(&mut document.timeline, &folded, actor, action, now_ms)?;
         let folded = crate::workflow::fold(&document.timeline);
@@ -1237,8 +1244,20 @@ impl Store {
         now_ms: i64,
     ) -> Result<VisitId> {
         rules::check_actor(&self.directory, actor)?;
-        if let VisitOutcome::Dispute { case } = &outcome {
-            self.summary(case)?;
+        let found = |safe, dispute| crate::validate::visit(safe, dispute, note);
+        let problem = match &outcome {
+            VisitOutcome::Dispute { case } => {
+                self.summary(case)?;
+                found(false, true)
+            }
+            VisitOutcome::AllSafe => found(true, false),
+            VisitOutcome::Noted => found(false, false),
+        };
+        if let Some(p) = problem {
+            return Err(Error::invalid(
+                &p.field,
+                format!("{} ({})", p.problem.zh(), p.problem.en()),
+            ));
         }
         let mut doc = self.load_household(household)?;
         let before = doc.automerge().get_heads();
