@@ -2,7 +2,9 @@
 //! worker's phone and the township's desk play a case through the loop, offline and online.
 
 use crate::sync::{new_case, GW, STAFF};
-use app_core::model::{Action, Assignee, Difficulty, FollowUpMethod, Satisfaction, SessionMode};
+use app_core::model::{
+    Action, ActionKind, Assignee, Difficulty, FollowUpMethod, Satisfaction, SessionMode,
+};
 use app_core::screens::{ActInput, CaseQuery, VisitInput};
 use app_core::session::{AppError, Session};
 use app_core::workflow::Status;
@@ -128,7 +130,7 @@ async fn app_sessions_play_a_case_through_the_loop() -> anyhow::Result<()> {
     // Assess and assign from the roster.
     let screen = desk.case(&case, now_ms())?;
     assert!(
-        screen.allowed.contains(&"assess".to_owned()),
+        screen.allowed.contains(&ActionKind::Assess),
         "{:?}",
         screen.allowed
     );
@@ -400,7 +402,7 @@ async fn app_concurrent_moves_show_as_a_conflict_that_staff_settle() -> anyhow::
     )?;
     assert!(listed.iter().any(|r| r.summary.id == case));
     assert!(
-        on_desk.allowed.contains(&"settle_conflict".to_owned()),
+        on_desk.allowed.contains(&ActionKind::SettleConflict),
         "{:?}",
         on_desk.allowed
     );

@@ -151,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
             .find(|id| {
                 session
                     .case(id, now_ms())
-                    .is_ok_and(|c| c.allowed.iter().any(|a| a == "record_session"))
+                    .is_ok_and(|c| c.allowed.iter().any(|a| a.code() == "record_session"))
             })
             .context("no case in mediation that the desk may add sessions to")?;
         while session.case(&id, now_ms())?.timeline.len() < 50 {

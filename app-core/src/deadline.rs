@@ -9,8 +9,70 @@
 //! counting the make-up working days of 调休).
 
 use crate::model::Difficulty;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Weekday,
+};
 use serde::{Deserialize, Serialize};
+
+/// The longest deadline, in days, a centre may give when assigning a case down (交办).
+pub const MAX_ASSIGN_DOWN_DAYS: u32 = 90;
+/// The deadline offered when assigning a case down (the general limit of 限时办结).
+pub const DEFAULT_ASSIGN_DOWN_DAYS: u32 = 7;
+
+/// Local time at a fixed offset from UTC: the one place where a UTC millisecond becomes a local
+/// date and a local day's midnight becomes a UTC millisecond (deadlines, today's visits, the
+/// figures' months, the dates the interface shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalTime {
+    offset: FixedOffset,
+}
+
+impl LocalTime {
+    /// China Standard Time, UTC+8.
+    pub const CHINA: LocalTime = LocalTime {
+        offset: match FixedOffset::east_opt(8 * 3600) {
+            Some(o) => o,
+            None => panic!("+08:00 is a valid offset"),
+        },
+    };
+
+    /// Local time `minutes` east of UTC; China Standard Time if that is no offset.
+    pub fn at_offset(minutes: i32) -> LocalTime {
+        FixedOffset::east_opt(minutes.saturating_mul(60))
+            .map(|offset| LocalTime { offset })
+            .unwrap_or(LocalTime::CHINA)
+    }
+
+    /// The local date and time of a UTC millisecond timestamp.
+    pub fn datetime(self, at_ms: i64) -> NaiveDateTime {
+        self.offset
+            .timestamp_millis_opt(at_ms)
+            .single()
+            .map(|t| t.naive_local())
+            .unwrap_or_default()
+    }
+
+    /// The local calendar date of a UTC millisecond timestamp.
+    pub fn date(self, at_ms: i64) -> NaiveDate {
+        self.datetime(at_ms).date()
+    }
+
+    /// The local midnight starting `day`, in UTC milliseconds.
+    pub fn midnight(self, day: NaiveDate) -> i64 {
+        let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        let local: DateTime<FixedOffset> = self
+            .offset
+            .from_local_datetime(&naive)
+            .single()
+            .expect("a fixed offset has no gaps");
+        local.timestamp_millis()
+    }
+
+    /// The local midnight starting the day of `at_ms`.
+    pub fn start_of_day(self, at_ms: i64) -> i64 {
+        self.midnight(self.date(at_ms))
+    }
+}
 
 /// How days are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -108,9 +170,9 @@ impl DeadlinePolicy {
         }
     }
 
-    fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.utc_offset_minutes * 60)
-            .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"))
+    /// The unit's local time.
+    pub fn local(&self) -> LocalTime {
+        LocalTime::at_offset(self.utc_offset_minutes)
     }
 
     fn is_working_day(&self, day: NaiveDate) -> bool {
@@ -125,11 +187,7 @@ impl DeadlinePolicy {
 
     /// The local calendar date of a UTC millisecond timestamp.
     pub fn local_date(&self, at_ms: i64) -> NaiveDate {
-        self.offset()
-            .timestamp_millis_opt(at_ms)
-            .single()
-            .map(|t| t.date_naive())
-            .unwrap_or_default()
+        self.local().date(at_ms)
     }
 
     /// The deadline (UTC milliseconds, exclusive: the first instant that is late) of a period of
@@ -156,17 +214,21 @@ impl DeadlinePolicy {
             }
         }
         let end_of_last_day = last + Duration::days(1);
-        self.local_midnight_ms(end_of_last_day)
+        self.local().midnight(end_of_last_day)
     }
 
-    fn local_midnight_ms(&self, day: NaiveDate) -> i64 {
-        let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-        let local: DateTime<FixedOffset> = self
-            .offset()
-            .from_local_datetime(&naive)
-            .single()
-            .expect("a fixed offset has no gaps");
-        local.timestamp_millis()
+    /// The deadline of an assignment down (交办) given `days` days from `now_ms`, counted as
+    /// this policy counts a case's period (`None`: not within 1 to [`MAX_ASSIGN_DOWN_DAYS`]).
+    pub fn assign_down_due(&self, now_ms: i64, days: u32) -> Option<i64> {
+        (1..=MAX_ASSIGN_DOWN_DAYS)
+            .contains(&days)
+            .then(|| self.due_at(now_ms, days))
+    }
+
+    /// Whether an assignment down made at `at_ms` may carry the deadline `due_ms`: after it was
+    /// made, and no later than [`MAX_ASSIGN_DOWN_DAYS`] give.
+    pub fn is_assign_down_due(&self, at_ms: i64, due_ms: i64) -> bool {
+        due_ms > at_ms && due_ms <= self.due_at(at_ms, MAX_ASSIGN_DOWN_DAYS)
     }
 
     /// Where an open case due at `due_ms` stands at `now_ms`.
@@ -198,6 +260,51 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn an_assignment_down_is_due_as_the_policy_counts() {
+        let calendar = DeadlinePolicy::default();
+        // Given 3 days on Monday 10:00, the task is late from Friday 00:00.
+        let monday = cst(2024, 3, 4, 10, 0);
+        assert_eq!(
+            calendar.assign_down_due(monday, 3),
+            Some(cst(2024, 3, 8, 0, 0))
+        );
+        assert_eq!(calendar.assign_down_due(monday, 0), None);
+        assert_eq!(
+            calendar.assign_down_due(monday, MAX_ASSIGN_DOWN_DAYS + 1),
+            None
+        );
+        // Counting working days, with Friday a holiday: Tuesday, Wednesday, Thursday, then
+        // Monday; late from Tuesday 00:00.
+        let working = DeadlinePolicy {
+            counting: DayCounting::WorkingDays,
+            holidays: vec![date(2024, 3, 8)],
+            ..DeadlinePolicy::default()
+        };
+        assert_eq!(
+            working.assign_down_due(monday, 4),
+            Some(cst(2024, 3, 12, 0, 0))
+        );
+        // What the form gives is what the store and the server accept, and no later.
+        let latest = working
+            .assign_down_due(monday, MAX_ASSIGN_DOWN_DAYS)
+            .unwrap();
+        assert!(working.is_assign_down_due(monday, latest));
+        assert!(!working.is_assign_down_due(monday, latest + 1));
+        assert!(!working.is_assign_down_due(monday, monday));
+    }
+
+    #[test]
+    fn local_time_at_an_offset() {
+        let local = LocalTime::at_offset(480);
+        assert_eq!(local, LocalTime::CHINA);
+        let t = cst(2024, 3, 4, 0, 30);
+        assert_eq!(local.date(t), date(2024, 3, 4));
+        assert_eq!(local.start_of_day(t), cst(2024, 3, 4, 0, 0));
+        assert_eq!(LocalTime::at_offset(0).date(t), date(2024, 3, 3));
+        assert_eq!(LocalTime::at_offset(i32::MAX), LocalTime::CHINA);
     }
 
     struct Case {

@@ -32,7 +32,7 @@ pub enum Error {
     EscalationTarget { expected: UnitId, requested: UnitId },
     #[error("{unit} has no centre above it to escalate to")]
     NoHigherCentre { unit: UnitId },
-    #[error("{to} is not below {from}, so {from} cannot assign the case down to it")]
+    #[error("{to} is not one tier below {from}, so {from} cannot assign the case down to it")]
     NotBelow { from: UnitId, to: UnitId },
     #[error("document {id} is damaged and cannot be read ({reason}); other cases are unaffected")]
     CorruptDocument { id: String, reason: String },
@@ -116,7 +116,7 @@ impl Error {
                 format!("应上报至上一级中心 {expected}，而不是 {requested}")
             }
             Error::NoHigherCentre { unit } => format!("{unit} 没有可上报的上级中心"),
-            Error::NotBelow { from, to } => format!("{to} 不在 {from} 之下，不能交办"),
+            Error::NotBelow { from, to } => format!("{to} 不是 {from} 的下一级单位，不能交办"),
             Error::CorruptDocument { id, reason } => {
                 format!("文档 {id} 已损坏，无法读取（{reason}）；其他案件不受影响")
             }

@@ -10,7 +10,7 @@ use crate::deadline::DueState;
 use crate::ids::UnitId;
 use crate::org::Directory;
 use crate::summary::CaseSummary;
-use chrono::{Datelike, FixedOffset, TimeZone};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -172,9 +172,7 @@ pub fn report<'a>(
         .into_iter()
         .map(|u| u.id.clone())
         .collect();
-    let offset = directory.policy(unit).utc_offset_minutes;
-    let zone = FixedOffset::east_opt(offset * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"));
+    let local = directory.policy(unit).local();
     let mut out = Report {
         unit: unit.clone(),
         from: from_ms,
@@ -201,13 +199,12 @@ pub fn report<'a>(
             .entry(child.clone())
             .or_default()
             .add(case, Some(unit), now_ms);
-        if let Some(at) = zone.timestamp_millis_opt(case.reported_at).single() {
-            let month = format!("{:04}-{:02}", at.year(), at.month());
-            out.by_month
-                .entry(month)
-                .or_default()
-                .add(case, Some(unit), now_ms);
-        }
+        let at = local.date(case.reported_at);
+        let month = format!("{:04}-{:02}", at.year(), at.month());
+        out.by_month
+            .entry(month)
+            .or_default()
+            .add(case, Some(unit), now_ms);
     }
     out
 }

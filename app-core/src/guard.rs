@@ -67,9 +67,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// wrong.
 pub const EARLIEST_MS: i64 = 1_577_836_800_000;
 
-/// The longest a higher centre may give a lower one for an assignment down (交办), in days.
-pub const MAX_DUE_DAYS: i64 = 366;
-
 /// The longest address and party name accepted, in characters.
 pub const ADDRESS_MAX: usize = 200;
 pub const NAME_MAX: usize = 50;
@@ -875,14 +872,7 @@ fn check_entry(
             message: workflow::Denied::AlreadyReported.to_string(),
         });
     }
-    if let Action::AssignDown { due_at, .. } = &entry.action {
-        if *due_at <= entry.at || *due_at > entry.at.saturating_add(MAX_DUE_DAYS * 86_400_000) {
-            return Err(bad(format!(
-                "an assignment down is due between now and {MAX_DUE_DAYS} days from now"
-            )));
-        }
-    }
-    rules::check_action(cx.directory, view, &entry.actor, &entry.action)?;
+    rules::check_action(cx.directory, view, &entry.actor, &entry.action, entry.at)?;
     Ok(())
 }
 
@@ -1072,7 +1062,7 @@ fn check_report(
             ),
         });
     }
-    rules::check_action(cx.directory, None, &entry.actor, &entry.action)?;
+    rules::check_action(cx.directory, None, &entry.actor, &entry.action, entry.at)?;
     Ok((entry.clone(), case))
 }
 
@@ -1200,6 +1190,14 @@ fn household_op(role: Role, op: &Op<'_>) -> Result<Option<&'static str>, String>
 fn check_visit(cx: &Context<'_>, visit: &Visit) -> Checked<()> {
     check_signer(cx, &visit.actor)?;
     check_time(cx, "the visit", visit.at, EARLIEST_MS)?;
+    let (safe, dispute) = match visit.outcome {
+        crate::document::VisitOutcome::AllSafe => (true, false),
+        crate::document::VisitOutcome::Dispute { .. } => (false, true),
+        crate::document::VisitOutcome::Noted => (false, false),
+    };
+    if let Some(p) = validate::visit(safe, dispute, &visit.note) {
+        return Err(bad(format!("a visit's {}: {}", p.field, p.problem.en())));
+    }
     if visit.note.chars().count() > validate::NARRATIVE_MAX {
         return Err(bad(format!(
             "a visit's note: at most {} characters",

@@ -509,52 +509,198 @@ pub enum Action {
     EraseContacts { reason: String },
 }
 
+/// The kind of a workflow step, without its payload: what the screens offer, what the rules
+/// are written against, and the stable code lists, logs and error messages use. Its serde form
+/// is the code (`"assign_down"`), so it crosses the app's bridge as before.
+///
+/// Adding an action: a variant of [`Action`] and of this enum, its rules in
+/// [`crate::workflow::may`] and its words; every `match` on it then points at what is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Report,
+    Assess,
+    Assign,
+    RecordSession,
+    Resolve,
+    RequestJudicialConfirmation,
+    RecordJudicialConfirmation,
+    Stabilise,
+    Fail,
+    Escalate,
+    AssignDown,
+    ReportBack,
+    FollowUp,
+    Close,
+    Reopen,
+    SettleConflict,
+    Edit,
+    EraseContacts,
+}
+
+impl ActionKind {
+    /// Every kind, in the order the case screen offers them.
+    pub const ALL: [ActionKind; 18] = [
+        ActionKind::Report,
+        ActionKind::Assess,
+        ActionKind::Assign,
+        ActionKind::RecordSession,
+        ActionKind::Resolve,
+        ActionKind::RequestJudicialConfirmation,
+        ActionKind::RecordJudicialConfirmation,
+        ActionKind::Stabilise,
+        ActionKind::Fail,
+        ActionKind::Escalate,
+        ActionKind::AssignDown,
+        ActionKind::ReportBack,
+        ActionKind::FollowUp,
+        ActionKind::Close,
+        ActionKind::Reopen,
+        ActionKind::SettleConflict,
+        ActionKind::Edit,
+        ActionKind::EraseContacts,
+    ];
+
+    /// A stable code for the kind (for lists, logs and error messages); its serde form.
+    pub fn code(self) -> &'static str {
+        match self {
+            ActionKind::Report => "report",
+            ActionKind::Assess => "assess",
+            ActionKind::Assign => "assign",
+            ActionKind::RecordSession => "record_session",
+            ActionKind::Resolve => "resolve",
+            ActionKind::RequestJudicialConfirmation => "request_judicial_confirmation",
+            ActionKind::RecordJudicialConfirmation => "record_judicial_confirmation",
+            ActionKind::Stabilise => "stabilise",
+            ActionKind::Fail => "fail",
+            ActionKind::Escalate => "escalate",
+            ActionKind::AssignDown => "assign_down",
+            ActionKind::ReportBack => "report_back",
+            ActionKind::FollowUp => "follow_up",
+            ActionKind::Close => "close",
+            ActionKind::Reopen => "reopen",
+            ActionKind::SettleConflict => "settle_conflict",
+            ActionKind::Edit => "edit",
+            ActionKind::EraseContacts => "erase_contacts",
+        }
+    }
+
+    /// The kind with this [`ActionKind::code`].
+    pub fn from_code(code: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The Chinese name of the step, as the timeline shows it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            ActionKind::Report => "上报受理",
+            ActionKind::Assess => "研判",
+            ActionKind::Assign => "分流",
+            ActionKind::RecordSession => "调处",
+            ActionKind::Resolve => "调解成功",
+            ActionKind::RequestJudicialConfirmation => "申请司法确认",
+            ActionKind::RecordJudicialConfirmation => "司法确认结果",
+            ActionKind::Stabilise => "稳控",
+            ActionKind::Fail => "调解失败",
+            ActionKind::Escalate => "上报上级",
+            ActionKind::AssignDown => "交办",
+            ActionKind::ReportBack => "反馈",
+            ActionKind::FollowUp => "回访",
+            ActionKind::Close => "办结",
+            ActionKind::Reopen => "重新启动",
+            ActionKind::SettleConflict => "处理冲突",
+            ActionKind::Edit => "修改",
+            ActionKind::EraseContacts => "删除联系方式",
+        }
+    }
+
+    /// Whether the step is meaningless without its words: what happened in the session, why
+    /// mediation failed, what was reported back, the instructions of an assignment down, why
+    /// contacts were erased or a case reopened. The store and the server refuse such a step
+    /// with its text empty ([`crate::validate::action`]); the forms mark the field required.
+    pub fn note_required(self) -> bool {
+        match self {
+            ActionKind::RecordSession
+            | ActionKind::Stabilise
+            | ActionKind::Fail
+            | ActionKind::ReportBack
+            | ActionKind::AssignDown
+            | ActionKind::SettleConflict
+            | ActionKind::EraseContacts
+            | ActionKind::Reopen => true,
+            ActionKind::Report
+            | ActionKind::Assess
+            | ActionKind::Assign
+            | ActionKind::Resolve
+            | ActionKind::RequestJudicialConfirmation
+            | ActionKind::RecordJudicialConfirmation
+            | ActionKind::Escalate
+            | ActionKind::FollowUp
+            | ActionKind::Close
+            | ActionKind::Edit => false,
+        }
+    }
+}
+
 impl Action {
+    /// The kind of this step.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Report { .. } => ActionKind::Report,
+            Action::Assess { .. } => ActionKind::Assess,
+            Action::Assign { .. } => ActionKind::Assign,
+            Action::RecordSession { .. } => ActionKind::RecordSession,
+            Action::Resolve { .. } => ActionKind::Resolve,
+            Action::RequestJudicialConfirmation { .. } => ActionKind::RequestJudicialConfirmation,
+            Action::RecordJudicialConfirmation { .. } => ActionKind::RecordJudicialConfirmation,
+            Action::Stabilise { .. } => ActionKind::Stabilise,
+            Action::Fail { .. } => ActionKind::Fail,
+            Action::Escalate { .. } => ActionKind::Escalate,
+            Action::AssignDown { .. } => ActionKind::AssignDown,
+            Action::ReportBack { .. } => ActionKind::ReportBack,
+            Action::FollowUp { .. } => ActionKind::FollowUp,
+            Action::Close { .. } => ActionKind::Close,
+            Action::Reopen { .. } => ActionKind::Reopen,
+            Action::SettleConflict { .. } => ActionKind::SettleConflict,
+            Action::Edit { .. } => ActionKind::Edit,
+            Action::EraseContacts { .. } => ActionKind::EraseContacts,
+        }
+    }
+
     /// A stable code for the kind of action (for lists, logs and error messages).
     pub fn code(&self) -> &'static str {
-        match self {
-            Action::Report { .. } => "report",
-            Action::Assess { .. } => "assess",
-            Action::Assign { .. } => "assign",
-            Action::RecordSession { .. } => "record_session",
-            Action::Resolve { .. } => "resolve",
-            Action::RequestJudicialConfirmation { .. } => "request_judicial_confirmation",
-            Action::RecordJudicialConfirmation { .. } => "record_judicial_confirmation",
-            Action::Stabilise { .. } => "stabilise",
-            Action::Fail { .. } => "fail",
-            Action::Escalate { .. } => "escalate",
-            Action::AssignDown { .. } => "assign_down",
-            Action::ReportBack { .. } => "report_back",
-            Action::FollowUp { .. } => "follow_up",
-            Action::Close { .. } => "close",
-            Action::Reopen { .. } => "reopen",
-            Action::SettleConflict { .. } => "settle_conflict",
-            Action::Edit { .. } => "edit",
-            Action::EraseContacts { .. } => "erase_contacts",
-        }
+        self.kind().code()
     }
 
     /// The Chinese name of the step, as the timeline shows it.
     pub fn zh(&self) -> &'static str {
+        self.kind().zh()
+    }
+
+    /// The step's words, as the person wrote them, with the name of their field: the note, the
+    /// instructions of an assignment down, the reason of a reopening or an erasure (`None`: the
+    /// step has no such words).
+    pub fn text(&self) -> Option<(&'static str, &str)> {
         match self {
-            Action::Report { .. } => "上报受理",
-            Action::Assess { .. } => "研判",
-            Action::Assign { .. } => "分流",
-            Action::RecordSession { .. } => "调处",
-            Action::Resolve { .. } => "调解成功",
-            Action::RequestJudicialConfirmation { .. } => "申请司法确认",
-            Action::RecordJudicialConfirmation { .. } => "司法确认结果",
-            Action::Stabilise { .. } => "稳控",
-            Action::Fail { .. } => "调解失败",
-            Action::Escalate { .. } => "上报上级",
-            Action::AssignDown { .. } => "交办",
-            Action::ReportBack { .. } => "反馈",
-            Action::FollowUp { .. } => "回访",
-            Action::Close { .. } => "办结",
-            Action::Reopen { .. } => "重新启动",
-            Action::SettleConflict { .. } => "处理冲突",
-            Action::Edit { .. } => "修改",
-            Action::EraseContacts { .. } => "删除联系方式",
+            Action::Assess { note, .. }
+            | Action::Assign { note, .. }
+            | Action::RecordSession { note, .. }
+            | Action::Resolve { note, .. }
+            | Action::RecordJudicialConfirmation { note, .. }
+            | Action::Stabilise { note }
+            | Action::Fail { note }
+            | Action::Escalate { note, .. }
+            | Action::ReportBack { note }
+            | Action::FollowUp { note, .. }
+            | Action::Close { note }
+            | Action::SettleConflict { note, .. } => Some(("note", note)),
+            Action::AssignDown { instructions, .. } => Some(("instructions", instructions)),
+            Action::Reopen { reason } | Action::EraseContacts { reason } => {
+                Some(("reason", reason))
+            }
+            Action::Report { .. }
+            | Action::RequestJudicialConfirmation { .. }
+            | Action::Edit { .. } => None,
         }
     }
 }

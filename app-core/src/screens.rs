@@ -5,10 +5,10 @@
 //! Names, deadlines and allowed actions arrive computed: the interface never re-implements a
 //! rule, it shows what the core decided.
 
-use crate::deadline::DueState;
+use crate::deadline::{DeadlinePolicy, DueState};
 use crate::document::{ContactsDocument, HouseholdDocument};
 use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
-use crate::model::{Action, Actor, CaseDocument, NewCase, TimelineEntry};
+use crate::model::{Action, ActionKind, Actor, CaseDocument, NewCase, TimelineEntry};
 use crate::org::{Role, Tier};
 use crate::summary::CaseSummary;
 /// A household in the visit list (its summary row, read by the store).
@@ -193,12 +193,15 @@ pub struct CaseScreen {
     pub state: Option<CaseState>,
     /// In the order the workflow folded it (oldest first).
     pub timeline: Vec<TimelineRow>,
-    /// Codes of the actions this person may take now ([`Action::code`]).
-    pub allowed: Vec<String>,
-    /// Where an escalation may go.
+    /// The steps this person may take now ([`crate::workflow::offered`]).
+    pub allowed: Vec<ActionKind>,
+    /// Where an escalation may go ([`crate::rules::escalation_targets`]).
     pub escalate_to: Vec<UnitRef>,
-    /// Where an assignment down may go.
+    /// Where an assignment down may go ([`crate::rules::assign_down_targets`]).
     pub assign_down_to: Vec<UnitRef>,
+    /// How the responsible centre counts days: an assignment down's deadline is
+    /// [`DeadlinePolicy::assign_down_due`] of it, as the store and the server check it.
+    pub policy: DeadlinePolicy,
     /// Mediators who may take the case, those good at its category first.
     pub roster: Vec<Mediator>,
     /// Mediation committees (units with centres) below the responsible one.
@@ -262,4 +265,78 @@ pub struct FiguresScreen {
 pub struct AttachmentData {
     pub mime: String,
     pub base64: String,
+}
+
+/// The app's commands: the one list from which the shell (`src-tauri`) generates each Tauri
+/// command and its handler registration, and the interface (`app-ui`) each bridge function, so
+/// that a name, an argument or an answer cannot differ between the two sides. Each line is
+/// `name(argument: Type, …) -> Answer;` (arguments are named as the interface sends them).
+///
+/// `app_commands!(m)` calls the macro `m` with the list. Adding a command: a line here, a
+/// handler of that name in the shell; the compiler points at anything missing.
+#[macro_export]
+macro_rules! app_commands {
+    ($m:ident) => {
+        $m! {
+            /// Enrols this device with a centre's server using a one-time code.
+            enrol(server: String, code: String, device_name: String) -> $crate::screens::Me;
+            /// The enrolled person (refused when the device is not enrolled).
+            me() -> $crate::screens::Me;
+            /// Today's work.
+            today() -> $crate::screens::Today;
+            /// The case list, filtered.
+            cases(query: $crate::screens::CaseQuery) -> Vec<$crate::screens::CaseRow>;
+            /// One case, its timeline and the steps offered now.
+            case(id: $crate::ids::CaseId) -> $crate::screens::CaseScreen;
+            /// Records a workflow step; answers with the case as it is now.
+            act(input: $crate::screens::ActInput) -> $crate::screens::CaseScreen;
+            /// The mediators of my unit, their specialties and caseload.
+            roster() -> $crate::screens::Roster;
+            /// Categories and places for the report form.
+            form_options() -> $crate::screens::FormOptions;
+            /// Records a dispute on this device; answers with the new case's id.
+            report_case(report: $crate::model::NewCase) -> $crate::ids::CaseId;
+            /// The households of my grid, least recently visited first.
+            households() -> Vec<$crate::screens::HouseholdRow>;
+            /// One household with its visits.
+            household(id: $crate::ids::HouseholdId) -> $crate::screens::HouseholdScreen;
+            /// Records a door-to-door visit (and the dispute found on it, if any).
+            record_visit(visit: $crate::screens::VisitInput) -> $crate::screens::VisitRecorded;
+            /// My unit's figures for cases reported in `[from, to)` (epoch milliseconds).
+            figures(from: i64, to: i64) -> $crate::screens::FiguresScreen;
+            /// Attaches a photo (or a PDF scan) to a case on this device; `base64` is the file's
+            /// bytes in standard base64. Answers with the case as it is now; the bytes go to the
+            /// server with the next sync.
+            attach_photo(case: $crate::ids::CaseId, name: String, mime: String, base64: String)
+                -> $crate::screens::CaseScreen;
+            /// An attachment's type and bytes (base64), from this device or else the server.
+            attachment(case: $crate::ids::CaseId, sha256: String)
+                -> $crate::screens::AttachmentData;
+            /// The header's sync line.
+            sync_state() -> $crate::screens::SyncState;
+            /// Syncs at once; answers how it went.
+            sync_now() -> $crate::screens::SyncState;
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    /// The command names, from the list.
+    macro_rules! names {
+        ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $answer:ty;)*) => {
+            [$(stringify!($name)),*]
+        };
+    }
+
+    #[test]
+    fn commands_have_distinct_snake_case_names() {
+        let names = crate::app_commands!(names);
+        assert_eq!(names.len(), 17);
+        let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+        }
+    }
 }

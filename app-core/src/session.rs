@@ -23,7 +23,8 @@ use crate::screens::{
 use crate::store::{CaseFilter, DueFilter, Store};
 use crate::summary::CaseSummary;
 use crate::taxonomy::CategoryCode;
-use crate::workflow::{allowed_kinds, Status, Verdict};
+use crate::workflow::{offered, Status, Verdict};
+use crate::{rules, validate};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -218,14 +219,7 @@ impl Session {
             households.extend(store.households(&g.id)?);
         }
         households.sort_by_key(|h| (h.last_visit_at.is_some(), h.last_visit_at));
-        let start_of_day = {
-            let policy = store.directory().policy(&unit);
-            let date = policy.local_date(now);
-            let offset = i64::from(policy.utc_offset_minutes) * 60_000;
-            date.and_hms_opt(0, 0, 0)
-                .map(|d| d.and_utc().timestamp_millis() - offset)
-                .unwrap_or(now)
-        };
+        let start_of_day = store.directory().policy(&unit).local().start_of_day(now);
         let visited_today = households
             .iter()
             .filter(|h| h.last_visit_at.is_some_and(|t| t >= start_of_day))
@@ -358,10 +352,7 @@ impl Session {
         let view = store.case(id)?;
         let dir = store.directory();
         let state = view.folded.state.clone();
-        let allowed = allowed_kinds(state.as_ref(), &me.actor)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let allowed = offered(state.as_ref(), &me.actor);
         let conflicted: Vec<_> = state
             .as_ref()
             .map(|s| s.conflicts.iter().map(|c| c.entry.clone()).collect())
@@ -383,24 +374,15 @@ impl Session {
             })
             .collect();
         let responsible = view.summary.responsible_unit.clone();
-        let mut escalate_to: Vec<UnitRef> = dir
-            .next_centre_up(&responsible)
-            .map(UnitRef::from)
-            .into_iter()
-            .collect();
-        if let Some(u) = dir.unit(&responsible) {
-            escalate_to.extend(
-                u.escalate_skip_to
-                    .iter()
-                    .filter_map(|id| dir.unit(id))
-                    .map(UnitRef::from),
-            );
-        }
-        let assign_down_to = dir
-            .children(&responsible)
+        let escalate_to = rules::escalation_targets(dir, &responsible)
             .into_iter()
             .map(UnitRef::from)
             .collect();
+        let assign_down_to = rules::assign_down_targets(dir, &responsible)
+            .into_iter()
+            .map(UnitRef::from)
+            .collect();
+        let policy = dir.policy(&responsible);
         let category = CategoryCode::from(view.document.category.as_str());
         let roster = dir
             .mediators_for(&responsible, Some(&category))
@@ -421,6 +403,7 @@ impl Session {
             allowed,
             escalate_to,
             assign_down_to,
+            policy,
             roster,
             committees,
             contacts: view.contacts,
@@ -648,31 +631,19 @@ impl Session {
         let me = self.me()?;
         let mut store = lock(&self.store);
         store.household(&v.household)?;
+        if let Some(p) = validate::visit(v.all_safe, v.dispute.is_some(), &v.note) {
+            let words = format!("{} ({})", p.problem.zh(), p.problem.en());
+            return Err(Error::invalid(&p.field, words).into());
+        }
         let (outcome, case) = match (&v.dispute, v.all_safe) {
-            (Some(_), true) => {
-                return Err(Error::invalid(
-                    "all_safe",
-                    "报平安的走访不能同时上报纠纷 (an all-safe visit cannot also report a dispute)",
-                )
-                .into())
-            }
-            (Some(new), false) => {
+            (Some(new), _) => {
                 let mut new = new.clone();
                 new.source = Source::GridVisit;
                 let case = store.create_case(&me.actor, &new, now)?;
                 (VisitOutcome::Dispute { case: case.clone() }, Some(case))
             }
             (None, true) => (VisitOutcome::AllSafe, None),
-            (None, false) => {
-                if v.note.trim().is_empty() {
-                    return Err(Error::invalid(
-                        "note",
-                        "请记录走访情况，或选择“无事报平安” (write what you found, or choose all safe)",
-                    )
-                    .into());
-                }
-                (VisitOutcome::Noted, None)
-            }
+            (None, false) => (VisitOutcome::Noted, None),
         };
         store.record_visit(&v.household, &me.actor, outcome, v.note.trim(), now)?;
         drop(store);

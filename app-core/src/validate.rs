@@ -2,7 +2,7 @@
 //! interface (which shows every problem as it is typed, in the user's language). A problem is a
 //! field and a code; the words are [`Problem::zh`] and [`Problem::en`].
 
-use crate::model::NewCase;
+use crate::model::{Action, NewCase};
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,12 @@ pub enum Problem {
     NotAResidentId,
     /// Coordinates outside the globe.
     GpsOutOfRange,
+    /// A visit that is not all safe and reports no dispute says nothing.
+    NothingFound,
+    /// An all-safe visit (无事报平安) cannot also report a dispute.
+    SafeWithDispute,
+    /// A deadline outside `1..=max` days.
+    DueDays { max: u32 },
 }
 
 impl Problem {
@@ -42,6 +48,9 @@ impl Problem {
             Problem::NotAPhone => "不是有效的电话号码".to_owned(),
             Problem::NotAResidentId => "不是有效的身份证号码".to_owned(),
             Problem::GpsOutOfRange => "坐标超出范围".to_owned(),
+            Problem::NothingFound => "请记录走访情况，或选择“无事报平安”".to_owned(),
+            Problem::SafeWithDispute => "报平安的走访不能同时上报纠纷".to_owned(),
+            Problem::DueDays { max } => format!("办理期限为1至{max}天"),
         }
     }
 
@@ -55,6 +64,9 @@ impl Problem {
             Problem::NotAPhone => "not a phone number".to_owned(),
             Problem::NotAResidentId => "not a valid resident ID number".to_owned(),
             Problem::GpsOutOfRange => "coordinates out of range".to_owned(),
+            Problem::NothingFound => "write what you found, or choose all safe".to_owned(),
+            Problem::SafeWithDispute => "an all-safe visit cannot also report a dispute".to_owned(),
+            Problem::DueDays { max } => format!("between 1 and {max} days"),
         }
     }
 }
@@ -118,6 +130,47 @@ pub fn new_case(new: &NewCase, taxonomy: &Taxonomy) -> Vec<FieldProblem> {
         }
     }
     out
+}
+
+/// Every problem of a workflow step's words, in the order of its form: the text a step cannot
+/// do without ([`crate::model::ActionKind::note_required`]), the court of a judicial
+/// confirmation, the conflicts a settling names, and the length of every text. The store
+/// refuses a step with a problem, the server an uploaded entry, and the case screen's forms show
+/// them as they are typed.
+pub fn action(action: &Action) -> Vec<FieldProblem> {
+    let text = |field: &str, text: &str, required: bool, max: usize| {
+        if required && text.trim().is_empty() {
+            Some(problem(field, Problem::Required))
+        } else if text.trim().chars().count() > max {
+            Some(problem(field, Problem::TooLong { max }))
+        } else {
+            None
+        }
+    };
+    let own = match action {
+        Action::RequestJudicialConfirmation { court } => text("court", court, true, TITLE_MAX),
+        Action::Resolve {
+            agreement: Some(a), ..
+        } => text("agreement", &a.summary, false, NARRATIVE_MAX),
+        Action::SettleConflict { entries, .. } if entries.is_empty() => {
+            Some(problem("entries", Problem::Required))
+        }
+        _ => None,
+    };
+    let words = action.text().and_then(|(field, words)| {
+        text(field, words, action.kind().note_required(), NARRATIVE_MAX)
+    });
+    own.into_iter().chain(words).collect()
+}
+
+/// The problem of a door-to-door visit as recorded: all safe (无事报平安), a dispute found, or
+/// a note of what was found; not all safe and a dispute at once, and not nothing at all.
+pub fn visit(all_safe: bool, dispute: bool, note: &str) -> Option<FieldProblem> {
+    match (all_safe, dispute) {
+        (true, true) => Some(problem("all_safe", Problem::SafeWithDispute)),
+        (false, false) if note.trim().is_empty() => Some(problem("note", Problem::NothingFound)),
+        _ => None,
+    }
 }
 
 /// A mainland mobile number (11 digits starting with 1) or a landline (starting with 0, 7–12
@@ -208,6 +261,98 @@ mod tests {
     }
 
     #[test]
+    fn a_step_needs_its_words_and_keeps_to_the_lengths() {
+        use crate::model::{Action, ActionKind, Agreement};
+        let fields = |a: &Action| -> Vec<(String, Problem)> {
+            action(a)
+                .into_iter()
+                .map(|p| (p.field, p.problem))
+                .collect()
+        };
+        let required = |f: &str| vec![(f.to_owned(), Problem::Required)];
+        assert_eq!(fields(&Action::Fail { note: " ".into() }), required("note"));
+        assert_eq!(
+            fields(&Action::Close {
+                note: String::new()
+            }),
+            []
+        );
+        assert_eq!(
+            fields(&Action::AssignDown {
+                to: "hy".into(),
+                person: None,
+                instructions: String::new(),
+                due_at: 0,
+            }),
+            required("instructions")
+        );
+        assert_eq!(
+            fields(&Action::Reopen {
+                reason: String::new()
+            }),
+            required("reason")
+        );
+        assert_eq!(
+            fields(&Action::RequestJudicialConfirmation {
+                court: String::new()
+            }),
+            required("court")
+        );
+        assert_eq!(
+            fields(&Action::SettleConflict {
+                entries: vec![],
+                note: String::new()
+            }),
+            vec![
+                ("entries".to_owned(), Problem::Required),
+                ("note".to_owned(), Problem::Required)
+            ]
+        );
+        let long = "长".repeat(NARRATIVE_MAX + 1);
+        assert_eq!(
+            fields(&Action::Resolve {
+                agreement: Some(Agreement {
+                    summary: long.clone(),
+                    attachment: None
+                }),
+                note: long,
+            }),
+            vec![
+                (
+                    "agreement".to_owned(),
+                    Problem::TooLong { max: NARRATIVE_MAX }
+                ),
+                ("note".to_owned(), Problem::TooLong { max: NARRATIVE_MAX })
+            ]
+        );
+        // The kinds that need words are exactly those whose text is required.
+        for kind in ActionKind::ALL {
+            assert_eq!(ActionKind::from_code(kind.code()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", kind.code()),
+                "the bridge speaks codes"
+            );
+        }
+    }
+
+    #[test]
+    fn a_visit_is_all_safe_a_dispute_or_a_note() {
+        assert_eq!(visit(true, false, ""), None);
+        assert_eq!(visit(false, true, ""), None);
+        assert_eq!(visit(false, false, "邻里口角，已劝解"), None);
+        assert_eq!(
+            visit(false, false, "  ").map(|p| p.problem),
+            Some(Problem::NothingFound)
+        );
+        assert_eq!(
+            visit(true, true, "").map(|p| p.problem),
+            Some(Problem::SafeWithDispute)
+        );
+    }
+
+    #[test]
     fn empty_optional_fields_are_not_problems() {
         let mut r = report();
         r.parties[0].phone = Some(String::new());
@@ -244,6 +389,9 @@ mod tests {
             Problem::NotAPhone,
             Problem::NotAResidentId,
             Problem::GpsOutOfRange,
+            Problem::NothingFound,
+            Problem::SafeWithDispute,
+            Problem::DueDays { max: 90 },
         ];
         for p in all {
             assert!(

@@ -29,8 +29,8 @@
 
 use crate::ids::{EntryId, PersonId, UnitId};
 use crate::model::{
-    Action, Actor, Agreement, Assignee, Difficulty, EscalationReason, RiskFlag, Satisfaction,
-    TimelineEntry,
+    Action, ActionKind, Actor, Agreement, Assignee, Difficulty, EscalationReason, RiskFlag,
+    Satisfaction, TimelineEntry,
 };
 use crate::org::Role;
 use serde::{Deserialize, Serialize};
@@ -292,14 +292,14 @@ impl Denied {
     }
 }
 
-fn role_may_not(actor: &Actor, action: &Action) -> Denied {
+fn role_may_not(actor: &Actor, action: ActionKind) -> Denied {
     Denied::RoleMayNot {
         role: actor.role.zh().to_owned(),
         action: action.zh().to_owned(),
     }
 }
 
-fn wrong_status(state: &CaseState, action: &Action) -> Denied {
+fn wrong_status(state: &CaseState, action: ActionKind) -> Denied {
     Denied::WrongStatus {
         action: action.zh().to_owned(),
         status: state.status.zh().to_owned(),
@@ -319,7 +319,7 @@ fn is_assignee(state: &CaseState, actor: &Actor) -> bool {
 }
 
 /// Requires responsible-centre staff.
-fn staff(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Denied> {
+fn staff(state: &CaseState, actor: &Actor, action: ActionKind) -> Result<(), Denied> {
     if !actor.role.is_centre() {
         return Err(role_may_not(actor, action));
     }
@@ -333,7 +333,7 @@ fn staff(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Denied
 }
 
 /// Requires the assignee or responsible-centre staff.
-fn handler(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Denied> {
+fn handler(state: &CaseState, actor: &Actor, action: ActionKind) -> Result<(), Denied> {
     if is_responsible_staff(state, actor) || is_assignee(state, actor) {
         Ok(())
     } else if matches!(actor.role, Role::GridWorker | Role::HouseholdHead)
@@ -347,7 +347,7 @@ fn handler(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Deni
     }
 }
 
-fn status_in(state: &CaseState, action: &Action, allowed: &[Status]) -> Result<(), Denied> {
+fn status_in(state: &CaseState, action: ActionKind, allowed: &[Status]) -> Result<(), Denied> {
     if allowed.contains(&state.status) {
         Ok(())
     } else {
@@ -366,22 +366,26 @@ fn is_on_the_spot(state: &CaseState, actor: &Actor) -> bool {
         )
 }
 
-/// Whether `actor` may take `action` on a case in `state` (`None`: the case does not exist yet).
+/// Whether `actor` may take a step of this kind on a case in `state` (`None`: the case does
+/// not exist yet), whatever its payload: roles, statuses and what the case holds. [`check`] adds
+/// what depends on the payload; [`offered`] is what the case screen shows.
 ///
 /// This is the one place the rules live: the UI asks it to show the allowed actions, the store
 /// before saving, the server before accepting an upload, and [`fold`] when replaying a merged
 /// timeline.
-pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Result<(), Denied> {
+pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result<(), Denied> {
+    use ActionKind as K;
     use Status::*;
-    let state = match (state, action) {
-        (None, Action::Report { .. }) => return Ok(()),
+    let state = match (state, kind) {
+        (None, K::Report) => return Ok(()),
         (None, _) => return Err(Denied::NotReported),
-        (Some(_), Action::Report { .. }) => return Err(Denied::AlreadyReported),
+        (Some(_), K::Report) => return Err(Denied::AlreadyReported),
         (Some(s), _) => s,
     };
-    match action {
-        Action::Report { .. } => unreachable!("handled above"),
-        Action::Assess { .. } => {
+    let action = kind;
+    match kind {
+        K::Report => unreachable!("handled above"),
+        K::Assess => {
             staff(state, actor, action)?;
             status_in(
                 state,
@@ -389,33 +393,33 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
                 &[Reported, Escalated, Assessed, Assigned, Mediating],
             )
         }
-        Action::Assign { .. } => {
+        K::Assign => {
             staff(state, actor, action)?;
             status_in(state, action, &[Assessed, Assigned, Mediating, Failed])
         }
-        Action::RecordSession { .. } => {
+        K::RecordSession => {
             if !is_on_the_spot(state, actor) {
                 handler(state, actor, action)?;
                 status_in(state, action, &[Assigned, Mediating])?;
             }
             Ok(())
         }
-        Action::Resolve { .. } => {
+        K::Resolve => {
             if is_on_the_spot(state, actor) {
                 return Ok(());
             }
             handler(state, actor, action)?;
             status_in(state, action, &[Assigned, Mediating])
         }
-        Action::Stabilise { .. } => {
+        K::Stabilise => {
             handler(state, actor, action)?;
             status_in(state, action, &[Assigned, Mediating, Failed])
         }
-        Action::Fail { .. } => {
+        K::Fail => {
             handler(state, actor, action)?;
             status_in(state, action, &[Assigned, Mediating])
         }
-        Action::RequestJudicialConfirmation { .. } => {
+        K::RequestJudicialConfirmation => {
             handler(state, actor, action)?;
             status_in(state, action, &[Resolved, Closed])?;
             if state.agreement.is_none() {
@@ -428,14 +432,14 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
                 None | Some(Judicial::Refused) => Ok(()),
             }
         }
-        Action::RecordJudicialConfirmation { .. } => {
+        K::RecordJudicialConfirmation => {
             staff(state, actor, action)?;
             if state.judicial != Some(Judicial::Requested) {
                 return Err(Denied::NoJudicialRequest);
             }
             Ok(())
         }
-        Action::Escalate { to, .. } => {
+        K::Escalate => {
             staff(state, actor, action)?;
             status_in(
                 state,
@@ -444,32 +448,24 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
                     Reported, Escalated, Assessed, Assigned, Mediating, Failed, Stabilised,
                     Resolved,
                 ],
-            )?;
-            if to == &state.responsible_unit {
-                return Err(Denied::SameUnit(to.to_string()));
-            }
-            Ok(())
+            )
         }
-        Action::AssignDown { to, .. } => {
+        K::AssignDown => {
             staff(state, actor, action)?;
             status_in(
                 state,
                 action,
                 &[Escalated, Reported, Assessed, Assigned, Mediating, Failed],
-            )?;
-            if to == &state.responsible_unit {
-                return Err(Denied::SameUnit(to.to_string()));
-            }
-            Ok(())
+            )
         }
-        Action::ReportBack { .. } => {
+        K::ReportBack => {
             staff(state, actor, action)?;
             match &state.assigned_down {
                 Some(down) if down.to == state.responsible_unit => Ok(()),
                 _ => Err(Denied::NothingToReportBack),
             }
         }
-        Action::FollowUp { .. } => {
+        K::FollowUp => {
             let reporter = actor.person == state.reporter;
             if !(is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter) {
                 return Err(Denied::NotAssignee {
@@ -478,7 +474,7 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
             }
             status_in(state, action, &[Resolved, Stabilised, Closed])
         }
-        Action::Close { .. } => {
+        K::Close => {
             staff(state, actor, action)?;
             status_in(state, action, &[Resolved, Stabilised])?;
             if let Some(d) = state.difficulty.filter(|d| d.needs_leader()) {
@@ -498,30 +494,19 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
             }
             Ok(())
         }
-        Action::Reopen { .. } => {
+        K::Reopen => {
             staff(state, actor, action)?;
             status_in(state, action, &[Resolved, Stabilised, Closed])
         }
-        Action::SettleConflict { entries, .. } => {
+        K::SettleConflict => staff(state, actor, action),
+        K::EraseContacts => {
             staff(state, actor, action)?;
-            for e in entries {
-                if !state.conflicts.iter().any(|c| &c.entry == e) {
-                    return Err(Denied::NoSuchConflict(e.to_string()));
-                }
-            }
-            Ok(())
-        }
-        Action::EraseContacts { reason } => {
-            staff(state, actor, action)?;
-            if reason.trim().is_empty() {
-                return Err(Denied::NeedsReason);
-            }
             if state.contacts_erased_at.is_some() {
                 return Err(Denied::AlreadyErased);
             }
             Ok(())
         }
-        Action::Edit { .. } => {
+        K::Edit => {
             let reporter = actor.person == state.reporter;
             if is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter {
                 Ok(())
@@ -531,6 +516,33 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
                 })
             }
         }
+    }
+}
+
+/// Whether `actor` may take `action` on a case in `state` (`None`: the case does not exist yet):
+/// [`may`] for its kind, then what its payload names (a unit other than the responsible one, the
+/// conflicts the case holds, a reason for an erasure). The fold replays every entry through it.
+pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Result<(), Denied> {
+    may(state, actor, action.kind())?;
+    let Some(state) = state else {
+        return Ok(());
+    };
+    match action {
+        Action::Escalate { to, .. } | Action::AssignDown { to, .. }
+            if to == &state.responsible_unit =>
+        {
+            Err(Denied::SameUnit(to.to_string()))
+        }
+        Action::SettleConflict { entries, .. } => {
+            for e in entries {
+                if !state.conflicts.iter().any(|c| &c.entry == e) {
+                    return Err(Denied::NoSuchConflict(e.to_string()));
+                }
+            }
+            Ok(())
+        }
+        Action::EraseContacts { reason } if reason.trim().is_empty() => Err(Denied::NeedsReason),
+        _ => Ok(()),
     }
 }
 
@@ -875,110 +887,19 @@ pub fn advance(state: Option<&CaseState>, entry: &TimelineEntry) -> Result<CaseS
     Ok(next)
 }
 
-/// The actions of each kind an actor may take now, as templates for the UI to fill in (the
-/// payloads are placeholders; only the kind matters).
-pub fn allowed_kinds(state: Option<&CaseState>, actor: &Actor) -> Vec<&'static str> {
-    templates()
+/// The kinds of step the case screen offers `actor` now: those [`may`] allows, except the
+/// report and field edits (they have screens of their own), and settling only when there are
+/// conflicts to settle.
+pub fn offered(state: Option<&CaseState>, actor: &Actor) -> Vec<ActionKind> {
+    ActionKind::ALL
         .into_iter()
-        .filter(|a| match a {
-            // Settling needs a named conflict; offer it when there is one.
-            Action::SettleConflict { .. } => {
-                state.is_some_and(|s| !s.conflicts.is_empty())
-                    && check(
-                        state,
-                        actor,
-                        &Action::SettleConflict {
-                            entries: Vec::new(),
-                            note: String::new(),
-                        },
-                    )
-                    .is_ok()
-            }
-            Action::Escalate { .. } | Action::AssignDown { .. } => {
-                check(state, actor, &retarget(a, UnitId::new("\u{0}elsewhere"))).is_ok()
-            }
-            _ => check(state, actor, a).is_ok(),
+        .filter(|&kind| match kind {
+            ActionKind::Report | ActionKind::Edit => false,
+            ActionKind::SettleConflict => state.is_some_and(|s| !s.conflicts.is_empty()),
+            _ => true,
         })
-        .map(|a| a.code())
+        .filter(|&kind| may(state, actor, kind).is_ok())
         .collect()
-}
-
-fn retarget(action: &Action, to: UnitId) -> Action {
-    match action.clone() {
-        Action::Escalate { reason, note, .. } => Action::Escalate { to, reason, note },
-        Action::AssignDown {
-            person,
-            instructions,
-            due_at,
-            ..
-        } => Action::AssignDown {
-            to,
-            person,
-            instructions,
-            due_at,
-        },
-        other => other,
-    }
-}
-
-fn templates() -> Vec<Action> {
-    use crate::model::{FollowUpMethod, SessionMode};
-    let note = String::new;
-    vec![
-        Action::Assess {
-            difficulty: Difficulty::Simple,
-            risks: Vec::new(),
-            note: note(),
-        },
-        Action::Assign {
-            to: Assignee::Department { name: note() },
-            chosen_by_parties: false,
-            note: note(),
-        },
-        Action::RecordSession {
-            mode: SessionMode::OnSite,
-            note: note(),
-        },
-        Action::Resolve {
-            agreement: None,
-            note: note(),
-        },
-        Action::RequestJudicialConfirmation { court: note() },
-        Action::RecordJudicialConfirmation {
-            granted: true,
-            note: note(),
-        },
-        Action::Stabilise { note: note() },
-        Action::Fail { note: note() },
-        Action::Escalate {
-            to: UnitId::new(""),
-            reason: EscalationReason::Unresolved,
-            note: note(),
-        },
-        Action::AssignDown {
-            to: UnitId::new(""),
-            person: None,
-            instructions: note(),
-            due_at: 0,
-        },
-        Action::ReportBack { note: note() },
-        Action::FollowUp {
-            method: FollowUpMethod::Phone,
-            satisfaction: Satisfaction::Satisfied,
-            relapsed: false,
-            note: note(),
-        },
-        Action::Close { note: note() },
-        Action::Reopen { reason: note() },
-        Action::SettleConflict {
-            entries: Vec::new(),
-            note: note(),
-        },
-        // A reason stands in for the one the form asks for (an empty one is refused).
-        Action::EraseContacts {
-            reason: "…".to_owned(),
-        },
-    ]
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 use app_core::document::{CaseDoc, CaseEdit};
 use app_core::ids::{AttachmentId, CaseId, EntryId, PartyId};
 use app_core::model::{
-    Action, Actor, Agreement, Assignee, Attachment, Difficulty, EscalationReason, FollowUpMethod,
-    NewCase, Party, PartyRole, RiskFlag, Satisfaction, SessionMode, Source,
+    Action, ActionKind, Actor, Agreement, Assignee, Attachment, Difficulty, EscalationReason,
+    FollowUpMethod, NewCase, Party, PartyRole, RiskFlag, Satisfaction, SessionMode, Source,
 };
 use app_core::org::Role;
 use app_core::workflow::{self, CaseState, Conflict, ConflictKind, Denied, Status, Verdict};
@@ -351,7 +351,10 @@ fn run_op(doc: &mut CaseDoc, replica: usize, op: &Op, now: i64, made: &mut Made)
             let people = people();
             for k in 0..people.len() {
                 let by = &people[(who + k) % people.len()];
-                let kinds = workflow::allowed_kinds(Some(&s), by);
+                let kinds: Vec<&str> = workflow::offered(Some(&s), by)
+                    .into_iter()
+                    .map(|k| k.code())
+                    .collect();
                 let candidates: Vec<Action> = kinds
                     .iter()
                     .filter_map(|kind| concrete(kind, &s, param, now))
@@ -720,6 +723,6 @@ fn concurrent_close_and_escalate_end_escalated_with_the_close_in_conflict_whatev
             }
         )
         .is_err());
-        assert!(workflow::allowed_kinds(Some(&s), &county()).contains(&"assess"));
+        assert!(workflow::offered(Some(&s), &county()).contains(&ActionKind::Assess));
     }
 }

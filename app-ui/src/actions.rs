@@ -8,17 +8,12 @@
 
 use crate::i18n::{t, tf, Key, Lang};
 use crate::labels;
-use crate::time;
+use app_core::deadline::{DeadlinePolicy, DEFAULT_ASSIGN_DOWN_DAYS, MAX_ASSIGN_DOWN_DAYS};
 use app_core::ids::{EntryId, PersonId, UnitId};
-use app_core::model::{Action, Agreement, Assignee, Difficulty, RiskFlag};
+use app_core::model::{Action, ActionKind, Agreement, Assignee, Difficulty, RiskFlag};
 use app_core::screens::{CaseScreen, Mediator};
-use app_core::validate::{NARRATIVE_MAX, TITLE_MAX};
+use app_core::validate::{self, FieldProblem, Problem};
 use std::collections::BTreeSet;
-
-/// The longest deadline, in days, a centre may give when assigning a case down.
-pub const MAX_DUE_DAYS: u32 = 90;
-/// The deadline offered when assigning a case down (the general limit of 限时办结).
-pub const DEFAULT_DUE_DAYS: u32 = 7;
 
 /// An input of an action form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -68,78 +63,65 @@ impl Field {
     }
 }
 
-/// The fields of the form for an action code, in order; `None` for a step this screen does not
+/// The fields of the form for a kind of step, in order; `None` for a step this screen does not
 /// offer (reporting has its own screen; field edits are not workflow steps).
-pub fn fields(code: &str) -> Option<&'static [Field]> {
+pub fn fields(kind: ActionKind) -> Option<&'static [Field]> {
+    use ActionKind as K;
     use Field::*;
-    Some(match code {
-        "assess" => &[Difficulty, Risks, Note],
-        "assign" => &[Assignee, ChosenByParties, Note],
-        "record_session" => &[Mode, Note],
-        "resolve" => &[Agreement, Note],
-        "request_judicial_confirmation" => &[Court],
-        "record_judicial_confirmation" => &[Granted, Note],
-        "stabilise" | "fail" | "report_back" | "close" => &[Note],
-        "escalate" => &[To, EscalationReason, Note],
-        "assign_down" => &[To, DueDays, Note],
-        "follow_up" => &[Method, Satisfaction, Relapsed, Note],
-        "reopen" => &[ReopenReason],
-        "settle_conflict" => &[Conflicts, Note],
-        "erase_contacts" => &[Note],
-        _ => return None,
+    Some(match kind {
+        K::Assess => &[Difficulty, Risks, Note],
+        K::Assign => &[Assignee, ChosenByParties, Note],
+        K::RecordSession => &[Mode, Note],
+        K::Resolve => &[Agreement, Note],
+        K::RequestJudicialConfirmation => &[Court],
+        K::RecordJudicialConfirmation => &[Granted, Note],
+        K::Stabilise | K::Fail | K::ReportBack | K::Close => &[Note],
+        K::Escalate => &[To, EscalationReason, Note],
+        K::AssignDown => &[To, DueDays, Note],
+        K::FollowUp => &[Method, Satisfaction, Relapsed, Note],
+        K::Reopen => &[ReopenReason],
+        K::SettleConflict => &[Conflicts, Note],
+        K::EraseContacts => &[Note],
+        K::Report | K::Edit => return None,
     })
 }
 
-/// The button that opens the form for an action code.
-pub fn button(code: &str) -> Key {
-    match code {
-        "assess" => Key::ActAssess,
-        "assign" => Key::ActAssign,
-        "record_session" => Key::ActSession,
-        "resolve" => Key::ActResolve,
-        "request_judicial_confirmation" => Key::ActJudicial,
-        "record_judicial_confirmation" => Key::ActJudicialResult,
-        "stabilise" => Key::ActStabilise,
-        "fail" => Key::ActFail,
-        "escalate" => Key::ActEscalate,
-        "assign_down" => Key::ActAssignDown,
-        "report_back" => Key::ActReportBack,
-        "follow_up" => Key::ActFollowUp,
-        "close" => Key::ActClose,
-        "reopen" => Key::ActReopen,
-        "settle_conflict" => Key::ActSettle,
-        "erase_contacts" => Key::ActEraseContacts,
-        _ => Key::ActUnknown,
-    }
+/// The button that opens the form for a kind of step (`None`: the step has no form here).
+pub fn button(kind: ActionKind) -> Option<Key> {
+    use ActionKind as K;
+    Some(match kind {
+        K::Assess => Key::ActAssess,
+        K::Assign => Key::ActAssign,
+        K::RecordSession => Key::ActSession,
+        K::Resolve => Key::ActResolve,
+        K::RequestJudicialConfirmation => Key::ActJudicial,
+        K::RecordJudicialConfirmation => Key::ActJudicialResult,
+        K::Stabilise => Key::ActStabilise,
+        K::Fail => Key::ActFail,
+        K::Escalate => Key::ActEscalate,
+        K::AssignDown => Key::ActAssignDown,
+        K::ReportBack => Key::ActReportBack,
+        K::FollowUp => Key::ActFollowUp,
+        K::Close => Key::ActClose,
+        K::Reopen => Key::ActReopen,
+        K::SettleConflict => Key::ActSettle,
+        K::EraseContacts => Key::ActEraseContacts,
+        K::Report | K::Edit => return None,
+    })
 }
 
-/// Whether the step is meaningless without a note (what happened in the session, why it
-/// failed, what was reported back, the instructions of an assignment down…).
-pub fn note_required(code: &str) -> bool {
-    matches!(
-        code,
-        "record_session"
-            | "stabilise"
-            | "fail"
-            | "report_back"
-            | "assign_down"
-            | "settle_conflict"
-            | "erase_contacts"
-    )
-}
-
-/// The label of the note field for an action code.
-pub fn note_label(code: &str) -> Key {
-    if code == "assign_down" {
+/// The label of the note field for a kind of step.
+pub fn note_label(kind: ActionKind) -> Key {
+    if kind == ActionKind::AssignDown {
         Key::ActInstructions
     } else {
         Key::ActNote
     }
 }
 
-/// The label of the "to" field for an action code.
-pub fn to_label(code: &str) -> Key {
-    if code == "assign_down" {
+/// The label of the "to" field for a kind of step.
+pub fn to_label(kind: ActionKind) -> Key {
+    if kind == ActionKind::AssignDown {
         Key::ActAssignDownTo
     } else {
         Key::ActEscalateTo
@@ -217,9 +199,11 @@ pub fn summary(problems: &[ActProblem], lang: Lang) -> String {
 
 /// An action form as filled in. Choices are kept as the select's value (`""`: not chosen yet),
 /// so that the form shows exactly what the person picked.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ActionForm {
-    pub code: String,
+    pub kind: ActionKind,
+    /// How the responsible centre counts days (an assignment down's deadline).
+    pub policy: DeadlinePolicy,
     /// A [`Difficulty::code`].
     pub difficulty: String,
     pub risks: BTreeSet<RiskFlag>,
@@ -261,6 +245,8 @@ pub struct Choices {
     pub assign_down_to: Vec<UnitId>,
     /// The unsettled conflicts.
     pub conflicts: Vec<EntryId>,
+    /// How the responsible centre counts days.
+    pub policy: DeadlinePolicy,
 }
 
 impl Choices {
@@ -280,19 +266,45 @@ impl Choices {
             conflicts: state
                 .map(|s| s.conflicts.iter().map(|c| c.entry.clone()).collect())
                 .unwrap_or_default(),
+            policy: screen.policy.clone(),
         }
     }
 }
 
 impl ActionForm {
-    /// A fresh form for `code`. Every select starts on its first option, so that what the form
+    /// A form for `kind` with nothing chosen or typed.
+    pub fn blank(kind: ActionKind) -> ActionForm {
+        ActionForm {
+            kind,
+            policy: DeadlinePolicy::default(),
+            difficulty: String::new(),
+            risks: BTreeSet::new(),
+            note: String::new(),
+            assignee: String::new(),
+            chosen_by_parties: false,
+            mode: String::new(),
+            agreement: String::new(),
+            court: String::new(),
+            granted: String::new(),
+            to: String::new(),
+            reason: String::new(),
+            method: String::new(),
+            satisfaction: String::new(),
+            relapsed: false,
+            due_days: String::new(),
+            conflicts: BTreeSet::new(),
+            attempted: false,
+        }
+    }
+
+    /// A fresh form for `kind`. Every select starts on its first option, so that what the form
     /// shows is what it sends: the current difficulty when re-assessing (else 简单), the
     /// best-matching mediator, the first unit, 满意, on site, by phone; every open conflict is
     /// ticked. The person changes what is not so.
-    pub fn new(code: &str, choices: &Choices) -> ActionForm {
+    pub fn new(kind: ActionKind, choices: &Choices) -> ActionForm {
         let first = |v: &[UnitId]| v.first().map(|u| u.to_string()).unwrap_or_default();
         ActionForm {
-            code: code.to_owned(),
+            policy: choices.policy.clone(),
             difficulty: choices
                 .difficulty
                 .unwrap_or(Difficulty::Simple)
@@ -302,25 +314,25 @@ impl ActionForm {
             assignee: choices.assignees.first().cloned().unwrap_or_default(),
             mode: labels::mode_code(labels::MODES[0]).to_owned(),
             granted: "true".to_owned(),
-            to: match code {
-                "escalate" => first(&choices.escalate_to),
-                "assign_down" => first(&choices.assign_down_to),
+            to: match kind {
+                ActionKind::Escalate => first(&choices.escalate_to),
+                ActionKind::AssignDown => first(&choices.assign_down_to),
                 _ => String::new(),
             },
-            reason: match code {
-                "escalate" => labels::reason_code(labels::REASONS[0]).to_owned(),
+            reason: match kind {
+                ActionKind::Escalate => labels::reason_code(labels::REASONS[0]).to_owned(),
                 _ => String::new(),
             },
             method: labels::method_code(labels::METHODS[0]).to_owned(),
             satisfaction: labels::satisfaction_code(labels::SATISFACTIONS[0]).to_owned(),
-            due_days: DEFAULT_DUE_DAYS.to_string(),
+            due_days: DEFAULT_ASSIGN_DOWN_DAYS.to_string(),
             conflicts: choices.conflicts.iter().cloned().collect(),
-            ..ActionForm::default()
+            ..ActionForm::blank(kind)
         }
     }
 
     fn has(&self, field: Field) -> bool {
-        fields(&self.code).is_some_and(|f| f.contains(&field))
+        fields(self.kind).is_some_and(|f| f.contains(&field))
     }
 
     /// Every problem of the form, in the order of its fields.
@@ -345,12 +357,13 @@ impl ActionForm {
         self.build(now)
     }
 
+    /// What the person chose, each choice checked; then the action as the core will check it
+    /// ([`validate::action`]: the words a step needs, the lengths).
     fn build(&self, now: i64) -> Result<Action, Vec<ActProblem>> {
-        let mut problems = Vec::new();
-        let code = self.code.as_str();
-        let Some(form_fields) = fields(code) else {
+        let Some(form_fields) = fields(self.kind) else {
             return Err(vec![ActProblem::new(Field::Note, Key::ActUnknown)]);
         };
+        let mut problems = Vec::new();
         let mut check = |field: Field, ok: bool, key: Key| {
             if form_fields.contains(&field) && !ok {
                 problems.push(ActProblem::new(field, key));
@@ -372,18 +385,12 @@ impl ActionForm {
             .into_iter()
             .find(|&m| labels::mode_code(m) == self.mode);
         check(Field::Mode, mode.is_some(), Key::ProblemChooseMode);
-        check(
-            Field::Court,
-            !self.court.trim().is_empty(),
-            Key::ProblemCourtRequired,
-        );
         let granted = match self.granted.as_str() {
             "true" => Some(true),
             "false" => Some(false),
             _ => None,
         };
         check(Field::Granted, granted.is_some(), Key::ProblemChooseGranted);
-        let to = UnitId::new(self.to.trim());
         check(
             Field::To,
             !self.to.trim().is_empty(),
@@ -397,11 +404,6 @@ impl ActionForm {
             reason.is_some(),
             Key::ProblemChooseReason,
         );
-        check(
-            Field::ReopenReason,
-            !self.reason.trim().is_empty(),
-            Key::ProblemReasonRequired,
-        );
         let method = labels::METHODS
             .into_iter()
             .find(|&m| labels::method_code(m) == self.method);
@@ -414,70 +416,49 @@ impl ActionForm {
             satisfaction.is_some(),
             Key::ProblemChooseSatisfaction,
         );
-        check(
-            Field::Conflicts,
-            !self.conflicts.is_empty(),
-            Key::ProblemChooseConflicts,
-        );
-        let due_days = self
+        let due_at = self
             .due_days
             .trim()
             .parse::<u32>()
             .ok()
-            .filter(|d| (1..=MAX_DUE_DAYS).contains(d));
-        if self.has(Field::DueDays) && due_days.is_none() {
+            .and_then(|days| self.policy.assign_down_due(now, days));
+        if self.has(Field::DueDays) && due_at.is_none() {
             problems.push(ActProblem::limit(
                 Field::DueDays,
                 Key::ProblemDueDays,
-                MAX_DUE_DAYS as usize,
+                MAX_ASSIGN_DOWN_DAYS as usize,
             ));
         }
+        // What the form describes; a choice not made stands in as its first value, and the
+        // action is returned only when every choice was made.
         let note = self.note.trim().to_owned();
-        if note_required(code) && note.is_empty() {
-            let key = if code == "assign_down" {
-                Key::ProblemInstructionsRequired
-            } else {
-                Key::ProblemNoteRequired
-            };
-            problems.push(ActProblem::new(Field::Note, key));
-        }
-        for (field, text, max) in [
-            (Field::Note, &self.note, NARRATIVE_MAX),
-            (Field::Agreement, &self.agreement, NARRATIVE_MAX),
-            (Field::ReopenReason, &self.reason, NARRATIVE_MAX),
-            (Field::Court, &self.court, TITLE_MAX),
-        ] {
-            if self.has(field) && text.trim().chars().count() > max {
-                problems.push(ActProblem::limit(field, Key::ProblemTooLong, max));
-            }
-        }
-        if !problems.is_empty() {
-            // In the order of the form.
-            problems.sort_by_key(|p| form_fields.iter().position(|f| *f == p.field));
-            return Err(problems);
-        }
-        let missing = || vec![ActProblem::new(Field::Note, Key::ActUnknown)];
-        Ok(match code {
-            "assess" => Action::Assess {
-                difficulty: difficulty.ok_or_else(missing)?,
+        let action = match self.kind {
+            ActionKind::Assess => Action::Assess {
+                difficulty: difficulty.unwrap_or(Difficulty::Simple),
                 risks: labels::RISKS
                     .into_iter()
                     .filter(|r| self.risks.contains(r))
                     .collect(),
                 note,
             },
-            "assign" => {
-                let (to, chosen_by_parties) = match assignee.ok_or_else(missing)? {
-                    AssigneeChoice::Mediator(person) => (
+            ActionKind::Assign => {
+                let (to, chosen_by_parties) = match assignee {
+                    Some(AssigneeChoice::Mediator(person)) => (
                         Assignee::Mediator {
                             person,
                             name: String::new(),
                         },
                         self.chosen_by_parties,
                     ),
-                    AssigneeChoice::Committee(unit) => (
+                    Some(AssigneeChoice::Committee(unit)) => (
                         Assignee::Committee {
                             unit,
+                            name: String::new(),
+                        },
+                        false,
+                    ),
+                    None => (
+                        Assignee::Department {
                             name: String::new(),
                         },
                         false,
@@ -489,11 +470,11 @@ impl ActionForm {
                     note,
                 }
             }
-            "record_session" => Action::RecordSession {
-                mode: mode.ok_or_else(missing)?,
+            ActionKind::RecordSession => Action::RecordSession {
+                mode: mode.unwrap_or(labels::MODES[0]),
                 note,
             },
-            "resolve" => Action::Resolve {
+            ActionKind::Resolve => Action::Resolve {
                 agreement: Some(self.agreement.trim())
                     .filter(|a| !a.is_empty())
                     .map(|a| Agreement {
@@ -502,44 +483,83 @@ impl ActionForm {
                     }),
                 note,
             },
-            "request_judicial_confirmation" => Action::RequestJudicialConfirmation {
+            ActionKind::RequestJudicialConfirmation => Action::RequestJudicialConfirmation {
                 court: self.court.trim().to_owned(),
             },
-            "record_judicial_confirmation" => Action::RecordJudicialConfirmation {
-                granted: granted.ok_or_else(missing)?,
+            ActionKind::RecordJudicialConfirmation => Action::RecordJudicialConfirmation {
+                granted: granted.unwrap_or(true),
                 note,
             },
-            "stabilise" => Action::Stabilise { note },
-            "fail" => Action::Fail { note },
-            "report_back" => Action::ReportBack { note },
-            "close" => Action::Close { note },
-            "erase_contacts" => Action::EraseContacts { reason: note },
-            "escalate" => Action::Escalate {
-                to,
-                reason: reason.ok_or_else(missing)?,
+            ActionKind::Stabilise => Action::Stabilise { note },
+            ActionKind::Fail => Action::Fail { note },
+            ActionKind::ReportBack => Action::ReportBack { note },
+            ActionKind::Close => Action::Close { note },
+            ActionKind::EraseContacts => Action::EraseContacts { reason: note },
+            ActionKind::Escalate => Action::Escalate {
+                to: UnitId::new(self.to.trim()),
+                reason: reason.unwrap_or(labels::REASONS[0]),
                 note,
             },
-            "assign_down" => Action::AssignDown {
-                to,
+            ActionKind::AssignDown => Action::AssignDown {
+                to: UnitId::new(self.to.trim()),
                 person: None,
                 instructions: note,
-                due_at: time::end_of_day_after(now, due_days.ok_or_else(missing)?),
+                due_at: due_at.unwrap_or(now),
             },
-            "follow_up" => Action::FollowUp {
-                method: method.ok_or_else(missing)?,
-                satisfaction: satisfaction.ok_or_else(missing)?,
+            ActionKind::FollowUp => Action::FollowUp {
+                method: method.unwrap_or(labels::METHODS[0]),
+                satisfaction: satisfaction.unwrap_or(labels::SATISFACTIONS[0]),
                 relapsed: self.relapsed,
                 note,
             },
-            "reopen" => Action::Reopen {
+            ActionKind::Reopen => Action::Reopen {
                 reason: self.reason.trim().to_owned(),
             },
-            "settle_conflict" => Action::SettleConflict {
+            ActionKind::SettleConflict => Action::SettleConflict {
                 entries: self.conflicts.iter().cloned().collect(),
                 note,
             },
-            _ => return Err(missing()),
-        })
+            ActionKind::Report | ActionKind::Edit => {
+                return Err(vec![ActProblem::new(Field::Note, Key::ActUnknown)])
+            }
+        };
+        problems.extend(
+            validate::action(&action)
+                .into_iter()
+                .map(|p| self.act_problem(p)),
+        );
+        if !problems.is_empty() {
+            // In the order of the form.
+            problems.sort_by_key(|p| form_fields.iter().position(|f| *f == p.field));
+            return Err(problems);
+        }
+        Ok(action)
+    }
+
+    /// The core's problem with the action as this form's field and words.
+    fn act_problem(&self, p: FieldProblem) -> ActProblem {
+        let field = match (p.field.as_str(), self.kind) {
+            ("court", _) => Field::Court,
+            ("agreement", _) => Field::Agreement,
+            ("entries", _) => Field::Conflicts,
+            ("reason", ActionKind::Reopen) => Field::ReopenReason,
+            // The note, the instructions of an assignment down, the reason of an erasure.
+            _ => Field::Note,
+        };
+        match p.problem {
+            Problem::TooLong { max } => ActProblem::limit(field, Key::ProblemTooLong, max),
+            Problem::Required => ActProblem::new(
+                field,
+                match field {
+                    Field::Court => Key::ProblemCourtRequired,
+                    Field::Conflicts => Key::ProblemChooseConflicts,
+                    Field::ReopenReason => Key::ProblemReasonRequired,
+                    _ if self.kind == ActionKind::AssignDown => Key::ProblemInstructionsRequired,
+                    _ => Key::ProblemNoteRequired,
+                },
+            ),
+            _ => ActProblem::new(field, Key::ActUnknown),
+        }
     }
 
     fn assignee_choice(&self) -> Option<AssigneeChoice> {
@@ -562,18 +582,23 @@ enum AssigneeChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time;
     use app_core::model::{EscalationReason, FollowUpMethod, Satisfaction, SessionMode};
+    use app_core::validate::NARRATIVE_MAX;
 
     /// 2025-06-30 18:00 China Standard Time.
     const NOW: i64 = 1_751_277_600_000;
 
+    fn kind(code: &str) -> ActionKind {
+        ActionKind::from_code(code).unwrap_or_else(|| panic!("no kind {code}"))
+    }
+
     fn form(code: &str) -> ActionForm {
         ActionForm {
-            code: code.to_owned(),
             mode: "on_site".into(),
             method: "phone".into(),
             due_days: "7".into(),
-            ..ActionForm::default()
+            ..ActionForm::blank(kind(code))
         }
     }
 
@@ -838,10 +863,10 @@ mod tests {
             "settle_conflict",
             "erase_contacts",
         ] {
-            assert!(fields(code).is_some(), "{code}");
-            assert_ne!(button(code), Key::ActUnknown, "{code}");
+            assert!(fields(kind(code)).is_some(), "{code}");
+            assert!(button(kind(code)).is_some(), "{code}");
         }
-        assert_eq!(fields("edit"), None);
+        assert_eq!(fields(kind("edit")), None);
     }
 
     #[test]
@@ -852,11 +877,11 @@ mod tests {
             conflicts: vec![EntryId::new("e1")],
             ..Choices::default()
         };
-        let f = ActionForm::new("assess", &choices);
+        let f = ActionForm::new(kind("assess"), &choices);
         assert_eq!(f.difficulty, "simple");
         assert!(f.problems().is_empty());
         let again = ActionForm::new(
-            "assess",
+            kind("assess"),
             &Choices {
                 difficulty: Some(Difficulty::Major),
                 ..choices.clone()
@@ -866,10 +891,10 @@ mod tests {
             again.difficulty, "major",
             "re-assessing starts from the assessment"
         );
-        let f = ActionForm::new("assign", &choices);
+        let f = ActionForm::new(kind("assign"), &choices);
         assert_eq!(f.assignee, "m1");
         assert!(matches!(f.action(NOW), Ok(Action::Assign { .. })));
-        let f = ActionForm::new("escalate", &choices);
+        let f = ActionForm::new(kind("escalate"), &choices);
         assert_eq!(
             f.action(NOW),
             Ok(Action::Escalate {
@@ -878,7 +903,7 @@ mod tests {
                 note: String::new(),
             })
         );
-        let f = ActionForm::new("follow_up", &choices);
+        let f = ActionForm::new(kind("follow_up"), &choices);
         assert_eq!(
             f.action(NOW),
             Ok(Action::FollowUp {
@@ -888,12 +913,12 @@ mod tests {
                 note: String::new(),
             })
         );
-        let f = ActionForm::new("record_session", &choices);
+        let f = ActionForm::new(kind("record_session"), &choices);
         assert_eq!(f.mode, "on_site");
         assert_eq!(f.problems()[0].message(Lang::Zh), "请填写说明");
-        let f = ActionForm::new("settle_conflict", &choices);
+        let f = ActionForm::new(kind("settle_conflict"), &choices);
         assert_eq!(f.conflicts.len(), 1);
-        let f = ActionForm::new("assign", &Choices::default());
+        let f = ActionForm::new(kind("assign"), &Choices::default());
         assert_eq!(
             f.problems()[0].message(Lang::En),
             "choose a mediator or committee",

@@ -88,8 +88,6 @@ pub async fn invoke<A: Serialize, R: DeserializeOwned>(
     }
 }
 
-use app_core::ids::{CaseId, HouseholdId};
-use app_core::model::NewCase;
 pub use app_core::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
     HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
@@ -98,174 +96,33 @@ pub use app_core::screens::{
 /// The name of the event the shell emits whenever the sync state changes (payload: [`SyncState`]).
 pub const SYNC_EVENT: &str = "sync-state";
 
-#[derive(Serialize)]
-struct EnrolArgs<'a> {
-    server: &'a str,
-    code: &'a str,
-    device_name: &'a str,
+/// Generates, for each command of the list, the function that invokes it with its arguments
+/// named as the shell's command takes them.
+macro_rules! bridge_functions {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $answer:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name($($arg: &$ty),*) -> Result<$answer, BridgeError> {
+                #[derive(Serialize)]
+                struct Args<'a> {
+                    $($arg: &'a $ty,)*
+                    #[serde(skip)]
+                    _of: std::marker::PhantomData<&'a ()>,
+                }
+                invoke(
+                    stringify!($name),
+                    &Args {
+                        $($arg,)*
+                        _of: std::marker::PhantomData,
+                    },
+                )
+                .await
+            }
+        )*
+    };
 }
 
-/// `enrol`: enrols this device with a centre's server using a one-time code.
-pub async fn enrol(server: &str, code: &str, device_name: &str) -> Result<Me, BridgeError> {
-    invoke(
-        "enrol",
-        &EnrolArgs {
-            server,
-            code,
-            device_name,
-        },
-    )
-    .await
-}
-
-#[derive(Serialize)]
-struct NoArgs {}
-
-/// `me`: the enrolled person (refused when the device is not enrolled).
-pub async fn me() -> Result<Me, BridgeError> {
-    invoke("me", &NoArgs {}).await
-}
-
-/// `today`: today's work.
-pub async fn today() -> Result<Today, BridgeError> {
-    invoke("today", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct QueryArgs<'a> {
-    query: &'a CaseQuery,
-}
-
-/// `cases`: the case list, filtered.
-pub async fn cases(query: &CaseQuery) -> Result<Vec<CaseRow>, BridgeError> {
-    invoke("cases", &QueryArgs { query }).await
-}
-
-#[derive(Serialize)]
-struct CaseArgs<'a> {
-    id: &'a CaseId,
-}
-
-/// `case`: one case, its timeline and the actions allowed now.
-pub async fn case(id: &CaseId) -> Result<CaseScreen, BridgeError> {
-    invoke("case", &CaseArgs { id }).await
-}
-
-#[derive(Serialize)]
-struct ActArgs<'a> {
-    input: &'a ActInput,
-}
-
-/// `act`: records a workflow step; answers with the case as it is now.
-pub async fn act(input: &ActInput) -> Result<CaseScreen, BridgeError> {
-    invoke("act", &ActArgs { input }).await
-}
-
-#[derive(Serialize)]
-struct AttachPhotoArgs<'a> {
-    case: &'a CaseId,
-    name: &'a str,
-    mime: &'a str,
-    base64: &'a str,
-}
-
-/// `attach_photo`: attaches a photo (or a PDF scan) to a case on this device; `base64` is the
-/// file's bytes in standard base64. Answers with the case as it is now; the bytes go to the
-/// server with the next sync.
-pub async fn attach_photo(
-    case: &CaseId,
-    name: &str,
-    mime: &str,
-    base64: &str,
-) -> Result<CaseScreen, BridgeError> {
-    invoke(
-        "attach_photo",
-        &AttachPhotoArgs {
-            case,
-            name,
-            mime,
-            base64,
-        },
-    )
-    .await
-}
-
-#[derive(Serialize)]
-struct AttachmentArgs<'a> {
-    case: &'a CaseId,
-    sha256: &'a str,
-}
-
-/// `attachment`: an attachment's type and bytes (base64), from this device or else the server.
-pub async fn attachment(case: &CaseId, sha256: &str) -> Result<AttachmentData, BridgeError> {
-    invoke("attachment", &AttachmentArgs { case, sha256 }).await
-}
-
-/// `roster`: the mediators of my unit, their specialties and caseload.
-pub async fn roster() -> Result<Roster, BridgeError> {
-    invoke("roster", &NoArgs {}).await
-}
-
-/// `form_options`: categories and places for the report form.
-pub async fn form_options() -> Result<FormOptions, BridgeError> {
-    invoke("form_options", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct ReportArgs<'a> {
-    report: &'a NewCase,
-}
-
-/// `report_case`: records a dispute on this device; returns the new case's id.
-pub async fn report_case(report: &NewCase) -> Result<CaseId, BridgeError> {
-    invoke("report_case", &ReportArgs { report }).await
-}
-
-/// `households`: the households of my grid, least recently visited first.
-pub async fn households() -> Result<Vec<HouseholdRow>, BridgeError> {
-    invoke("households", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct HouseholdArgs<'a> {
-    id: &'a HouseholdId,
-}
-
-/// `household`: one household with its visits.
-pub async fn household(id: &HouseholdId) -> Result<HouseholdScreen, BridgeError> {
-    invoke("household", &HouseholdArgs { id }).await
-}
-
-#[derive(Serialize)]
-struct VisitArgs<'a> {
-    visit: &'a VisitInput,
-}
-
-/// `record_visit`: records a door-to-door visit (and the dispute found on it, if any).
-pub async fn record_visit(visit: &VisitInput) -> Result<VisitRecorded, BridgeError> {
-    invoke("record_visit", &VisitArgs { visit }).await
-}
-
-#[derive(Serialize)]
-struct FiguresArgs {
-    from: i64,
-    to: i64,
-}
-
-/// `figures`: my unit's figures for cases reported in `[from, to)` (epoch milliseconds).
-pub async fn figures(from: i64, to: i64) -> Result<FiguresScreen, BridgeError> {
-    invoke("figures", &FiguresArgs { from, to }).await
-}
-
-/// `sync_state`: the header's sync line.
-pub async fn sync_state() -> Result<SyncState, BridgeError> {
-    invoke("sync_state", &NoArgs {}).await
-}
-
-/// `sync_now`: syncs at once; answers how it went.
-pub async fn sync_now() -> Result<SyncState, BridgeError> {
-    invoke("sync_now", &NoArgs {}).await
-}
+app_core::app_commands!(bridge_functions);
 
 #[wasm_bindgen]
 extern "C" {

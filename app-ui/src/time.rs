@@ -1,13 +1,14 @@
 //! Times as people read them: the core speaks UTC milliseconds, people China Standard Time
 //! (every unit of the demo and of the reports is in UTC+8). Also the figures screen's periods
-//! (this month, quarter, year) as millisecond ranges, and deadlines set in whole days. Pure:
+//! (this month, quarter, year) as millisecond ranges. Pure:
 //! "now" is always an argument, so all of it is tested natively; [`now_ms`] is the one clock.
 
 use crate::i18n::Lang;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use app_core::deadline::LocalTime;
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
-/// China Standard Time, UTC+8, in milliseconds.
-const CST_MS: i64 = 8 * 3_600_000;
+/// The time people read: China Standard Time, as the core's deadlines count it.
+const ZONE: LocalTime = LocalTime::CHINA;
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -27,18 +28,12 @@ pub fn now_ms() -> i64 {
 }
 
 fn local(ms: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_millis(ms + CST_MS)
-        .unwrap_or_default()
-        .naive_utc()
-}
-
-fn from_local(t: NaiveDateTime) -> i64 {
-    t.and_utc().timestamp_millis() - CST_MS
+    ZONE.datetime(ms)
 }
 
 /// The local midnight starting `date` (UTC milliseconds).
 fn midnight(date: NaiveDate) -> i64 {
-    from_local(date.and_hms_opt(0, 0, 0).unwrap_or_default())
+    ZONE.midnight(date)
 }
 
 const MONTHS: [&str; 12] = [
@@ -95,12 +90,6 @@ pub fn month_label(key: &str, lang: Lang) -> String {
         (Some((y, m)), Lang::En) => format!("{} {y}", MONTHS[m - 1]),
         (None, _) => key.to_owned(),
     }
-}
-
-/// The deadline of a task given `days` whole days from now: the end of the `days`th local day
-/// after today (the way the core counts 限时办结), as the first late instant.
-pub fn end_of_day_after(now: i64, days: u32) -> i64 {
-    midnight(local(now).date() + Duration::days(i64::from(days) + 1))
 }
 
 /// The periods the figures screen offers.
@@ -167,12 +156,7 @@ mod tests {
 
     /// UTC milliseconds of a China Standard Time wall-clock time.
     fn cst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
-        from_local(
-            NaiveDate::from_ymd_opt(y, mo, d)
-                .unwrap()
-                .and_hms_opt(h, mi, 0)
-                .unwrap(),
-        )
+        midnight(NaiveDate::from_ymd_opt(y, mo, d).unwrap()) + i64::from(h * 60 + mi) * 60_000
     }
 
     #[test]
@@ -243,10 +227,5 @@ mod tests {
         assert_eq!(month_label("2026-10", Lang::Zh), "2026年10月");
         assert_eq!(month_label("2026-01", Lang::En), "Jan 2026");
         assert_eq!(month_label("soon", Lang::En), "soon");
-        // Given 3 days on Monday 10:00, the task is late from Friday 00:00.
-        assert_eq!(
-            end_of_day_after(cst(2024, 3, 4, 10, 0), 3),
-            cst(2024, 3, 8, 0, 0)
-        );
     }
 }

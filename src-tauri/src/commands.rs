@@ -1,16 +1,12 @@
-//! The commands the interface calls (through `app-ui`'s bridge, one function per command, same
-//! names). Each is one call into [`Session`]; the answer is a `screens` type or the core's error
-//! as its message. Argument names stay snake_case on both sides.
+//! The commands the interface calls. Their names, arguments and answers are the one list in
+//! [`app_core::app_commands`], from which this module generates each Tauri command (and
+//! [`invoke_handler`], which registers them all) and `app-ui` each bridge function. Each command
+//! is one call into [`Session`] in [`handlers`]; the answer is a `screens` type or the core's
+//! error in both languages. Argument names stay snake_case on both sides.
 //!
 //! Commands are `async` so that they run on the async runtime, not the window's thread: a list
 //! read over 10,000 cases must never freeze scrolling.
 
-use app_core::ids::{CaseId, HouseholdId};
-use app_core::model::NewCase;
-use app_core::screens::{
-    ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
-};
 use app_core::session::{AppError, Session};
 use std::sync::Arc;
 use tauri::State;
@@ -36,118 +32,135 @@ impl From<AppError> for CommandError {
 type Answer<T> = Result<T, CommandError>;
 type App<'a> = State<'a, Arc<Session>>;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+/// Generates, for each command of the list, the Tauri command that calls its handler, and the
+/// handler registration.
+macro_rules! tauri_commands {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $answer:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[tauri::command(rename_all = "snake_case")]
+            pub(crate) async fn $name(app: App<'_>, $($arg: $ty),*) -> Answer<$answer> {
+                handlers::$name(&app, $($arg),*).await
+            }
+        )*
+
+        /// Every command of the list, for the builder's `invoke_handler`.
+        pub(crate) fn invoke_handler<R: tauri::Runtime>(
+        ) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+    };
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn enrol(
-    app: App<'_>,
-    server: String,
-    code: String,
-    device_name: String,
-) -> Answer<Me> {
-    Ok(app.enrol(&server, &code, &device_name).await?)
-}
+app_core::app_commands!(tauri_commands);
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn me(app: App<'_>) -> Answer<Me> {
-    Ok(app.me()?)
-}
+/// What each command does: one call into the session, at the shell's clock.
+mod handlers {
+    use super::{Answer, CommandError};
+    use app_core::ids::{CaseId, HouseholdId};
+    use app_core::model::NewCase;
+    use app_core::screens::{
+        ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
+        HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
+    };
+    use app_core::session::Session;
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn today(app: App<'_>) -> Answer<Today> {
-    Ok(app.today(now())?)
-}
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default()
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn cases(app: App<'_>, query: CaseQuery) -> Answer<Vec<CaseRow>> {
-    Ok(app.cases(&query, now())?)
-}
+    pub(super) async fn enrol(
+        app: &Session,
+        server: String,
+        code: String,
+        device_name: String,
+    ) -> Answer<Me> {
+        Ok(app.enrol(&server, &code, &device_name).await?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn case(app: App<'_>, id: CaseId) -> Answer<CaseScreen> {
-    Ok(app.case(&id, now())?)
-}
+    pub(super) async fn me(app: &Session) -> Answer<Me> {
+        Ok(app.me()?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn act(app: App<'_>, input: ActInput) -> Answer<CaseScreen> {
-    Ok(app.act(&input, now())?)
-}
+    pub(super) async fn today(app: &Session) -> Answer<Today> {
+        Ok(app.today(now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn roster(app: App<'_>) -> Answer<Roster> {
-    Ok(app.roster(now())?)
-}
+    pub(super) async fn cases(app: &Session, query: CaseQuery) -> Answer<Vec<CaseRow>> {
+        Ok(app.cases(&query, now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn form_options(app: App<'_>) -> Answer<FormOptions> {
-    Ok(app.form_options()?)
-}
+    pub(super) async fn case(app: &Session, id: CaseId) -> Answer<CaseScreen> {
+        Ok(app.case(&id, now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn report_case(app: App<'_>, report: NewCase) -> Answer<CaseId> {
-    Ok(app.report_case(&report, now())?)
-}
+    pub(super) async fn act(app: &Session, input: ActInput) -> Answer<CaseScreen> {
+        Ok(app.act(&input, now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn households(app: App<'_>) -> Answer<Vec<HouseholdRow>> {
-    Ok(app.households()?)
-}
+    pub(super) async fn roster(app: &Session) -> Answer<Roster> {
+        Ok(app.roster(now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn household(app: App<'_>, id: HouseholdId) -> Answer<HouseholdScreen> {
-    Ok(app.household(&id)?)
-}
+    pub(super) async fn form_options(app: &Session) -> Answer<FormOptions> {
+        Ok(app.form_options()?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn record_visit(app: App<'_>, visit: VisitInput) -> Answer<VisitRecorded> {
-    Ok(app.record_visit(&visit, now())?)
-}
+    pub(super) async fn report_case(app: &Session, report: NewCase) -> Answer<CaseId> {
+        Ok(app.report_case(&report, now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn figures(app: App<'_>, from: i64, to: i64) -> Answer<FiguresScreen> {
-    Ok(app.figures(from, to, now())?)
-}
+    pub(super) async fn households(app: &Session) -> Answer<Vec<HouseholdRow>> {
+        Ok(app.households()?)
+    }
 
-/// Attaches a photo (or a scan): the interface reads the file the camera or the picker gave it
-/// and sends its bytes as base64.
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn attach_photo(
-    app: App<'_>,
-    case: CaseId,
-    name: String,
-    mime: String,
-    base64: String,
-) -> Answer<CaseScreen> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64.as_bytes())
-        .map_err(|e| CommandError {
-            zh: format!("照片数据已损坏：{e}"),
-            en: format!("the photo's data is damaged: {e}"),
-        })?;
-    Ok(app.attach_photo(&case, &name, &mime, &bytes, now())?)
-}
+    pub(super) async fn household(app: &Session, id: HouseholdId) -> Answer<HouseholdScreen> {
+        Ok(app.household(&id)?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn attachment(
-    app: App<'_>,
-    case: CaseId,
-    sha256: String,
-) -> Answer<AttachmentData> {
-    Ok(app.attachment(&case, &sha256).await?)
-}
+    pub(super) async fn record_visit(app: &Session, visit: VisitInput) -> Answer<VisitRecorded> {
+        Ok(app.record_visit(&visit, now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn sync_state(app: App<'_>) -> Answer<SyncState> {
-    Ok(app.sync_state()?)
-}
+    pub(super) async fn figures(app: &Session, from: i64, to: i64) -> Answer<FiguresScreen> {
+        Ok(app.figures(from, to, now())?)
+    }
 
-#[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn sync_now(app: App<'_>) -> Answer<SyncState> {
-    Ok(app.sync_now().await?)
+    /// The interface reads the file the camera or the picker gave it and sends its bytes as
+    /// base64.
+    pub(super) async fn attach_photo(
+        app: &Session,
+        case: CaseId,
+        name: String,
+        mime: String,
+        base64: String,
+    ) -> Answer<CaseScreen> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(base64.as_bytes())
+            .map_err(|e| CommandError {
+                zh: format!("照片数据已损坏：{e}"),
+                en: format!("the photo's data is damaged: {e}"),
+            })?;
+        Ok(app.attach_photo(&case, &name, &mime, &bytes, now())?)
+    }
+
+    pub(super) async fn attachment(
+        app: &Session,
+        case: CaseId,
+        sha256: String,
+    ) -> Answer<AttachmentData> {
+        Ok(app.attachment(&case, &sha256).await?)
+    }
+
+    pub(super) async fn sync_state(app: &Session) -> Answer<SyncState> {
+        Ok(app.sync_state()?)
+    }
+
+    pub(super) async fn sync_now(app: &Session) -> Answer<SyncState> {
+        Ok(app.sync_now().await?)
+    }
 }

@@ -71,25 +71,7 @@ pub fn run() {
     let builder = builder.plugin(tauri_plugin_geolocation::init());
     let result = builder
         .setup(setup)
-        .invoke_handler(tauri::generate_handler![
-            commands::enrol,
-            commands::me,
-            commands::today,
-            commands::cases,
-            commands::case,
-            commands::act,
-            commands::roster,
-            commands::form_options,
-            commands::report_case,
-            commands::households,
-            commands::household,
-            commands::record_visit,
-            commands::figures,
-            commands::attach_photo,
-            commands::attachment,
-            commands::sync_state,
-            commands::sync_now,
-        ])
+        .invoke_handler(commands::invoke_handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("{APP_NAME} could not start: {e}");

@@ -854,7 +854,7 @@ fn honest_action(w: &World, view: Option<&CaseState>, actor: &Actor) -> Action {
     ];
     candidates
         .into_iter()
-        .find(|a| rules::check_action(w.dir(), view, actor, a).is_ok())
+        .find(|a| rules::check_action(w.dir(), view, actor, a, NOW).is_ok())
         .unwrap_or(Action::Edit {
             fields: vec!["title".to_owned()],
         })

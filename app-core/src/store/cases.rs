@@ -53,6 +53,7 @@ impl Store {
                 centre: centre.clone(),
                 source: new.source,
             },
+            now_ms,
         )?;
         let id = CaseId::generate();
         let mut parties = Vec::new();
@@ -123,7 +124,13 @@ impl Store {
         // The document is read once: reading (hydrating) costs more than everything else here.
         let mut document = doc.read()?;
         let folded = crate::workflow::fold(&document.timeline);
-        rules::check_action(&self.directory, folded.state.as_ref(), actor, &action)?;
+        rules::check_action(
+            &self.directory,
+            folded.state.as_ref(),
+            actor,
+            &action,
+            now_ms,
+        )?;
         let before = doc.heads();
         let entry = doc.append(&mut document.timeline, &folded, actor, action, now_ms)?;
         let folded = crate::workflow::fold(&document.timeline);

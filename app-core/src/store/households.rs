@@ -70,8 +70,20 @@ impl Store {
         now_ms: i64,
     ) -> Result<VisitId> {
         rules::check_actor(&self.directory, actor)?;
-        if let VisitOutcome::Dispute { case } = &outcome {
-            self.summary(case)?;
+        let found = |safe, dispute| crate::validate::visit(safe, dispute, note);
+        let problem = match &outcome {
+            VisitOutcome::Dispute { case } => {
+                self.summary(case)?;
+                found(false, true)
+            }
+            VisitOutcome::AllSafe => found(true, false),
+            VisitOutcome::Noted => found(false, false),
+        };
+        if let Some(p) = problem {
+            return Err(Error::invalid(
+                &p.field,
+                format!("{} ({})", p.problem.zh(), p.problem.en()),
+            ));
         }
         let mut doc = self.load_household(household)?;
         let before = doc.automerge().get_heads();

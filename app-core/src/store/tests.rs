@@ -1509,3 +1509,77 @@ fn a_failing_layer_step_leaves_the_file_as_it_was() {
         .unwrap();
     assert_eq!(tables, 0);
 }
+
+/// The rules the forms once kept to themselves now hold in the core: a step without the words it
+/// needs, an assignment down too far below or too far off, a visit that says nothing.
+#[test]
+fn steps_without_their_words_or_beyond_their_limits_are_refused_and_store_nothing() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let county = actor(&f.d, "county", Role::CentreStaff);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    f.store
+        .act(
+            &id,
+            &staff,
+            Action::Escalate {
+                to: "ts".into(),
+                reason: crate::model::EscalationReason::Unresolved,
+                note: String::new(),
+            },
+            T0,
+        )
+        .unwrap();
+    let outbox = f.store.outbox(100).unwrap().len();
+    let entries = f.store.summary(&id).unwrap().entries;
+    let down = |to: &str, instructions: &str, due_at: i64| Action::AssignDown {
+        to: to.into(),
+        person: None,
+        instructions: instructions.to_owned(),
+        due_at,
+    };
+    let refused = |f: &mut Fixture, action: Action| {
+        f.store
+            .act(&id, &county, action, T0 + DAY)
+            .unwrap_err()
+            .to_string()
+    };
+    let in_a_week = T0 + 8 * DAY;
+    let err = refused(&mut f, down("hy", "  ", in_a_week));
+    assert!(err.starts_with("instructions"), "{err}");
+    assert!(err.contains("必填"), "{err}");
+    let err = refused(&mut f, down("hy", "请七日内反馈", T0 + 100 * DAY));
+    assert!(err.starts_with("due_at"), "{err}");
+    assert!(err.contains("90"), "{err}");
+    let err = refused(&mut f, down("hy", "请七日内反馈", T0));
+    assert!(err.starts_with("due_at"), "{err}");
+    // One tier at a time: the county gives the case to the township, not to its village.
+    let err = refused(&mut f, down("hy-wf", "请七日内反馈", in_a_week));
+    assert!(err.contains("not one tier below"), "{err}");
+    assert_eq!(f.store.outbox(100).unwrap().len(), outbox);
+    assert_eq!(f.store.summary(&id).unwrap().entries, entries);
+    f.store
+        .act(
+            &id,
+            &county,
+            down("hy", "请七日内反馈", in_a_week),
+            T0 + DAY,
+        )
+        .unwrap();
+
+    let h = f
+        .store
+        .create_household(&gw, &"hy-wf-1".into(), "陈伯", "五丰村一巷3号", 4, T0)
+        .unwrap();
+    let err = f
+        .store
+        .record_visit(&h, &gw, VisitOutcome::Noted, " ", T0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("无事报平安"), "{err}");
+    assert_eq!(f.store.household(&h).unwrap().visits.len(), 0);
+}

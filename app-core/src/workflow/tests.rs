@@ -1806,6 +1806,14 @@ fn edit_is_for_the_reporter_the_assignee_and_responsible_staff_in_any_status() {
     );
 }
 
+/// The codes of the kinds the case screen offers.
+fn allowed_kinds(state: Option<&CaseState>, actor: &Actor) -> Vec<&'static str> {
+    offered(state, actor)
+        .into_iter()
+        .map(ActionKind::code)
+        .collect()
+}
+
 #[test]
 fn allowed_kinds_offers_exactly_what_check_allows() {
     use Difficulty::General;

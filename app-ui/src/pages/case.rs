@@ -12,8 +12,9 @@ use crate::time;
 use crate::widgets::{
     checked_of, error_text, loaded, text_of, use_load, value_of, Load, RouteLink,
 };
+use app_core::deadline::MAX_ASSIGN_DOWN_DAYS;
 use app_core::ids::{CaseId, UnitId};
-use app_core::model::{Action, Difficulty, TimelineEntry};
+use app_core::model::{Action, ActionKind, Difficulty, TimelineEntry};
 use app_core::screens::TimelineRow;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -295,20 +296,21 @@ pub fn case_page(p: &CaseProps) -> Html {
     };
     let body = loaded(l, &screen, |s: &CaseScreen| {
         let choices = Rc::new(actions::Choices::of(s));
-        let open = |code: String| {
+        let open = |kind: ActionKind| {
             let (form, failed, done, choices) =
                 (form.clone(), failed.clone(), done.clone(), choices.clone());
             Callback::from(move |_: MouseEvent| {
                 failed.set(None);
                 done.set(false);
-                let same = form.as_ref().is_some_and(|f| f.code == code);
-                form.set((!same).then(|| ActionForm::new(&code, &choices)));
+                let same = form.as_ref().is_some_and(|f| f.kind == kind);
+                form.set((!same).then(|| ActionForm::new(kind, &choices)));
             })
         };
-        let offered: Vec<&String> = s
+        // Each offered step with the button that opens its form.
+        let offered: Vec<(ActionKind, Key)> = s
             .allowed
             .iter()
-            .filter(|c| actions::fields(c).is_some())
+            .filter_map(|&k| Some((k, actions::button(k)?)))
             .collect();
         let edit = {
             let form = form.clone();
@@ -384,14 +386,14 @@ pub fn case_page(p: &CaseProps) -> Html {
                         <p class="muted">{ t(l, Key::NoActions) }</p>
                     } else {
                         <div class="action-buttons">
-                            { for offered.iter().map(|code| {
-                                let active = form.as_ref().is_some_and(|f| &f.code == *code);
+                            { for offered.iter().map(|&(kind, button)| {
+                                let active = form.as_ref().is_some_and(|f| f.kind == kind);
                                 html! {
-                                    <button type="button" id={format!("action-{code}")}
+                                    <button type="button" id={format!("action-{}", kind.code())}
                                         class={classes!("action", active.then_some("active"))}
                                         aria-expanded={active.to_string()}
-                                        onclick={open((*code).clone())}>
-                                        { t(l, actions::button(code)) }
+                                        onclick={open(kind)}>
+                                        { t(l, button) }
                                     </button>
                                 }
                             }) }
@@ -400,8 +402,8 @@ pub fn case_page(p: &CaseProps) -> Html {
                     if *done { <p class="ok" role="status" id="act-done">{ t(l, Key::Recorded) }</p> }
                     if let Some(f) = &*form {
                         <form class="action-form" id="act-form" onsubmit={submit} novalidate=true>
-                            <h3>{ t(l, actions::button(&f.code)) }</h3>
-                            { for actions::fields(&f.code).unwrap_or_default().iter().map(|field| action_field(l, s, f, *field, edit.clone())) }
+                            <h3>{ actions::button(f.kind).map(|k| t(l, k)).unwrap_or_default() }</h3>
+                            { for actions::fields(f.kind).unwrap_or_default().iter().map(|field| action_field(l, s, f, *field, edit.clone())) }
                             if f.attempted && !f.problems().is_empty() {
                                 <p class="error" role="alert">{ actions::summary(&f.problems(), l) }</p>
                             }
@@ -582,13 +584,13 @@ fn action_field(l: Lang, s: &CaseScreen, f: &ActionForm, field: Field, edit: Edi
             |f, v| f.granted = v,
         ),
         Field::To => {
-            let units = if f.code == "assign_down" {
+            let units = if f.kind == ActionKind::AssignDown {
                 &s.assign_down_to
             } else {
                 &s.escalate_to
             };
             select(
-                actions::to_label(&f.code),
+                actions::to_label(f.kind),
                 &f.to,
                 units
                     .iter()
@@ -658,7 +660,7 @@ fn action_field(l: Lang, s: &CaseScreen, f: &ActionForm, field: Field, edit: Edi
         },
         Field::DueDays => html! {
             <label class={classes!(invalid)}>{ t(l, Key::ActDueDays) }
-                <input {id} type="number" inputmode="numeric" min="1" max={actions::MAX_DUE_DAYS.to_string()}
+                <input {id} type="number" inputmode="numeric" min="1" max={MAX_ASSIGN_DOWN_DAYS.to_string()}
                     value={f.due_days.clone()} oninput={on_text(|f, v| f.due_days = v)} />
                 { problem.unwrap_or_default() }
             </label>
@@ -698,9 +700,9 @@ fn action_field(l: Lang, s: &CaseScreen, f: &ActionForm, field: Field, edit: Edi
             }
         }
         Field::Note => {
-            let required = actions::note_required(&f.code);
+            let required = f.kind.note_required();
             html! {
-                <label class={classes!(invalid)}>{ t(l, actions::note_label(&f.code)) }
+                <label class={classes!(invalid)}>{ t(l, actions::note_label(f.kind)) }
                     <textarea {id} value={f.note.clone()} required={required}
                         oninput={on_text(|f, v| f.note = v)} />
                     { problem.unwrap_or_default() }

@@ -62,7 +62,13 @@ pub fn enrol_page() -> Html {
                 navigator.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                match bridge::enrol(server.trim(), code.trim(), t(l, Key::DeviceName)).await {
+                match bridge::enrol(
+                    &server.trim().to_owned(),
+                    &code.trim().to_owned(),
+                    &t(l, Key::DeviceName).to_owned(),
+                )
+                .await
+                {
                     Ok(me) => {
                         enrolled.emit(me);
                         if let Some(n) = navigator {

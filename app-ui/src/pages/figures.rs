@@ -71,9 +71,9 @@ fn chart_svg(l: Lang, id: &'static str, title: Key, chart: &Chart) -> Html {
 pub fn figures_page() -> Html {
     let l = use_lang();
     let period = use_state(|| Period::Month);
-    let report = use_load(*period, |p| {
+    let report = use_load(*period, |p| async move {
         let (from, to) = p.range(time::now_ms());
-        bridge::figures(from, to)
+        bridge::figures(&from, &to).await
     });
     // English category names, when the taxonomy is at hand.
     let options = use_load((), |_| bridge::form_options());

@@ -83,7 +83,7 @@ pub fn household_page(p: &HouseholdProps) -> Html {
                 if *busy {
                     return;
                 }
-                if !all_safe && note.trim().is_empty() {
+                if app_core::validate::visit(all_safe, false, &note).is_some() {
                     outcome.set(Some(Err(t(l, Key::VisitNoteRequired).to_owned())));
                     return;
                 }
