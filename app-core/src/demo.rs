@@ -72,7 +72,6 @@ mod random;
 mod tests;
 mod texts;
 
-use random::*;
 pub use random::{demo_device, device_actor_id};
 use texts::*;
 

@@ -17,7 +17,7 @@
 //! (Not done yet: rows cost ~45 bytes per write.)
 
 use crate::credential::{self, ServerKey};
-use crate::error::ApiError;
+use crate::error::{ApiError, Error, Result};
 use app_core::ids::{DeviceId, PersonId};
 use app_core::protocol::ErrorCode;
 use app_core::store::{Received, Store};
@@ -143,7 +143,7 @@ pub fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
 
 impl ServerDb {
     /// Opens (or creates) the database at `path`, and the server key beside it.
-    pub fn open(path: &Path) -> anyhow::Result<ServerDb> {
+    pub fn open(path: &Path) -> Result<ServerDb> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -167,21 +167,16 @@ impl ServerDb {
     // ----- enrolment and devices -----
 
     /// Issues a one-time enrolment code for a person, valid for `valid_ms`.
-    pub fn issue_code(
-        &self,
-        person: &PersonId,
-        now_ms: i64,
-        valid_ms: i64,
-    ) -> anyhow::Result<String> {
+    pub fn issue_code(&self, person: &PersonId, now_ms: i64, valid_ms: i64) -> Result<String> {
         match server_unit(person) {
             Some(unit) => {
                 if self.store.directory().unit(&unit).is_none() {
-                    anyhow::bail!("unit {unit} is not in the directory; import units first");
+                    return Err(Error::UnknownUnit(unit));
                 }
             }
             None => {
                 if self.store.directory().person(person).is_none() {
-                    anyhow::bail!("person {person} is not in the directory; import people first");
+                    return Err(Error::UnknownPerson(person.clone()));
                 }
             }
         }
@@ -362,18 +357,18 @@ impl ServerDb {
         })
     }
 
-    pub fn revoke(&self, device: &str, now_ms: i64) -> anyhow::Result<()> {
+    pub fn revoke(&self, device: &str, now_ms: i64) -> Result<()> {
         let n = self.store.connection().execute(
             "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![device, now_ms],
         )?;
         if n == 0 {
-            anyhow::bail!("no device {device} that is not already revoked");
+            return Err(Error::NoActiveDevice(device.to_owned()));
         }
         Ok(())
     }
 
-    pub fn devices(&self) -> anyhow::Result<Vec<DeviceRow>> {
+    pub fn devices(&self) -> Result<Vec<DeviceRow>> {
         let conn = self.store.connection();
         let mut stmt = conn.prepare(
             "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at",

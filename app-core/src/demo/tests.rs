@@ -1,3 +1,4 @@
+use super::random::id_check_char;
 use super::*;
 use crate::deadline::DueState;
 use crate::workflow::{Status, Verdict};
