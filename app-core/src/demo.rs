@@ -4,7 +4,7 @@
 //!
 //! Everything is deterministic from a seed: the same seed and the same `now` give the same
 //! directory, the same case titles, narratives, parties, times and timelines (timeline entry ids
-//! are still fresh UUIDs, as [`CaseDoc::act`] makes them). Case and household ids are UUID v7
+//! are still fresh UUIDs, as [`CaseDoc::act`](crate::document::CaseDoc::act) makes them). Case and household ids are UUID v7
 //! built from the report time and the generator's random stream, and every device's automerge
 //! actor id is derived from its device id ([`device_actor_id`]), so documents look like what real
 //! phones and centre desktops write.
@@ -19,26 +19,20 @@
 //! older ones are stuck and overdue.
 //!
 //! Times are UTC milliseconds; steps happen in working hours of China Standard Time.
+//!
+//! [`Generator`] is one seeded random stream and the directory it drew; its methods live by
+//! concern: `texts` (the words: places, names, categories and their scenarios, visit notes),
+//! `random` (seeded draws, and the ids derived from a device), `directory` (the county's units
+//! and people, and the queries on them), `cases` (cases played through the real workflow) and
+//! `households` (households and their visits).
 
-use crate::document::{
-    CaseDoc, CaseEdit, ContactsDocument, HouseholdDoc, HouseholdDocument, PartyContact, Visit,
-    VisitOutcome,
-};
-use crate::error::{Error, Result};
-use crate::ids::{AttachmentId, CaseId, DeviceId, HouseholdId, PartyId, PersonId, UnitId, VisitId};
-use crate::model::{
-    Action, Actor, Agreement, Assignee, Attachment, Difficulty, EscalationReason, FollowUpMethod,
-    NewCase, NewParty, Party, PartyRole, RiskFlag, Satisfaction, SessionMode, Source,
-    HOUSEHOLD_SCHEMA,
-};
-use crate::org::{Directory, Person, Role, Tier, Unit};
-use crate::taxonomy::{CategoryCode, Taxonomy};
-use automerge::ActorId;
-use autosurgeon::Text;
+use crate::document::{CaseDoc, ContactsDocument};
+use crate::ids::UnitId;
+use crate::org::Directory;
+use crate::taxonomy::Taxonomy;
 use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use rand::SeedableRng;
+use std::collections::HashSet;
 
 /// A fixed "now" for tests and benchmarks: 2025-06-30 18:00 China Standard Time.
 pub const DEMO_NOW_MS: i64 = 1_751_277_600_000;
@@ -73,7 +67,7 @@ mod tests;
 mod texts;
 
 pub use random::{demo_device, device_actor_id};
-use texts::*;
+use texts::{COUNTY_ID, TOWNSHIPS};
 
 // --- The generator ---------------------------------------------------------------------------
 

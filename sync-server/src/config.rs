@@ -16,8 +16,9 @@ pub struct Config {
     pub unit: String,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    /// On first start with an empty data directory, load the demo county and this many demo
-    /// cases of `unit` (0: start empty and import units and people with the admin commands).
+    /// The demo cases of `unit` that `sync-server demo` loads (with the demo county) into an
+    /// empty data directory, unless `--cases` says otherwise. Only a build with the `demo`
+    /// feature has demo data; `serve` and `init` never load it.
     pub demo_cases: usize,
     /// How often (ms) a linked server asks its parent for the parent's work on its cases, when
     /// nothing local prompts it sooner.

@@ -1,7 +1,23 @@
 //! Cases played through the real workflow: where, when and what, then each step of the closed
 //! loop as the people of the directory would take it.
 
-use super::*;
+use super::random::{demo_device, device_actor_id};
+use super::texts::{
+    CategoryText, Parties, Vars, CATEGORIES, COUNTY_NAME, GRIDS_PER_VILLAGE, HAMLETS, TOWNSHIPS,
+};
+use super::{GeneratedCase, Generator, DAY, HOUR, MINUTE, WINDOW_DAYS};
+use crate::document::{CaseDoc, CaseEdit, ContactsDocument, PartyContact};
+use crate::error::{Error, Result};
+use crate::ids::{AttachmentId, CaseId, PartyId, PersonId, UnitId};
+use crate::model::{
+    Action, Agreement, Assignee, Attachment, Difficulty, EscalationReason, FollowUpMethod, NewCase,
+    NewParty, Party, PartyRole, RiskFlag, Satisfaction, SessionMode, Source,
+};
+use crate::org::{Person, Role};
+use crate::taxonomy::CategoryCode;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::collections::BTreeMap;
 
 /// The state of one case being played through its life.
 pub(super) struct Play {

@@ -1,7 +1,17 @@
 //! The demo county's directory: its units (county, townships, villages, grids) and people, and
 //! the queries the generator and its callers ask of it.
 
-use super::*;
+use super::texts::{
+    COUNTY_ID, COUNTY_NAME, COUNTY_SPECIALTIES, GRIDS_PER_VILLAGE, GRID_ORDINALS, TOWNSHIPS,
+    TOWNSHIP_SPECIALTIES,
+};
+use super::Generator;
+use crate::ids::{PersonId, UnitId};
+use crate::model::Actor;
+use crate::org::{Directory, Person, Role, Tier, Unit};
+use crate::taxonomy::{CategoryCode, Taxonomy};
+use rand::Rng;
+use std::collections::BTreeSet;
 
 impl Generator {
     pub(super) fn build_directory(&mut self) -> (Vec<Unit>, Vec<Person>) {

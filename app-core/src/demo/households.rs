@@ -1,6 +1,15 @@
 //! Households of a grid and their door-to-door visits.
 
-use super::*;
+use super::random::{demo_device, device_actor_id};
+use super::texts::{COUNTY_NAME, HAMLETS, HOUSEHOLD_EXTRAS, HOUSEHOLD_FACTS, VISIT_NOTES};
+use super::{Generator, DAY, WINDOW_DAYS};
+use crate::document::{HouseholdDoc, HouseholdDocument, Visit, VisitOutcome};
+use crate::error::{Error, Result};
+use crate::ids::{HouseholdId, UnitId, VisitId};
+use crate::model::HOUSEHOLD_SCHEMA;
+use crate::org::Role;
+use autosurgeon::Text;
+use rand::Rng;
 
 impl Generator {
     // --- Households ---

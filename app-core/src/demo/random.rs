@@ -1,7 +1,12 @@
 //! Seeded draws (weighted picks, names, phone and ID numbers, UUIDs, working-hours times) and
 //! the ids derived from a device.
 
-use super::*;
+use super::texts::{FEMALE_GIVEN, MALE_GIVEN, PHONE_PREFIXES, SURNAMES};
+use super::{Generator, CST, DAY, HOUR, ID_AREA, MINUTE};
+use crate::ids::{DeviceId, PersonId};
+use automerge::ActorId;
+use rand::seq::SliceRandom;
+use rand::Rng;
 
 /// The demo device a person works on (one each).
 pub fn demo_device(person: &PersonId) -> DeviceId {

@@ -1,6 +1,9 @@
 use super::random::id_check_char;
 use super::*;
 use crate::deadline::DueState;
+use crate::document::VisitOutcome;
+use crate::ids::UnitId;
+use crate::taxonomy::CategoryCode;
 use crate::workflow::{Status, Verdict};
 use std::collections::BTreeMap;
 

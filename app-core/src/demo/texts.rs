@@ -1,7 +1,7 @@
 //! The demo's words: the place (台山市, its townships, villages and hamlets), people's names,
 //! the dispute categories with their scenarios, and what grid workers note on visits.
 
-use super::*;
+use crate::model::RiskFlag;
 
 // --- The place -----------------------------------------------------------------------------
 
