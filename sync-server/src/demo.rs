@@ -101,3 +101,28 @@ fn demo_people(db: &ServerDb, unit: &UnitId) -> Vec<PersonId> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_loads_once_into_an_empty_server_or_the_build_says_it_has_none() -> anyhow::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let mut db = ServerDb::open(&dir.path().join("server.sqlite3"))?;
+        let unit = UnitId::new("haiyan");
+        let now = crate::http::now_ms();
+        let first = seed(&mut db, &unit, 3, now);
+        if !AVAILABLE {
+            let e = first.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("built without demo data"), "{e}");
+            return Ok(());
+        }
+        let seeded = first?.ok_or_else(|| anyhow::anyhow!("an empty server takes the demo"))?;
+        assert!(seeded.documents > 3, "cases, contacts and households");
+        assert_eq!(seeded.codes.len(), 2, "a grid worker and a centre's staff");
+        assert!(seed(&mut db, &unit, 3, now)?.is_none(), "only once");
+        Ok(())
+    }
+}
