@@ -300,43 +300,8 @@ async fn enrol(
 ) -> Result<Json<EnrolResponse>, Error> {
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        let now = (state.clock)();
         fresh_directory(&mut db, &state.directory_seen)?;
-        let (device, token, person) = db.enrol(&req.code, &req.device_name, &req.actor, now)?;
-        let name = escape(req.device_name.trim());
-        let directory = db.store.directory();
-        let server_unit = directory
-            .unit(&state.unit)
-            .map(|u| (u.id.clone(), u.tier))
-            .ok_or_else(|| ApiError::internal("the served unit is not in the directory"))?;
-        tracing::info!(device = %device, person = %escape(person.as_str()), name = %name, "device enrolled");
-        let (name, roles) = match crate::db::server_unit(&person) {
-            Some(unit) => (
-                directory
-                    .unit(&unit)
-                    .map(|u| u.name.clone())
-                    .unwrap_or_else(|| unit.to_string()),
-                Vec::new(),
-            ),
-            None => {
-                let p = directory
-                    .person(&person)
-                    .ok_or_else(|| ApiError::internal("enrolled person missing"))?;
-                (
-                    p.name.clone(),
-                    p.roles.iter().map(|r| (*r, p.unit.clone())).collect(),
-                )
-            }
-        };
-        Ok(EnrolResponse {
-            device,
-            token,
-            person: person.clone(),
-            name,
-            roles,
-            server_unit: server_unit.0,
-            server_tier: server_unit.1,
-        })
+        crate::enrolment::enrol(&mut db, &state.unit, &req, (state.clock)())
     })
     .await?;
     Ok(Json(resp))
@@ -501,33 +466,9 @@ async fn put_attachment(
 ) -> Result<Json<AttachmentStored>, Error> {
     let started = Instant::now();
     let wake = state.forward_wake.clone();
-    let CaseAttachment {
-        device,
-        case: id,
-        sha,
-        listed,
-    } = attachment;
     let stored = blocking(move || {
-        let actual = app_core::store::sha256_hex(&body);
-        crate::attachments::check_upload(&listed, &id, &sha, &actual, &mime, body.len() as u64)?;
-        let key = format!("case:{id}");
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        let stored = db
-            .store
-            .put_blob(&sha, &mime, &body, (state.clock)())
-            .map_err(|e| match e {
-                app_core::Error::Invalid { .. } => {
-                    ApiError::new(ErrorCode::BadAttachment, e.to_string()).on(&key)
-                }
-                other => ApiError::internal(other),
-            })?;
-        db.touch(&device.id, (state.clock)());
-        tracing::info!(device = %device.id, case = %id, sha = %sha, size = body.len(), stored, "attachment");
-        Ok(AttachmentStored {
-            sha256: sha,
-            size: body.len() as u64,
-            stored,
-        })
+        crate::attachments::store(&mut db, &attachment, &mime, &body, (state.clock)())
     })
     .await?;
     tracing::debug!(
@@ -551,19 +492,7 @@ async fn get_attachment(
 ) -> Result<Response, Error> {
     let (mime, bytes) = blocking(move || {
         let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        db.store
-            .blob(&sha)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotUploaded,
-                    format!(
-                        "the bytes of attachment {sha} of case {id} have not reached the server \
-                         yet (the device that attached it has not synced since); try again later"
-                    ),
-                )
-                .on(&format!("case:{id}"))
-            })
+        crate::attachments::bytes(&db, &id, &sha)
     })
     .await?;
     let content_type = HeaderValue::from_str(&mime)

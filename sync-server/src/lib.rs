@@ -9,6 +9,7 @@ pub mod config;
 pub mod credential;
 pub mod db;
 pub mod demo;
+pub mod enrolment;
 pub mod error;
 pub mod forward;
 pub mod http;
