@@ -25,8 +25,8 @@ pub fn bin_dir() -> PathBuf {
     }
 }
 
-/// The sync-server binary, built once per test run (cargo does not build other packages'
-/// binaries for a test target).
+/// The sync-server binary with the demo (`--features demo`), built once per test run (cargo
+/// does not build other packages' binaries for a test target).
 pub fn server_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -34,7 +34,16 @@ pub fn server_bin() -> PathBuf {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let profile_release = bin_dir().ends_with("release");
             let mut cmd = Command::new(cargo);
-            cmd.args(["build", "-q", "-p", "sync-server", "--bin", "sync-server"]);
+            cmd.args([
+                "build",
+                "-q",
+                "-p",
+                "sync-server",
+                "--features",
+                "demo",
+                "--bin",
+                "sync-server",
+            ]);
             if profile_release {
                 cmd.arg("--release");
             }
@@ -89,7 +98,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server for the demo township with `demo_cases` demo cases.
+    /// Starts a server for the demo township with `demo_cases` demo cases (loaded by
+    /// `sync-server demo` into an empty data directory; none when 0).
     pub fn start(data_dir: &Path, demo_cases: usize) -> anyhow::Result<Server> {
         Self::start_with(data_dir, demo_cases, Vec::new())
     }
@@ -132,6 +142,9 @@ impl Server {
     }
 
     fn spawn(&mut self) -> anyhow::Result<()> {
+        if self.demo_cases > 0 {
+            self.load_demo()?;
+        }
         let stderr = match &self.log {
             Some(path) => Stdio::from(
                 std::fs::OpenOptions::new()
@@ -189,6 +202,35 @@ impl Server {
             }
         }
         self.child = Some(child);
+        Ok(())
+    }
+
+    /// `sync-server demo` on the data directory (which leaves a directory set up already as it
+    /// is): the codes it prints are kept.
+    fn load_demo(&mut self) -> anyhow::Result<()> {
+        let out = Command::new(server_bin())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("demo")
+            .env("FENGQIAO_DEMO_CASES", self.demo_cases.to_string())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "warn")
+            .output()
+            .context("run sync-server demo")?;
+        if !out.status.success() {
+            bail!(
+                "sync-server demo failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some(rest) = line.strip_prefix("enrolment code for ") {
+                if let Some((person, code)) = rest.split_once(": ") {
+                    let code = code.split_whitespace().next().unwrap_or_default();
+                    self.codes.insert(person.to_owned(), code.to_owned());
+                }
+            }
+        }
         Ok(())
     }
 

@@ -1,15 +1,18 @@
-//! Admin operations behind the CLI: importing the directory from CSV files, and the demo's
-//! people to print enrolment codes for.
+//! Admin operations behind the CLI: importing the directory from CSV files.
 
 use crate::db::ServerDb;
+use crate::error::{Error, Result};
 use app_core::ids::{PersonId, UnitId};
 use app_core::org::{Directory, Person, Role, Tier, Unit};
 use app_core::taxonomy::CategoryCode;
 use std::path::Path;
 
-fn rows(path: &Path, columns: usize) -> anyhow::Result<Vec<Vec<String>>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+fn rows(path: &Path, columns: usize) -> Result<Vec<Vec<String>>> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::File {
+        action: "read",
+        path: path.to_owned(),
+        error,
+    })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
@@ -17,12 +20,10 @@ fn rows(path: &Path, columns: usize) -> anyhow::Result<Vec<Vec<String>>> {
         }
         let cells: Vec<String> = line.split(',').map(|c| c.trim().to_owned()).collect();
         if cells.len() != columns {
-            anyhow::bail!(
-                "{} line {}: {} columns, expected {columns}",
-                path.display(),
-                i + 1,
-                cells.len()
-            );
+            return Err(Error::BadImport {
+                at: format!("{} line {}", path.display(), i + 1),
+                problem: format!("{} columns, expected {columns}", cells.len()),
+            });
         }
         out.push(cells);
     }
@@ -30,14 +31,14 @@ fn rows(path: &Path, columns: usize) -> anyhow::Result<Vec<Vec<String>>> {
 }
 
 /// Adds (or replaces, by id) units from `id,name,tier,parent,centre`.
-pub fn import_units(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
+pub fn import_units(mut db: ServerDb, path: &Path) -> Result<usize> {
     let mut units: Vec<Unit> = db.store.directory().units().cloned().collect();
     let people: Vec<Person> = db.store.directory().people().cloned().collect();
     let rows = rows(path, 5)?;
     for (i, r) in rows.iter().enumerate() {
         let line = i + 2;
         let tier = Tier::from_code(&r[2])
-            .ok_or_else(|| anyhow::anyhow!("line {line}: tier `{}` is not known", r[2]))?;
+            .ok_or_else(|| bad(line, format!("tier `{}` is not known", r[2])))?;
         let unit = Unit {
             id: UnitId::new(r[0].clone()),
             name: r[1].clone(),
@@ -56,7 +57,7 @@ pub fn import_units(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
 }
 
 /// Adds (or replaces, by id) people from `id,name,unit,roles,specialties,phone`.
-pub fn import_people(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
+pub fn import_people(mut db: ServerDb, path: &Path) -> Result<usize> {
     let units: Vec<Unit> = db.store.directory().units().cloned().collect();
     let mut people: Vec<Person> = db.store.directory().people().cloned().collect();
     let rows = rows(path, 6)?;
@@ -66,15 +67,14 @@ pub fn import_people(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
             .split(';')
             .filter(|s| !s.is_empty())
             .map(|s| {
-                Role::from_code(s)
-                    .ok_or_else(|| anyhow::anyhow!("line {line}: role `{s}` is not known"))
+                Role::from_code(s).ok_or_else(|| bad(line, format!("role `{s}` is not known")))
             })
-            .collect::<anyhow::Result<_>>()?;
+            .collect::<Result<_>>()?;
         if r[0].contains(':') || r[0].is_empty() {
-            anyhow::bail!(
-                "line {line}: person id `{}` must be non-empty and have no `:`",
-                r[0]
-            );
+            return Err(bad(
+                line,
+                format!("person id `{}` must be non-empty and have no `:`", r[0]),
+            ));
         }
         let person = Person {
             id: PersonId::new(r[0].clone()),
@@ -96,21 +96,10 @@ pub fn import_people(mut db: ServerDb, path: &Path) -> anyhow::Result<usize> {
     Ok(rows.len())
 }
 
-/// The people the demo prints codes for: a grid worker in `unit` and one of its centre staff.
-pub fn demo_people(db: &ServerDb, unit: &UnitId) -> Vec<PersonId> {
-    let dir = db.store.directory();
-    let mut out = Vec::new();
-    if let Some(p) = dir
-        .people()
-        .find(|p| p.roles.contains(&Role::GridWorker) && dir.is_within(&p.unit, unit))
-    {
-        out.push(p.id.clone());
+/// A refusal of the import's line `line`.
+fn bad(line: usize, problem: String) -> Error {
+    Error::BadImport {
+        at: format!("line {line}"),
+        problem,
     }
-    if let Some(p) = dir
-        .people()
-        .find(|p| p.unit == *unit && p.roles.contains(&Role::CentreStaff))
-    {
-        out.push(p.id.clone());
-    }
-    out
 }

@@ -5,6 +5,10 @@
 //!
 //! - [`Authed`]: the bearer token names an enrolled device that is not revoked, and the
 //!   device's token bucket has a token. Every route but `/healthz` and `/v1/enrol` takes it.
+//! - [`CaseAttachment`]: [`Authed`], and the path's `{id}` and `{sha256}` name an attachment
+//!   that a case the device may see lists (`unknown_doc` alike for a case that does not exist
+//!   and one out of scope; `unknown_attachment`); [`UploadType`]: the upload's `Content-Type`.
+//! - [`SyncTurn`]: one sync request per device at a time.
 //! - [`BodySlot`]: one of `max_bodies_in_flight` permits, held until the answer is written;
 //!   a request waits up to `body_wait_ms` for one, then gets 503 `busy` with `Retry-After`.
 //!
@@ -16,17 +20,18 @@
 //!
 //! Enrolment is the one route without a credential. [`EnrolGate`] takes a token from the
 //! client address's bucket and one from the server-wide bucket for every attempt, right or
-//! wrong (429 `rate_limited` with `Retry-After` when either is empty), and its body is capped
-//! at [`ENROL_BODY_BYTES`]. An IPv6 client is counted by its /64, which one subscriber holds.
+//! wrong (429 `rate_limited` with `Retry-After` when either is empty), then checks the
+//! protocol version; its body is capped at [`ENROL_BODY_BYTES`]. An IPv6 client is counted by its /64, which one subscriber holds.
 //! Behind a reverse proxy every client has the proxy's address: the server-wide bucket still
 //! holds, and the per-address one then counts the proxy (the server does not trust
 //! `X-Forwarded-For`, which a client can write).
 
 use crate::db::Device;
-use crate::error::ApiError;
+use crate::error::{ApiError, Error};
 use crate::http::{blocking, check_version, fresh_directory, AppState};
+use app_core::model::Attachment;
 use app_core::protocol::ErrorCode;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use std::collections::HashMap;
@@ -92,7 +97,7 @@ impl Buckets {
 pub struct Authed(pub Device);
 
 impl FromRequestParts<Arc<AppState>> for Authed {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -139,7 +144,7 @@ impl Drop for SyncTurn {
 }
 
 impl FromRequestParts<Arc<AppState>> for SyncTurn {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -160,7 +165,8 @@ impl FromRequestParts<Arc<AppState>> for SyncTurn {
                 ErrorCode::RateLimited,
                 "this device already has a sync in progress; send the next one after its answer",
             )
-            .retry_after(1));
+            .retry_after(1)
+            .into());
         }
         Ok(SyncTurn {
             state: state.clone(),
@@ -211,13 +217,71 @@ impl BodySlot {
 }
 
 impl FromRequestParts<Arc<AppState>> for BodySlot {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         _parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        BodySlot::take(state).await
+        Ok(BodySlot::take(state).await?)
+    }
+}
+
+/// An attachment of a case, as the path `/v1/cases/{id}/attachments/{sha256}` names it, for a
+/// device ([`Authed`]) that may see the case, which lists it. Checked before the body is read.
+#[derive(Debug)]
+pub struct CaseAttachment {
+    pub device: Device,
+    /// The case's id.
+    pub case: String,
+    /// The SHA-256, lower-case hex.
+    pub sha: String,
+    /// The case's entries for this attachment (at least one).
+    pub listed: Vec<Attachment>,
+}
+
+impl FromRequestParts<Arc<AppState>> for CaseAttachment {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Authed(device) = Authed::from_request_parts(parts, state).await?;
+        let Path((case, sha)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::BadEncoding,
+                    format!("the path is not understood: {e}"),
+                )
+            })?;
+        let st = state.clone();
+        Ok(blocking(move || {
+            let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let sha = crate::attachments::parse_sha(&sha)?;
+            let listed = crate::attachments::listed(&db, &device, &case, &sha)?;
+            Ok(CaseAttachment {
+                device,
+                case,
+                sha,
+                listed,
+            })
+        })
+        .await?)
+    }
+}
+
+/// The `Content-Type` of an attachment's upload (without parameters, in lower case):
+/// `bad_attachment` if there is none.
+#[derive(Debug)]
+pub struct UploadType(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UploadType {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(UploadType(crate::attachments::upload_type(&parts.headers)?))
     }
 }
 
@@ -226,7 +290,7 @@ impl FromRequestParts<Arc<AppState>> for BodySlot {
 pub struct EnrolGate;
 
 impl FromRequestParts<Arc<AppState>> for EnrolGate {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -250,6 +314,7 @@ impl FromRequestParts<Arc<AppState>> for EnrolGate {
         };
         state.enrol_by_client.take(&client).map_err(refused)?;
         state.enrol_all.take("all").map_err(refused)?;
+        check_version(&parts.headers)?;
         Ok(EnrolGate)
     }
 }

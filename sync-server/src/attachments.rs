@@ -8,11 +8,12 @@
 //! rule of [`crate::read::may_read`]) that lists an attachment with that hash. An unknown case
 //! and a case out of scope get the same answer.
 
+use crate::admission::CaseAttachment;
 use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use app_core::ids::CaseId;
 use app_core::model::{Attachment, MAX_ATTACHMENT_BYTES};
-use app_core::protocol::ErrorCode;
+use app_core::protocol::{AttachmentStored, ErrorCode};
 
 /// A SHA-256 as the path names it: 64 hexadecimal digits, returned in lower case.
 pub fn parse_sha(sha: &str) -> Result<String, ApiError> {
@@ -137,4 +138,58 @@ pub fn too_large() -> ApiError {
             MAX_ATTACHMENT_BYTES >> 20
         ),
     )
+}
+
+/// Stores an upload of `attachment`'s bytes (checked by [`check_upload`] first) durably,
+/// before the answer. Bytes already here are answered the same (`stored: false`).
+pub fn store(
+    db: &mut ServerDb,
+    attachment: &CaseAttachment,
+    mime: &str,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<AttachmentStored, ApiError> {
+    let CaseAttachment {
+        device,
+        case: id,
+        sha,
+        listed,
+    } = attachment;
+    let actual = app_core::store::sha256_hex(body);
+    check_upload(listed, id, sha, &actual, mime, body.len() as u64)?;
+    let key = format!("case:{id}");
+    let stored = db
+        .store
+        .put_blob(sha, mime, body, now_ms)
+        .map_err(|e| match e {
+            app_core::Error::Invalid { .. } => {
+                ApiError::new(ErrorCode::BadAttachment, e.to_string()).on(&key)
+            }
+            other => ApiError::internal(other),
+        })?;
+    db.touch(&device.id, now_ms);
+    tracing::info!(device = %device.id, case = %id, sha = %sha, size = body.len(), stored, "attachment");
+    Ok(AttachmentStored {
+        sha256: sha.clone(),
+        size: body.len() as u64,
+        stored,
+    })
+}
+
+/// The type and bytes of attachment `sha` of case `id`, if they have reached this server
+/// (`not_uploaded` if not yet).
+pub fn bytes(db: &ServerDb, id: &str, sha: &str) -> Result<(String, Vec<u8>), ApiError> {
+    db.store
+        .blob(sha)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotUploaded,
+                format!(
+                    "the bytes of attachment {sha} of case {id} have not reached the server \
+                     yet (the device that attached it has not synced since); try again later"
+                ),
+            )
+            .on(&format!("case:{id}"))
+        })
 }

@@ -1,6 +1,7 @@
 //! Configuration: embedded defaults, then a TOML file, then environment variables, then
 //! command-line options (each overrides the one before).
 
+use crate::error::{Error, Result};
 use crate::http::HttpLimits;
 use crate::sync::SyncLimits;
 use serde::Deserialize;
@@ -15,8 +16,9 @@ pub struct Config {
     pub unit: String,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    /// On first start with an empty data directory, load the demo county and this many demo
-    /// cases of `unit` (0: start empty and import units and people with the admin commands).
+    /// The demo cases of `unit` that `sync-server demo` loads (with the demo county) into an
+    /// empty data directory, unless `--cases` says otherwise. Only a build with the `demo`
+    /// feature has demo data; `serve` and `init` never load it.
     pub demo_cases: usize,
     /// How often (ms) a linked server asks its parent for the parent's work on its cases, when
     /// nothing local prompts it sooner.
@@ -121,13 +123,17 @@ impl Default for Config {
 
 impl Config {
     /// Reads a configuration file (or the defaults), then `FENGQIAO_*` environment overrides.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+    pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| {
-                    anyhow::anyhow!("{} is not a valid configuration: {e}", path.display())
+                let text = std::fs::read_to_string(path).map_err(|error| Error::File {
+                    action: "read",
+                    path: path.to_owned(),
+                    error,
+                })?;
+                toml::from_str(&text).map_err(|error| Error::BadConfig {
+                    path: path.to_owned(),
+                    error,
                 })?
             }
             None => Config::default(),
@@ -138,7 +144,7 @@ impl Config {
         if let Ok(v) = std::env::var("FENGQIAO_LISTEN") {
             config.listen = v
                 .parse()
-                .map_err(|e| anyhow::anyhow!("FENGQIAO_LISTEN={v} is not an address: {e}"))?;
+                .map_err(|e| bad("FENGQIAO_LISTEN", &v, "an address", e))?;
         }
         if let Ok(v) = std::env::var("FENGQIAO_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
@@ -155,17 +161,31 @@ impl Config {
         if let Ok(v) = std::env::var("FENGQIAO_PARENT_POLL_MS") {
             config.parent_poll_ms = v
                 .parse()
-                .map_err(|e| anyhow::anyhow!("FENGQIAO_PARENT_POLL_MS={v} is not a number: {e}"))?;
+                .map_err(|e| bad("FENGQIAO_PARENT_POLL_MS", &v, "a number", e))?;
         }
         if let Ok(v) = std::env::var("FENGQIAO_DEMO_CASES") {
             config.demo_cases = v
                 .parse()
-                .map_err(|e| anyhow::anyhow!("FENGQIAO_DEMO_CASES={v} is not a number: {e}"))?;
+                .map_err(|e| bad("FENGQIAO_DEMO_CASES", &v, "a number", e))?;
         }
         Ok(config)
     }
 
     pub fn database(&self) -> PathBuf {
         self.data_dir.join("server.sqlite3")
+    }
+}
+
+fn bad(
+    name: &'static str,
+    value: &str,
+    expected: &'static str,
+    e: impl std::fmt::Display,
+) -> Error {
+    Error::BadSetting {
+        name,
+        value: value.to_owned(),
+        expected,
+        problem: e.to_string(),
     }
 }

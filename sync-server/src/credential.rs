@@ -17,7 +17,7 @@
 //! ([`crate::db::ServerDb::authenticate`]); an old code (valid 72 hours at most) is tried in
 //! its old form too.
 
-use anyhow::Context;
+use crate::error::{Error, Result};
 use app_core::store::{hex, sha256_hex, unhex};
 use ring::hmac;
 use std::io::Write;
@@ -45,26 +45,31 @@ impl ServerKey {
     /// Reads the key kept in `dir`, creating it (mode 0600) if there is none yet. Two processes
     /// starting at once agree on one key: it is written to a temporary file and linked into
     /// place only if no key is there.
-    pub fn load_or_create(dir: &Path) -> anyhow::Result<ServerKey> {
+    pub fn load_or_create(dir: &Path) -> Result<ServerKey> {
         let path = dir.join(KEY_FILE);
         if !path.exists() {
             create(dir, &path)?;
         }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the server key {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|error| Error::File {
+            action: "read the server key",
+            path: path.clone(),
+            error,
+        })?;
         let bytes = unhex(text.trim())
             .filter(|b| b.len() == 32)
-            .with_context(|| {
-                format!(
-                    "{} is not a server key (64 hexadecimal digits); restore it from the backup \
-                 of this data directory",
-                    path.display()
-                )
-            })?;
+            .ok_or_else(|| Error::BadServerKey { path: path.clone() })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+            let mode = std::fs::metadata(&path)
+                .map_err(|error| Error::File {
+                    action: "read the server key",
+                    path: path.clone(),
+                    error,
+                })?
+                .permissions()
+                .mode()
+                & 0o777;
             if mode & 0o077 != 0 {
                 tracing::warn!(
                     path = %path.display(),
@@ -83,7 +88,15 @@ impl ServerKey {
     }
 }
 
-fn create(dir: &Path, path: &Path) -> anyhow::Result<()> {
+fn create(dir: &Path, path: &Path) -> Result<()> {
+    let cannot = |path: &Path| {
+        let path = path.to_owned();
+        move |error| Error::File {
+            action: "create",
+            path,
+            error,
+        }
+    };
     use rand::RngCore;
     let mut key = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
@@ -95,11 +108,9 @@ fn create(dir: &Path, path: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))?;
-    writeln!(file, "{}", hex(&key))?;
-    file.sync_all()?;
+    let mut file = options.open(&tmp).map_err(cannot(&tmp))?;
+    writeln!(file, "{}", hex(&key)).map_err(cannot(&tmp))?;
+    file.sync_all().map_err(cannot(&tmp))?;
     drop(file);
     // A hard link does not replace an existing file: if another process won, keep its key.
     let linked = std::fs::hard_link(&tmp, path);
@@ -110,7 +121,7 @@ fn create(dir: &Path, path: &Path) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+        Err(e) => Err(cannot(path)(e)),
     }
 }
 

@@ -22,7 +22,7 @@
 //! (Not done yet: rows cost ~45 bytes per write.)
 
 use crate::credential::{self, ServerKey};
-use crate::error::ApiError;
+use crate::error::{ApiError, Error, Result};
 use app_core::ids::{DeviceId, PersonId};
 use app_core::protocol::ErrorCode;
 use app_core::store::{Layer, Received, Store};
@@ -157,7 +157,7 @@ pub fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
 
 impl ServerDb {
     /// Opens (or creates) the database at `path`, and the server key beside it.
-    pub fn open(path: &Path) -> anyhow::Result<ServerDb> {
+    pub fn open(path: &Path) -> Result<ServerDb> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -175,21 +175,16 @@ impl ServerDb {
     // ----- enrolment and devices -----
 
     /// Issues a one-time enrolment code for a person, valid for `valid_ms`.
-    pub fn issue_code(
-        &mut self,
-        person: &PersonId,
-        now_ms: i64,
-        valid_ms: i64,
-    ) -> anyhow::Result<String> {
+    pub fn issue_code(&mut self, person: &PersonId, now_ms: i64, valid_ms: i64) -> Result<String> {
         match server_unit(person) {
             Some(unit) => {
                 if self.store.directory().unit(&unit).is_none() {
-                    anyhow::bail!("unit {unit} is not in the directory; import units first");
+                    return Err(Error::UnknownUnit(unit));
                 }
             }
             None => {
                 if self.store.directory().person(person).is_none() {
-                    anyhow::bail!("person {person} is not in the directory; import people first");
+                    return Err(Error::UnknownPerson(person.clone()));
                 }
             }
         }
@@ -342,7 +337,7 @@ impl ServerDb {
         })
     }
 
-    pub fn revoke(&mut self, device: &str, now_ms: i64) -> anyhow::Result<()> {
+    pub fn revoke(&mut self, device: &str, now_ms: i64) -> Result<()> {
         let n = self.store.write(|tx| {
             tx.execute(
                 "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
@@ -350,12 +345,12 @@ impl ServerDb {
             )
         })?;
         if n == 0 {
-            anyhow::bail!("no device {device} that is not already revoked");
+            return Err(Error::NoActiveDevice(device.to_owned()));
         }
         Ok(())
     }
 
-    pub fn devices(&self) -> anyhow::Result<Vec<DeviceRow>> {
+    pub fn devices(&self) -> Result<Vec<DeviceRow>> {
         Ok(self.store.read(device_rows)?)
     }
 
@@ -782,9 +777,8 @@ mod tests {
             )
             .unwrap();
         let err = ServerDb::open(&path).unwrap_err();
-        let refused = err.downcast_ref::<app_core::Error>();
         assert!(
-            matches!(refused, Some(app_core::Error::LayerTooNew { layer, .. }) if layer == "sync-server"),
+            matches!(&err, crate::error::Error::Core(app_core::Error::LayerTooNew { layer, .. }) if layer == "sync-server"),
             "{err:?}"
         );
         assert!(err.to_string().contains("newer version"), "{err}");

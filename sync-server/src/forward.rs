@@ -23,7 +23,7 @@
 mod blobs;
 
 use crate::db::{set_server_meta, Logged, ServerDb};
-use crate::error::ApiError;
+use crate::error::{ApiError, Error, Result};
 use crate::http::AppState;
 use crate::scope;
 use crate::sync::parse_key;
@@ -101,7 +101,7 @@ fn meta(db: &ServerDb, key: &str) -> rusqlite::Result<Option<String>> {
 }
 
 /// The parent link, if this server has one.
-pub fn parent(db: &ServerDb) -> anyhow::Result<Option<Parent>> {
+pub fn parent(db: &ServerDb) -> Result<Option<Parent>> {
     let (Some(url), Some(token), Some(unit)) = (
         meta(db, "parent.url")?,
         meta(db, "parent.token")?,
@@ -136,7 +136,7 @@ async fn refusal(resp: reqwest::Response) -> String {
 
 /// Enrols this server with its parent using a code the parent issued for `server:<this unit>`,
 /// and keeps the link.
-pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> anyhow::Result<Parent> {
+pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> Result<Parent> {
     let url = url.trim_end_matches('/').to_owned();
     let resp = http_client()
         .post(format!("{url}/v1/enrol"))
@@ -148,14 +148,17 @@ pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> anyho
         })
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("the parent server at {url} cannot be reached: {e}"))?;
+        .map_err(|e| format!("the parent server at {url} cannot be reached: {e}"))?;
     if !resp.status().is_success() {
-        anyhow::bail!(
+        return Err(Error::Parent(format!(
             "the parent server refused the link: {}",
             refusal(resp).await
-        );
+        )));
     }
-    let e: EnrolResponse = resp.json().await?;
+    let e: EnrolResponse = resp
+        .json()
+        .await
+        .map_err(|e| format!("the parent server's answer is not an enrolment: {e}"))?;
     db.store.write(|tx| {
         set_server_meta(tx, "parent.url", &url)?;
         set_server_meta(tx, "parent.token", &e.token)?;
@@ -400,7 +403,7 @@ pub async fn forward_once(
     state: &Arc<AppState>,
     parent: &Parent,
     http: &reqwest::Client,
-) -> Result<Pass, String> {
+) -> Result<Pass> {
     let mut pass = Pass::default();
     loop {
         let st = state.clone();
@@ -421,10 +424,10 @@ pub async fn forward_once(
             .await
             .map_err(|e| format!("the parent server cannot be reached: {e}"))?;
         if !resp.status().is_success() {
-            return Err(format!(
+            return Err(Error::Parent(format!(
                 "the parent server refused: {}",
                 refusal(resp).await
-            ));
+            )));
         }
         let answer: SyncResponse = resp.json().await.map_err(|e| e.to_string())?;
         let more = answer.more;
@@ -510,7 +513,7 @@ pub async fn run(
                     .parent_status
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .error = Some(e);
+                    .error = Some(e.to_string());
                 retry
             }
         };

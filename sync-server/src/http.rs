@@ -1,12 +1,18 @@
-//! The HTTP face of the server (axum): routes, limits, error bodies. Who may send a body, and
-//! how many at once, is [`crate::admission`]'s business.
+//! The HTTP face of the server (axum): the routes ([`router`]), the state every handler shares,
+//! limits, and the request bodies as the protocol reads them ([`ProtocolJson`],
+//! [`AttachmentBody`]: bad input gets the protocol's error body, never axum's plain text).
+//! Who may send a body, and how many at once, is [`crate::admission`]'s business: each
+//! handler takes its checks as extractors, calls the domain function and maps its answer.
+//! Errors become answers in one place, [`crate::error::Error`]'s `IntoResponse`.
 //!
 //! The database is one SQLite connection behind a mutex; every request's database work runs on
 //! the blocking pool, so slow disks never stall the async workers that parse and answer.
 
-use crate::admission::{Authed, BodySlot, Buckets, EnrolGate, SyncTurn, ENROL_BODY_BYTES};
+use crate::admission::{
+    Authed, BodySlot, Buckets, CaseAttachment, EnrolGate, SyncTurn, UploadType, ENROL_BODY_BYTES,
+};
 use crate::db::{Device, ServerDb};
-use crate::error::ApiError;
+use crate::error::{ApiError, Error};
 use crate::sync::{self, SyncLimits};
 use crate::terminal::escape;
 use app_core::model::MAX_ATTACHMENT_BYTES;
@@ -15,7 +21,6 @@ use app_core::protocol::{
     PROTOCOL_VERSION,
 };
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -131,6 +136,7 @@ impl AppState {
     }
 }
 
+/// The server's routes over `state`, with the body limit, gzip both ways and request tracing.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.http_limits.max_body_bytes;
     Router::new()
@@ -222,71 +228,83 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
+/// A request body the protocol defines, and the most bytes it may take (for the refusal's
+/// words; the router's `DefaultBodyLimit` layers enforce it).
+pub trait ProtocolRequest: serde::de::DeserializeOwned + Send + 'static {
+    fn limit(state: &AppState) -> usize;
+}
+
+impl ProtocolRequest for EnrolRequest {
+    fn limit(_: &AppState) -> usize {
+        ENROL_BODY_BYTES
+    }
+}
+
+impl ProtocolRequest for SyncRequest {
+    fn limit(state: &AppState) -> usize {
+        state.http_limits.max_body_bytes
+    }
+}
+
+/// A JSON body, read and parsed as the protocol says: over the limit `too_large`, unreadable
+/// (or bad base64) `bad_encoding`, not the request's JSON `bad_json`. Parsed on the blocking
+/// pool: a large upload takes a while, and not on the workers that serve other requests.
+#[derive(Debug)]
+pub struct ProtocolJson<T>(pub T);
+
+impl<T: ProtocolRequest> FromRequest<Arc<AppState>> for ProtocolJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let limit = T::limit(state);
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("the request body is larger than this server accepts ({limit} bytes); send fewer changes at a time"),
+                )
+            } else {
+                ApiError::new(ErrorCode::BadEncoding, format!("the request body cannot be read: {e}"))
+            }
+        })?;
+        Ok(ProtocolJson(blocking(move || parse_json(&body)).await?))
+    }
+}
+
+/// An attachment's bytes: over [`MAX_ATTACHMENT_BYTES`] `too_large`, unreadable `bad_encoding`.
+#[derive(Debug)]
+pub struct AttachmentBody(pub Bytes);
+
+impl FromRequest<Arc<AppState>> for AttachmentBody {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                crate::attachments::too_large()
+            } else {
+                ApiError::new(
+                    ErrorCode::BadEncoding,
+                    format!("the request body cannot be read: {e}"),
+                )
+            }
+        })?;
+        Ok(AttachmentBody(body))
+    }
+}
+
 async fn enrol(
     State(state): State<Arc<AppState>>,
     _gate: EnrolGate,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<EnrolResponse>, ApiError> {
-    check_version(&headers)?;
-    let body = body_or_error(body, ENROL_BODY_BYTES)?;
-    let req: EnrolRequest = parse_json(&body)?;
+    ProtocolJson(req): ProtocolJson<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, Error> {
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        let now = (state.clock)();
         fresh_directory(&mut db, &state.directory_seen)?;
-        let (device, token, person) = db.enrol(&req.code, &req.device_name, &req.actor, now)?;
-        let name = escape(req.device_name.trim());
-        let directory = db.store.directory();
-        let server_unit = directory
-            .unit(&state.unit)
-            .map(|u| (u.id.clone(), u.tier))
-            .ok_or_else(|| ApiError::internal("the served unit is not in the directory"))?;
-        tracing::info!(device = %device, person = %escape(person.as_str()), name = %name, "device enrolled");
-        let (name, roles) = match crate::db::server_unit(&person) {
-            Some(unit) => (
-                directory
-                    .unit(&unit)
-                    .map(|u| u.name.clone())
-                    .unwrap_or_else(|| unit.to_string()),
-                Vec::new(),
-            ),
-            None => {
-                let p = directory
-                    .person(&person)
-                    .ok_or_else(|| ApiError::internal("enrolled person missing"))?;
-                (
-                    p.name.clone(),
-                    p.roles.iter().map(|r| (*r, p.unit.clone())).collect(),
-                )
-            }
-        };
-        Ok(EnrolResponse {
-            device,
-            token,
-            person: person.clone(),
-            name,
-            roles,
-            server_unit: server_unit.0,
-            server_tier: server_unit.1,
-        })
+        crate::enrolment::enrol(&mut db, &state.unit, &req, (state.clock)())
     })
     .await?;
     Ok(Json(resp))
-}
-
-/// The body, or a protocol error if it is over the limit or unreadable.
-fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ErrorCode::TooLarge,
-                format!("the request body is larger than this server accepts ({limit} bytes); send fewer changes at a time"),
-            )
-        } else {
-            ApiError::new(ErrorCode::BadEncoding, format!("the request body cannot be read: {e}"))
-        }
-    })
 }
 
 async fn sync_handler(
@@ -294,13 +312,10 @@ async fn sync_handler(
     Authed(device): Authed,
     _turn: SyncTurn,
     _slot: BodySlot,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body_or_error(body, state.http_limits.max_body_bytes)?;
+    ProtocolJson(req): ProtocolJson<SyncRequest>,
+) -> Result<Json<app_core::protocol::SyncResponse>, Error> {
     let started = Instant::now();
     let wake = state.forward_wake.clone();
-    // Parsing a large upload takes a while: not on the workers that serve other requests.
-    let req: SyncRequest = blocking(move || parse_json(&body)).await?;
     let uploaded = req.upload.len();
     let resp = blocking(move || {
         let now = (state.clock)();
@@ -331,7 +346,7 @@ async fn sync_handler(
         ms = started.elapsed().as_millis() as u64,
         "sync"
     );
-    Ok(Json(resp).into_response())
+    Ok(Json(resp))
 }
 
 /// Reloads the directory if an admin command replaced it while the server ran.
@@ -350,7 +365,7 @@ pub fn fresh_directory(
 async fn directory_handler(
     State(state): State<Arc<AppState>>,
     Authed(device): Authed,
-) -> Result<Json<DirectoryResponse>, ApiError> {
+) -> Result<Json<DirectoryResponse>, Error> {
     let resp = blocking(move || {
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
         let version = fresh_directory(&mut db, &state.directory_seen)?;
@@ -379,21 +394,34 @@ async fn read<T: Send + 'static>(
     .await
 }
 
-fn query<T: serde::de::DeserializeOwned>(q: Option<&str>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(q.unwrap_or("")).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadJson,
-            format!("the query string is not understood: {e}"),
-        )
-    })
+/// A query string, as the protocol reads it (`bad_json` if it is not understood).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Query<T>
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let q = serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|e| {
+            ApiError::new(
+                ErrorCode::BadJson,
+                format!("the query string is not understood: {e}"),
+            )
+        })?;
+        Ok(Query(q))
+    }
 }
 
 async fn cases_handler(
     State(state): State<Arc<AppState>>,
     Authed(device): Authed,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
-    let q: crate::read::ListQuery = query(uri.query())?;
+    Query(q): Query<crate::read::ListQuery>,
+) -> Result<Response, Error> {
     let rows = read(state, device, move |db, d, now, _| {
         crate::read::list(db, d, q, now)
     })
@@ -404,8 +432,8 @@ async fn cases_handler(
 async fn case_handler(
     State(state): State<Arc<AppState>>,
     Authed(device): Authed,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Response, ApiError> {
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
     let answer = read(state, device, move |db, d, _, _| {
         crate::read::case(db, d, &id)
     })
@@ -416,9 +444,8 @@ async fn case_handler(
 async fn figures_handler(
     State(state): State<Arc<AppState>>,
     Authed(device): Authed,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
-    let q: crate::read::FiguresQuery = query(uri.query())?;
+    Query(q): Query<crate::read::FiguresQuery>,
+) -> Result<Response, Error> {
     let report = read(state, device, move |db, d, now, st| {
         crate::read::figures(db, d, q, &st.unit, now)
     })
@@ -427,61 +454,21 @@ async fn figures_handler(
 }
 
 /// `PUT /v1/cases/{id}/attachments/{sha256}`: an attachment's bytes, from a device that may see
-/// the case, for an attachment the case lists. Who and what are checked before the body is read;
-/// the bytes are stored durably before the answer. A repeated upload is answered the same.
+/// the case, for an attachment the case lists. Who and what are checked before the body is read
+/// ([`CaseAttachment`], [`UploadType`], [`BodySlot`]); the bytes are stored durably before the
+/// answer. A repeated upload is answered the same.
 async fn put_attachment(
     State(state): State<Arc<AppState>>,
-    Authed(device): Authed,
-    headers: HeaderMap,
-    Path((id, sha)): Path<(String, String)>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    use crate::attachments;
-    let st = state.clone();
-    let case = id.clone();
-    let reader = device.clone();
-    let (listed, sha) = blocking(move || {
-        let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
-        let sha = attachments::parse_sha(&sha)?;
-        let listed = attachments::listed(&db, &reader, &case, &sha)?;
-        Ok((listed, sha))
-    })
-    .await?;
-    let mime = attachments::upload_type(&headers)?;
-    let _slot = BodySlot::take(&state).await?;
-    let body = Bytes::from_request(request, &()).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            attachments::too_large()
-        } else {
-            ApiError::new(
-                ErrorCode::BadEncoding,
-                format!("the request body cannot be read: {e}"),
-            )
-        }
-    })?;
+    attachment: CaseAttachment,
+    UploadType(mime): UploadType,
+    _slot: BodySlot,
+    AttachmentBody(body): AttachmentBody,
+) -> Result<Json<AttachmentStored>, Error> {
     let started = Instant::now();
     let wake = state.forward_wake.clone();
     let stored = blocking(move || {
-        let actual = app_core::store::sha256_hex(&body);
-        attachments::check_upload(&listed, &id, &sha, &actual, &mime, body.len() as u64)?;
-        let key = format!("case:{id}");
         let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        let stored = db
-            .store
-            .put_blob(&sha, &mime, &body, (state.clock)())
-            .map_err(|e| match e {
-                app_core::Error::Invalid { .. } => {
-                    ApiError::new(ErrorCode::BadAttachment, e.to_string()).on(&key)
-                }
-                other => ApiError::internal(other),
-            })?;
-        db.touch(&device.id, (state.clock)());
-        tracing::info!(device = %device.id, case = %id, sha = %sha, size = body.len(), stored, "attachment");
-        Ok(AttachmentStored {
-            sha256: sha,
-            size: body.len() as u64,
-            stored,
-        })
+        crate::attachments::store(&mut db, &attachment, &mime, &body, (state.clock)())
     })
     .await?;
     tracing::debug!(
@@ -494,33 +481,18 @@ async fn put_attachment(
             wake.notify_one();
         }
     }
-    Ok(Json(stored).into_response())
+    Ok(Json(stored))
 }
 
 /// `GET /v1/cases/{id}/attachments/{sha256}`: an attachment's bytes with their type, for a device
-/// that may see the case, if the case lists it and its bytes are here.
+/// that may see the case ([`CaseAttachment`]), if the case lists it and its bytes are here.
 async fn get_attachment(
     State(state): State<Arc<AppState>>,
-    Authed(device): Authed,
-    Path((id, sha)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    use crate::attachments;
-    let (mime, bytes) = read(state, device, move |db, d, _, _| {
-        let sha = attachments::parse_sha(&sha)?;
-        attachments::listed(db, d, &id, &sha)?;
-        db.store
-            .blob(&sha)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotUploaded,
-                    format!(
-                        "the bytes of attachment {sha} of case {id} have not reached the server \
-                         yet (the device that attached it has not synced since); try again later"
-                    ),
-                )
-                .on(&format!("case:{id}"))
-            })
+    CaseAttachment { case: id, sha, .. }: CaseAttachment,
+) -> Result<Response, Error> {
+    let (mime, bytes) = blocking(move || {
+        let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        crate::attachments::bytes(&db, &id, &sha)
     })
     .await?;
     let content_type = HeaderValue::from_str(&mime)

@@ -1,15 +1,13 @@
 //! `sync-server`: serve a centre, and administer it (enrol and revoke devices, import the
-//! directory, show figures). Every subcommand works on the same data directory.
+//! directory, show figures, load the demo). Every subcommand works on the same data directory.
+//! This file only reads the arguments and the configuration, and calls the library.
 
-use anyhow::Context;
 use app_core::ids::{PersonId, UnitId};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use sync_server::config::Config;
-use sync_server::db::ServerDb;
-use sync_server::http::{self, AppState};
+use sync_server::http;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,18 +28,27 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve devices over HTTP. On an empty data directory, loads the demo township and prints
-    /// enrolment codes for two of its people (only then: a centre's own directory gets codes
-    /// from `enrol`).
+    /// Serve devices over HTTP (HTTPS with `tls` configured). The served unit must be in the
+    /// directory: import it, or load the demo first.
     Serve {
         /// The address to listen on, e.g. 0.0.0.0:8737.
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Create the database (with demo data and two demo enrolment codes, unless --empty).
+    /// Create the database, empty (then import units and people).
     Init {
-        #[arg(long)]
+        /// Accepted for older scripts: `init` always creates an empty database now.
+        #[arg(long, hide = true)]
         empty: bool,
+    },
+    /// Load the demo county (台山市, realistic cases, households and visits) into an empty data
+    /// directory, and print enrolment codes for a grid worker and a centre staff member of the
+    /// served unit. A directory already set up is left as it is. Only in a build with the
+    /// `demo` feature (`cargo build -p sync-server --features demo`).
+    Demo {
+        /// Demo cases of the served unit (default: the configuration's `demo_cases`).
+        #[arg(long)]
+        cases: Option<usize>,
     },
     /// Import units from a CSV file: id,name,tier,parent,centre (header line first).
     ImportUnits { csv: PathBuf },
@@ -106,34 +113,44 @@ fn main() -> anyhow::Result<()> {
             if let Some(l) = listen {
                 config.listen = l;
             }
-            serve(config)
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(sync_server::run(config, sync_server::server::signal()))?;
         }
-        Command::Init { empty } => {
-            let mut db = open(&config)?;
-            if !empty {
-                first_start(&mut db, &config)?;
+        Command::Init { empty: _ } => {
+            sync_server::open(&config)?;
+            println!("database ready at {}", config.database().display());
+        }
+        Command::Demo { cases } => {
+            let mut db = sync_server::open(&config)?;
+            let unit = UnitId::new(config.unit.clone());
+            let cases = cases.unwrap_or(config.demo_cases);
+            match sync_server::demo::seed(&mut db, &unit, cases, http::now_ms())? {
+                Some(seeded) => {
+                    tracing::info!(documents = seeded.documents, unit = %unit, "demo data loaded");
+                    for (person, code) in seeded.codes {
+                        println!("enrolment code for {person}: {code} (valid 72 hours, once)");
+                    }
+                }
+                None => println!("the directory is set up already: no demo loaded"),
             }
             println!("database ready at {}", config.database().display());
-            Ok(())
         }
         Command::ImportUnits { csv } => {
-            let db = open(&config)?;
-            let n = sync_server::admin::import_units(db, &csv)?;
+            let n = sync_server::admin::import_units(sync_server::open(&config)?, &csv)?;
             println!("imported {n} units");
-            Ok(())
         }
         Command::ImportPeople { csv } => {
-            let db = open(&config)?;
-            let n = sync_server::admin::import_people(db, &csv)?;
+            let n = sync_server::admin::import_people(sync_server::open(&config)?, &csv)?;
             println!("imported {n} people");
-            Ok(())
         }
         Command::Enrol {
             person,
             server,
             hours,
         } => {
-            let mut db = open(&config)?;
+            let mut db = sync_server::open(&config)?;
             let principal = match (person, server) {
                 (Some(p), _) => p,
                 (None, Some(unit)) => format!("{}{unit}", sync_server::db::SERVER_PREFIX),
@@ -145,29 +162,24 @@ fn main() -> anyhow::Result<()> {
                 hours * 3_600_000,
             )?;
             println!("enrolment code for {principal}: {code} (valid {hours} hours, once)");
-            Ok(())
         }
         Command::Revoke { device } => {
-            let mut db = open(&config)?;
-            db.revoke(&device, http::now_ms())?;
+            sync_server::open(&config)?.revoke(&device, http::now_ms())?;
             println!("device {device} revoked");
-            Ok(())
         }
         Command::Link { parent, code } => {
-            let mut db = open(&config)?;
+            let mut db = sync_server::open(&config)?;
             let name = format!("{} 服务器", config.unit);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let p = runtime.block_on(sync_server::forward::link(&mut db, &parent, &code, &name))?;
             println!("linked to the parent server of {} at {}", p.unit, p.url);
-            Ok(())
         }
         Command::Devices => {
             use sync_server::terminal::escape;
-            let db = open(&config)?;
             // Names are the devices' own words: escaped, so that one row stays one line.
-            for d in db.devices()? {
+            for d in sync_server::open(&config)?.devices()? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     escape(&d.id),
@@ -180,13 +192,12 @@ fn main() -> anyhow::Result<()> {
                     }
                 );
             }
-            Ok(())
         }
         Command::Figures { unit, days, json } => {
             if !(1..=36_500).contains(&days) {
                 anyhow::bail!("--days must be 1 to 36500; got {days}");
             }
-            let db = open(&config)?;
+            let db = sync_server::open(&config)?;
             let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
             let now = http::now_ms();
             if json {
@@ -198,138 +209,7 @@ fn main() -> anyhow::Result<()> {
                     app_core::ledger::render(&db.store, &unit, now, 10, days)?
                 );
             }
-            Ok(())
         }
-    }
-}
-
-fn open(config: &Config) -> anyhow::Result<ServerDb> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    ServerDb::open(&config.database())
-}
-
-/// On an empty database: the demo county, demo cases, and codes to enrol with (printed for a
-/// grid worker of the township and one of its centre staff). Only here: a server whose
-/// directory was imported, or that has loaded the demo before, mints no code of its own.
-fn first_start(db: &mut ServerDb, config: &Config) -> anyhow::Result<()> {
-    if db.store.directory().units().next().is_some() || config.demo_cases == 0 {
-        return Ok(());
-    }
-    let unit = UnitId::new(config.unit.clone());
-    let n = sync_server::load_demo(db, &unit, config.demo_cases, 2026, http::now_ms())?;
-    tracing::info!(documents = n, unit = %unit, "demo data loaded");
-    for person in sync_server::admin::demo_people(db, &unit) {
-        let code = db.issue_code(&person, http::now_ms(), 72 * 3_600_000)?;
-        println!("enrolment code for {person}: {code} (valid 72 hours, once)");
     }
     Ok(())
-}
-
-fn serve(config: Config) -> anyhow::Result<()> {
-    let mut db = open(&config)?;
-    first_start(&mut db, &config)?;
-    let unit = UnitId::new(config.unit.clone());
-    if db.store.directory().unit(&unit).is_none() {
-        anyhow::bail!(
-            "the unit {unit} is not in this server's directory; import units and people first, or set `unit`"
-        );
-    }
-    let parent = sync_server::forward::parent(&db)?;
-    let wake = parent
-        .as_ref()
-        .map(|_| Arc::new(tokio::sync::Notify::new()));
-    let state = Arc::new(AppState::build(
-        db,
-        unit.clone(),
-        config.limits.sync(),
-        config.limits.http(),
-        wake.clone(),
-    ));
-    let app = http::router(state.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        if let (Some(parent), Some(wake)) = (parent, wake) {
-            println!(
-                "forwarding escalations to {} at {}",
-                parent.unit, parent.url
-            );
-            tokio::spawn(sync_server::forward::run(
-                state.clone(),
-                parent,
-                wake,
-                std::time::Duration::from_millis(config.parent_poll_ms),
-            ));
-        }
-        match &config.tls {
-            None => {
-                let listener = tokio::net::TcpListener::bind(config.listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {}", config.listen))?;
-                let addr = listener.local_addr()?;
-                println!("serving {unit} on http://{addr}");
-                tracing::info!(%addr, "listening");
-                // The client's address, for enrolment's per-address limit.
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown())
-                .await?;
-            }
-            Some(tls) => {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let rustls =
-                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-                        .await
-                        .with_context(|| {
-                            format!(
-                                "cannot read the TLS certificate {} or key {}",
-                                tls.cert.display(),
-                                tls.key.display()
-                            )
-                        })?;
-                let listener = std::net::TcpListener::bind(config.listen)
-                    .with_context(|| format!("cannot listen on {}", config.listen))?;
-                listener.set_nonblocking(true)?;
-                let addr = listener.local_addr()?;
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    shutdown().await;
-                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-                });
-                println!("serving {unit} on https://{addr}");
-                tracing::info!(%addr, "listening (TLS)");
-                axum_server::from_tcp_rustls(listener, rustls)
-                    .handle(handle)
-                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-                    .await?;
-            }
-        }
-        tracing::info!("stopped");
-        anyhow::Ok(())
-    })
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }

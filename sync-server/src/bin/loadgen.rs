@@ -90,6 +90,18 @@ fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
+    let demo = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("server.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("demo")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()?;
+    if !demo.success() {
+        bail!("the demo could not be loaded");
+    }
     let mut child = Command::new(bin)
         .arg("--config")
         .arg(dir.join("server.toml"))
@@ -137,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
         .context("bin dir")?
         .join("sync-server");
     if !bin.exists() {
-        bail!("build the server first: cargo build --release -p sync-server");
+        bail!("build the server first: cargo build --release -p sync-server --features demo");
     }
     let work = tempfile::tempdir()?;
     std::fs::write(
@@ -153,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let server = start_server(&bin, work.path())?;
     println!(
-        "server: {} demo cases of 海宴镇 loaded and serving in {:.1} s ({:.1} MiB peak so far, demo generation included)",
+        "server: {} demo cases of 海宴镇 loaded (`sync-server demo`) and serving in {:.1} s ({:.1} MiB peak so far)",
         a.cases,
         t.elapsed().as_secs_f64(),
         server.peak_rss_kib() as f64 / 1024.0
@@ -649,7 +661,7 @@ fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
 /// Issues an enrolment code straight in the server's database (as the admin command does).
 fn issue(db_path: &Path, person: &str) -> anyhow::Result<String> {
     let mut db = ServerDb::open(db_path)?;
-    db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)
+    Ok(db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)?)
 }
 
 fn storm_case(grid: &UnitId, i: usize) -> NewCase {

@@ -19,6 +19,7 @@
 
 use super::{forwarded_cases, meta, Parent};
 use crate::db::set_server_meta;
+use crate::error::{Error, Result};
 use crate::http::AppState;
 use app_core::document::DocKind;
 use app_core::model::Attachment;
@@ -37,7 +38,7 @@ const MAX_WAIT_MS: i64 = 30 * 60_000;
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The SHA-256s (lower-case hex) of the attachments a case document lists.
-pub(super) fn listed(doc: &AutoCommit) -> Result<Vec<String>, String> {
+pub(super) fn listed(doc: &AutoCommit) -> Result<Vec<String>> {
     let list: Option<Vec<Attachment>> = app_core::materialise::read_prop(doc, "attachments", None)?;
     Ok(list
         .unwrap_or_default()
@@ -65,7 +66,7 @@ pub(super) fn record_listed(
 
 /// Once per parent: records the attachments of every case forwarded before this server
 /// carried attachments' bytes.
-fn backfill(db: &mut crate::db::ServerDb, parent: &str) -> Result<(), String> {
+fn backfill(db: &mut crate::db::ServerDb, parent: &str) -> Result<()> {
     let done_key = format!("forward.blobs.{parent}");
     if meta(db, &done_key).map_err(|e| e.to_string())?.is_some() {
         return Ok(());
@@ -159,18 +160,21 @@ fn mark_failed(
 }
 
 /// Runs `f` on the database, off the async threads.
-async fn with_db<T: Send + 'static>(
+async fn with_db<T: Send + 'static, E>(
     state: &Arc<AppState>,
-    f: impl FnOnce(&mut crate::db::ServerDb, i64) -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
+    f: impl FnOnce(&mut crate::db::ServerDb, i64) -> Result<T, E> + Send + 'static,
+) -> Result<T>
+where
+    E: Into<Error> + Send + 'static,
+{
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
         let now = (st.clock)();
         f(&mut db, now)
     })
-    .await
-    .map_err(|e| e.to_string())?
+    .await?
+    .map_err(Into::into)
 }
 
 /// The parent's refusal: its code (if it sent one) and a message for the log.
@@ -196,7 +200,7 @@ fn whole(status: u16) -> bool {
 /// Sends a request, waiting as the parent asks when it is rate-limited (a few times).
 async fn send(
     make: impl Fn() -> reqwest::RequestBuilder,
-) -> Result<Result<reqwest::Response, (u16, Option<ErrorCode>, String)>, String> {
+) -> Result<Result<reqwest::Response, (u16, Option<ErrorCode>, String)>> {
     let mut attempts = 0;
     loop {
         let resp = make()
@@ -218,9 +222,9 @@ async fn send(
         }
         let (status, code, message) = refusal(resp).await;
         if whole(status) {
-            return Err(format!(
+            return Err(Error::Parent(format!(
                 "the parent server refused an attachment: {message}"
-            ));
+            )));
         }
         return Ok(Err((status, code, message)));
     }
@@ -232,13 +236,13 @@ pub(super) async fn exchange(
     state: &Arc<AppState>,
     parent: &Parent,
     http: &reqwest::Client,
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64)> {
     let unit = parent.unit.to_string();
     let (mut up, mut down) = (0u64, 0u64);
     loop {
         let u = unit.clone();
         let items = with_db(state, move |db, now| {
-            backfill(db, &u)?;
+            backfill(db, &u).map_err(|e| e.to_string())?;
             db.store
                 .read(|c| due(c, &u, now))
                 .map_err(|e| e.to_string())
