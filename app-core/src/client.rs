@@ -15,15 +15,19 @@
 //! uploaded on its own request (`PUT /v1/cases/{id}/attachments/{sha256}`), marked sent only
 //! after the server's 2xx. A refused upload is reported and does not stop the others.
 
+pub mod rounds;
+pub mod transport;
+
+pub use transport::{Refusal, Synced, Transport, ATTACHMENT_TIMEOUT};
+
 use crate::document::DocKind;
 use crate::error::Error;
 use crate::ids::{CaseId, DeviceId, PersonId, UnitId};
 use crate::org::{Role, Tier};
-use crate::protocol::{
-    DirectoryResponse, DocChanges, DocUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode,
-    SyncRequest, SyncResponse, PROTOCOL_VERSION,
-};
+use crate::protocol::{DocChanges, DocUpdate, EnrolRequest, ErrorCode, SyncRequest};
 use crate::store::Store;
+use automerge::ChangeHash;
+use rounds::{Applied, Prepared, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -31,9 +35,6 @@ use std::time::Duration;
 
 /// At most this many changes go up in one round trip.
 pub const ROUND_CHANGES: usize = 2_000;
-
-/// How long one attachment's upload or download may take (8 MiB over a weak mobile link).
-pub const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(600);
 
 const CREDENTIALS: &str = "sync.credentials";
 const CURSOR: &str = "sync.cursor";
@@ -184,7 +185,7 @@ impl Backoff {
 /// A client bound to one server with one device credential.
 #[derive(Clone, Debug)]
 pub struct SyncClient {
-    http: reqwest::Client,
+    transport: Transport,
     credentials: Credentials,
 }
 
@@ -199,42 +200,6 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
-        .gzip(true)
-        .build()
-        .unwrap_or_default()
-}
-
-async fn refused(resp: reqwest::Response) -> (u16, ErrorCode, String, Option<String>) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => (status, b.error.code, b.error.message, b.error.doc),
-        Err(_) => (
-            status,
-            ErrorCode::Internal,
-            format!("HTTP {status}: {text}"),
-            None,
-        ),
-    }
-}
-
-/// The response if it is a success, else the server's refusal as a [`SyncError`].
-async fn success(resp: reqwest::Response) -> Result<reqwest::Response, SyncError> {
-    if resp.status().is_success() {
-        return Ok(resp);
-    }
-    let (status, code, message, _) = refused(resp).await;
-    Err(SyncError::Refused {
-        status,
-        code,
-        message,
-    })
-}
-
 impl SyncClient {
     /// Enrols this device with a server using a one-time code, and keeps the credential in the
     /// store.
@@ -244,25 +209,16 @@ impl SyncClient {
         device_name: &str,
         store: &Mutex<Store>,
     ) -> Result<SyncClient, SyncError> {
-        let server = server.trim_end_matches('/').to_owned();
         let actor = lock(store).actor_id().to_hex_string();
-        let http = http_client();
-        let resp = http
-            .post(format!("{server}/v1/enrol"))
-            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-            .json(&EnrolRequest {
+        let transport = Transport::new(server, None);
+        let e = transport
+            .enrol(&EnrolRequest {
                 code: code.trim().to_owned(),
                 device_name: device_name.to_owned(),
                 actor,
             })
-            .send()
-            .await
-            .map_err(|e| SyncError::Offline(e.to_string()))?;
-        let resp = success(resp).await?;
-        let e: EnrolResponse = resp
-            .json()
-            .await
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+            .await?;
+        let server = transport.base().to_owned();
         let credentials = Credentials {
             server,
             device: e.device,
@@ -281,7 +237,10 @@ impl SyncClient {
             )?;
             s.set_meta(CURSOR, "0")?;
         }
-        let client = SyncClient { http, credentials };
+        let client = SyncClient {
+            transport: transport.with_token(&credentials.token),
+            credentials,
+        };
         client.fetch_directory(store).await?;
         Ok(client)
     }
@@ -293,7 +252,7 @@ impl SyncClient {
         };
         let credentials: Credentials = serde_json::from_str(&json).map_err(Error::Json)?;
         Ok(Some(SyncClient {
-            http: http_client(),
+            transport: Transport::new(&credentials.server, Some(&credentials.token)),
             credentials,
         }))
     }
@@ -314,120 +273,15 @@ impl SyncClient {
         store: &Mutex<Store>,
         mut progress: impl FnMut(&Progress),
     ) -> Result<Progress, SyncError> {
-        let mut p = Progress::default();
-        loop {
-            // 1. What to send (under the lock, briefly).
-            let (request, sent, outbox_full) = {
-                let s = lock(store);
-                let cursor: u64 = s.meta(CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0);
-                let entries = s.outbox(ROUND_CHANGES)?;
-                let full = entries.len() == ROUND_CHANGES;
-                let mut by_doc: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
-                let mut sent = Vec::with_capacity(entries.len());
-                for e in entries {
-                    sent.push(e.hash);
-                    by_doc.entry(e.key).or_default().push(e.change);
-                }
-                let upload = by_doc
-                    .into_iter()
-                    .map(|(doc, changes)| DocChanges { doc, changes })
-                    .collect();
-                (
-                    SyncRequest {
-                        cursor,
-                        upload,
-                        max_docs: None,
-                    },
-                    sent,
-                    full,
-                )
-            };
-            // 2. The round trip (no lock).
-            let body = serde_json::to_vec(&request).map_err(Error::Json)?;
-            p.bytes_up += body.len() as u64;
-            let resp = self
-                .http
-                .post(format!("{}/v1/sync", self.credentials.server))
-                .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-                .header("content-type", "application/json")
-                .bearer_auth(&self.credentials.token)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| SyncError::Offline(e.to_string()))?;
-            p.rounds += 1;
-            if !resp.status().is_success() {
-                let (status, code, message, doc) = refused(resp).await;
-                if let (Some(doc), true) = (doc, status < 500 && status != 429) {
-                    // One document refused: set it aside and go on with the rest.
-                    lock(store).quarantine(&doc, &code.as_str(), &message, now_ms())?;
-                    p.rejected.push((doc, code, message));
-                    continue;
-                }
-                return Err(SyncError::Refused {
-                    status,
-                    code,
-                    message,
-                });
-            }
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| SyncError::Offline(e.to_string()))?;
-            p.bytes_down += bytes.len() as u64;
-            let answer: SyncResponse =
-                serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))?;
-            // The directory first: received cases may name people it does not know yet.
-            let held: u64 = lock(store)
-                .meta(DIRECTORY)?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if answer.directory != held {
-                self.fetch_directory(store).await?;
-            }
-            // 3. Apply, then acknowledge and move the cursor (under the lock).
-            {
-                let mut s = lock(store);
-                let now = now_ms();
-                let mut batch = Vec::new();
-                let mut whole = Vec::new();
-                for d in answer.docs {
-                    match d {
-                        DocUpdate::Changes { doc, changes } => {
-                            let (kind, id) = split_key(&doc)?;
-                            p.received_changes += changes.len() as u64;
-                            batch.push((kind, id.to_owned(), changes));
-                        }
-                        DocUpdate::Document { doc, bytes } => {
-                            let (kind, id) = split_key(&doc)?;
-                            whole.push((kind, id.to_owned(), bytes));
-                        }
-                    }
-                    p.received_docs += 1;
-                }
-                s.merge_documents(&whole, now)?;
-                match s.apply_changes_batch(&batch, now) {
-                    Ok(_) => {}
-                    Err(Error::MissingDependencies { .. }) => {
-                        // This store lacks history the server thinks it has (restored from a
-                        // backup?): start over from cursor 0, which sends whole documents.
-                        s.set_meta(CURSOR, "0")?;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                s.acknowledge(&sent)?;
-                s.set_meta(CURSOR, &answer.cursor.to_string())?;
-                s.set_meta(LAST_SYNC, &now.to_string())?;
-                p.sent_changes += sent.len() as u64;
-                p.pending = s.outbox_len()?;
-            }
-            progress(&p);
-            if !answer.more && !outbox_full {
-                self.upload_blobs(store, &mut p, &mut progress).await?;
-                return Ok(p);
-            }
-        }
+        let mut outbox = Outbox {
+            client: self,
+            store,
+            p: Progress::default(),
+        };
+        rounds::run(&self.transport, &mut outbox, |o| progress(&o.p)).await?;
+        let mut p = outbox.p;
+        self.upload_blobs(store, &mut p, &mut progress).await?;
+        Ok(p)
     }
 
     /// Uploads the bytes of every pending attachment whose case has no change left in the outbox
@@ -459,70 +313,21 @@ impl SyncClient {
                 continue;
             };
             p.bytes_up += bytes.len() as u64;
-            match self.put_attachment(&case, &sha, &mime, bytes).await? {
+            match self
+                .transport
+                .put_attachment(&case, &sha, &mime, bytes.into())
+                .await?
+            {
                 Ok(()) => {
                     lock(store).mark_blob_sent(&sha)?;
                     p.sent_blobs += 1;
                 }
-                Err((code, message)) => p.refused_blobs.push((sha, code, message)),
+                Err(r) => p.refused_blobs.push((sha, r.code, r.message)),
             }
             progress(p);
         }
         p.pending_blobs = lock(store).pending_blobs()?.len();
         Ok(())
-    }
-
-    /// One attachment's upload: `Ok(Ok(()))` once stored, `Ok(Err(..))` when the server refuses
-    /// this attachment, `Err` when the request as a whole failed (offline, revoked, server busy
-    /// or failing). A rate-limited upload waits as the server asks and tries again, a few times.
-    async fn put_attachment(
-        &self,
-        case: &str,
-        sha: &str,
-        mime: &str,
-        bytes: Vec<u8>,
-    ) -> Result<Result<(), (ErrorCode, String)>, SyncError> {
-        let url = format!(
-            "{}/v1/cases/{case}/attachments/{sha}",
-            self.credentials.server
-        );
-        let mut attempts = 0;
-        loop {
-            let resp = self
-                .http
-                .put(&url)
-                .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-                .header("content-type", mime)
-                .bearer_auth(&self.credentials.token)
-                .timeout(ATTACHMENT_TIMEOUT)
-                .body(bytes.clone())
-                .send()
-                .await
-                .map_err(|e| SyncError::Offline(e.to_string()))?;
-            let status = resp.status().as_u16();
-            if resp.status().is_success() {
-                return Ok(Ok(()));
-            }
-            if status == 429 && attempts < 3 {
-                attempts += 1;
-                let wait = crate::protocol::retry_after(
-                    resp.headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok()),
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            let (status, code, message, _) = refused(resp).await;
-            if status == 401 || status == 429 || status >= 500 {
-                return Err(SyncError::Refused {
-                    status,
-                    code,
-                    message,
-                });
-            }
-            return Ok(Err((code, message)));
-        }
     }
 
     /// Downloads an attachment's bytes from the server (which gives them only to a device that
@@ -534,29 +339,10 @@ impl SyncClient {
         case: &CaseId,
         sha256: &str,
     ) -> Result<(String, Vec<u8>), SyncError> {
-        let resp = self
-            .http
-            .get(format!(
-                "{}/v1/cases/{case}/attachments/{sha256}",
-                self.credentials.server
-            ))
-            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-            .bearer_auth(&self.credentials.token)
-            .timeout(ATTACHMENT_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| SyncError::Offline(e.to_string()))?;
-        let resp = success(resp).await?;
-        let mime = crate::protocol::media_type(
-            resp.headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
-        );
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| SyncError::Offline(e.to_string()))?
-            .to_vec();
+        let (mime, bytes) = self
+            .transport
+            .get_attachment(case.as_str(), sha256)
+            .await??;
         lock(store)
             .put_blob(sha256, &mime, &bytes, now_ms())
             .map_err(|e| match e {
@@ -572,25 +358,115 @@ impl SyncClient {
 impl SyncClient {
     /// Fetches the server's directory and installs it in the store.
     pub async fn fetch_directory(&self, store: &Mutex<Store>) -> Result<(), SyncError> {
-        let resp = self
-            .http
-            .get(format!("{}/v1/directory", self.credentials.server))
-            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-            .bearer_auth(&self.credentials.token)
-            .send()
-            .await
-            .map_err(|e| SyncError::Offline(e.to_string()))?;
-        let resp = success(resp).await?;
-        let d: DirectoryResponse = resp
-            .json()
-            .await
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let d = self.transport.directory().await?;
         let directory = crate::org::Directory::new(d.units, d.people)
             .map_err(|e| SyncError::Protocol(format!("the server's directory is invalid: {e}")))?;
         let mut s = lock(store);
         s.set_directory(directory)?;
         s.set_meta(DIRECTORY, &d.version.to_string())?;
         Ok(())
+    }
+}
+
+/// The device's side of the round loop: the outbox goes up, the server's answer is merged, the
+/// cursor moves last.
+struct Outbox<'a> {
+    client: &'a SyncClient,
+    store: &'a Mutex<Store>,
+    p: Progress,
+}
+
+impl Source for Outbox<'_> {
+    /// The hashes of the changes sent.
+    type Sent = Vec<ChangeHash>;
+    type Error = SyncError;
+
+    async fn prepare(&mut self) -> Result<Prepared<Vec<ChangeHash>>, SyncError> {
+        let s = lock(self.store);
+        let cursor: u64 = s.meta(CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let entries = s.outbox(ROUND_CHANGES)?;
+        let full = entries.len() == ROUND_CHANGES;
+        let mut by_doc: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut sent = Vec::with_capacity(entries.len());
+        for e in entries {
+            sent.push(e.hash);
+            by_doc.entry(e.key).or_default().push(e.change);
+        }
+        let upload = by_doc
+            .into_iter()
+            .map(|(doc, changes)| DocChanges { doc, changes })
+            .collect();
+        Ok(Prepared {
+            request: SyncRequest {
+                cursor,
+                upload,
+                max_docs: None,
+            },
+            sent,
+            full,
+        })
+    }
+
+    /// One document refused: set it aside (its changes kept, with the reason) and go on with
+    /// the rest.
+    async fn refused(&mut self, r: Refusal) -> Result<(), SyncError> {
+        self.p.rounds += 1;
+        let doc = r.doc.clone().unwrap_or_default();
+        lock(self.store).quarantine(&doc, &r.code.as_str(), &r.message, now_ms())?;
+        self.p.rejected.push((doc, r.code, r.message));
+        Ok(())
+    }
+
+    async fn apply(&mut self, sent: Vec<ChangeHash>, synced: Synced) -> Result<Applied, SyncError> {
+        let p = &mut self.p;
+        p.rounds += 1;
+        p.bytes_up += synced.bytes_up;
+        p.bytes_down += synced.bytes_down;
+        let answer = synced.answer;
+        // The directory first: received cases may name people it does not know yet.
+        let held: u64 = lock(self.store)
+            .meta(DIRECTORY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if answer.directory != held {
+            self.client.fetch_directory(self.store).await?;
+        }
+        // Apply, then acknowledge and move the cursor.
+        let mut s = lock(self.store);
+        let now = now_ms();
+        let mut batch = Vec::new();
+        let mut whole = Vec::new();
+        for d in answer.docs {
+            match d {
+                DocUpdate::Changes { doc, changes } => {
+                    let (kind, id) = split_key(&doc)?;
+                    p.received_changes += changes.len() as u64;
+                    batch.push((kind, id.to_owned(), changes));
+                }
+                DocUpdate::Document { doc, bytes } => {
+                    let (kind, id) = split_key(&doc)?;
+                    whole.push((kind, id.to_owned(), bytes));
+                }
+            }
+            p.received_docs += 1;
+        }
+        s.merge_documents(&whole, now)?;
+        match s.apply_changes_batch(&batch, now) {
+            Ok(_) => {}
+            Err(Error::MissingDependencies { .. }) => {
+                // This store lacks history the server thinks it has (restored from a backup?):
+                // start over from cursor 0, which sends whole documents.
+                s.set_meta(CURSOR, "0")?;
+                return Ok(Applied::Again);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        s.acknowledge(&sent)?;
+        s.set_meta(CURSOR, &answer.cursor.to_string())?;
+        s.set_meta(LAST_SYNC, &now.to_string())?;
+        p.sent_changes += sent.len() as u64;
+        p.pending = s.outbox_len()?;
+        Ok(Applied::Done)
     }
 }
 

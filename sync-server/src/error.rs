@@ -70,6 +70,9 @@ pub enum Error {
     /// protocol (the message as the log and `/healthz` show it).
     #[error("{0}")]
     Parent(String),
+    /// The parent server, reached as a sync client reaches its server.
+    #[error("the parent server: {0}")]
+    Upstream(#[from] app_core::client::SyncError),
     #[error("cannot listen on {addr}: {error}")]
     Listen {
         addr: SocketAddr,

@@ -27,13 +27,11 @@ use crate::error::{ApiError, Error, Result};
 use crate::http::AppState;
 use crate::scope;
 use crate::sync::parse_key;
-use app_core::client::Backoff;
+use app_core::client::rounds::{self, Applied, Prepared, Source};
+use app_core::client::{Backoff, Refusal, SyncError, Synced, Transport};
 use app_core::document::DocKind;
 use app_core::ids::UnitId;
-use app_core::protocol::{
-    DocChanges, DocUpdate, EnrolRequest, EnrolResponse, ErrorBody, SyncRequest, SyncResponse,
-    PROTOCOL_VERSION,
-};
+use app_core::protocol::{DocChanges, DocUpdate, EnrolRequest, SyncRequest, SyncResponse};
 use app_core::store::{decode_changes, Layer, Received};
 use automerge::ChangeHash;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -116,49 +114,26 @@ pub fn parent(db: &ServerDb) -> Result<Option<Parent>> {
     }))
 }
 
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(120))
-        .gzip(true)
-        .build()
-        .unwrap_or_default()
-}
-
-async fn refusal(resp: reqwest::Response) -> String {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => format!("HTTP {status} {:?}: {}", b.error.code, b.error.message),
-        Err(_) => format!("HTTP {status}: {text}"),
+impl Parent {
+    /// The parent as a sync client reaches it, with this server's credential.
+    pub fn transport(&self) -> Transport {
+        Transport::new(&self.url, Some(&self.token))
     }
 }
 
 /// Enrols this server with its parent using a code the parent issued for `server:<this unit>`,
 /// and keeps the link.
 pub async fn link(db: &mut ServerDb, url: &str, code: &str, name: &str) -> Result<Parent> {
-    let url = url.trim_end_matches('/').to_owned();
-    let resp = http_client()
-        .post(format!("{url}/v1/enrol"))
-        .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-        .json(&EnrolRequest {
+    let transport = Transport::new(url, None);
+    let e = transport
+        .enrol(&EnrolRequest {
             code: code.to_owned(),
             device_name: name.to_owned(),
             actor: db.store.actor_id().to_hex_string(),
         })
-        .send()
         .await
-        .map_err(|e| format!("the parent server at {url} cannot be reached: {e}"))?;
-    if !resp.status().is_success() {
-        return Err(Error::Parent(format!(
-            "the parent server refused the link: {}",
-            refusal(resp).await
-        )));
-    }
-    let e: EnrolResponse = resp
-        .json()
-        .await
-        .map_err(|e| format!("the parent server's answer is not an enrolment: {e}"))?;
+        .map_err(|e| Error::Parent(format!("the parent server refused the link: {e}")))?;
+    let url = transport.base().to_owned();
     db.store.write(|tx| {
         set_server_meta(tx, "parent.url", &url)?;
         set_server_meta(tx, "parent.token", &e.token)?;
@@ -398,46 +373,48 @@ pub struct Pass {
     pub received_blobs: u64,
 }
 
-/// Forwards everything pending and takes what the parent has, in as many rounds as needed.
-pub async fn forward_once(
-    state: &Arc<AppState>,
-    parent: &Parent,
-    http: &reqwest::Client,
-) -> Result<Pass> {
-    let mut pass = Pass::default();
-    loop {
-        let st = state.clone();
-        let p = parent.clone();
+/// The forwarder's side of the round loop: this server's documents in the parent's scope go
+/// up, the parent's answer is merged and logged like an upload.
+struct ToParent<'a> {
+    state: &'a Arc<AppState>,
+    parent: &'a Parent,
+    pass: Pass,
+}
+
+impl Source for ToParent<'_> {
+    type Sent = Round;
+    type Error = Error;
+
+    async fn prepare(&mut self) -> Result<Prepared<Round>> {
+        let st = self.state.clone();
+        let p = self.parent.clone();
         let round = tokio::task::spawn_blocking(move || {
             let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
             build_round(&db, &p)
         })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.message)?;
-        let resp = http
-            .post(format!("{}/v1/sync", parent.url))
-            .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-            .bearer_auth(&parent.token)
-            .json(&round.request)
-            .send()
-            .await
-            .map_err(|e| format!("the parent server cannot be reached: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(Error::Parent(format!(
-                "the parent server refused: {}",
-                refusal(resp).await
-            )));
-        }
-        let answer: SyncResponse = resp.json().await.map_err(|e| e.to_string())?;
-        let more = answer.more;
-        pass.rounds += 1;
-        pass.sent_docs += round.sent.len() as u64;
-        pass.received_docs += answer.docs.len() as u64;
-        let st = state.clone();
-        let p = parent.clone();
-        let full = round.full;
-        let applied = tokio::task::spawn_blocking(move || {
+        .await??;
+        let mut round = round;
+        Ok(Prepared {
+            request: std::mem::take(&mut round.request),
+            full: round.full,
+            sent: round,
+        })
+    }
+
+    /// The parent refused a document: forwarding stops and backs off (the parent's staff or
+    /// this centre's must look at it).
+    async fn refused(&mut self, refusal: Refusal) -> Result<()> {
+        Err(SyncError::from(refusal).into())
+    }
+
+    async fn apply(&mut self, round: Round, synced: Synced) -> Result<Applied> {
+        let answer = synced.answer;
+        self.pass.rounds += 1;
+        self.pass.sent_docs += round.sent.len() as u64;
+        self.pass.received_docs += answer.docs.len() as u64;
+        let st = self.state.clone();
+        let p = self.parent.clone();
+        tokio::task::spawn_blocking(move || {
             let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
             let now = (st.clock)();
             match apply_round(&mut db, &p, &round, answer, now) {
@@ -450,17 +427,30 @@ pub async fn forward_once(
                 other => other,
             }
         })
-        .await
-        .map_err(|e| e.to_string())?;
-        applied.map_err(|e| e.message)?;
-        if !more && !full {
-            // The documents are in step: now the bytes of their attachments.
-            let (up, down) = blobs::exchange(state, parent, http).await?;
-            pass.sent_blobs = up;
-            pass.received_blobs = down;
-            return Ok(pass);
-        }
+        .await??;
+        Ok(Applied::Done)
     }
+}
+
+/// Forwards everything pending and takes what the parent has, in as many rounds as needed;
+/// then the attachments' bytes.
+pub async fn forward_once(
+    state: &Arc<AppState>,
+    parent: &Parent,
+    transport: &Transport,
+) -> Result<Pass> {
+    let mut to_parent = ToParent {
+        state,
+        parent,
+        pass: Pass::default(),
+    };
+    rounds::run(transport, &mut to_parent, |_| {}).await?;
+    let mut pass = to_parent.pass;
+    // The documents are in step: now the bytes of their attachments.
+    let (up, down) = blobs::exchange(state, parent, transport).await?;
+    pass.sent_blobs = up;
+    pass.received_blobs = down;
+    Ok(pass)
 }
 
 /// The forwarding loop: on every local change that may concern the parent (`wake`), and at
@@ -471,7 +461,7 @@ pub async fn run(
     wake: Arc<tokio::sync::Notify>,
     poll: Duration,
 ) {
-    let http = http_client();
+    let transport = parent.transport();
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
     {
         let mut s = state
@@ -482,7 +472,7 @@ pub async fn run(
         s.unit = parent.unit.to_string();
     }
     loop {
-        let wait = match forward_once(&state, &parent, &http).await {
+        let wait = match forward_once(&state, &parent, &transport).await {
             Ok(pass) => {
                 backoff.succeed();
                 let mut s = state

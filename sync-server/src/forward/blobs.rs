@@ -21,21 +21,19 @@ use super::{forwarded_cases, meta, Parent};
 use crate::db::set_server_meta;
 use crate::error::{Error, Result};
 use crate::http::AppState;
+use app_core::client::Transport;
 use app_core::document::DocKind;
 use app_core::model::Attachment;
-use app_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
+use app_core::protocol::ErrorCode;
 use automerge::AutoCommit;
 use rusqlite::{params, Connection, Transaction};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Open rows taken per step.
 const BATCH: usize = 100;
 /// The wait after a first refusal; doubled on each further one, up to [`MAX_WAIT_MS`].
 const FIRST_WAIT_MS: i64 = 1_000;
 const MAX_WAIT_MS: i64 = 30 * 60_000;
-/// How long one attachment's transfer may take (8 MiB over a slow link between centres).
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The SHA-256s (lower-case hex) of the attachments a case document lists.
 pub(super) fn listed(doc: &AutoCommit) -> Result<Vec<String>> {
@@ -177,65 +175,12 @@ where
     .map_err(Into::into)
 }
 
-/// The parent's refusal: its code (if it sent one) and a message for the log.
-async fn refusal(resp: reqwest::Response) -> (u16, Option<ErrorCode>, String) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => (
-            status,
-            Some(b.error.code),
-            format!("HTTP {status} {:?}: {}", b.error.code, b.error.message),
-        ),
-        Err(_) => (status, None, format!("HTTP {status}: {text}")),
-    }
-}
-
-/// Whether a refusal is the parent's as a whole (no connection, revoked, busy, failing) rather
-/// than this attachment's.
-fn whole(status: u16) -> bool {
-    status == 401 || status == 429 || status >= 500
-}
-
-/// Sends a request, waiting as the parent asks when it is rate-limited (a few times).
-async fn send(
-    make: impl Fn() -> reqwest::RequestBuilder,
-) -> Result<Result<reqwest::Response, (u16, Option<ErrorCode>, String)>> {
-    let mut attempts = 0;
-    loop {
-        let resp = make()
-            .send()
-            .await
-            .map_err(|e| format!("the parent server cannot be reached: {e}"))?;
-        if resp.status().is_success() {
-            return Ok(Ok(resp));
-        }
-        if resp.status().as_u16() == 429 && attempts < 3 {
-            attempts += 1;
-            let wait = app_core::protocol::retry_after(
-                resp.headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok()),
-            );
-            tokio::time::sleep(wait).await;
-            continue;
-        }
-        let (status, code, message) = refusal(resp).await;
-        if whole(status) {
-            return Err(Error::Parent(format!(
-                "the parent server refused an attachment: {message}"
-            )));
-        }
-        return Ok(Err((status, code, message)));
-    }
-}
-
 /// Uploads the bytes held here of every open row and fetches those the parent has and this
 /// server lacks. Returns how many went up and came down.
 pub(super) async fn exchange(
     state: &Arc<AppState>,
     parent: &Parent,
-    http: &reqwest::Client,
+    transport: &Transport,
 ) -> Result<(u64, u64)> {
     let unit = parent.unit.to_string();
     let (mut up, mut down) = (0u64, 0u64);
@@ -250,10 +195,6 @@ pub(super) async fn exchange(
         .await?;
         let n = items.len();
         for item in items {
-            let url = format!(
-                "{}/v1/cases/{}/attachments/{}",
-                parent.url, item.case, item.sha
-            );
             if item.held {
                 let sha = item.sha.clone();
                 let Some((mime, bytes)) = with_db(state, move |db, _| {
@@ -272,16 +213,9 @@ pub(super) async fn exchange(
                     continue;
                 };
                 let size = bytes.len();
-                let body = axum::body::Bytes::from(bytes);
-                let answer = send(|| {
-                    http.put(&url)
-                        .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-                        .header("content-type", &mime)
-                        .bearer_auth(&parent.token)
-                        .timeout(TRANSFER_TIMEOUT)
-                        .body(body.clone())
-                })
-                .await?;
+                let answer = transport
+                    .put_attachment(&item.case, &item.sha, &mime, bytes.into())
+                    .await?;
                 let u = unit.clone();
                 match answer {
                     Ok(_) => {
@@ -294,8 +228,8 @@ pub(super) async fn exchange(
                         })
                         .await?;
                     }
-                    Err((_, _, message)) => {
-                        tracing::warn!(case = %item.case, sha = %item.sha, "the parent refused an attachment: {message}");
+                    Err(refusal) => {
+                        tracing::warn!(case = %item.case, sha = %item.sha, "the parent refused an attachment: {refusal}");
                         with_db(state, move |db, now| {
                             db.store
                                 .write(|tx| mark_failed(tx, &u, &item, "put", now))
@@ -305,28 +239,10 @@ pub(super) async fn exchange(
                     }
                 }
             } else {
-                let answer = send(|| {
-                    http.get(&url)
-                        .header("x-protocol-version", PROTOCOL_VERSION.to_string())
-                        .bearer_auth(&parent.token)
-                        .timeout(TRANSFER_TIMEOUT)
-                })
-                .await?;
-                let fetched = match answer {
-                    Ok(resp) => {
-                        let mime = app_core::protocol::media_type(
-                            resp.headers()
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok()),
-                        );
-                        let bytes = resp
-                            .bytes()
-                            .await
-                            .map_err(|e| format!("the parent server cannot be reached: {e}"))?;
-                        Ok((mime, bytes))
-                    }
-                    Err((_, code, message)) => Err((code, message)),
-                };
+                let fetched = transport
+                    .get_attachment(&item.case, &item.sha)
+                    .await?
+                    .map_err(|r| (r.code, r.to_string()));
                 let u = unit.clone();
                 let got = with_db(state, move |db, now| {
                     let failure = match fetched {
@@ -345,7 +261,7 @@ pub(super) async fn exchange(
                             }
                         }
                         Err((code, message)) => {
-                            if code == Some(ErrorCode::NotUploaded) {
+                            if code == ErrorCode::NotUploaded {
                                 // The parent waits for them too (from this side, or its device).
                                 tracing::debug!(case = %item.case, sha = %item.sha, "the parent has not the attachment's bytes yet");
                                 String::new()
