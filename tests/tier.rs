@@ -750,3 +750,100 @@ async fn tier_revoked_child_server_is_refused() -> anyhow::Result<()> {
     assert!(!holds(&county, &case)?);
     Ok(())
 }
+
+/// A township whose copy of an escalated case is lost (its disk restored without it) gets it back
+/// whole from the county: the county's next changes to a document the township lacks make its
+/// forwarder start over from cursor 0, as a device does, instead of failing on every pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_a_child_that_lost_a_case_gets_it_whole_from_the_parent() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let mut township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let cstaff = Device::enrol(&county, "cstaff").await?;
+    let case = {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村宅基地纠纷"),
+            now_ms(),
+        )?
+    };
+    gw2.sync().await?;
+    tstaff.sync().await?;
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::Unresolved,
+                note: "镇级调处未果".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    until("the county holds the escalation", &[], || {
+        holds(&county, &case)
+    })
+    .await?;
+    // The timeline's length as the server's summary row has it.
+    let entries = |server: &Server| {
+        server.count(&format!(
+            "SELECT COALESCE(MAX(json_extract(summary, '$.entries')), 0) FROM cases WHERE id = '{case}'"
+        ))
+    };
+    until("the county's staff see it", &[&cstaff], || {
+        Ok(cstaff.store().summary(&case).is_ok())
+    })
+    .await?;
+
+    // The township loses its copy of the case (and only that).
+    township.kill();
+    {
+        let db = rusqlite::Connection::open(dir.path().join("township").join("server.sqlite3"))?;
+        let key = format!("case:{case}");
+        db.execute("DELETE FROM document_chunks WHERE key = ?1", [&key])?;
+        db.execute("DELETE FROM documents WHERE key = ?1", [&key])?;
+        for table in ["case_units", "case_people"] {
+            db.execute(
+                &format!("DELETE FROM {table} WHERE case_id = ?1"),
+                [case.as_str()],
+            )?;
+        }
+        db.execute("DELETE FROM cases WHERE id = ?1", [case.as_str()])?;
+    }
+    township.restart()?;
+    assert!(!holds(&township, &case)?);
+
+    // The county assesses it: changes to a document the township no longer has.
+    {
+        let mut s = cstaff.store();
+        let a = actor(&s, "cstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Assess {
+                difficulty: Difficulty::General,
+                risks: vec![],
+                note: "县中心研判：需勘界".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    cstaff.sync().await?;
+    let on_county = entries(&county)?;
+    assert_eq!(on_county, 3, "reported, escalated, assessed");
+    until(
+        "the township holds the whole case again, the county's assessment included",
+        &[],
+        || Ok(holds(&township, &case)? && entries(&township)? == on_county),
+    )
+    .await?;
+    Ok(())
+}

@@ -418,17 +418,22 @@ impl Source for ToParent<'_> {
             let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
             let now = (st.clock)();
             match apply_round(&mut db, &p, &round, answer, now) {
+                Ok(()) => Ok(Applied::Done),
                 Err(e) if e.code == app_core::protocol::ErrorCode::UnknownDoc => {
-                    // The parent sent changes to a document we lack: ask it for whole documents.
+                    // The parent sent changes to a document we lack: start over from cursor 0,
+                    // which brings whole documents (as a device does when it lacks history).
+                    tracing::warn!(
+                        "the parent sent changes to a document not here: {}",
+                        e.message
+                    );
                     db.store
                         .write(|tx| set_server_meta(tx, "parent.cursor", "0"))?;
-                    Err(e)
+                    Ok(Applied::Again)
                 }
-                other => other,
+                Err(e) => Err(Error::from(e)),
             }
         })
-        .await??;
-        Ok(Applied::Done)
+        .await?
     }
 }
 
