@@ -423,3 +423,91 @@ async fn app_concurrent_moves_show_as_a_conflict_that_staff_settle() -> anyhow::
     assert_eq!(settled.row.summary.conflicts, 0);
     Ok(())
 }
+
+/// A grid worker's week with no signal: disputes reported in the grid and one at the level of the
+/// village around it, none assessed. On day 5 the village-level case is on the worker's overdue
+/// list and today's overdue section like the rest; each section of today says how many it holds
+/// in all, its rows the most urgent; when the network is back, the sync empties the store's
+/// write-ahead log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_a_week_offline_keeps_every_case_of_the_worker_in_view() -> anyhow::Result<()> {
+    const DAY: i64 = 86_400_000;
+    let server_dir = tempfile::tempdir()?;
+    let mut server = Server::start(server_dir.path(), 5)?;
+    let dir = tempfile::tempdir()?;
+    let phone = session(&dir, "phone")?;
+    let me = phone
+        .enrol(&server.url(), &server.code_for(GW)?, "网格员的手机")
+        .await?;
+    phone.sync_now().await?;
+    let grid = me.grids[0].id.clone();
+    let village = {
+        let store = phone.store().lock().unwrap_or_else(|e| e.into_inner());
+        store
+            .directory()
+            .unit(&grid)
+            .and_then(|u| u.parent.clone())
+            .expect("the grid lies in a village")
+    };
+    server.kill();
+
+    // Day 0: 25 disputes in the grid, then one of the whole village, an hour later.
+    let day0 = now_ms();
+    let mut in_grid = Vec::new();
+    for i in 0..25 {
+        in_grid.push(phone.report_case(&new_case(&grid, &format!("网格纠纷{i}")), day0)?);
+    }
+    let village_case =
+        phone.report_case(&new_case(&village, "丰江村灌溉用水纠纷"), day0 + 3_600_000)?;
+
+    // Day 5, still offline: none was assessed within its three days.
+    let day5 = day0 + 5 * DAY;
+    let overdue = phone.cases(
+        &CaseQuery {
+            due: Some(app_core::deadline::DueState::Overdue),
+            limit: 1_000,
+            ..CaseQuery::default()
+        },
+        day5,
+    )?;
+    assert!(
+        overdue.iter().any(|r| r.summary.id == village_case),
+        "the village-level report is on the worker's overdue list"
+    );
+    let today = phone.today(day5)?;
+    assert_eq!(today.counts.overdue, overdue.len(), "the true count");
+    assert!(today.counts.overdue >= 26, "{}", today.counts.overdue);
+    assert_eq!(today.overdue.len(), 20, "a few rows, the rest a tap away");
+    let fell: Vec<i64> = today.overdue.iter().map(|r| r.summary.due_at).collect();
+    assert!(
+        fell.windows(2).all(|w| w[0] >= w[1]),
+        "the cases that fell overdue last come first"
+    );
+    assert!(
+        today.overdue.iter().any(|r| r.summary.id == village_case),
+        "the village-level report, the newest overdue, is in today's overdue section"
+    );
+    assert_eq!(today.counts.mine, 26);
+    assert_eq!(today.mine.len(), 20);
+    let deadlines: Vec<i64> = today.mine.iter().map(|r| r.summary.due_at).collect();
+    assert!(
+        deadlines.windows(2).all(|w| w[0] <= w[1]),
+        "my cases, the earliest deadline first"
+    );
+    assert!(in_grid.contains(&today.mine[0].summary.id));
+
+    // The network is back: one sync sends the week and empties the log.
+    let wal = |phone: &Session| {
+        phone
+            .store()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wal_bytes()
+    };
+    assert!(wal(&phone) > 0, "the week's writes are in the log");
+    server.restart()?;
+    let state = phone.sync_now().await?;
+    assert_eq!(state.waiting, 0, "{state:?}");
+    assert_eq!(wal(&phone), 0, "the sync emptied the write-ahead log");
+    Ok(())
+}

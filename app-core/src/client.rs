@@ -281,6 +281,8 @@ impl SyncClient {
         rounds::run(&self.transport, &mut outbox, |o| progress(&o.p)).await?;
         let mut p = outbox.p;
         self.upload_blobs(store, &mut p, &mut progress).await?;
+        // What the sync wrote is in the database file now: the log need not stay large.
+        lock(store).checkpoint()?;
         Ok(p)
     }
 

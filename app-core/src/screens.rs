@@ -117,11 +117,12 @@ pub struct Today {
     pub households_total: usize,
     /// Households visited today.
     pub visited_today: usize,
-    /// Cases of my unit past their deadline (超期).
+    /// Cases of my unit, or reported by or assigned to me, past their deadline (超期): those
+    /// that fell overdue most recently first.
     pub overdue: Vec<CaseRow>,
-    /// Cases of my unit due soon (即将到期).
+    /// Cases of my unit, or mine, due soon (即将到期): the soonest first.
     pub due_soon: Vec<CaseRow>,
-    /// Open cases assigned to me or reported by me.
+    /// Open cases assigned to me or reported by me: the earliest deadline first.
     pub mine: Vec<CaseRow>,
     /// For centre staff: new reports waiting to be assessed (待研判).
     pub to_assess: Vec<CaseRow>,
@@ -131,7 +132,20 @@ pub struct Today {
     pub escalated_out: Vec<CaseRow>,
     /// Cases with unsettled conflicts.
     pub conflicts: usize,
+    /// How many cases each section holds in all (its rows are the most urgent few).
+    pub counts: TodayCounts,
     pub sync: SyncState,
+}
+
+/// The true size of each of today's sections, whatever rows it shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodayCounts {
+    pub overdue: usize,
+    pub due_soon: usize,
+    pub mine: usize,
+    pub to_assess: usize,
+    pub escalated_in: usize,
+    pub escalated_out: usize,
 }
 
 /// Which cases the list shows.

@@ -18,9 +18,9 @@ use crate::protocol::ErrorCode;
 use crate::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
     HouseholdRow, HouseholdScreen, Me, Mediator, RefusedDoc, Roster, SyncState, TimelineRow, Today,
-    UnitRef, VisitInput, VisitRecorded,
+    TodayCounts, UnitRef, VisitInput, VisitRecorded,
 };
-use crate::store::{CaseFilter, DueFilter, Store};
+use crate::store::{CaseFilter, DueFilter, ListOrder, Store};
 use crate::summary::CaseSummary;
 use crate::taxonomy::CategoryCode;
 use crate::workflow::{offered, Status, Verdict};
@@ -230,42 +230,58 @@ impl Session {
             .filter(|h| h.last_visit_at.is_none_or(|t| t < start_of_day))
             .take(TODAY_ROWS as usize)
             .collect();
-        let of_unit = |due, statuses: Vec<Status>, responsible: bool| CaseFilter {
-            unit: (!responsible).then(|| unit.clone()),
-            responsible: responsible.then(|| unit.clone()),
-            due,
-            statuses,
+        // My unit's cases, and wherever they are the cases I reported or am assigned to.
+        let area = CaseFilter {
+            unit: Some(unit.clone()),
+            or_person: Some(me.person.clone()),
             limit: TODAY_ROWS,
             ..Default::default()
         };
-        let overdue = Self::rows(
-            &store,
-            &of_unit(Some(DueFilter::Overdue), vec![], false),
-            now,
+        let mut counts = TodayCounts::default();
+        let section = |filter: CaseFilter, count: &mut usize| -> AppResult<Vec<CaseRow>> {
+            *count = store.count(&filter, now)?;
+            Self::rows(&store, &filter, now)
+        };
+        let overdue = section(
+            CaseFilter {
+                due: Some(DueFilter::Overdue),
+                order: ListOrder::RecentlyDue,
+                ..area.clone()
+            },
+            &mut counts.overdue,
         )?;
-        let due_soon = Self::rows(
-            &store,
-            &of_unit(Some(DueFilter::DueSoon), vec![], false),
-            now,
+        let due_soon = section(
+            CaseFilter {
+                due: Some(DueFilter::DueSoon),
+                ..area.clone()
+            },
+            &mut counts.due_soon,
         )?;
-        let mine = Self::rows(
-            &store,
-            &CaseFilter {
+        let mine = section(
+            CaseFilter {
                 person: Some(me.person.clone()),
                 open_only: true,
+                order: ListOrder::Deadline,
                 limit: TODAY_ROWS,
                 ..Default::default()
             },
-            now,
+            &mut counts.mine,
         )?;
         let (to_assess, escalated_in, escalated_out) = if me.at_centre {
-            let to_assess = Self::rows(&store, &of_unit(None, vec![Status::Reported], true), now)?;
+            let to_assess = section(
+                CaseFilter {
+                    responsible: Some(unit.clone()),
+                    statuses: vec![Status::Reported],
+                    limit: TODAY_ROWS,
+                    ..Default::default()
+                },
+                &mut counts.to_assess,
+            )?;
             let mut inbound = Self::rows(
                 &store,
                 &CaseFilter {
                     responsible: Some(unit.clone()),
                     open_only: true,
-                    limit: PAGE,
                     ..Default::default()
                 },
                 now,
@@ -274,6 +290,7 @@ impl Session {
             inbound.retain(|r| {
                 r.summary.escalated_to.contains(&unit) || r.summary.escalated_from.contains(&unit)
             });
+            counts.escalated_in = inbound.len();
             inbound.truncate(TODAY_ROWS as usize);
             // Escalated up and still with the higher centre (open cases of this unit held
             // elsewhere).
@@ -290,21 +307,20 @@ impl Session {
             outbound.retain(|r| {
                 r.summary.responsible_unit != unit && r.summary.escalated_from.contains(&unit)
             });
+            counts.escalated_out = outbound.len();
             outbound.truncate(TODAY_ROWS as usize);
             (to_assess, inbound, outbound)
         } else {
             (Vec::new(), Vec::new(), Vec::new())
         };
-        let conflicts = store
-            .list(
-                &CaseFilter {
-                    unit: Some(unit.clone()),
-                    conflicts_only: true,
-                    ..Default::default()
-                },
-                now,
-            )?
-            .len();
+        let conflicts = store.count(
+            &CaseFilter {
+                conflicts_only: true,
+                limit: 0,
+                ..area.clone()
+            },
+            now,
+        )?;
         Ok(Today {
             me,
             now,
@@ -318,6 +334,7 @@ impl Session {
             escalated_in,
             escalated_out,
             conflicts,
+            counts,
             sync,
         })
     }
@@ -327,6 +344,7 @@ impl Session {
         let me = self.me()?;
         let filter = CaseFilter {
             unit: (!q.mine).then(|| me.actor.unit.clone()),
+            or_person: (!q.mine).then(|| me.person.clone()),
             person: q.mine.then(|| me.person.clone()),
             statuses: q.status.into_iter().collect(),
             category: q.category.clone().filter(|c| !c.is_empty()),

@@ -57,11 +57,14 @@ pub use blobs::check_attachment;
 pub use cases::CaseView;
 pub use codec::{hex, sha256_hex, unhex};
 pub use documents::COMPACT_AFTER;
-pub use lists::{CaseFilter, DueFilter};
+pub use lists::{CaseFilter, DueFilter, ListOrder};
 pub use maintenance::{ReindexReport, StorageFigures};
 pub use outbox::OutboxEntry;
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
 pub use schema::{migrate, Layer, SCHEMA_VERSION};
+
+/// What the write-ahead log is cut back to at each checkpoint, in bytes.
+pub const WAL_LIMIT_BYTES: i64 = 1 << 20;
 
 pub use crate::model::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 /// See [`crate::validate::is_phone`].
@@ -100,6 +103,10 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The write-ahead log is cut back to this size at every checkpoint (SQLite checkpoints
+        // on its own every 1,000 pages, ~4 MiB); a device also empties it after every sync
+        // ([`Store::checkpoint`]).
+        conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn, layers)?;
         let actor_id = match conn

@@ -86,6 +86,7 @@ keys! {
     Cancel => "取消", "Cancel";
     NothingHere => "暂无", "None";
     SeeAll => "查看全部", "See all";
+    SeeAllCount => "查看全部 {} 件", "See all {}";
     // Enrolment
     EnrolTitle => "登记本机", "Enrol this device";
     ServerAddress => "中心服务器地址", "Centre server address";

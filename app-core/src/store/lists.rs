@@ -22,6 +22,9 @@ pub struct CaseFilter {
     pub held_elsewhere_than: Option<UnitId>,
     /// Cases this person reported or is assigned to ("my cases").
     pub person: Option<PersonId>,
+    /// With `unit`: also the cases this person reported or is assigned to wherever they are (a
+    /// grid worker's reports of the village around the grid are theirs to follow).
+    pub or_person: Option<PersonId>,
     pub statuses: Vec<Status>,
     pub category: Option<String>,
     pub due: Option<DueFilter>,
@@ -35,6 +38,21 @@ pub struct CaseFilter {
     pub search: Option<String>,
     /// At most this many rows (0: no limit).
     pub limit: u32,
+    pub order: ListOrder,
+}
+
+/// The order of a list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Overdue and due-soon lists by deadline, earliest first; others by report, newest first.
+    #[default]
+    Default,
+    /// Earliest deadline first: the most overdue, then the soonest due (what to do next); of
+    /// equal deadlines, the oldest report first.
+    Deadline,
+    /// Latest deadline first: among overdue cases, those that fell overdue most recently; of
+    /// equal deadlines, the newest report first.
+    RecentlyDue,
 }
 
 /// Deadline filters, evaluated at the `now` passed to [`Store::list`].
@@ -47,21 +65,64 @@ pub enum DueFilter {
 }
 
 impl Store {
-    /// The cases a list screen shows, from the summaries alone. Overdue and due-soon lists are
-    /// ordered by deadline, others by report time, newest first.
+    /// The cases a list screen shows, from the summaries alone, in the filter's order.
     pub fn list(&self, filter: &CaseFilter, now_ms: i64) -> Result<Vec<CaseSummary>> {
-        let mut sql = String::from("SELECT c.summary FROM cases c");
+        let (mut sql, args) = Self::filtered("SELECT c.summary FROM cases c", filter, now_ms);
+        sql.push_str(match (filter.order, filter.due) {
+            (ListOrder::Default, Some(_)) => " ORDER BY c.due_at ASC, c.id",
+            (ListOrder::Default, None) => " ORDER BY c.reported_at DESC, c.id",
+            (ListOrder::Deadline, _) => " ORDER BY c.due_at ASC, c.reported_at ASC, c.id",
+            (ListOrder::RecentlyDue, _) => " ORDER BY c.due_at DESC, c.reported_at DESC, c.id",
+        });
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// How many cases the filter selects, whatever its `limit` (a section's true count).
+    pub fn count(&self, filter: &CaseFilter, now_ms: i64) -> Result<usize> {
+        let (sql, args) = Self::filtered("SELECT COUNT(*) FROM cases c", filter, now_ms);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let n: i64 = stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// `select` with the filter's joins and conditions, and their arguments.
+    fn filtered(
+        select: &str,
+        filter: &CaseFilter,
+        now_ms: i64,
+    ) -> (String, Vec<rusqlite::types::Value>) {
+        let mut sql = String::from(select);
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         let arg = |v: rusqlite::types::Value, args: &mut Vec<_>| {
             args.push(v);
             format!("?{}", args.len())
         };
         let mut clauses = Vec::new();
-        if let Some(unit) = &filter.unit {
-            let a = arg(unit.to_string().into(), &mut args);
-            sql.push_str(&format!(
-                " JOIN case_units u ON u.case_id = c.id AND u.unit = {a}"
-            ));
+        match (&filter.unit, &filter.or_person) {
+            (Some(unit), Some(person)) => {
+                let u = arg(unit.to_string().into(), &mut args);
+                let p = arg(person.to_string().into(), &mut args);
+                clauses.push(format!(
+                    "(EXISTS (SELECT 1 FROM case_units u WHERE u.case_id = c.id AND u.unit = {u}) \
+                     OR EXISTS (SELECT 1 FROM case_people q WHERE q.case_id = c.id AND q.person = {p}))"
+                ));
+            }
+            (Some(unit), None) => {
+                let a = arg(unit.to_string().into(), &mut args);
+                sql.push_str(&format!(
+                    " JOIN case_units u ON u.case_id = c.id AND u.unit = {a}"
+                ));
+            }
+            (None, _) => {}
         }
         if let Some(person) = &filter.person {
             let a = arg(person.to_string().into(), &mut args);
@@ -129,20 +190,7 @@ impl Store {
             sql.push_str(" WHERE ");
             sql.push_str(&clauses.join(" AND "));
         }
-        sql.push_str(match filter.due {
-            Some(_) => " ORDER BY c.due_at ASC, c.id",
-            None => " ORDER BY c.reported_at DESC, c.id",
-        });
-        if filter.limit > 0 {
-            sql.push_str(&format!(" LIMIT {}", filter.limit));
-        }
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for json in rows {
-            out.push(serde_json::from_str(&json?)?);
-        }
-        Ok(out)
+        (sql, args)
     }
 
     /// The figures of `unit` for cases reported in `[from_ms, to_ms)`, as at `now_ms`.

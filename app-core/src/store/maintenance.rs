@@ -164,6 +164,24 @@ impl Store {
     }
 
     /// How many bytes the documents take.
+    /// Moves everything in the write-ahead log into the database file and empties the log
+    /// (`wal_checkpoint(TRUNCATE)`). Returns whether it could: another connection reading the
+    /// file may hold it back, and then the log is simply emptied next time.
+    pub fn checkpoint(&mut self) -> Result<bool> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
+    }
+
+    /// The size of the write-ahead log file beside the database, in bytes (0 when there is
+    /// none).
+    pub fn wal_bytes(&self) -> u64 {
+        let mut wal = self.path().as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+    }
+
     pub fn storage(&self) -> Result<StorageFigures> {
         Ok(self.conn.query_row(
             "SELECT (SELECT COUNT(*) FROM documents),

@@ -1583,3 +1583,41 @@ fn steps_without_their_words_or_beyond_their_limits_are_refused_and_store_nothin
     assert!(err.contains("无事报平安"), "{err}");
     assert_eq!(f.store.household(&h).unwrap().visits.len(), 0);
 }
+
+/// A list's true count, whatever its limit; a worker's area takes in what they reported above
+/// their grid; the write-ahead log is emptied by a checkpoint.
+#[test]
+fn counts_areas_and_the_write_ahead_log() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    for i in 0..30 {
+        f.store
+            .create_case(&gw, &new_case("hy-wf-1", &format!("当事人{i}")), T0)
+            .unwrap();
+    }
+    // A dispute of the whole village around the grid.
+    let village = f
+        .store
+        .create_case(&gw, &new_case("hy-wf", "全村"), T0 + 60_000)
+        .unwrap();
+    let grid = CaseFilter {
+        unit: Some("hy-wf-1".into()),
+        limit: 5,
+        ..Default::default()
+    };
+    assert_eq!(f.store.list(&grid, T0).unwrap().len(), 5);
+    assert_eq!(f.store.count(&grid, T0).unwrap(), 30);
+    let area = CaseFilter {
+        or_person: Some("gw".into()),
+        ..grid.clone()
+    };
+    assert_eq!(f.store.count(&area, T0).unwrap(), 31);
+    let newest_due = CaseFilter {
+        order: crate::store::ListOrder::RecentlyDue,
+        ..area
+    };
+    assert_eq!(f.store.list(&newest_due, T0).unwrap()[0].id, village);
+    assert!(f.store.wal_bytes() > 0);
+    assert!(f.store.checkpoint().unwrap());
+    assert_eq!(f.store.wal_bytes(), 0);
+}

@@ -9,13 +9,14 @@ use crate::i18n::{t, tf, Key, Lang};
 use crate::widgets::{loaded, use_load, CaseRowView, HouseholdRowView, RouteLink};
 use yew::prelude::*;
 
-/// A list section with its heading, count and an optional "see all" link to the case list.
+/// A list section with its heading, its true count, its most urgent rows, and an optional "see
+/// all" link to the case list (naming how many when the rows are not all of them).
 fn section(
     l: Lang,
     id: &'static str,
     key: Key,
-    count: usize,
-    body: Html,
+    (count, rows): (usize, &[CaseRow]),
+    now: i64,
     all: Option<Vec<(String, String)>>,
 ) -> Html {
     html! {
@@ -27,9 +28,11 @@ fn section(
             if count == 0 {
                 <p class="muted">{ t(l, Key::NothingHere) }</p>
             } else {
-                { body }
+                { cases(rows, now) }
                 if let Some(q) = all {
-                    <RouteLink to={Route::Cases} query={q} class="see-all">{ t(l, Key::SeeAll) }</RouteLink>
+                    <RouteLink to={Route::Cases} query={q} class="see-all">
+                        if count > rows.len() { { tf(l, Key::SeeAllCount, &[&count]) } } else { { t(l, Key::SeeAll) } }
+                    </RouteLink>
                 }
             }
         </section>
@@ -62,6 +65,7 @@ pub fn today_page() -> Html {
     let today = use_load(stamp, |_| bridge::today());
     let body = loaded(l, &today, |d: &Today| {
         let now = d.now;
+        let c = &d.counts;
         let nothing = d.households.is_empty()
             && d.overdue.is_empty()
             && d.due_soon.is_empty()
@@ -101,17 +105,17 @@ pub fn today_page() -> Html {
                     </section>
                 }
                 if d.me.at_centre {
-                    { section(l, "today-to-assess", Key::TodayToAssess, d.to_assess.len(), cases(&d.to_assess, now),
+                    { section(l, "today-to-assess", Key::TodayToAssess, (c.to_assess, &d.to_assess), now,
                         query(&[("status", "reported")])) }
-                    { section(l, "today-escalated", Key::TodayEscalated, d.escalated_in.len(), cases(&d.escalated_in, now), None) }
-                    { section(l, "today-escalated-out", Key::TodayEscalatedOut, d.escalated_out.len(), cases(&d.escalated_out, now), None) }
+                    { section(l, "today-escalated", Key::TodayEscalated, (c.escalated_in, &d.escalated_in), now, None) }
+                    { section(l, "today-escalated-out", Key::TodayEscalatedOut, (c.escalated_out, &d.escalated_out), now, None) }
                     <RouteLink to={Route::Roster} id="today-roster" class="card notice">{ t(l, Key::RosterLink) }</RouteLink>
                 }
-                { section(l, "today-overdue", Key::TodayOverdue, d.overdue.len(), cases(&d.overdue, now),
+                { section(l, "today-overdue", Key::TodayOverdue, (c.overdue, &d.overdue), now,
                     query(&[("due", "overdue")])) }
-                { section(l, "today-due-soon", Key::TodayDueSoon, d.due_soon.len(), cases(&d.due_soon, now),
+                { section(l, "today-due-soon", Key::TodayDueSoon, (c.due_soon, &d.due_soon), now,
                     query(&[("due", "due_soon")])) }
-                { section(l, "today-mine", Key::TodayMine, d.mine.len(), cases(&d.mine, now),
+                { section(l, "today-mine", Key::TodayMine, (c.mine, &d.mine), now,
                     query(&[("mine", "true")])) }
             </>
         }
