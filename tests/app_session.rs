@@ -511,3 +511,76 @@ async fn app_a_week_offline_keeps_every_case_of_the_worker_in_view() -> anyhow::
     assert_eq!(wal(&phone), 0, "the sync emptied the write-ahead log");
     Ok(())
 }
+
+/// With no signal the background sync backs off (here two minutes): saves meanwhile do not make
+/// it try again, and when the server can be reached again its probe notices and the outbox goes
+/// up within seconds, long before the try the backoff set, with nobody tapping anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_background_sync_notices_the_network_coming_back() -> anyhow::Result<()> {
+    let server_dir = tempfile::tempdir()?;
+    let mut server = Server::start(server_dir.path(), 5)?;
+    let dir = tempfile::tempdir()?;
+    let phone = Arc::new(session(&dir, "phone")?);
+    let me = phone
+        .enrol(&server.url(), &server.code_for(GW)?, "手机")
+        .await?;
+    phone.sync_now().await?;
+    let grid = me.grids[0].id.clone();
+    server.kill();
+    phone.report_case(&new_case(&grid, "断网时上报的纠纷"), now_ms())?;
+
+    // Failed tries, as the sync line reports them.
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let task = {
+        let (phone, failures) = (phone.clone(), failures.clone());
+        tokio::spawn(async move {
+            let backoff =
+                app_core::client::Backoff::new(Duration::from_secs(120), Duration::from_secs(300));
+            phone
+                .run_sync_with(
+                    Duration::from_secs(3_600),
+                    backoff,
+                    Duration::from_millis(300),
+                    |s| {
+                        if !s.syncing && s.error.is_some() {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    },
+                )
+                .await
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let retry_at = loop {
+        if let Some(at) = phone.sync_state()?.retry_at {
+            break at;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no failed try");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(retry_at > now_ms() + 60_000, "the next try is minutes away");
+    // A save while backing off waits with the rest.
+    phone.report_case(&new_case(&grid, "又一件"), now_ms())?;
+
+    server.restart()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = phone.sync_state()?;
+        if s.waiting == 0 && s.error.is_none() {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "not synced: {s:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        now_ms() < retry_at,
+        "the probe found the server before the backoff's try was due"
+    );
+    assert_eq!(
+        failures.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the save made no try of its own while the sync was backing off"
+    );
+    task.abort();
+    Ok(())
+}

@@ -257,6 +257,11 @@ impl SyncClient {
         }))
     }
 
+    /// Whether the server can be reached now (its `/healthz` answers).
+    pub async fn reachable(&self) -> bool {
+        self.transport.reachable().await
+    }
+
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }

@@ -330,6 +330,9 @@ macro_rules! app_commands {
             sync_state() -> $crate::screens::SyncState;
             /// Syncs at once; answers how it went.
             sync_now() -> $crate::screens::SyncState;
+            /// The platform's network came back: the background sync tries at once, even while
+            /// backing off. Answers the sync state.
+            network_changed() -> $crate::screens::SyncState;
         }
     };
 }
@@ -346,7 +349,7 @@ mod tests {
     #[test]
     fn commands_have_distinct_snake_case_names() {
         let names = crate::app_commands!(names);
-        assert_eq!(names.len(), 17);
+        assert_eq!(names.len(), 18);
         let distinct: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
         for n in names {

@@ -85,8 +85,15 @@ pub struct Session {
     store: Arc<Mutex<Store>>,
     client: Mutex<Option<SyncClient>>,
     running: Mutex<Running>,
+    /// A local write: sync soon, unless the sync is backing off.
     wake: tokio::sync::Notify,
+    /// The device's network came back (the platform said so): try at once.
+    network: tokio::sync::Notify,
 }
+
+/// How often a sync that is backing off probes the server (`/healthz`) to notice that the
+/// network is back before its next try is due.
+pub const PROBE_EVERY: Duration = Duration::from_secs(10);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -109,6 +116,7 @@ impl Session {
             client: Mutex::new(client),
             running: Mutex::new(Running::default()),
             wake: tokio::sync::Notify::new(),
+            network: tokio::sync::Notify::new(),
         })
     }
 
@@ -773,14 +781,41 @@ impl Session {
         }
     }
 
+    /// The platform says the device's network changed (came back): the background sync tries
+    /// at once, even while it is backing off. Answers the sync state.
+    pub fn network_changed(&self) -> AppResult<SyncState> {
+        self.network.notify_one();
+        self.sync_state()
+    }
+
     /// The background sync: syncs at once, then every `every` and whenever a local write wakes
-    /// it; after a failure waits with exponential backoff (or until woken). Calls `changed`
-    /// after every attempt. Runs until the task is dropped.
+    /// it. After a failure it waits with exponential backoff ([`crate::client::Backoff`]): local
+    /// writes then do not hurry it (they are safe in the store), but the network coming back
+    /// does, as the platform says ([`Session::network_changed`]) or as a probe of the server
+    /// every [`PROBE_EVERY`] finds. `SyncState::retry_at` is the next try the backoff set; it
+    /// comes earlier only when the server is found reachable. Calls `changed` after every
+    /// attempt. Runs until the task is dropped.
     pub async fn run_sync(&self, every: Duration, changed: impl Fn(SyncState)) {
-        let mut backoff = crate::client::Backoff::default();
+        self.run_sync_with(
+            every,
+            crate::client::Backoff::default(),
+            PROBE_EVERY,
+            changed,
+        )
+        .await
+    }
+
+    /// [`Session::run_sync`] with its backoff and probe interval given (tests shorten them).
+    pub async fn run_sync_with(
+        &self,
+        every: Duration,
+        mut backoff: crate::client::Backoff,
+        probe_every: Duration,
+        changed: impl Fn(SyncState),
+    ) {
         loop {
-            let wait = if self.client().is_none() {
-                every
+            let (wait, failing) = if self.client().is_none() {
+                (every, false)
             } else {
                 if let Ok(s) = self.sync_state() {
                     changed(SyncState { syncing: true, ..s });
@@ -788,21 +823,34 @@ impl Session {
                 match self.sync_once().await {
                     None => {
                         backoff.succeed();
-                        every
+                        (every, false)
                     }
                     Some(_) => {
                         let wait = backoff.fail();
                         lock(&self.running).retry_at = Some(now_ms() + wait.as_millis() as i64);
-                        wait
+                        (wait, true)
                     }
                 }
             };
             if let Ok(s) = self.sync_state() {
                 changed(s);
             }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notified() => {}
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    _ = self.network.notified() => break,
+                    _ = self.wake.notified(), if !failing => break,
+                    _ = tokio::time::sleep(probe_every), if failing => {
+                        let reachable = match self.client() {
+                            Some(c) => c.reachable().await,
+                            None => false,
+                        };
+                        if reachable {
+                            break;
+                        }
+                    }
+                }
             }
         }
     }

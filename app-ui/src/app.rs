@@ -178,6 +178,7 @@ fn shell() -> Html {
                 });
             });
             bridge::on_sync_state(move |s| sync.set(Some(s)));
+            bridge::on_network_back();
             refresh_sync.emit(());
         });
     }

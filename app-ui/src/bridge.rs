@@ -133,6 +133,29 @@ extern "C" {
     ) -> Result<JsValue, JsValue>;
 }
 
+/// Tells the shell whenever the platform says the network is back (the webview's `online`
+/// event, which follows the OS's network changes on phones and desktops), for as long as the
+/// page lives: the background sync then tries at once instead of waiting out its backoff.
+pub fn on_network_back() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if !has_shell() {
+        return;
+    }
+    let handler = Closure::<dyn FnMut()>::new(|| {
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = network_changed().await;
+        });
+    });
+    if window
+        .add_event_listener_with_callback("online", handler.as_ref().unchecked_ref())
+        .is_ok()
+    {
+        handler.forget();
+    }
+}
+
 /// Calls `on_change` with every sync state the shell pushes, for as long as the page lives.
 pub fn on_sync_state(on_change: impl Fn(SyncState) + 'static) {
     let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {

@@ -163,4 +163,8 @@ mod handlers {
     pub(super) async fn sync_now(app: &Session) -> Answer<SyncState> {
         Ok(app.sync_now().await?)
     }
+
+    pub(super) async fn network_changed(app: &Session) -> Answer<SyncState> {
+        Ok(app.network_changed()?)
+    }
 }

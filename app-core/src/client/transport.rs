@@ -190,6 +190,16 @@ impl Transport {
             .map_err(|e| SyncError::Protocol(format!("the answer is not an enrolment: {e}")))
     }
 
+    /// Whether the server answers `GET /healthz` within a few seconds: a cheap probe of the
+    /// way to it, for a client that is waiting to try again.
+    pub async fn reachable(&self) -> bool {
+        self.request(reqwest::Method::GET, "/healthz")
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
     /// `GET /v1/directory`: the units and people the server knows.
     pub async fn directory(&self) -> Result<DirectoryResponse, SyncError> {
         let resp = self
