@@ -112,7 +112,7 @@ keys! {
     SyncNow => "立即同步", "Sync now";
     SyncUpToDate => "已是最新", "Up to date";
     SyncFailed => "同步失败：{}", "Sync failed: {}";
-    RetryAt => "将于 {} 自动重试", "Will retry at {}";
+    RetryAt => "将于 {} 自动重试，网络恢复后立即同步", "Will retry at {}, or as soon as the network is back";
     LastMoved => "上次发送 {} 项，接收 {} 项", "Last sync sent {} and received {}";
     Refused => "被中心退回", "Refused by the centre";
     NothingRefused => "没有被退回的记录", "Nothing was refused";
