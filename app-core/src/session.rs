@@ -656,7 +656,9 @@ impl Session {
     pub fn record_visit(&self, v: &VisitInput, now: i64) -> AppResult<VisitRecorded> {
         let me = self.me()?;
         let mut store = lock(&self.store);
-        store.household(&v.household)?;
+        if !store.has_household(&v.household)? {
+            return Err(Error::UnknownHousehold(v.household.clone()).into());
+        }
         if let Some(p) = validate::visit(v.all_safe, v.dispute.is_some(), &v.note) {
             let words = format!("{} ({})", p.problem.zh(), p.problem.en());
             return Err(Error::invalid(&p.field, words).into());

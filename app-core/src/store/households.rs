@@ -95,14 +95,31 @@ impl Store {
             note: note.to_owned(),
         };
         doc.record_visit(&visit, now_ms)?;
-        let read = doc.read()?;
         let key = DocKind::Household.key(household.as_str());
         self.write(|tx| -> Result<()> {
             Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
-            Self::write_household_summary(tx, &read)?;
+            // The summary row was the document's before this visit (every write keeps them
+            // together), so one more visit is all that changes: no need to read years of them.
+            let updated = tx.execute(
+                "UPDATE households SET visits = visits + 1,
+                     last_visit_at = MAX(COALESCE(last_visit_at, ?2), ?2)
+                 WHERE id = ?1",
+                params![household.as_str(), now_ms],
+            )?;
+            if updated == 0 {
+                Self::write_household_summary(tx, &doc.read()?)?;
+            }
             Ok(())
         })?;
         Ok(visit.id)
+    }
+
+    /// Whether the household is on this device, from its summary row alone (no document read).
+    pub fn has_household(&self, id: &HouseholdId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM households WHERE id = ?1")?
+            .exists([id.as_str()])?)
     }
 
     pub fn household(&self, id: &HouseholdId) -> Result<HouseholdDocument> {

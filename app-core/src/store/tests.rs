@@ -1621,3 +1621,32 @@ fn counts_areas_and_the_write_ahead_log() {
     assert!(f.store.checkpoint().unwrap());
     assert_eq!(f.store.wal_bytes(), 0);
 }
+
+/// A visit adds itself to the household's summary row without reading the household: the row
+/// stays what the whole document says, visits recorded out of time order included.
+#[test]
+fn a_visit_keeps_the_household_row_equal_to_its_document() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let grid: UnitId = "hy-wf-1".into();
+    let h = f
+        .store
+        .create_household(&gw, &grid, "陈伯", "五丰村一巷3号", 4, T0)
+        .unwrap();
+    for at in [T0 + 3 * DAY, T0 + DAY, T0 + 2 * DAY] {
+        f.store
+            .record_visit(&h, &gw, VisitOutcome::AllSafe, "", at)
+            .unwrap();
+    }
+    let doc = f.store.household(&h).unwrap();
+    let row = f
+        .store
+        .households(&grid)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == h)
+        .unwrap();
+    assert_eq!(row.visits, doc.visits.len() as u64);
+    assert_eq!(row.last_visit_at, Some(T0 + 3 * DAY));
+    assert_eq!(row.last_visit_at, doc.visits.iter().map(|v| v.at).max());
+}
