@@ -61,6 +61,14 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+/// A field's problem as the store and the server refuse it: the field, and the problem in both
+/// languages (`必填 (required)`).
+impl From<crate::validate::FieldProblem> for Error {
+    fn from(p: crate::validate::FieldProblem) -> Error {
+        Error::invalid(&p.field, format!("{} ({})", p.problem.zh(), p.problem.en()))
+    }
+}
+
 impl Error {
     pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> Error {
         Error::Invalid {

@@ -67,10 +67,7 @@ pub fn check_action(
     check_actor(directory, actor)?;
     workflow::check(state, actor, action)?;
     if let Some(p) = crate::validate::action(action).into_iter().next() {
-        return Err(Error::invalid(
-            &p.field,
-            format!("{} ({})", p.problem.zh(), p.problem.en()),
-        ));
+        return Err(p.into());
     }
     match (state, action) {
         (_, Action::Report { centre, .. }) => match directory.unit(centre) {
@@ -113,8 +110,11 @@ pub fn check_action(
             let policy = directory.policy(&state.responsible_unit);
             if !policy.is_assign_down_due(at_ms, *due_at) {
                 let max = crate::deadline::MAX_ASSIGN_DOWN_DAYS;
-                let p = crate::validate::Problem::DueDays { max };
-                return Err(Error::invalid("due_at", format!("{} ({})", p.zh(), p.en())));
+                return Err(crate::validate::FieldProblem {
+                    field: "due_at".to_owned(),
+                    problem: crate::validate::Problem::DueDays { max },
+                }
+                .into());
             }
             match person {
                 Some(a) => check_assignee(directory, a),

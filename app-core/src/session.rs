@@ -660,8 +660,7 @@ impl Session {
             return Err(Error::UnknownHousehold(v.household.clone()).into());
         }
         if let Some(p) = validate::visit(v.all_safe, v.dispute.is_some(), &v.note) {
-            let words = format!("{} ({})", p.problem.zh(), p.problem.en());
-            return Err(Error::invalid(&p.field, words).into());
+            return Err(Error::from(p).into());
         }
         let (outcome, case) = match (&v.dispute, v.all_safe) {
             (Some(new), _) => {

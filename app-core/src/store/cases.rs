@@ -308,9 +308,6 @@ fn validate_new_case(new: &NewCase, taxonomy: &Taxonomy) -> Result<()> {
         Some(p) if p.problem == Problem::UnknownCategory => {
             Err(Error::UnknownCategory(new.category.clone()))
         }
-        Some(p) => Err(Error::invalid(
-            &p.field,
-            format!("{} ({})", p.problem.zh(), p.problem.en()),
-        )),
+        Some(p) => Err(p.into()),
     }
 }

@@ -80,10 +80,7 @@ impl Store {
             VisitOutcome::Noted => found(false, false),
         };
         if let Some(p) = problem {
-            return Err(Error::invalid(
-                &p.field,
-                format!("{} ({})", p.problem.zh(), p.problem.en()),
-            ));
+            return Err(p.into());
         }
         let mut doc = self.load_household(household)?;
         let before = doc.automerge().get_heads();
