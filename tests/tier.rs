@@ -115,6 +115,43 @@ async fn until(
     anyhow::bail!("timed out waiting until {what}")
 }
 
+/// A grid worker of 那陈村 reports a dispute to the township, whose staff escalate it to the
+/// county; both devices have synced.
+async fn escalated_to_county(
+    gw2: &Device,
+    tstaff: &Device,
+    title: &str,
+    note: &str,
+) -> anyhow::Result<CaseId> {
+    let case = {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), title),
+            now_ms(),
+        )?
+    };
+    gw2.sync().await?;
+    tstaff.sync().await?;
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::Unresolved,
+                note: note.to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    Ok(case)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tier_escalation_village_to_county_and_back_down() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -705,32 +742,7 @@ async fn tier_revoked_child_server_is_refused() -> anyhow::Result<()> {
     // Something to forward.
     let tstaff = Device::enrol(&township, "tstaff").await?;
     let gw2 = Device::enrol(&township, "gw2").await?;
-    let case = {
-        let mut s = gw2.store();
-        let a = actor(&s, "gw2", Role::GridWorker);
-        s.create_case(
-            &a,
-            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村债务纠纷"),
-            now_ms(),
-        )?
-    };
-    gw2.sync().await?;
-    tstaff.sync().await?;
-    {
-        let mut s = tstaff.store();
-        let a = actor(&s, "tstaff", Role::CentreStaff);
-        s.act(
-            &case,
-            &a,
-            Action::Escalate {
-                to: "taishan".into(),
-                reason: EscalationReason::Unresolved,
-                note: String::new(),
-            },
-            now_ms(),
-        )?;
-    }
-    tstaff.sync().await?;
+    let case = escalated_to_county(&gw2, &tstaff, "那陈村债务纠纷", "").await?;
     let started = Instant::now();
     let error = loop {
         let health: serde_json::Value = reqwest::get(format!("{}/healthz", township.url()))
@@ -762,32 +774,7 @@ async fn tier_a_child_that_lost_a_case_gets_it_whole_from_the_parent() -> anyhow
     let tstaff = Device::enrol(&township, "tstaff").await?;
     let gw2 = Device::enrol(&township, "gw2").await?;
     let cstaff = Device::enrol(&county, "cstaff").await?;
-    let case = {
-        let mut s = gw2.store();
-        let a = actor(&s, "gw2", Role::GridWorker);
-        s.create_case(
-            &a,
-            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村宅基地纠纷"),
-            now_ms(),
-        )?
-    };
-    gw2.sync().await?;
-    tstaff.sync().await?;
-    {
-        let mut s = tstaff.store();
-        let a = actor(&s, "tstaff", Role::CentreStaff);
-        s.act(
-            &case,
-            &a,
-            Action::Escalate {
-                to: "taishan".into(),
-                reason: EscalationReason::Unresolved,
-                note: "镇级调处未果".to_owned(),
-            },
-            now_ms(),
-        )?;
-    }
-    tstaff.sync().await?;
+    let case = escalated_to_county(&gw2, &tstaff, "那陈村宅基地纠纷", "镇级调处未果").await?;
     until("the county holds the escalation", &[], || {
         holds(&county, &case)
     })

@@ -144,6 +144,7 @@ pub struct TodayCounts {
     pub due_soon: usize,
     pub mine: usize,
     pub to_assess: usize,
+    /// Counted among the centre's newest 200 open cases (today reads no more).
     pub escalated_in: usize,
     pub escalated_out: usize,
 }

@@ -290,11 +290,13 @@ impl Session {
                 &CaseFilter {
                     responsible: Some(unit.clone()),
                     open_only: true,
+                    limit: PAGE,
                     ..Default::default()
                 },
                 now,
             )?;
-            // Escalated up to this centre, or sent back down to it by a higher one.
+            // Escalated up to this centre, or sent back down to it by a higher one: looked for
+            // among the centre's newest page of open cases, as before (today reads no more).
             inbound.retain(|r| {
                 r.summary.escalated_to.contains(&unit) || r.summary.escalated_from.contains(&unit)
             });

@@ -213,7 +213,13 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
     let mut upload = Vec::new();
     let mut sent = Vec::new();
     let mut attachments = Vec::new();
-    for (key, _) in rows {
+    // What the parent acknowledged of each, in one read.
+    let acked_all: Vec<Vec<ChangeHash>> = db.store.read(|c| {
+        rows.iter()
+            .map(|(key, _)| acked_heads(c, key))
+            .collect::<rusqlite::Result<_>>()
+    })?;
+    for ((key, _), acked) in rows.into_iter().zip(acked_all) {
         let (kind, id) = parse_key(&key)?;
         let Some(mut doc) = db
             .store
@@ -222,7 +228,6 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
         else {
             continue;
         };
-        let acked = db.store.read(|c| acked_heads(c, &key))?;
         let heads = doc.get_heads();
         if acked == heads {
             continue;
