@@ -651,3 +651,49 @@ async fn trust_contacts_are_erased_only_by_the_centre_on_the_record_and_everywhe
     .await?;
     Ok(())
 }
+
+/// A device that skips its own store's checks and uploads a step without the words it needs (an
+/// on-the-spot mediation session with no note) is refused by the server, with the field named,
+/// and nothing is stored; the same step with its note is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_a_step_without_its_words_is_refused() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let (id, _) = synced_case(&gw).await?;
+    let key = DocKind::Case.key(id.as_str());
+    let session = |note: &str| -> anyhow::Result<(AutoCommit, Vec<ChangeHash>)> {
+        let mut doc = device_doc(&gw, &id)?;
+        let heads = doc.get_heads();
+        let report = timeline(&doc)?[0].clone();
+        let me = actor(&gw.store(), GW, Role::GridWorker);
+        insert_entry(
+            &mut doc,
+            1,
+            &TimelineEntry {
+                id: EntryId::generate(),
+                base: Some(report.id),
+                at: now_ms(),
+                actor: me,
+                action: Action::RecordSession {
+                    mode: app_core::model::SessionMode::OnSite,
+                    note: note.to_owned(),
+                },
+            },
+        )?;
+        doc.commit();
+        Ok((doc, heads))
+    };
+    let (mut silent, heads) = session("  ")?;
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut silent, &heads),
+        (422, "bad_document", "note"),
+    )
+    .await?;
+    let (mut said, heads) = session("双方在田头当面调解，约定三日内疏通水沟")?;
+    let taken = upload(&server, &gw, &key, changes_since(&mut said, &heads)).await?;
+    assert_eq!(taken.0, 200, "{}", taken.1);
+    Ok(())
+}
