@@ -512,3 +512,81 @@ async fn sync_random_offline_edits_in_random_orders_converge() -> anyhow::Result
     }
     Ok(())
 }
+
+/// A grid worker and the township's staff visit the same household while apart: both open the
+/// household's first volume of visits on their own, and after syncing both visits are on the
+/// server and on both devices, in one volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_visits_made_apart_to_one_household_both_survive() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 4)?;
+    let gw = Device::enrol(&server, GW).await?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    let grid = UnitId::new("haiyan-fengjiang-g1");
+    let household = {
+        let mut s = gw.store();
+        let me = actor(&s, GW, Role::GridWorker);
+        s.create_household(&me, &grid, "黄家强", "丰江村五巷2号", 5, now_ms())?
+    };
+    gw.sync().await?;
+    staff.sync().await?;
+    assert!(
+        staff.store().has_household(&household)?,
+        "the staff hold the household"
+    );
+    // Apart: each records a visit, each opening volume 1.
+    let visit = |d: &Device, person: &str, role: Role, note: &str| -> anyhow::Result<()> {
+        let mut s = d.store();
+        let me = actor(&s, person, role);
+        s.record_visit(
+            &household,
+            &me,
+            app_core::document::VisitOutcome::Noted,
+            note,
+            now_ms(),
+        )?;
+        Ok(())
+    };
+    visit(
+        &gw,
+        GW,
+        Role::GridWorker,
+        "网格员走访：宅基地边界有争议苗头",
+    )?;
+    visit(
+        &staff,
+        STAFF,
+        Role::CentreStaff,
+        "综治中心回访：双方情绪平稳",
+    )?;
+    gw.sync().await?;
+    staff.sync().await?;
+    gw.sync().await?;
+    let notes = |s: &Store| -> anyhow::Result<BTreeSet<String>> {
+        Ok(s.household(&household)?
+            .visits
+            .into_iter()
+            .map(|v| v.note)
+            .collect())
+    };
+    let both: BTreeSet<String> = [
+        "网格员走访：宅基地边界有争议苗头",
+        "综治中心回访：双方情绪平稳",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(notes(&gw.store())?, both, "the grid worker's phone");
+    assert_eq!(notes(&staff.store())?, both, "the centre's desk");
+    assert_eq!(notes(&server.store()?)?, both, "the server");
+    for d in [&gw, &staff] {
+        let s = d.store();
+        assert_eq!(s.visit_volumes(&household)?, vec![1], "one volume, not two");
+        let row = s
+            .households(&grid)?
+            .into_iter()
+            .find(|r| r.id == household)
+            .context("the household's row")?;
+        assert_eq!(row.visits, 2, "the row counts both visits");
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@
 
 use crate::sync::{actor, new_case, GW, STAFF};
 use crate::sync_errors::{assert_error, healthy, holdings, token, upload};
-use app_core::document::{CaseDoc, DocKind};
+use app_core::document::{CaseDoc, DocKind, VisitBookDoc};
 use app_core::ids::{CaseId, EntryId, PartyId, UnitId};
 use app_core::model::{Action, CaseDocument, Party, PartyRole, TimelineEntry};
 use app_core::org::Role;
@@ -463,26 +463,104 @@ async fn trust_contacts_and_visits_cannot_be_wiped_nor_households_moved() -> any
     };
     gw.sync().await?;
     let hkey = DocKind::Household.key(hid.as_str());
-    let load = || -> anyhow::Result<AutoCommit> {
+    let load = |kind: DocKind, id: &str| -> anyhow::Result<AutoCommit> {
         let s = gw.store();
-        Ok(s.load_document(DocKind::Household, hid.as_str())?
+        Ok(s.load_document(kind, id)?
             .expect("held")
             .with_actor(s.actor_id().clone()))
     };
-    let mut h = load()?;
-    let heads = h.get_heads();
-    let visits = h.get(ROOT, "visits")?.expect("visits").1;
-    h.delete(&visits, 0)?;
-    h.commit();
+    // The visit is in the household's first volume of visits.
+    let volume = VisitBookDoc::id(&hid, 1);
+    let vkey = DocKind::VisitBook.key(&volume);
+    let mut v = load(DocKind::VisitBook, &volume)?;
+    let vheads = v.get_heads();
+    let visits = v.get(ROOT, "visits")?.expect("visits").1;
+    v.delete(&visits, 0)?;
+    v.commit();
     refused(
         &server,
         &gw,
-        &hkey,
-        changes_since(&mut h, &heads),
+        &vkey,
+        changes_since(&mut v, &vheads),
         (422, "bad_document", "visits are only added"),
     )
     .await?;
-    let mut h = load()?;
+    // A volume begun by the device itself (not the genesis every replica makes), with a visit
+    // it never made: refused, so nobody can write history under a volume's name.
+    let forged_volume = VisitBookDoc::id(&hid, 2);
+    let a_visit = serde_json::to_string(&app_core::document::Visit {
+        id: app_core::ids::VisitId::generate(),
+        at: now_ms(),
+        actor: actor(&gw.store(), GW, Role::GridWorker),
+        outcome: app_core::document::VisitOutcome::AllSafe,
+        note: String::new(),
+    })?;
+    let mut forged = AutoCommit::new().with_actor(gw.store().actor_id().clone());
+    forged.put(ROOT, "schema", app_core::document::VISIT_BOOK_SCHEMA)?;
+    forged.put(ROOT, "household", hid.as_str())?;
+    forged.put(ROOT, "volume", 2u64)?;
+    let list = forged.put_object(ROOT, "visits", automerge::ObjType::List)?;
+    forged.insert(&list, 0, a_visit.as_str())?;
+    forged.commit();
+    refused(
+        &server,
+        &gw,
+        &DocKind::VisitBook.key(&forged_volume),
+        forged
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect(),
+        (422, "bad_document", "the volume's own first change"),
+    )
+    .await?;
+    // The genesis of a volume, sent alone by its real maker, is no one's to misuse: the
+    // genesis actor may write that one change and nothing else.
+    let genesis_actor = VisitBookDoc::genesis(&hid, 2)?.get_actor().clone();
+    let mut impostor = VisitBookDoc::genesis(&hid, 2)?;
+    let list = impostor.get(ROOT, "visits")?.expect("visits").1;
+    impostor.insert(&list, 0, a_visit.as_str())?;
+    impostor.commit();
+    assert_eq!(impostor.get_actor(), &genesis_actor);
+    refused(
+        &server,
+        &gw,
+        &DocKind::VisitBook.key(&forged_volume),
+        impostor
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect(),
+        (403, "forged_actor", "not this device's"),
+    )
+    .await?;
+    // Visits to a household the server has never heard of.
+    let stranger = app_core::ids::HouseholdId::generate();
+    let mut book = VisitBookDoc::open(&stranger, 1, gw.store().actor_id())?;
+    book.record_visit(
+        &app_core::document::Visit {
+            id: app_core::ids::VisitId::generate(),
+            at: now_ms(),
+            actor: actor(&gw.store(), GW, Role::GridWorker),
+            outcome: app_core::document::VisitOutcome::AllSafe,
+            note: String::new(),
+        },
+        now_ms(),
+    )?;
+    refused(
+        &server,
+        &gw,
+        &VisitBookDoc::key(&stranger, 1),
+        book.automerge()
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect(),
+        (404, "unknown_doc", "send the household first"),
+    )
+    .await?;
+    let mut h = load(DocKind::Household, hid.as_str())?;
+    let heads = h.get_heads();
     h.put(ROOT, "grid", "duhu-dagang-g2")?;
     h.commit();
     refused(

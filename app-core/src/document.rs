@@ -30,6 +30,8 @@ pub enum DocKind {
     Case,
     Contacts,
     Household,
+    /// A volume of a household's visits ([`VisitBookDoc`]).
+    VisitBook,
 }
 
 impl DocKind {
@@ -38,6 +40,7 @@ impl DocKind {
             DocKind::Case => "case",
             DocKind::Contacts => "contacts",
             DocKind::Household => "household",
+            DocKind::VisitBook => "visits",
         }
     }
 
@@ -46,14 +49,19 @@ impl DocKind {
         format!("{}:{id}", self.code())
     }
 
-    /// Splits a document key (`case:<id>`, `contacts:<id>`, `household:<id>`) into its kind and
+    /// Splits a document key (`case:<id>`, `contacts:<id>`, `household:<id>`, `visits:<id>`) into its kind and
     /// id; `None` unless the id is 1–80 characters of `[A-Za-z0-9_-]` (what devices and servers
     /// generate, and safe in any path or query).
     pub fn parse_key(key: &str) -> Option<(DocKind, &str)> {
         let (kind, id) = key.split_once(':')?;
-        let kind = [DocKind::Case, DocKind::Contacts, DocKind::Household]
-            .into_iter()
-            .find(|k| k.code() == kind)?;
+        let kind = [
+            DocKind::Case,
+            DocKind::Contacts,
+            DocKind::Household,
+            DocKind::VisitBook,
+        ]
+        .into_iter()
+        .find(|k| k.code() == kind)?;
         let valid = !id.is_empty()
             && id.len() <= 80
             && id
@@ -581,6 +589,11 @@ impl HouseholdDoc {
         self.doc
     }
 }
+
+mod visits;
+pub use visits::{
+    visit_from_json, VisitBookDoc, VisitBookDocument, VISIT_BOOK_SCHEMA, VOLUME_VISITS,
+};
 
 #[cfg(test)]
 mod tests;

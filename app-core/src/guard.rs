@@ -25,8 +25,8 @@
 //! merged document and must hydrate into the model *exactly*: no unknown key, no missing one, and
 //! every value of the automerge type the model writes (text vs string, uint vs int…), see
 //! [`exact`]. A new case is its creating change alone (the only change with no dependencies),
-//! read back exactly in the same way. Contacts and household documents have tables of their
-//! own ([`check_contacts`], [`check_household`]).
+//! read back exactly in the same way. Contacts, household documents and volumes of visits have
+//! tables of their own ([`check_contacts`], [`check_household`], [`check_visit_book`]).
 //!
 //! Then the meaning: each change's entry is signed by the sender's person (or, for a child
 //! server relaying its devices' work, by a person of its area) in a role they hold, names as its
@@ -43,7 +43,10 @@
 //! view, needs the timeline read at its dependencies, and a sender may ask for at most
 //! [`Limits::max_view_reads`] of those per document and request.
 
-use crate::document::{ContactsDocument, HouseholdDocument, Visit};
+use crate::document::VISIT_BOOK_SCHEMA;
+use crate::document::{
+    ContactsDocument, HouseholdDocument, Visit, VisitBookDoc, VisitBookDocument,
+};
 use crate::ids::{CaseId, PartyId, PersonId, UnitId};
 use crate::materialise;
 use crate::model::{
@@ -283,6 +286,7 @@ enum Kind {
     Case,
     Contacts,
     Household,
+    VisitBook,
 }
 
 /// The role of the object at `prop` of an object of role `parent`.
@@ -306,7 +310,7 @@ fn child(kind: Kind, parent: Role, prop: Option<&str>) -> Role {
         (_, ContactParties, Some(_)) => ContactParty,
         (Kind::Household, Root, Some("address")) => Address,
         (Kind::Household, Root, Some("notes")) => Notes,
-        (Kind::Household, Root, Some("visits")) => Visits,
+        (Kind::Household | Kind::VisitBook, Root, Some("visits")) => Visits,
         (_, Visits, None) => Visit,
         (_, Visit | VisitPart, _) => VisitPart,
         _ => Unknown,
@@ -1300,6 +1304,74 @@ pub fn check_household(
         .flatten()
         .next(),
     )?;
+    Ok(())
+}
+
+/// Checks the new changes of a volume of a household's visits (`visits:<household>_<volume>`).
+/// `merged` is the merged volume as read, `grid` the grid of its household (which the server
+/// must hold already). A change with no history must be the volume's genesis exactly (the one
+/// change no device signs, see [`VisitBookDoc`]); every other change adds visits, each signed
+/// by someone who works where the household is.
+pub fn check_visit_book(
+    cx: &Context<'_>,
+    m: &Merged<'_>,
+    id: &str,
+    merged: &VisitBookDocument,
+    grid: &UnitId,
+) -> Checked<()> {
+    let Some((household, volume)) = VisitBookDoc::parse_id(id) else {
+        return Err(bad("a volume of visits is named <household>_<volume>"));
+    };
+    check_household_place(cx, grid)?;
+    let genesis = VisitBookDoc::genesis_hash(&household, volume)
+        .map_err(|e| bad(format!("the volume's first change cannot be made: {e}")))?;
+    let mut roles = Roles::new(Kind::VisitBook, m.doc);
+    for c in m.new {
+        if c.deps().is_empty() {
+            if c.hash() != genesis {
+                return Err(bad(
+                    "a change with no history must be the volume's own first change, exactly",
+                ));
+            }
+            continue;
+        }
+        // A volume only gains visits: each op inserts one visit's JSON at `visits`.
+        for op in c.decode().operations {
+            let (role, _) = roles.of(&op.obj)?;
+            let json = match (role, &op.key, &op.action, op.insert) {
+                (Role::Visits, Key::Seq(_), OpType::Put(ScalarValue::Str(json)), true)
+                    if op.pred.is_empty() =>
+                {
+                    json
+                }
+                (Role::Visits, ..) => return Err(bad(
+                    "visits are only added, each as its JSON: a change may not remove or alter one",
+                )),
+                _ => {
+                    return Err(bad(
+                        "a volume of visits only gains visits; its household and number are fixed",
+                    ))
+                }
+            };
+            let visit = crate::document::visit_from_json(json)
+                .map_err(|e| bad(format!("a new visit is not well formed: {e}")))?;
+            check_visit(cx, &visit)?;
+        }
+    }
+    if merged.schema != VISIT_BOOK_SCHEMA
+        || merged.household != household
+        || merged.volume != volume
+    {
+        return Err(bad(
+            "the volume's schema, household or number is not this document's",
+        ));
+    }
+    let mut ids = HashSet::new();
+    for v in &merged.visits {
+        if !ids.insert(v.id.as_str()) {
+            return Err(bad("two visits share an id"));
+        }
+    }
     Ok(())
 }
 

@@ -331,6 +331,22 @@ fn apply_round(
                     .ok_or_else(|| ApiError::internal("no household"))?;
                 scope::household_keys(&directory, &h.grid)
             }
+            DocKind::VisitBook => {
+                let grid = r
+                    .visit_book
+                    .as_ref()
+                    .map(|b| db.store.household_grid(&b.household))
+                    .transpose()
+                    .map_err(|e| ApiError::from_core(e, &key))?
+                    .flatten()
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            app_core::protocol::ErrorCode::UnknownDoc,
+                            format!("{key} belongs to a household this server does not have"),
+                        )
+                    })?;
+                scope::household_keys(&directory, &grid)
+            }
         };
         // The heads it had before this merge: if the parent had them all, it now has all.
         if r.before == acked {

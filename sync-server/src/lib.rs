@@ -51,6 +51,17 @@ pub fn log_unlogged(db: &mut ServerDb) -> Result<usize> {
                 let h = db.store.household(&app_core::ids::HouseholdId::new(id))?;
                 scope::household_keys(db.store.directory(), &h.grid)
             }
+            // A volume of visits is seen by whoever sees its household.
+            DocKind::VisitBook => {
+                match app_core::document::VisitBookDoc::parse_id(id)
+                    .map(|(h, _)| db.store.household_grid(&h))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(grid) => scope::household_keys(db.store.directory(), &grid),
+                    None => continue,
+                }
+            }
         };
         logged.push(Logged {
             writer: None,

@@ -1,7 +1,9 @@
 //! One sync round trip: check and store what a device uploads, then answer with what it lacks.
 //!
 //! # Checks on upload (all before anything is written; any failure refuses the whole request)
-//! 1. Every change decodes, and its actor is one this device registered (`forged_actor`).
+//! 1. Every change decodes, and its actor is one this device registered (`forged_actor`); the
+//!    one exception is a volume of visits' genesis, which no device signs and which must be
+//!    exactly the change the server computes for that volume.
 //! 2. No document grows past `max_document_bytes` (`too_large`).
 //! 3. The changes merge into the server's copy with no missing dependencies (`unknown_doc`).
 //! 4. [`app_core::guard`] admits every new change: its operations are ones an honest device
@@ -18,9 +20,9 @@
 use crate::db::{Device, Logged, ServerDb};
 use crate::error::ApiError;
 use crate::scope;
-use app_core::document::DocKind;
+use app_core::document::{DocKind, VisitBookDoc};
 use app_core::guard;
-use app_core::ids::PartyId;
+use app_core::ids::{PartyId, UnitId};
 use app_core::materialise;
 use app_core::org::Directory;
 use app_core::protocol::{DocUpdate, ErrorCode, SyncRequest, SyncResponse};
@@ -147,6 +149,8 @@ struct Snapshot {
     principals: Vec<String>,
     /// Per uploaded document: its scope keys, stored bytes and heads.
     docs: BTreeMap<String, Stored>,
+    /// The grids of the households whose volumes of visits are uploaded, as stored.
+    grids: BTreeMap<String, UnitId>,
 }
 
 /// A document as stored when the snapshot was read: scope keys, bytes, heads.
@@ -158,8 +162,21 @@ fn read_snapshot(
     order: &[(String, Vec<Vec<u8>>)],
 ) -> Result<Snapshot, ApiError> {
     let mut docs = BTreeMap::new();
+    let mut grids = BTreeMap::new();
     for (key, _) in order {
         let (kind, id) = parse_key(key)?;
+        if let Some((household, _)) = (kind == DocKind::VisitBook)
+            .then(|| VisitBookDoc::parse_id(id))
+            .flatten()
+        {
+            if let Some(grid) = db
+                .store
+                .household_grid(&household)
+                .map_err(|e| ApiError::from_core(e, key))?
+            {
+                grids.insert(household.to_string(), grid);
+            }
+        }
         let scope = stored_scope(db, key)?;
         let bytes = db
             .store
@@ -189,6 +206,7 @@ fn read_snapshot(
         actor: db.store.actor_id().clone(),
         principals: scope::device_principals(db.store.directory(), device),
         docs,
+        grids,
     })
 }
 
@@ -242,6 +260,8 @@ fn check_upload(
     let mut case_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     // Per case of the upload: its parties, and when its contacts were erased.
     let mut case_parties: BTreeMap<String, (Vec<PartyId>, Option<i64>)> = BTreeMap::new();
+    // The grids of the households of this upload (their volumes of visits may follow them).
+    let mut grids = snapshot.grids.clone();
     for (key, changes) in order {
         let (kind, id) = parse_key(key)?;
         let (before_scope, bytes, _) = &snapshot.docs[key];
@@ -263,10 +283,22 @@ fn check_upload(
             .on(key));
         }
         let decoded = decode_changes(key, changes).map_err(|e| ApiError::from_core(e, key))?;
+        // The one change no device signs: a volume's genesis, recomputed here (the guard checks
+        // it again).
+        let genesis = match (kind == DocKind::VisitBook)
+            .then(|| VisitBookDoc::parse_id(id))
+            .flatten()
+        {
+            Some((h, volume)) => Some(
+                VisitBookDoc::genesis_hash(&h, volume).map_err(|e| ApiError::from_core(e, key))?,
+            ),
+            None => None,
+        };
         // A child server relays its devices' changes; a device sends only its own.
         for (i, c) in decoded.iter().enumerate() {
             let actor = c.actor_id().to_hex_string();
-            if server_unit.is_none() && !device.actors.contains(&actor) {
+            if server_unit.is_none() && !device.actors.contains(&actor) && Some(c.hash()) != genesis
+            {
                 return Err(ApiError::new(
                     ErrorCode::ForgedActor,
                     format!(
@@ -375,7 +407,26 @@ fn check_upload(
                     .as_ref()
                     .ok_or_else(|| ApiError::internal("no household"))?;
                 guard::check_household(&cx, &merged, id, h).map_err(refused)?;
+                grids.insert(id.to_owned(), h.grid.clone());
                 scope::household_keys(&snapshot.directory, &h.grid)
+            }
+            DocKind::VisitBook => {
+                let book = r
+                    .visit_book
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("no volume of visits"))?;
+                let Some(grid) = grids.get(book.household.as_str()) else {
+                    return Err(ApiError::new(
+                        ErrorCode::UnknownDoc,
+                        format!(
+                            "{key} holds visits to household {}, which this server does not have; send the household first",
+                            book.household
+                        ),
+                    )
+                    .on(key));
+                };
+                guard::check_visit_book(&cx, &merged, id, book, grid).map_err(refused)?;
+                scope::household_keys(&snapshot.directory, grid)
             }
         };
         // A document new to the log must be visible to its author once written.

@@ -998,3 +998,126 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_volume_of_visits_begins_with_its_own_genesis_and_only_gains_visits() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let gw = w.grid_worker();
+    let household = HouseholdId::new("h1");
+    let id = VisitBookDoc::id(&household, 2);
+    let check = |stored: Option<AutoCommit>, changes: Vec<Change>, grid: &UnitId| {
+        let r = w.merge(DocKind::VisitBook, &id, stored, changes)?;
+        let m = r.merged();
+        check_visit_book(
+            &w.cx(&gw.person),
+            &m,
+            &id,
+            r.visit_book.as_ref().unwrap(),
+            grid,
+        )
+    };
+    let visit = Visit {
+        id: VisitId::generate(),
+        at: NOW - 5_000,
+        actor: gw.clone(),
+        outcome: VisitOutcome::Noted,
+        note: "邻里和睦".to_owned(),
+    };
+    let mut book = VisitBookDoc::open(&household, 2, &phone).unwrap();
+    book.record_visit(&visit, NOW - 5_000).unwrap();
+    check(None, all_changes(book.automerge()), &w.grid()).unwrap();
+    // The same visits to a household of a grid elsewhere: not the sender's.
+    let elsewhere = w.generator.grids(Some(&w.generator.townships()[1]))[0].clone();
+    refused(
+        check(None, all_changes(book.automerge()), &elsewhere),
+        ErrorCode::OutOfScope,
+        "outside the sender's area",
+    );
+    // A forged genesis: the same shape by a device's actor, or the genesis of another volume.
+    let mut forged = AutoCommit::new().with_actor(phone.clone());
+    forged.put(ROOT, "schema", VISIT_BOOK_SCHEMA).unwrap();
+    forged.put(ROOT, "household", "h1").unwrap();
+    forged.put(ROOT, "volume", 2u64).unwrap();
+    forged
+        .put_object(ROOT, "visits", automerge::ObjType::List)
+        .unwrap();
+    forged.commit();
+    refused(
+        check(None, all_changes(&mut forged), &w.grid()),
+        ErrorCode::BadDocument,
+        "the volume's own first change",
+    );
+    let mut other = VisitBookDoc::open(&household, 3, &phone).unwrap();
+    other.record_visit(&visit, NOW - 5_000).unwrap();
+    refused(
+        check(None, all_changes(other.automerge()), &w.grid()),
+        ErrorCode::BadDocument,
+        "holds volume 3 of household h1",
+    );
+    // Once stored, a visit is never removed, and the volume's household never changes.
+    let mut stored = book.automerge().fork();
+    let before = stored.get_heads();
+    let mut erased = stored.fork().with_actor(phone.clone());
+    let (_, visits) = erased.get(ROOT, "visits").unwrap().unwrap();
+    erased.delete(&visits, 0).unwrap();
+    erased.commit();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(&mut erased, &before),
+            &w.grid(),
+        ),
+        ErrorCode::BadDocument,
+        "visits are only added, each as its JSON",
+    );
+    // A visit in another spelling than the one a device writes (an extra key).
+    let mut spelled = stored.fork().with_actor(phone.clone());
+    let (_, visits) = spelled.get(ROOT, "visits").unwrap().unwrap();
+    let mut json = serde_json::to_value(&visit).unwrap();
+    json["hidden"] = serde_json::json!("藏在走访里的话");
+    spelled.insert(&visits, 1, json.to_string()).unwrap();
+    spelled.commit();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(&mut spelled, &before),
+            &w.grid(),
+        ),
+        ErrorCode::BadDocument,
+        "not written in its one form",
+    );
+    let mut moved = stored.fork().with_actor(phone.clone());
+    moved.put(ROOT, "grid", "hy-wf-2").unwrap();
+    moved.commit();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(&mut moved, &before),
+            &w.grid(),
+        ),
+        ErrorCode::BadDocument,
+        "household and number are fixed",
+    );
+    // A visit signed by someone else.
+    let mut signed = VisitBookDoc::from_automerge(&id, stored.fork().with_actor(phone));
+    signed
+        .record_visit(
+            &Visit {
+                actor: w.staff(),
+                id: VisitId::generate(),
+                ..visit
+            },
+            NOW,
+        )
+        .unwrap();
+    refused(
+        check(
+            Some(stored.fork()),
+            changes_since(signed.automerge(), &before),
+            &w.grid(),
+        ),
+        ErrorCode::WrongAuthor,
+        "signed by",
+    );
+}

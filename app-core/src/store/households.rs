@@ -1,16 +1,18 @@
 //! Households and door-to-door visits (入户走访), with the `households` summary rows the visit
-//! list reads.
+//! list reads and the `visit_books` rows that say which volume of a household's visits
+//! ([`VisitBookDoc`]) a visit goes to, so that a visit reads neither the household nor years of
+//! its visits.
 
 use super::Store;
-use crate::document::HouseholdDoc;
 use crate::document::{DocKind, HouseholdDocument, Visit, VisitOutcome};
+use crate::document::{HouseholdDoc, VisitBookDoc, VisitBookDocument, VOLUME_VISITS};
 use crate::error::{Error, Result};
 use crate::ids::{HouseholdId, UnitId, VisitId};
 use crate::model::{Actor, HOUSEHOLD_SCHEMA};
 use crate::rules;
 use crate::summary::HouseholdRow;
 use autosurgeon::Text;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 impl Store {
     /// Registers a household in a grid.
@@ -82,8 +84,43 @@ impl Store {
         if let Some(p) = problem {
             return Err(p.into());
         }
-        let mut doc = self.load_household(household)?;
-        let before = doc.automerge().get_heads();
+        if !self.has_household(household)? {
+            return Err(Error::UnknownHousehold(household.clone()));
+        }
+        // The household's last volume, or the next one when it is full (or there is none).
+        let last: Option<(u64, u64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT volume, visits FROM visit_books WHERE household = ?1
+                 ORDER BY volume DESC LIMIT 1",
+            )?
+            .query_row([household.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .optional()?;
+        let (volume, opened) = match last {
+            Some((volume, held)) if held < VOLUME_VISITS => (volume, false),
+            Some((volume, _)) => (volume + 1, true),
+            None => (1, true),
+        };
+        let key = VisitBookDoc::key(household, volume);
+        let (mut book, before) = if opened {
+            (
+                VisitBookDoc::open(household, volume, &self.actor_id)?,
+                Vec::new(),
+            )
+        } else {
+            let bytes = self
+                .load_bytes(&key)?
+                .ok_or_else(|| Error::CorruptDocument {
+                    id: key.clone(),
+                    reason: "the volume's summary row has no document".to_owned(),
+                })?;
+            let mut book =
+                VisitBookDoc::load(&VisitBookDoc::id(household, volume), &bytes, &self.actor_id)?;
+            let before = book.automerge().get_heads();
+            (book, before)
+        };
         let visit = Visit {
             id: VisitId::generate(),
             at: now_ms,
@@ -91,24 +128,48 @@ impl Store {
             outcome,
             note: note.to_owned(),
         };
-        doc.record_visit(&visit, now_ms)?;
-        let key = DocKind::Household.key(household.as_str());
+        book.record_visit(&visit, now_ms)?;
         self.write(|tx| -> Result<()> {
-            Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
-            // The summary row was the document's before this visit (every write keeps them
-            // together), so one more visit is all that changes: no need to read years of them.
-            let updated = tx.execute(
+            if opened {
+                Self::insert_document(
+                    tx,
+                    &key,
+                    DocKind::VisitBook,
+                    book.automerge(),
+                    true,
+                    now_ms,
+                )?;
+            } else {
+                Self::append_changes(tx, &key, book.automerge(), &before, true, now_ms)?;
+            }
+            // The summary rows were the documents' before this visit (every write keeps them
+            // together), so one more visit is all that changes.
+            tx.execute(
+                "INSERT INTO visit_books(household, volume, visits, last_visit_at)
+                 VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT(household, volume) DO UPDATE SET visits = visits + 1,
+                     last_visit_at = MAX(COALESCE(last_visit_at, ?3), ?3)",
+                params![household.as_str(), volume as i64, now_ms],
+            )?;
+            tx.execute(
                 "UPDATE households SET visits = visits + 1,
                      last_visit_at = MAX(COALESCE(last_visit_at, ?2), ?2)
                  WHERE id = ?1",
                 params![household.as_str(), now_ms],
             )?;
-            if updated == 0 {
-                Self::write_household_summary(tx, &doc.read()?)?;
-            }
             Ok(())
         })?;
         Ok(visit.id)
+    }
+
+    /// The grid of a household held here, from its summary row alone (no document read).
+    pub fn household_grid(&self, id: &HouseholdId) -> Result<Option<UnitId>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT grid FROM households WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(UnitId::new))
     }
 
     /// Whether the household is on this device, from its summary row alone (no document read).
@@ -119,8 +180,31 @@ impl Store {
             .exists([id.as_str()])?)
     }
 
+    /// A household with every visit: those its own document holds (households created before
+    /// volumes existed) and every volume's, in the order they were made.
     pub fn household(&self, id: &HouseholdId) -> Result<HouseholdDocument> {
-        self.load_household(id)?.read()
+        let mut household = self.load_household(id)?.read()?;
+        for volume in self.visit_volumes(id)? {
+            let key = VisitBookDoc::key(id, volume);
+            if let Some(bytes) = self.load_bytes(&key)? {
+                let book =
+                    VisitBookDoc::load(&VisitBookDoc::id(id, volume), &bytes, &self.actor_id)?;
+                household.visits.extend(book.read()?.visits);
+            }
+        }
+        household.visits.sort_by_key(|v| v.at);
+        Ok(household)
+    }
+
+    /// The numbers of a household's volumes of visits on this device.
+    pub fn visit_volumes(&self, id: &HouseholdId) -> Result<Vec<u64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT volume FROM visit_books WHERE household = ?1 ORDER BY volume",
+        )?;
+        let rows = stmt.query_map([id.as_str()], |r| r.get::<_, i64>(0))?;
+        Ok(rows
+            .map(|v| v.map(|v| v as u64))
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     /// The households of a grid, least recently visited first (who to visit next).
@@ -143,15 +227,21 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Writes a household's summary row: its document's facts, and its visits counted over its
+    /// document and its volumes' rows.
     pub(super) fn write_household_summary(
         tx: &Transaction<'_>,
         h: &HouseholdDocument,
     ) -> Result<()> {
         tx.execute(
             "INSERT INTO households(id, grid, head, address, members, visits, last_visit_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(id) DO UPDATE SET grid = ?2, head = ?3, address = ?4, members = ?5,
-                 visits = ?6, last_visit_at = ?7",
+             VALUES (?1, ?2, ?3, ?4, ?5,
+                 ?6 + (SELECT COALESCE(SUM(visits), 0) FROM visit_books WHERE household = ?1),
+                 (SELECT MAX(at) FROM (SELECT ?7 AS at UNION ALL
+                     SELECT last_visit_at FROM visit_books WHERE household = ?1)))
+             ON CONFLICT(id) DO UPDATE SET grid = excluded.grid, head = excluded.head,
+                 address = excluded.address, members = excluded.members,
+                 visits = excluded.visits, last_visit_at = excluded.last_visit_at",
             params![
                 h.id.as_str(),
                 h.grid.as_str(),
@@ -161,6 +251,39 @@ impl Store {
                 h.visits.len() as i64,
                 h.visits.iter().map(|v| v.at).max(),
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes a volume's summary row (a volume received, rebuilt or reindexed) and moves its
+    /// household's count by the visits it gained.
+    pub(super) fn write_visit_book_summary(
+        tx: &Transaction<'_>,
+        book: &VisitBookDocument,
+    ) -> Result<()> {
+        let (h, volume) = (book.household.as_str(), book.volume as i64);
+        let had: i64 = tx
+            .query_row(
+                "SELECT visits FROM visit_books WHERE household = ?1 AND volume = ?2",
+                params![h, volume],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let visits = book.visits.len() as i64;
+        let last = book.visits.iter().map(|v| v.at).max();
+        tx.execute(
+            "INSERT INTO visit_books(household, volume, visits, last_visit_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(household, volume) DO UPDATE SET visits = ?3, last_visit_at = ?4",
+            params![h, volume, visits, last],
+        )?;
+        tx.execute(
+            "UPDATE households SET visits = visits + ?2,
+                 last_visit_at = CASE WHEN ?3 IS NULL THEN last_visit_at
+                                      ELSE MAX(COALESCE(last_visit_at, ?3), ?3) END
+             WHERE id = ?1",
+            params![h, visits - had, last],
         )?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! document, bulk imports (demo data, a restore), and the bytes the documents take.
 
 use super::Store;
-use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc};
+use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc, VisitBookDoc};
 use crate::error::Result;
 use crate::ids::{CaseId, HouseholdId};
 use rusqlite::params;
@@ -104,6 +104,7 @@ impl Store {
         };
         let mut cases = Vec::new();
         let mut households = Vec::new();
+        let mut books = Vec::new();
         for (key, kind) in keys {
             let id = key.split_once(':').map_or("", |(_, id)| id).to_owned();
             let result = match kind.as_str() {
@@ -115,6 +116,12 @@ impl Store {
                     .load_household(&HouseholdId::new(&id))
                     .and_then(|h| h.read())
                     .map(|h| households.push(h)),
+                "visits" => self
+                    .load_bytes(&key)
+                    .and_then(|b| {
+                        VisitBookDoc::load(&id, &b.unwrap_or_default(), &self.actor_id)?.read()
+                    })
+                    .map(|b| books.push(b)),
                 _ => Ok(()),
             };
             if let Err(e) = result {
@@ -124,6 +131,10 @@ impl Store {
         self.write(|tx| -> Result<()> {
             for s in &cases {
                 Self::write_summary(tx, s)?;
+            }
+            // Volumes before households: a household's row counts its volumes' visits.
+            for b in &books {
+                Self::write_visit_book_summary(tx, b)?;
             }
             for h in &households {
                 Self::write_household_summary(tx, h)?;

@@ -2,7 +2,7 @@
 //! `rejected` table, where changes a server refused are set aside (never deleted).
 
 use super::Store;
-use crate::document::{CaseDoc, DocKind, HouseholdDoc};
+use crate::document::{CaseDoc, DocKind, HouseholdDoc, VisitBookDoc};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, HouseholdId};
 use automerge::{AutoCommit, Change, ChangeHash};
@@ -129,6 +129,12 @@ impl Store {
         // The rebuilt document's summary, read before the transaction.
         let mut summary = None;
         let mut household = None;
+        let mut book = None;
+        // A volume's household is counted again once the volume is set back.
+        let mut household_of_book = None;
+        if let (Some(DocKind::VisitBook), Some((h, _))) = (kind, VisitBookDoc::parse_id(&id)) {
+            household_of_book = self.load_household(&h).and_then(|h| h.read()).ok();
+        }
         if let Some(doc) = rebuilt.as_mut() {
             if !doc.get_heads().is_empty() {
                 match kind {
@@ -139,6 +145,9 @@ impl Store {
                     Some(DocKind::Household) => {
                         let h = HouseholdDoc::from_automerge(HouseholdId::new(&id), doc.clone());
                         household = Some(h.read()?);
+                    }
+                    Some(DocKind::VisitBook) => {
+                        book = Some(VisitBookDoc::from_automerge(&id, doc.clone()).read()?);
                     }
                     _ => {}
                 }
@@ -165,6 +174,14 @@ impl Store {
                         Some(DocKind::Household) => {
                             tx.execute("DELETE FROM households WHERE id = ?1", [&id])?;
                         }
+                        Some(DocKind::VisitBook) => {
+                            if let Some((h, volume)) = VisitBookDoc::parse_id(&id) {
+                                tx.execute(
+                                    "DELETE FROM visit_books WHERE household = ?1 AND volume = ?2",
+                                    params![h.as_str(), volume as i64],
+                                )?;
+                            }
+                        }
                         _ => {}
                     }
                 } else {
@@ -178,6 +195,12 @@ impl Store {
                     if let Some(h) = &household {
                         Self::write_household_summary(tx, h)?;
                     }
+                    if let Some(b) = &book {
+                        Self::write_visit_book_summary(tx, b)?;
+                    }
+                }
+                if let Some(h) = &household_of_book {
+                    Self::write_household_summary(tx, h)?;
                 }
             }
             Ok(n)

@@ -4,7 +4,10 @@
 //! to the outbox.
 
 use super::Store;
-use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc, HouseholdDocument};
+use crate::document::{
+    CaseDoc, ContactsDocument, DocKind, HouseholdDoc, HouseholdDocument, VisitBookDoc,
+    VisitBookDocument,
+};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, HouseholdId};
 use crate::model::CaseDocument;
@@ -34,6 +37,8 @@ pub struct Received {
     pub case: Option<CaseDocument>,
     pub summary: Option<CaseSummary>,
     pub household: Option<HouseholdDocument>,
+    /// For a volume of visits: the merged volume, read.
+    pub visit_book: Option<VisitBookDocument>,
 }
 
 impl Received {
@@ -213,6 +218,9 @@ impl Store {
                 if let Some(h) = &r.household {
                     Self::write_household_summary(tx, h)?;
                 }
+                if let Some(b) = &r.visit_book {
+                    Self::write_visit_book_summary(tx, b)?;
+                }
             }
             also(tx, &received)?;
             Ok(())
@@ -294,6 +302,7 @@ pub fn prepare_document(
     let key = kind.key(id);
     let mut summary = None;
     let mut household = None;
+    let mut visit_book = None;
     let mut case_document = None;
     match kind {
         DocKind::Case => {
@@ -318,6 +327,21 @@ pub fn prepare_document(
         DocKind::Contacts => {
             ContactsDocument::from_automerge(&key, &doc)?;
         }
+        DocKind::VisitBook => {
+            let book = VisitBookDoc::from_automerge(id, doc);
+            let read = book.read()?;
+            if VisitBookDoc::parse_id(id) != Some((read.household.clone(), read.volume)) {
+                return Err(Error::Shape {
+                    id: key,
+                    reason: format!(
+                        "the document holds volume {} of household {}",
+                        read.volume, read.household
+                    ),
+                });
+            }
+            visit_book = Some(read);
+            doc = book.into_automerge();
+        }
     }
     Ok(Received {
         key,
@@ -330,6 +354,7 @@ pub fn prepare_document(
         case: case_document,
         summary,
         household,
+        visit_book,
     })
 }
 

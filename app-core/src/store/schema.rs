@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -193,6 +193,17 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
                  added_at INTEGER NOT NULL
              );
              CREATE INDEX blobs_pending ON blobs(pending) WHERE pending = 1;",
+        )?,
+        // 5: the volumes of households' visits (a summary: rebuilt from the documents), so that a
+        // visit finds the volume to write to without reading any.
+        4 => tx.execute_batch(
+            "CREATE TABLE visit_books (
+                 household TEXT NOT NULL,
+                 volume INTEGER NOT NULL,
+                 visits INTEGER NOT NULL,
+                 last_visit_at INTEGER,
+                 PRIMARY KEY (household, volume)
+             ) WITHOUT ROWID;",
         )?,
         _ => unreachable!("no upgrade from version {version}"),
     }

@@ -1306,7 +1306,7 @@ fn a_version_three_database_is_upgraded_and_takes_attachments() {
     }
     let mut store = Store::open(&path).unwrap();
     assert_eq!(user_version(&store), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs"), 0);
     assert_eq!(store.outbox_len().unwrap(), 1, "the outbox is kept");
     let id = CaseId::new("old-case");
@@ -1649,4 +1649,99 @@ fn a_visit_keeps_the_household_row_equal_to_its_document() {
     assert_eq!(row.visits, doc.visits.len() as u64);
     assert_eq!(row.last_visit_at, Some(T0 + 3 * DAY));
     assert_eq!(row.last_visit_at, doc.visits.iter().map(|v| v.at).max());
+}
+
+#[test]
+fn visits_fill_volumes_of_sixteen_and_a_household_reads_back_whole() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let grid: UnitId = "hy-wf-1".into();
+    // A household from before volumes: three visits in its own document.
+    let visit = |note: &str, at: i64| crate::document::Visit {
+        id: crate::ids::VisitId::generate(),
+        at,
+        actor: gw.clone(),
+        outcome: VisitOutcome::Noted,
+        note: note.to_owned(),
+    };
+    let old = crate::document::HouseholdDocument {
+        schema: crate::model::HOUSEHOLD_SCHEMA,
+        id: crate::ids::HouseholdId::generate(),
+        grid: grid.clone(),
+        address: autosurgeon::Text::with_value("五丰村一巷3号"),
+        head: "陈伯".to_owned(),
+        members: 4,
+        notes: autosurgeon::Text::with_value(""),
+        visits: (0..3)
+            .map(|i| visit(&format!("旧走访{i}"), T0 + i))
+            .collect(),
+    };
+    let h = old.id.clone();
+    let doc = crate::document::HouseholdDoc::create(&old, &ActorId::random(), T0).unwrap();
+    f.store.import_households([doc], T0).unwrap();
+    for i in 0..40 {
+        f.store
+            .record_visit(
+                &h,
+                &gw,
+                VisitOutcome::Noted,
+                &format!("第{i}次走访"),
+                T0 + (i + 1) * DAY,
+            )
+            .unwrap();
+    }
+    // Three volumes: 16, 16 and 8 visits; the household's own document is untouched.
+    assert_eq!(f.store.visit_volumes(&h).unwrap(), vec![1, 2, 3]);
+    let per_volume: Vec<i64> = f
+        .store
+        .connection()
+        .prepare("SELECT visits FROM visit_books WHERE household = ?1 ORDER BY volume")
+        .unwrap()
+        .query_map([h.as_str()], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(per_volume, vec![16, 16, 8]);
+    let read = f.store.household(&h).unwrap();
+    assert_eq!(read.visits.len(), 43);
+    assert_eq!(read.visits[0].note, "旧走访0");
+    assert_eq!(read.visits[3].note, "第0次走访");
+    assert_eq!(read.visits[42].note, "第39次走访");
+    assert!(read.visits.windows(2).all(|w| w[0].at <= w[1].at));
+    let row = |store: &Store| {
+        store
+            .households(&grid)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == h)
+            .unwrap()
+    };
+    assert_eq!(row(&f.store).visits, 43);
+    assert_eq!(row(&f.store).last_visit_at, Some(T0 + 40 * DAY));
+    // Each volume begins with the genesis every replica makes, and it goes to the server too.
+    for volume in 1..=3 {
+        let key = crate::document::VisitBookDoc::key(&h, volume);
+        let genesis = crate::document::VisitBookDoc::genesis_hash(&h, volume).unwrap();
+        let queued: i64 = f
+            .store
+            .connection()
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE key = ?1 AND hash = ?2",
+                params![key, genesis.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(queued, 1, "the genesis of volume {volume} is in the outbox");
+    }
+    // The rows are summaries: rebuilt from the documents, they are the same.
+    f.store
+        .connection()
+        .execute_batch(
+            "UPDATE households SET visits = 0, last_visit_at = NULL; DELETE FROM visit_books;",
+        )
+        .unwrap();
+    f.store.reindex().unwrap();
+    assert_eq!(row(&f.store).visits, 43);
+    assert_eq!(row(&f.store).last_visit_at, Some(T0 + 40 * DAY));
+    assert_eq!(f.store.visit_volumes(&h).unwrap(), vec![1, 2, 3]);
 }
