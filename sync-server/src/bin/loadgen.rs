@@ -18,12 +18,15 @@ use app_core::model::{Actor, NewCase, NewParty, PartyRole, Source};
 use app_core::org::Role;
 use app_core::store::Store;
 use automerge::{AutoCommit, Change};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use sync_server::db::ServerDb;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{issue, now_ms, percentile, start_server, ServerProc};
 
 struct Args {
     cases: usize,
@@ -53,84 +56,6 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-struct ServerProc {
-    child: Child,
-    url: String,
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProc {
-    fn peak_rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(0)
-    }
-}
-
-fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let demo = Command::new(bin)
-        .arg("--config")
-        .arg(dir.join("server.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("demo")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .status()?;
-    if !demo.success() {
-        bail!("the demo could not be loaded");
-    }
-    let mut child = Command::new(bin)
-        .arg("--config")
-        .arg(dir.join("server.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let out = child.stdout.take().context("stdout")?;
-    for line in BufReader::new(out).lines() {
-        if line?.starts_with("serving ") {
-            return Ok(ServerProc {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            });
-        }
-    }
-    bail!("the server exited before serving")
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 fn actor_of(store: &Store, person: &PersonId, role: Role) -> Actor {
     let p = store.directory().person(person).expect("person");
     Actor {
@@ -144,13 +69,7 @@ fn actor_of(store: &Store, person: &PersonId, role: Role) -> Actor {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
-    let bin = std::env::current_exe()?
-        .parent()
-        .context("bin dir")?
-        .join("sync-server");
-    if !bin.exists() {
-        bail!("build the server first: cargo build --release -p sync-server --features demo");
-    }
+    let bin = support::server_bin()?;
     let work = tempfile::tempdir()?;
     std::fs::write(
         work.path().join("server.toml"),
@@ -656,12 +575,6 @@ fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
     }
     db.store.set_directory(Directory::new(units, people)?)?;
     Ok(added)
-}
-
-/// Issues an enrolment code straight in the server's database (as the admin command does).
-fn issue(db_path: &Path, person: &str) -> anyhow::Result<String> {
-    let mut db = ServerDb::open(db_path)?;
-    Ok(db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)?)
 }
 
 fn storm_case(grid: &UnitId, i: usize) -> NewCase {

@@ -26,12 +26,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use sync_server::db::ServerDb;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{now_ms, percentile};
 
 struct Proc {
     child: Child,
@@ -102,13 +99,6 @@ fn new_case(grid: &UnitId, i: usize) -> NewCase {
         ],
         source: Source::GridVisit,
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn county_holds(conn: &rusqlite::Connection, id: &CaseId) -> anyhow::Result<bool> {

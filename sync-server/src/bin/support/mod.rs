@@ -1,0 +1,108 @@
+//! What the load generators and the week scenario share: the clock, percentiles, and a real
+//! server process (release build) with the demo county loaded, on loopback.
+
+#![allow(dead_code)]
+
+use anyhow::{bail, Context};
+use app_core::ids::PersonId;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use sync_server::db::ServerDb;
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The `sync-server` binary beside this one.
+pub(crate) fn server_bin() -> anyhow::Result<PathBuf> {
+    let bin = std::env::current_exe()?
+        .parent()
+        .context("bin dir")?
+        .join("sync-server");
+    if !bin.exists() {
+        bail!("build the server first: cargo build --release -p sync-server --features demo");
+    }
+    Ok(bin)
+}
+
+pub(crate) struct ServerProc {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProc {
+    pub(crate) fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// Loads the demo (`sync-server demo`) into `dir/data` with `dir/server.toml`, then serves it on
+/// a free loopback port.
+pub(crate) fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let demo = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("server.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("demo")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()?;
+    if !demo.success() {
+        bail!("the demo could not be loaded");
+    }
+    let mut child = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("server.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let out = child.stdout.take().context("stdout")?;
+    for line in BufReader::new(out).lines() {
+        if line?.starts_with("serving ") {
+            return Ok(ServerProc {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            });
+        }
+    }
+    bail!("the server exited before serving")
+}
+
+/// Issues an enrolment code straight in the server's database (as the admin command does).
+pub(crate) fn issue(db_path: &Path, person: &str) -> anyhow::Result<String> {
+    let mut db = ServerDb::open(db_path)?;
+    Ok(db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)?)
+}
