@@ -13,6 +13,8 @@
 //! The organisation ([`org`]: units of the tier tree, people and their roles) and the dispute
 //! [`taxonomy`] are configuration, administered centrally. [`deadline`] computes time limits and
 //! overdue states with no clock of its own. [`figures`] computes the numbers a centre reports.
+//! [`identity`] reads parties' ID numbers, phones and names (by sound) into canonical keys, to
+//! recognise the same person across reports; [`validate`] checks what people type with it.
 //!
 //! With the `store` feature, [`store::Store`] keeps everything in one SQLite file: documents as
 //! snapshot plus incremental changes, an outbox of local changes not yet acknowledged by a server,
@@ -27,6 +29,7 @@ pub mod document;
 pub mod error;
 pub mod figures;
 pub mod guard;
+pub mod identity;
 pub mod ids;
 pub mod materialise;
 pub mod model;

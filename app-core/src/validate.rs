@@ -2,6 +2,7 @@
 //! interface (which shows every problem as it is typed, in the user's language). A problem is a
 //! field and a code; the words are [`Problem::zh`] and [`Problem::en`].
 
+use crate::identity::{Phone, ResidentId};
 use crate::model::{Action, NewCase};
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use serde::{Deserialize, Serialize};
@@ -23,9 +24,10 @@ pub enum Problem {
     UnknownCategory,
     /// A case needs at least one party.
     NoParties,
-    /// Not a mainland mobile or landline number.
+    /// Not a mainland mobile or landline number ([`Phone::parse`]).
     NotAPhone,
-    /// Not an 18-character resident ID number with a valid check character.
+    /// Not a resident ID number: 18 characters with a real birth date and a valid check
+    /// character, or 15 digits issued before 1999 ([`ResidentId::parse`]).
     NotAResidentId,
     /// Coordinates outside the globe.
     GpsOutOfRange,
@@ -173,32 +175,18 @@ pub fn visit(all_safe: bool, dispute: bool, note: &str) -> Option<FieldProblem> 
     }
 }
 
-/// A mainland mobile number (11 digits starting with 1) or a landline (starting with 0, 7–12
-/// digits, dashes and spaces allowed).
+/// A mainland mobile (11 digits, `1[3-9]…`) or landline (0, area code, 7–8 digits), written
+/// with or without spaces, dashes, brackets, a country code or an extension: whatever
+/// [`Phone::parse`] reads.
 pub fn is_phone(s: &str) -> bool {
-    let digits: String = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return false;
-    }
-    (digits.len() == 11 && digits.starts_with('1'))
-        || (7..=12).contains(&digits.len()) && digits.starts_with('0')
+    Phone::parse(s).is_ok()
 }
 
-/// An 18-character resident identity number (居民身份证号码) with a valid check character
-/// (GB 11643).
+/// A resident identity number (居民身份证号码, GB 11643-1999): 18 characters with a real birth
+/// date and a valid check character, or 15 digits issued before 1999; whatever
+/// [`ResidentId::parse`] reads.
 pub fn is_resident_id(s: &str) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let b = s.as_bytes();
-    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let sum: u32 = b[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+    ResidentId::parse(s).is_ok()
 }
 
 #[cfg(test)]
@@ -367,16 +355,43 @@ mod tests {
             "138-0013-8000",
             "0750-5512345",
             "07505512345",
+            "+86 138-0013-8000",
+            "(0851) 85521234",
+            "0851-8552-1234转8001",
         ] {
             assert!(is_phone(ok), "{ok}");
         }
-        for bad in ["", "1380013800", "23800138000", "phone", "0750"] {
+        for bad in [
+            "",
+            "1380013800",
+            "23800138000",
+            "phone",
+            "0750",
+            // Not a mobile prefix, and not 11 digits.
+            "12800138000",
+            "138001380001",
+        ] {
             assert!(!is_phone(bad), "{bad}");
         }
-        assert!(is_resident_id("11010519491231002X"));
-        assert!(is_resident_id("11010519491231002x"));
-        assert!(!is_resident_id("110105194912310021"));
-        assert!(!is_resident_id("1101051949123100"));
+        for ok in [
+            "11010519491231002X",
+            "11010519491231002x",
+            " 110105 19491231 002X ",
+            // A 15-digit number issued before 1999.
+            "110105491231002",
+        ] {
+            assert!(is_resident_id(ok), "{ok}");
+        }
+        for bad in [
+            "110105194912310021",
+            "1101051949123100",
+            // 29 February 2023, with the right check character.
+            "110105202302290022",
+            // No province's region code starts with 9.
+            "910105194912310029",
+        ] {
+            assert!(!is_resident_id(bad), "{bad}");
+        }
     }
 
     #[test]
