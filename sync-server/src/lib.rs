@@ -48,8 +48,13 @@ pub fn log_unlogged(db: &mut ServerDb) -> Result<usize> {
             }
             DocKind::Contacts => case_scope.get(id).cloned().unwrap_or_default(),
             DocKind::Household => {
-                let h = db.store.household(&app_core::ids::HouseholdId::new(id))?;
-                scope::household_keys(db.store.directory(), &h.grid)
+                // Its grid from its row (reading the household would read all its visits).
+                let h = app_core::ids::HouseholdId::new(id);
+                let grid = match db.store.household_grid(&h)? {
+                    Some(grid) => grid,
+                    None => db.store.household(&h)?.grid,
+                };
+                scope::household_keys(db.store.directory(), &grid)
             }
             // A volume of visits is seen by whoever sees its household.
             DocKind::VisitBook => {

@@ -141,6 +141,13 @@ pub fn sync(
     Ok(resp)
 }
 
+/// The household and number of a volume of visits, for a document of that kind.
+fn volume_of(kind: DocKind, id: &str) -> Option<(app_core::ids::HouseholdId, u64)> {
+    (kind == DocKind::VisitBook)
+        .then(|| VisitBookDoc::parse_id(id))
+        .flatten()
+}
+
 /// What an upload needs from the database, read under the lock.
 struct Snapshot {
     directory: Arc<Directory>,
@@ -165,10 +172,7 @@ fn read_snapshot(
     let mut grids = BTreeMap::new();
     for (key, _) in order {
         let (kind, id) = parse_key(key)?;
-        if let Some((household, _)) = (kind == DocKind::VisitBook)
-            .then(|| VisitBookDoc::parse_id(id))
-            .flatten()
-        {
+        if let Some((household, _)) = volume_of(kind, id) {
             if let Some(grid) = db
                 .store
                 .household_grid(&household)
@@ -285,10 +289,7 @@ fn check_upload(
         let decoded = decode_changes(key, changes).map_err(|e| ApiError::from_core(e, key))?;
         // The one change no device signs: a volume's genesis, recomputed here (the guard checks
         // it again).
-        let genesis = match (kind == DocKind::VisitBook)
-            .then(|| VisitBookDoc::parse_id(id))
-            .flatten()
-        {
+        let genesis = match volume_of(kind, id) {
             Some((h, volume)) => Some(
                 VisitBookDoc::genesis_hash(&h, volume).map_err(|e| ApiError::from_core(e, key))?,
             ),

@@ -96,9 +96,9 @@ fn file_bytes(path: &Path) -> u64 {
 
 fn ms(samples: &mut [f64]) -> String {
     samples.sort_by(f64::total_cmp);
-    let mean = samples.iter().sum::<f64>() / samples.len().max(1) as f64;
     format!(
-        "mean {mean:.2} ms, p50 {:.2}, p99 {:.2}",
+        "mean {:.2} ms, p50 {:.2}, p99 {:.2}",
+        mean(samples),
         percentile(samples, 0.5),
         percentile(samples, 0.99)
     )
