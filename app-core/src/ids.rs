@@ -98,9 +98,21 @@ string_id!(
     /// An attachment (photo, agreement scan) of a case.
     AttachmentId
 );
+string_id!(
+    /// A matter (事项): several cases staff linked as one (one group complaint reported from four
+    /// villages, the same dispute reported twice). Each linked case records it in its timeline.
+    MatterId
+);
 
 impl CaseId {
     /// A fresh, time-ordered case id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+}
+
+impl MatterId {
+    /// A fresh, time-ordered matter id.
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7().to_string())
     }

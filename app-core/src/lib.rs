@@ -41,6 +41,7 @@ pub mod summary;
 pub mod taxonomy;
 pub mod terminal;
 pub mod validate;
+pub mod warning;
 pub mod workflow;
 
 #[cfg(feature = "client")]
