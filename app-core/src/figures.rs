@@ -7,12 +7,12 @@
 //! figures its staff saw on their phones.
 
 use crate::deadline::DueState;
-use crate::ids::UnitId;
+use crate::ids::{MatterId, UnitId};
 use crate::org::Directory;
 use crate::summary::CaseSummary;
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// A ratio as reports quote it: 176/182 = 96.7%.
@@ -43,6 +43,14 @@ impl fmt::Display for Rate {
 pub struct Figures {
     /// 受理: cases received in the period.
     pub received: u64,
+    /// 事项: the matters those cases are, cases staff linked as one matter counted once (four
+    /// villages reporting one crop-insurance complaint: 4 cases, 1 matter). Every other figure
+    /// counts cases.
+    #[serde(default)]
+    pub matters: u64,
+    /// Of the cases received, those linked into a matter (关联案件).
+    #[serde(default)]
+    pub linked: u64,
     /// 调解成功: of those, resolved (now or before being reopened and resolved again).
     pub resolved: u64,
     /// 稳控
@@ -65,8 +73,16 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add(&mut self, case: &CaseSummary, unit: Option<&UnitId>, now_ms: i64) {
+    /// Counts a case. `new_matter`: the case is the first of its matter in this slice (always
+    /// true for a case in no matter).
+    fn add(&mut self, case: &CaseSummary, unit: Option<&UnitId>, now_ms: i64, new_matter: bool) {
         self.received += 1;
+        if new_matter {
+            self.matters += 1;
+        }
+        if case.matter.is_some() {
+            self.linked += 1;
+        }
         if case.resolved_at.is_some() {
             self.resolved += 1;
         }
@@ -182,29 +198,39 @@ pub fn report<'a>(
         by_unit: BTreeMap::new(),
         by_month: BTreeMap::new(),
     };
+    // The matters already counted, per slice: (slice kind, slice key, matter).
+    let mut counted: HashSet<(u8, String, MatterId)> = HashSet::new();
+    let mut first = |slice: u8, key: &str, case: &CaseSummary| match &case.matter {
+        Some(m) => counted.insert((slice, key.to_owned(), m.clone())),
+        None => true,
+    };
     for case in cases {
         if !case.units.contains(unit) || case.reported_at < from_ms || case.reported_at >= to_ms {
             continue;
         }
-        out.total.add(case, Some(unit), now_ms);
+        let new = first(0, "", case);
+        out.total.add(case, Some(unit), now_ms, new);
+        let new = first(1, &case.category, case);
         out.by_category
             .entry(case.category.clone())
             .or_default()
-            .add(case, Some(unit), now_ms);
+            .add(case, Some(unit), now_ms, new);
         let child = children
             .iter()
             .find(|c| case.units.contains(*c))
             .unwrap_or(unit);
+        let new = first(2, child.as_str(), case);
         out.by_unit
             .entry(child.clone())
             .or_default()
-            .add(case, Some(unit), now_ms);
+            .add(case, Some(unit), now_ms, new);
         let at = local.date(case.reported_at);
         let month = format!("{:04}-{:02}", at.year(), at.month());
+        let new = first(3, &month, case);
         out.by_month
             .entry(month)
             .or_default()
-            .add(case, Some(unit), now_ms);
+            .add(case, Some(unit), now_ms, new);
     }
     out
 }
@@ -215,6 +241,7 @@ mod tests {
     use crate::model::Satisfaction;
     use crate::org::{Tier, Unit};
     use crate::workflow::Status;
+    use std::collections::BTreeSet;
 
     fn unit(id: &str, tier: Tier, parent: Option<&str>) -> Unit {
         Unit {
@@ -277,6 +304,12 @@ mod tests {
             units: ["c", "t", village].into_iter().map(UnitId::from).collect(),
             updated_at: reported,
             contacts_erased_at: None,
+            village: Some(village.into()),
+            risks: BTreeSet::new(),
+            failures: 0,
+            matter: None,
+            distinct_from: BTreeSet::new(),
+            alerts: Vec::new(),
         }
     }
 
@@ -334,5 +367,25 @@ mod tests {
         assert_eq!(r.by_category["neighbour"].received, 5);
         let county = report(&dir, &"c".into(), &all, OCT1, OCT1 + 61 * DAY, now);
         assert_eq!(county.total.escalated_in, 1);
+    }
+
+    #[test]
+    fn linked_cases_count_once_as_matters_and_every_case_still_counts() {
+        let dir = directory();
+        let matter = MatterId::from("m1");
+        // One crop-insurance complaint reported from two villages, linked as one matter, and
+        // a third case on its own.
+        let mut a = case("a", "v1", OCT1);
+        a.matter = Some(matter.clone());
+        let mut b = case("b", "v2", OCT1 + 1000);
+        b.matter = Some(matter);
+        let c = case("c", "v2", OCT1 + 2000);
+        let r = report(&dir, &"t".into(), &[a, b, c], OCT1, OCT1 + 30 * DAY, OCT1 + DAY);
+        assert_eq!((r.total.received, r.total.matters, r.total.linked), (3, 2, 2));
+        // Each village counts the matter it saw a case of.
+        assert_eq!(r.by_unit[&UnitId::from("v1")].matters, 1);
+        assert_eq!(r.by_unit[&UnitId::from("v2")].matters, 2);
+        assert_eq!(r.by_month["2026-10"].matters, 2);
+        assert_eq!(r.by_category["neighbour"].received, 3);
     }
 }

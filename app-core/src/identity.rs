@@ -742,7 +742,10 @@ pub struct PartyIdentity<'a> {
 ///    shares one phone, so this is someone of the same household at least.
 /// 3. [`PartyMatch::SameNameAndVillage`]: names that sound alike, in the same village.
 /// 4. [`PartyMatch::None`]: nothing in common that says they are the same person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum PartyMatch {
     /// Nothing says they are the same person.
     None,
@@ -755,6 +758,16 @@ pub enum PartyMatch {
 }
 
 impl PartyMatch {
+    /// How the match reads on the case screen.
+    pub fn zh(self) -> &'static str {
+        match self {
+            PartyMatch::SameId => "身份证号相同",
+            PartyMatch::SamePhone => "电话相同",
+            PartyMatch::SameNameAndVillage => "同村同音姓名",
+            PartyMatch::None => "不相同",
+        }
+    }
+
     /// The strongest way two parties match (see [`PartyMatch`] for the order).
     pub fn between(a: &PartyIdentity<'_>, b: &PartyIdentity<'_>) -> PartyMatch {
         if let (Some(x), Some(y)) = (a.resident_id, b.resident_id) {

@@ -14,7 +14,8 @@
 //! Phones and ID numbers of parties are not here: they live in the case's small contacts document
 //! ([`crate::document::ContactsDocument`]) so that they can be erased without rewriting history.
 
-use crate::ids::{AttachmentId, CaseId, EntryId, PartyId, PersonId, UnitId};
+use crate::ids::{AttachmentId, CaseId, EntryId, MatterId, PartyId, PersonId, UnitId};
+use crate::warning::Level;
 use crate::org::Role;
 use autosurgeon::{Hydrate, Reconcile, Text};
 use serde::{Deserialize, Serialize};
@@ -507,6 +508,23 @@ pub enum Action {
     /// request, a retention rule). Every replica then drops the case's contacts document and
     /// refuses it from then on; the case's own history is untouched.
     EraseContacts { reason: String },
+    /// 关联为同一事项: staff link the case into a matter with others (one group complaint
+    /// reported from several villages, the same dispute reported twice). Each case of the
+    /// matter records its own link; the case leaves any matter it was in.
+    LinkMatter { matter: MatterId, note: String },
+    /// 取消关联: staff take the case out of its matter.
+    UnlinkMatter { matter: MatterId, note: String },
+    /// 判定非重复: staff looked at a possible duplicate (可能重复上报) and decided `other` is a
+    /// different matter; the warning is not shown again for the pair.
+    MarkDistinct { other: CaseId, note: String },
+    /// 预警签收: staff acknowledge an early-warning alert concerning the case, with what they
+    /// did about it. `alert` is the alert's key; its level and words are kept as shown.
+    AcknowledgeAlert {
+        alert: String,
+        level: Level,
+        words: String,
+        note: String,
+    },
 }
 
 /// The kind of a workflow step, without its payload: what the screens offer, what the rules
@@ -536,11 +554,15 @@ pub enum ActionKind {
     SettleConflict,
     Edit,
     EraseContacts,
+    LinkMatter,
+    UnlinkMatter,
+    MarkDistinct,
+    AcknowledgeAlert,
 }
 
 impl ActionKind {
     /// Every kind, in the order the case screen offers them.
-    pub const ALL: [ActionKind; 18] = [
+    pub const ALL: [ActionKind; 22] = [
         ActionKind::Report,
         ActionKind::Assess,
         ActionKind::Assign,
@@ -559,6 +581,10 @@ impl ActionKind {
         ActionKind::SettleConflict,
         ActionKind::Edit,
         ActionKind::EraseContacts,
+        ActionKind::LinkMatter,
+        ActionKind::UnlinkMatter,
+        ActionKind::MarkDistinct,
+        ActionKind::AcknowledgeAlert,
     ];
 
     /// A stable code for the kind (for lists, logs and error messages); its serde form.
@@ -582,6 +608,10 @@ impl ActionKind {
             ActionKind::SettleConflict => "settle_conflict",
             ActionKind::Edit => "edit",
             ActionKind::EraseContacts => "erase_contacts",
+            ActionKind::LinkMatter => "link_matter",
+            ActionKind::UnlinkMatter => "unlink_matter",
+            ActionKind::MarkDistinct => "mark_distinct",
+            ActionKind::AcknowledgeAlert => "acknowledge_alert",
         }
     }
 
@@ -611,6 +641,10 @@ impl ActionKind {
             ActionKind::SettleConflict => "处理冲突",
             ActionKind::Edit => "修改",
             ActionKind::EraseContacts => "删除联系方式",
+            ActionKind::LinkMatter => "关联为同一事项",
+            ActionKind::UnlinkMatter => "取消关联",
+            ActionKind::MarkDistinct => "判定非重复",
+            ActionKind::AcknowledgeAlert => "预警签收",
         }
     }
 
@@ -627,6 +661,8 @@ impl ActionKind {
             | ActionKind::AssignDown
             | ActionKind::SettleConflict
             | ActionKind::EraseContacts
+            | ActionKind::UnlinkMatter
+            | ActionKind::AcknowledgeAlert
             | ActionKind::Reopen => true,
             ActionKind::Report
             | ActionKind::Assess
@@ -637,6 +673,8 @@ impl ActionKind {
             | ActionKind::Escalate
             | ActionKind::FollowUp
             | ActionKind::Close
+            | ActionKind::LinkMatter
+            | ActionKind::MarkDistinct
             | ActionKind::Edit => false,
         }
     }
@@ -664,6 +702,10 @@ impl Action {
             Action::SettleConflict { .. } => ActionKind::SettleConflict,
             Action::Edit { .. } => ActionKind::Edit,
             Action::EraseContacts { .. } => ActionKind::EraseContacts,
+            Action::LinkMatter { .. } => ActionKind::LinkMatter,
+            Action::UnlinkMatter { .. } => ActionKind::UnlinkMatter,
+            Action::MarkDistinct { .. } => ActionKind::MarkDistinct,
+            Action::AcknowledgeAlert { .. } => ActionKind::AcknowledgeAlert,
         }
     }
 
@@ -693,7 +735,11 @@ impl Action {
             | Action::ReportBack { note }
             | Action::FollowUp { note, .. }
             | Action::Close { note }
-            | Action::SettleConflict { note, .. } => Some(("note", note)),
+            | Action::SettleConflict { note, .. }
+            | Action::LinkMatter { note, .. }
+            | Action::UnlinkMatter { note, .. }
+            | Action::MarkDistinct { note, .. }
+            | Action::AcknowledgeAlert { note, .. } => Some(("note", note)),
             Action::AssignDown { instructions, .. } => Some(("instructions", instructions)),
             Action::Reopen { reason } | Action::EraseContacts { reason } => {
                 Some(("reason", reason))

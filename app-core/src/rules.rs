@@ -122,7 +122,37 @@ pub fn check_action(
             }
         }
         (_, Action::Assign { to, .. }) => check_assignee(directory, to),
+        (
+            Some(state),
+            Action::LinkMatter { .. }
+            | Action::UnlinkMatter { .. }
+            | Action::MarkDistinct { .. }
+            | Action::AcknowledgeAlert { .. },
+        ) => check_overseer(directory, state, actor, action),
         _ => Ok(()),
+    }
+}
+
+/// Linking cases into matters, deciding on possible duplicates and acknowledging alerts are for
+/// a centre that oversees the case: the one responsible, one the case has been with, or one
+/// above the responsible centre (a township links what its villages reported).
+fn check_overseer(
+    directory: &Directory,
+    state: &CaseState,
+    actor: &Actor,
+    action: &Action,
+) -> Result<()> {
+    if actor.unit == state.responsible_unit
+        || state.units_involved.contains(&actor.unit)
+        || directory.is_within(&state.responsible_unit, &actor.unit)
+    {
+        Ok(())
+    } else {
+        Err(workflow::Denied::NotResponsibleUnit {
+            unit: state.responsible_unit.to_string(),
+            action: action.zh().to_owned(),
+        }
+        .into())
     }
 }
 

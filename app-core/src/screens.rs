@@ -7,13 +7,15 @@
 
 use crate::deadline::{DeadlinePolicy, DueState};
 use crate::document::{ContactsDocument, HouseholdDocument};
-use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
+use crate::identity::PartyMatch;
+use crate::ids::{CaseId, HouseholdId, MatterId, PersonId, UnitId};
 use crate::model::{Action, ActionKind, Actor, CaseDocument, NewCase, TimelineEntry};
 use crate::org::{Role, Tier};
 use crate::summary::CaseSummary;
 /// A household in the visit list (its summary row, read by the store).
 pub use crate::summary::HouseholdRow;
 use crate::taxonomy::Category;
+use crate::warning::Alert;
 use crate::workflow::{CaseState, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -132,6 +134,9 @@ pub struct Today {
     pub escalated_out: Vec<CaseRow>,
     /// Cases with unsettled conflicts.
     pub conflicts: usize,
+    /// For centre staff: early-warning alerts not yet acknowledged (风险预警), most urgent first.
+    #[serde(default)]
+    pub alerts: Vec<AlertRow>,
     /// How many cases each section holds in all (its rows are the most urgent few).
     pub counts: TodayCounts,
     pub sync: SyncState,
@@ -147,6 +152,9 @@ pub struct TodayCounts {
     /// Counted among the centre's newest 200 open cases (today reads no more).
     pub escalated_in: usize,
     pub escalated_out: usize,
+    /// Open alerts.
+    #[serde(default)]
+    pub alerts: usize,
 }
 
 /// Which cases the list shows.
@@ -223,6 +231,18 @@ pub struct CaseScreen {
     pub committees: Vec<UnitRef>,
     /// Parties' phones and ID numbers, when held here.
     pub contacts: Option<ContactsDocument>,
+    /// Other cases sharing a party with this one, strongest match first.
+    #[serde(default)]
+    pub matches: Vec<MatchRow>,
+    /// 同一当事人既往纠纷 N 件: of those, reported before this one.
+    #[serde(default)]
+    pub earlier_cases: usize,
+    /// The other cases of the matter this case is linked into.
+    #[serde(default)]
+    pub matter: Vec<CaseRow>,
+    /// Early-warning alerts concerning this case, open ones first.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
 }
 
 /// What the report form offers.
@@ -263,6 +283,56 @@ pub struct HouseholdScreen {
 pub struct ActInput {
     pub case: CaseId,
     pub action: Action,
+}
+
+/// Another case sharing a party with the one shown (或 the report being written): "同一当事人既往纠纷
+/// N 件" lists them, and those that may be the same dispute reported twice are "可能重复上报".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatchRow {
+    pub row: CaseRow,
+    /// Our party's name and theirs, as written.
+    pub ours: String,
+    pub theirs: String,
+    /// How the parties match (same ID number, same phone, names that sound alike in the
+    /// same village).
+    pub how: PartyMatch,
+    /// 可能重复上报: the same category, reported within [`crate::store::DUPLICATE_WINDOW_DAYS`]
+    /// days, not yet decided by staff (linked as one matter, or marked distinct).
+    pub possible_duplicate: bool,
+    /// Staff linked the two into one matter.
+    pub same_matter: bool,
+    /// Staff decided the two are different matters (判定非重复).
+    pub distinct: bool,
+}
+
+/// A matter (事项): cases staff linked as one, with their states.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatterScreen {
+    pub matter: MatterId,
+    /// Its cases, oldest report first.
+    pub cases: Vec<CaseRow>,
+}
+
+/// An early-warning alert with its cases.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub alert: Alert,
+    /// The rule that raised it, in Chinese ("同一当事人 90 天内涉及 3 件及以上纠纷"); for an
+    /// alert recorded by another tier, empty.
+    pub rule: String,
+    pub cases: Vec<CaseRow>,
+    /// Whether this person may acknowledge it (centre staff over every case it names).
+    pub may_acknowledge: bool,
+}
+
+/// The 预警 list: the alerts the unit's rules raise over its cases, those acknowledged, and
+/// those acknowledged at another tier of the cases escalated here (随案上报).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsScreen {
+    pub open: Vec<AlertRow>,
+    pub acknowledged: Vec<AlertRow>,
+    /// The rules in force for the unit, in Chinese.
+    pub rules: Vec<String>,
 }
 
 /// The figures screen: a unit's report with names for its keys.
@@ -327,6 +397,17 @@ macro_rules! app_commands {
             /// An attachment's type and bytes (base64), from this device or else the server.
             attachment(case: $crate::ids::CaseId, sha256: String)
                 -> $crate::screens::AttachmentData;
+            /// Other cases sharing a party with a report not yet saved (可能重复上报, 既往纠纷).
+            report_matches(report: $crate::model::NewCase) -> Vec<$crate::screens::MatchRow>;
+            /// Links cases as one matter (关联为同一事项), joining the matter one of them is in.
+            link_cases(cases: Vec<$crate::ids::CaseId>, note: String)
+                -> $crate::screens::MatterScreen;
+            /// A matter and its cases.
+            matter(id: $crate::ids::MatterId) -> $crate::screens::MatterScreen;
+            /// The 预警 list.
+            alerts() -> $crate::screens::AlertsScreen;
+            /// Acknowledges an alert (预警签收) with what was done, in each case it names.
+            acknowledge_alert(key: String, note: String) -> $crate::screens::AlertsScreen;
             /// The header's sync line.
             sync_state() -> $crate::screens::SyncState;
             /// Syncs at once; answers how it went.
@@ -350,7 +431,7 @@ mod tests {
     #[test]
     fn commands_have_distinct_snake_case_names() {
         let names = crate::app_commands!(names);
-        assert_eq!(names.len(), 18);
+        assert_eq!(names.len(), 23);
         let distinct: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
         for n in names {

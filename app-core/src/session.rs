@@ -7,6 +7,8 @@
 //! ([`Session::run_sync`]), which sends them when a server answers, backs off when none does, and
 //! reports every change of its state to the shell (which pushes it to the interface).
 
+mod prevention;
+
 use crate::client::{SyncClient, SyncError};
 use crate::deadline::DueState;
 use crate::document::VisitOutcome;
@@ -331,6 +333,13 @@ impl Session {
             },
             now,
         )?;
+        let alerts = if me.at_centre {
+            let (rows, count) = prevention::today_alerts(&store, &me.actor, now)?;
+            counts.alerts = count;
+            rows
+        } else {
+            Vec::new()
+        };
         Ok(Today {
             me,
             now,
@@ -344,6 +353,7 @@ impl Session {
             escalated_in,
             escalated_out,
             conflicts,
+            alerts,
             counts,
             sync,
         })
@@ -423,7 +433,12 @@ impl Session {
             .filter(|u| u.centre || u.tier == Tier::Village)
             .map(UnitRef::from)
             .collect();
+        let context = prevention::case_context(&store, &me.actor, &view.summary, now)?;
         Ok(CaseScreen {
+            matches: context.matches,
+            earlier_cases: context.earlier_cases,
+            matter: context.matter,
+            alerts: context.alerts,
             row: Self::row(&store, view.summary, now),
             document: view.document,
             state,

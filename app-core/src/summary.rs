@@ -7,10 +7,10 @@
 //! deadline is computed here, offline, by the responsible unit's [`crate::deadline::DeadlinePolicy`].
 
 use crate::deadline::DueState;
-use crate::ids::{CaseId, HouseholdId, PersonId, UnitId};
-use crate::model::{Action, Assignee, CaseDocument, Difficulty, Satisfaction};
+use crate::ids::{CaseId, HouseholdId, MatterId, PersonId, UnitId};
+use crate::model::{Action, Assignee, CaseDocument, Difficulty, RiskFlag, Satisfaction};
 use crate::org::Directory;
-use crate::workflow::{Folded, Judicial, Status};
+use crate::workflow::{AlertRecord, Folded, Judicial, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -75,6 +75,24 @@ pub struct CaseSummary {
     /// contacts document from then on.
     #[serde(default)]
     pub contacts_erased_at: Option<i64>,
+    /// The village (村/社区) the dispute happened in: the place path's unit of that tier.
+    #[serde(default)]
+    pub village: Option<UnitId>,
+    /// Risk flags set at assessment (研判).
+    #[serde(default)]
+    pub risks: BTreeSet<RiskFlag>,
+    /// How many times mediation failed.
+    #[serde(default)]
+    pub failures: u32,
+    /// The matter (事项) staff linked the case into.
+    #[serde(default)]
+    pub matter: Option<MatterId>,
+    /// Cases staff decided are different matters (not duplicates of this one).
+    #[serde(default)]
+    pub distinct_from: BTreeSet<CaseId>,
+    /// Early-warning alerts acknowledged in this case.
+    #[serde(default)]
+    pub alerts: Vec<AlertRecord>,
 }
 
 impl CaseSummary {
@@ -161,6 +179,19 @@ impl CaseSummary {
             units,
             updated_at: state.map_or(document.created_at, |s| s.updated_at),
             contacts_erased_at: state.and_then(|s| s.contacts_erased_at),
+            village: path
+                .iter()
+                .find(|u| {
+                    directory
+                        .unit(u)
+                        .is_some_and(|unit| unit.tier == crate::org::Tier::Village)
+                })
+                .cloned(),
+            risks: state.map(|s| s.risks.clone()).unwrap_or_default(),
+            failures: state.map_or(0, |s| s.failures),
+            matter: state.and_then(|s| s.matter.clone()),
+            distinct_from: state.map(|s| s.distinct_from.clone()).unwrap_or_default(),
+            alerts: state.map(|s| s.alerts.clone()).unwrap_or_default(),
         }
     }
 

@@ -15,7 +15,20 @@ use crate::ids::{CaseId, MatterId, UnitId};
 use crate::model::{Difficulty, RiskFlag};
 
 /// An alert's level (预警等级), most urgent first: red, orange, yellow, blue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    autosurgeon::Reconcile,
+    autosurgeon::Hydrate,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// 红色预警

@@ -27,12 +27,13 @@
 //! until a [`Action::SettleConflict`] names them. Because the fold depends only on the set of
 //! entries, every replica that has the same entries computes the same state.
 
-use crate::ids::{EntryId, PersonId, UnitId};
+use crate::ids::{CaseId, EntryId, MatterId, PersonId, UnitId};
 use crate::model::{
     Action, ActionKind, Actor, Agreement, Assignee, Difficulty, EscalationReason, RiskFlag,
     Satisfaction, TimelineEntry,
 };
 use crate::org::Role;
+use crate::warning::{AlertAck, Level};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -148,6 +149,31 @@ pub struct FollowUpRecord {
     pub relapsed: bool,
 }
 
+/// An early-warning alert acknowledged in the case (预警签收), as the fold saw it: the alert's
+/// key, level and words as shown to the person who acknowledged it, and what they wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub key: String,
+    pub level: Level,
+    pub words: String,
+    /// Who acknowledged it (their name then), when, and what they did about it.
+    pub by: String,
+    pub at: i64,
+    pub note: String,
+}
+
+impl AlertRecord {
+    /// The acknowledgement as the rules read it.
+    pub fn ack(&self) -> AlertAck {
+        AlertAck {
+            key: self.key.clone(),
+            by: self.by.clone(),
+            at: self.at,
+            note: self.note.clone(),
+        }
+    }
+}
+
 /// What the fold did with one entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
@@ -211,6 +237,19 @@ pub struct CaseState {
     /// When staff erased the parties' contact details (删除联系方式), if they did.
     #[serde(default)]
     pub contacts_erased_at: Option<i64>,
+    /// The matter (事项) staff linked the case into, if any.
+    #[serde(default)]
+    pub matter: Option<MatterId>,
+    /// Cases staff decided are different matters (判定非重复): no longer shown as possible
+    /// duplicates of this one.
+    #[serde(default)]
+    pub distinct_from: BTreeSet<CaseId>,
+    /// Early-warning alerts acknowledged in this case (预警签收), in timeline order.
+    #[serde(default)]
+    pub alerts: Vec<AlertRecord>,
+    /// How many times this case's mediation failed (调解失败).
+    #[serde(default)]
+    pub failures: u32,
 }
 
 impl CaseState {
@@ -259,6 +298,12 @@ pub enum Denied {
     NeedsReason,
     #[error("the parties' contact details were erased already")]
     AlreadyErased,
+    #[error("the case is already in matter {0}")]
+    AlreadyInMatter(String),
+    #[error("the case is not in matter {0}")]
+    NotInMatter(String),
+    #[error("alert {0} was acknowledged in this case already")]
+    AlreadyAcknowledged(String),
 }
 
 impl Denied {
@@ -288,6 +333,9 @@ impl Denied {
             Denied::Relapsed => "回访发现纠纷反复，请重新启动案件，而不是办结".to_owned(),
             Denied::NeedsReason => "删除联系方式须说明理由（当事人申请、保存期限等）".to_owned(),
             Denied::AlreadyErased => "当事人联系方式已删除".to_owned(),
+            Denied::AlreadyInMatter(m) => format!("案件已关联在事项{m}中"),
+            Denied::NotInMatter(m) => format!("案件不在事项{m}中"),
+            Denied::AlreadyAcknowledged(_) => "此预警已在本案签收".to_owned(),
         }
     }
 }
@@ -506,6 +554,16 @@ pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result
             }
             Ok(())
         }
+        // Whose unit: the responsible centre, a centre the case has been with, or one above the
+        // responsible centre (a township links its villages' cases): `rules::check_action`
+        // holds that with the directory.
+        K::LinkMatter | K::UnlinkMatter | K::MarkDistinct | K::AcknowledgeAlert => {
+            if actor.role.is_centre() {
+                Ok(())
+            } else {
+                Err(role_may_not(actor, action))
+            }
+        }
         K::Edit => {
             let reporter = actor.person == state.reporter;
             if is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter {
@@ -542,6 +600,15 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
             Ok(())
         }
         Action::EraseContacts { reason } if reason.trim().is_empty() => Err(Denied::NeedsReason),
+        Action::LinkMatter { matter, .. } if state.matter.as_ref() == Some(matter) => {
+            Err(Denied::AlreadyInMatter(matter.to_string()))
+        }
+        Action::UnlinkMatter { matter, .. } if state.matter.as_ref() != Some(matter) => {
+            Err(Denied::NotInMatter(matter.to_string()))
+        }
+        Action::AcknowledgeAlert { alert, .. } if state.alerts.iter().any(|a| &a.key == alert) => {
+            Err(Denied::AlreadyAcknowledged(alert.clone()))
+        }
         _ => Ok(()),
     }
 }
@@ -578,6 +645,10 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
                 last_entry: None,
                 updated_at: at,
                 contacts_erased_at: None,
+                matter: None,
+                distinct_from: BTreeSet::new(),
+                alerts: Vec::new(),
+                failures: 0,
             }
         }
         (Some(s), _) => s,
@@ -632,7 +703,10 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             s.status = Status::Stabilised;
             s.handled_at = Some(at);
         }
-        Action::Fail { .. } => s.status = Status::Failed,
+        Action::Fail { .. } => {
+            s.status = Status::Failed;
+            s.failures += 1;
+        }
         Action::Escalate { to, reason, .. } => {
             s.escalations.push(EscalationRecord {
                 entry: entry.id.clone(),
@@ -720,6 +794,24 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
         Action::EraseContacts { .. } => {
             s.contacts_erased_at.get_or_insert(at);
         }
+        Action::LinkMatter { matter, .. } => s.matter = Some(matter.clone()),
+        Action::UnlinkMatter { .. } => s.matter = None,
+        Action::MarkDistinct { other, .. } => {
+            s.distinct_from.insert(other.clone());
+        }
+        Action::AcknowledgeAlert {
+            alert,
+            level,
+            words,
+            note,
+        } => s.alerts.push(AlertRecord {
+            key: alert.clone(),
+            level: *level,
+            words: words.clone(),
+            by: entry.actor.name.clone(),
+            at,
+            note: note.clone(),
+        }),
     }
     s.updated_at = s.updated_at.max(at);
     s
@@ -741,6 +833,10 @@ pub fn precedence(action: &Action) -> u8 {
         | Action::RecordJudicialConfirmation { .. }
         | Action::SettleConflict { .. }
         | Action::EraseContacts { .. }
+        | Action::LinkMatter { .. }
+        | Action::UnlinkMatter { .. }
+        | Action::MarkDistinct { .. }
+        | Action::AcknowledgeAlert { .. }
         | Action::Edit { .. } => 6,
         Action::Fail { .. } => 7,
         Action::Stabilise { .. } => 8,
@@ -894,7 +990,13 @@ pub fn offered(state: Option<&CaseState>, actor: &Actor) -> Vec<ActionKind> {
     ActionKind::ALL
         .into_iter()
         .filter(|&kind| match kind {
-            ActionKind::Report | ActionKind::Edit => false,
+            // Screens of their own: the report form, field edits, the possible duplicates, the
+            // matter and the alerts sections.
+            ActionKind::Report
+            | ActionKind::Edit
+            | ActionKind::LinkMatter
+            | ActionKind::MarkDistinct
+            | ActionKind::AcknowledgeAlert => false,
             ActionKind::SettleConflict => state.is_some_and(|s| !s.conflicts.is_empty()),
             _ => true,
         })

@@ -57,11 +57,12 @@ app_core::app_commands!(tauri_commands);
 /// What each command does: one call into the session, at the shell's clock.
 mod handlers {
     use super::{Answer, CommandError};
-    use app_core::ids::{CaseId, HouseholdId};
+    use app_core::ids::{CaseId, HouseholdId, MatterId};
     use app_core::model::NewCase;
     use app_core::screens::{
-        ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-        HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
+        ActInput, AlertsScreen, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen,
+        FormOptions, HouseholdRow, HouseholdScreen, MatchRow, MatterScreen, Me, Roster, SyncState,
+        Today, VisitInput, VisitRecorded,
     };
     use app_core::session::Session;
 
@@ -154,6 +155,34 @@ mod handlers {
         sha256: String,
     ) -> Answer<AttachmentData> {
         Ok(app.attachment(&case, &sha256).await?)
+    }
+
+    pub(super) async fn report_matches(app: &Session, report: NewCase) -> Answer<Vec<MatchRow>> {
+        Ok(app.report_matches(&report, now())?)
+    }
+
+    pub(super) async fn link_cases(
+        app: &Session,
+        cases: Vec<CaseId>,
+        note: String,
+    ) -> Answer<MatterScreen> {
+        Ok(app.link_cases(&cases, &note, now())?)
+    }
+
+    pub(super) async fn matter(app: &Session, id: MatterId) -> Answer<MatterScreen> {
+        Ok(app.matter(&id, now())?)
+    }
+
+    pub(super) async fn alerts(app: &Session) -> Answer<AlertsScreen> {
+        Ok(app.alerts(now())?)
+    }
+
+    pub(super) async fn acknowledge_alert(
+        app: &Session,
+        key: String,
+        note: String,
+    ) -> Answer<AlertsScreen> {
+        Ok(app.acknowledge_alert(&key, &note, now())?)
     }
 
     pub(super) async fn sync_state(app: &Session) -> Answer<SyncState> {

@@ -4,7 +4,7 @@
 use super::Store;
 use crate::error::{Error, Result};
 use crate::figures::{self, Report};
-use crate::ids::{PersonId, UnitId};
+use crate::ids::{MatterId, PersonId, UnitId};
 use crate::summary::CaseSummary;
 use crate::workflow::Status;
 use rusqlite::params;
@@ -36,6 +36,8 @@ pub struct CaseFilter {
     pub conflicts_only: bool,
     /// Part of a party's name or of the case's title (the search box).
     pub search: Option<String>,
+    /// Only the cases linked into this matter.
+    pub matter: Option<MatterId>,
     /// At most this many rows (0: no limit).
     pub limit: u32,
     pub order: ListOrder,
@@ -172,6 +174,10 @@ impl Store {
         }
         if filter.conflicts_only {
             clauses.push("c.conflicts > 0".to_owned());
+        }
+        if let Some(matter) = &filter.matter {
+            let a = arg(matter.to_string().into(), &mut args);
+            clauses.push(format!("json_extract(c.summary, '$.matter') = {a}"));
         }
         if let Some(name) = filter.search.as_deref().map(str::trim) {
             if !name.is_empty() {

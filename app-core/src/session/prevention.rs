@@ -1,0 +1,409 @@
+//! Prevention (化解在萌芽) as the app shows it: the cases that share a party with a case or a
+//! report being written (同一当事人既往纠纷, 可能重复上报), matters (cases staff linked as one),
+//! and the early-warning alerts the unit's rules raise over the cases this device holds. A grid
+//! worker's phone holds its own caseload and a centre's desk its unit's, so the same code
+//! answers "against the device's own caseload" and "against the unit's"; nothing waits on the
+//! network.
+//!
+//! Nothing here merges or decides anything by itself: staff link cases, mark a possible
+//! duplicate distinct and acknowledge alerts, each a timeline entry in the cases concerned.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{lock, AppError, AppResult, Session};
+use crate::error::Error;
+use crate::ids::{CaseId, MatterId};
+use crate::model::{Action, Actor, NewCase};
+use crate::rules;
+use super::TODAY_ROWS;
+use crate::screens::{AlertRow, AlertsScreen, CaseRow, MatchRow, MatterScreen};
+use crate::store::{CaseFilter, CaseMatch, Store};
+use crate::summary::CaseSummary;
+use crate::warning::{self, Alert, WarnCase, WarnParty};
+
+impl Session {
+    /// Other cases sharing a party with a report not yet saved.
+    pub fn report_matches(&self, new: &NewCase, now: i64) -> AppResult<Vec<MatchRow>> {
+        self.me()?;
+        let store = lock(&self.store);
+        let found = store.party_matches_for_new(new)?;
+        match_rows(&store, found, None, &new.category, now, now)
+    }
+
+    /// Links `cases` as one matter (关联为同一事项): into the matter one of them is already in
+    /// (the first such, in the order given), else a new one. Every case is checked before any
+    /// is written, so that a refusal links none.
+    pub fn link_cases(&self, cases: &[CaseId], note: &str, now: i64) -> AppResult<MatterScreen> {
+        let me = self.me()?;
+        let distinct: BTreeSet<&CaseId> = cases.iter().collect();
+        if distinct.len() < 2 {
+            return Err(Error::invalid(
+                "cases",
+                "关联为同一事项至少需要两件案件 (link at least two cases)",
+            )
+            .into());
+        }
+        let mut store = lock(&self.store);
+        let mut states = Vec::new();
+        for id in cases {
+            let view = store.case(id)?;
+            states.push((id, view.folded.state));
+        }
+        let matter = states
+            .iter()
+            .find_map(|(_, s)| s.as_ref().and_then(|s| s.matter.clone()))
+            .unwrap_or_else(MatterId::generate);
+        let action = Action::LinkMatter {
+            matter: matter.clone(),
+            note: note.trim().to_owned(),
+        };
+        let mut todo = Vec::new();
+        for (id, state) in &states {
+            if state.as_ref().and_then(|s| s.matter.as_ref()) == Some(&matter) {
+                continue;
+            }
+            rules::check_action(store.directory(), state.as_ref(), &me.actor, &action, now)?;
+            todo.push(*id);
+        }
+        for id in todo {
+            store.act(id, &me.actor, action.clone(), now)?;
+        }
+        drop(store);
+        self.wake.notify_one();
+        self.matter(&matter, now)
+    }
+
+    /// A matter and its cases (those this device holds).
+    pub fn matter(&self, matter: &MatterId, now: i64) -> AppResult<MatterScreen> {
+        self.me()?;
+        let store = lock(&self.store);
+        let mut cases = Self::rows(
+            &store,
+            &CaseFilter {
+                matter: Some(matter.clone()),
+                ..Default::default()
+            },
+            now,
+        )?;
+        if cases.is_empty() {
+            return Err(Error::invalid("matter", format!("本机没有事项 {matter} 的案件")).into());
+        }
+        cases.sort_by(|a, b| {
+            (a.summary.reported_at, &a.summary.id).cmp(&(b.summary.reported_at, &b.summary.id))
+        });
+        Ok(MatterScreen {
+            matter: matter.clone(),
+            cases,
+        })
+    }
+
+    /// The 预警 list.
+    pub fn alerts(&self, now: i64) -> AppResult<AlertsScreen> {
+        let me = self.me()?;
+        let store = lock(&self.store);
+        alerts_screen(&store, &me.actor, now)
+    }
+
+    /// Acknowledges the alert `key` (预警签收): an entry in each case it names, checked for every
+    /// case before any is written. Then the list again.
+    pub fn acknowledge_alert(&self, key: &str, note: &str, now: i64) -> AppResult<AlertsScreen> {
+        let me = self.me()?;
+        let mut store = lock(&self.store);
+        let alerts = evaluate(&store, &me.actor, now)?;
+        let alert = alerts
+            .into_iter()
+            .find(|a| a.key == key)
+            .ok_or_else(|| Error::invalid("alert", format!("没有预警 {key} (no such alert)")))?;
+        if alert.acknowledged.is_some() {
+            return Err(Error::invalid("alert", "此预警已签收 (already acknowledged)").into());
+        }
+        let action = Action::AcknowledgeAlert {
+            alert: alert.key.clone(),
+            level: alert.level,
+            words: alert.words.clone(),
+            note: note.trim().to_owned(),
+        };
+        for id in &alert.cases {
+            let view = store.case(id)?;
+            rules::check_action(
+                store.directory(),
+                view.folded.state.as_ref(),
+                &me.actor,
+                &action,
+                now,
+            )?;
+        }
+        for id in &alert.cases {
+            store.act(id, &me.actor, action.clone(), now)?;
+        }
+        self.wake.notify_one();
+        alerts_screen(&store, &me.actor, now)
+    }
+}
+
+/// The case screen's part: other cases sharing a party, how many came before, the rest of its
+/// matter, and the alerts naming it.
+pub(super) struct CaseContext {
+    pub matches: Vec<MatchRow>,
+    pub earlier_cases: usize,
+    pub matter: Vec<CaseRow>,
+    pub alerts: Vec<Alert>,
+}
+
+pub(super) fn case_context(
+    store: &Store,
+    actor: &Actor,
+    summary: &CaseSummary,
+    now: i64,
+) -> AppResult<CaseContext> {
+    let found = store.party_matches(&summary.id)?;
+    let earlier_cases = found
+        .iter()
+        .filter(|m| m.reported_at < summary.reported_at)
+        .map(|m| &m.case)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let matches = match_rows(
+        store,
+        found,
+        Some(summary),
+        &summary.category,
+        summary.reported_at,
+        now,
+    )?;
+    let matter = match &summary.matter {
+        Some(m) => Session::rows(
+            store,
+            &CaseFilter {
+                matter: Some(m.clone()),
+                ..Default::default()
+            },
+            now,
+        )?
+        .into_iter()
+        .filter(|r| r.summary.id != summary.id)
+        .collect(),
+        None => Vec::new(),
+    };
+    let alerts = if actor.role.is_centre() {
+        evaluate(store, actor, now)?
+            .into_iter()
+            .filter(|a| a.cases.contains(&summary.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CaseContext {
+        matches,
+        earlier_cases,
+        matter,
+        alerts,
+    })
+}
+
+/// Today's open alerts, the most urgent few, and how many there are.
+pub(super) fn today_alerts(
+    store: &Store,
+    actor: &Actor,
+    now: i64,
+) -> AppResult<(Vec<AlertRow>, usize)> {
+    let screen = alerts_screen(store, actor, now)?;
+    let count = screen.open.len();
+    let mut open = screen.open;
+    open.truncate(TODAY_ROWS as usize);
+    Ok((open, count))
+}
+
+/// Rows for matches: each other case once (its strongest match), with whether it may be the
+/// same dispute reported twice. `ours`: the case the matches are of, if saved.
+fn match_rows(
+    store: &Store,
+    found: Vec<CaseMatch>,
+    ours: Option<&CaseSummary>,
+    category: &str,
+    reported_at: i64,
+    now: i64,
+) -> AppResult<Vec<MatchRow>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for m in found {
+        if !seen.insert(m.case.clone()) {
+            continue;
+        }
+        let Ok(theirs) = store.summary(&m.case) else {
+            continue;
+        };
+        let same_matter = ours
+            .and_then(|o| o.matter.as_ref())
+            .is_some_and(|mine| theirs.matter.as_ref() == Some(mine));
+        let distinct = ours.is_some_and(|o| {
+            o.distinct_from.contains(&theirs.id) || theirs.distinct_from.contains(&o.id)
+        });
+        let possible_duplicate =
+            !same_matter && !distinct && m.is_possible_duplicate(category, reported_at);
+        out.push(MatchRow {
+            row: Session::row(store, theirs, now),
+            ours: m.ours,
+            theirs: m.theirs,
+            how: m.how,
+            possible_duplicate,
+            same_matter,
+            distinct,
+        });
+    }
+    Ok(out)
+}
+
+/// The alerts the unit's rules raise over the cases of `actor`'s unit held here.
+fn evaluate(store: &Store, actor: &Actor, now: i64) -> AppResult<Vec<Alert>> {
+    let summaries = store.list(
+        &CaseFilter {
+            unit: Some(actor.unit.clone()),
+            ..Default::default()
+        },
+        now,
+    )?;
+    let ids: Vec<CaseId> = summaries.iter().map(|s| s.id.clone()).collect();
+    let mut keys = store.party_keys(&ids)?;
+    let cases: Vec<WarnCase> = summaries
+        .into_iter()
+        .map(|s| warn_case(s, &mut keys))
+        .collect();
+    let rules = store.directory().warning_rules(&actor.unit);
+    Ok(warning::evaluate(&rules, &cases, now))
+}
+
+fn warn_case(s: CaseSummary, keys: &mut HashMap<CaseId, Vec<(String, Vec<String>)>>) -> WarnCase {
+    let parties = keys
+        .remove(&s.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, keys)| WarnParty { name, keys })
+        .collect();
+    WarnCase {
+        acknowledged: s.alerts.iter().map(|a| a.ack()).collect(),
+        id: s.id,
+        title: s.title,
+        category: s.category,
+        village: s.village,
+        reported_at: s.reported_at,
+        due_at: s.due_at,
+        handled_at: s.handled_at.or(s.closed_at),
+        difficulty: s.difficulty,
+        risks: s.risks,
+        failures: s.failures,
+        parties,
+        matter: s.matter,
+    }
+}
+
+fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScreen> {
+    let rules = store.directory().warning_rules(&actor.unit);
+    let described: HashMap<&str, String> = rules
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.zh()))
+        .collect();
+    let alerts = evaluate(store, actor, now)?;
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    let mut open = Vec::new();
+    let mut acknowledged = Vec::new();
+    let mut rows = HashMap::new();
+    let mut row_of = |id: &CaseId| -> AppResult<Option<CaseRow>> {
+        if let Some(r) = rows.get(id) {
+            return Ok(Some(Clone::clone(r)));
+        }
+        match store.summary(id) {
+            Ok(s) => {
+                let r = Session::row(store, s, now);
+                rows.insert(id.clone(), r.clone());
+                Ok(Some(r))
+            }
+            Err(Error::UnknownCase(_)) => Ok(None),
+            Err(e) => Err(AppError::from(e)),
+        }
+    };
+    for alert in alerts {
+        known.insert(alert.key.clone());
+        let mut cases = Vec::new();
+        for id in &alert.cases {
+            cases.extend(row_of(id)?);
+        }
+        let may_acknowledge = alert.acknowledged.is_none()
+            && cases.iter().all(|r| may_oversee(store, actor, &r.summary));
+        let row = AlertRow {
+            rule: described
+                .get(alert.rule.as_str())
+                .cloned()
+                .unwrap_or_default(),
+            alert,
+            cases,
+            may_acknowledge,
+        };
+        if row.alert.acknowledged.is_some() {
+            acknowledged.push(row);
+        } else {
+            open.push(row);
+        }
+    }
+    // Alerts acknowledged in cases held here that this unit's rules do not raise (another
+    // tier's, recorded in a case escalated here): shown as they were recorded.
+    let summaries = store.list(
+        &CaseFilter {
+            unit: Some(actor.unit.clone()),
+            ..Default::default()
+        },
+        now,
+    )?;
+    let mut recorded: HashMap<String, AlertRow> = HashMap::new();
+    for s in &summaries {
+        for a in &s.alerts {
+            if known.contains(&a.key) {
+                continue;
+            }
+            let row = Session::row(store, s.clone(), now);
+            recorded
+                .entry(a.key.clone())
+                .and_modify(|r| r.cases.push(row.clone()))
+                .or_insert_with(|| AlertRow {
+                    alert: Alert {
+                        key: a.key.clone(),
+                        rule: String::new(),
+                        level: a.level,
+                        words: a.words.clone(),
+                        cases: vec![s.id.clone()],
+                        raised_at: a.at,
+                        acknowledged: Some(a.ack()),
+                    },
+                    rule: String::new(),
+                    cases: vec![row],
+                    may_acknowledge: false,
+                });
+        }
+    }
+    let mut recorded: Vec<AlertRow> = recorded.into_values().collect();
+    recorded.sort_by(|a, b| {
+        (a.alert.level, -a.alert.raised_at, &a.alert.key).cmp(&(
+            b.alert.level,
+            -b.alert.raised_at,
+            &b.alert.key,
+        ))
+    });
+    acknowledged.extend(recorded);
+    Ok(AlertsScreen {
+        open,
+        acknowledged,
+        rules: rules.rules.iter().map(|r| r.zh()).collect(),
+    })
+}
+
+/// Whether `actor`'s centre oversees the case: the one responsible, one it was escalated to or
+/// from, or one above the responsible one (what [`rules::check_action`] requires of linking and
+/// acknowledging, read from the summary; the store checks again when it is written).
+fn may_oversee(store: &Store, actor: &Actor, s: &CaseSummary) -> bool {
+    actor.role.is_centre()
+        && (actor.unit == s.responsible_unit
+            || s.escalated_to.contains(&actor.unit)
+            || s.escalated_from.contains(&actor.unit)
+            || store.directory().is_within(&s.responsible_unit, &actor.unit))
+}
