@@ -11,5 +11,6 @@ mod sync_crash;
 mod sync_errors;
 mod sync_tls;
 mod tier;
+mod prevention;
 mod trust;
 mod untrusted;

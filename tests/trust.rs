@@ -775,3 +775,78 @@ async fn trust_a_step_without_its_words_is_refused() -> anyhow::Result<()> {
     assert_eq!(taken.0, 200, "{}", taken.1);
     Ok(())
 }
+
+/// Linking matters, deciding duplicates and acknowledging alerts are the centre's: a grid
+/// worker's device that writes them is refused, and an acknowledgement can never be taken back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_a_grid_worker_cannot_link_matters_nor_acknowledge_alerts() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let desk = Device::enrol(&server, STAFF).await?;
+    let (id, _) = synced_case(&gw).await?;
+    let key = DocKind::Case.key(id.as_str());
+    let forged = |action: Action| -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut doc = device_doc(&gw, &id)?;
+        let heads = doc.get_heads();
+        let report = timeline(&doc)?[0].clone();
+        let me = actor(&gw.store(), GW, Role::GridWorker);
+        insert_entry(
+            &mut doc,
+            1,
+            &TimelineEntry {
+                id: EntryId::generate(),
+                base: Some(report.id),
+                at: now_ms(),
+                actor: me,
+                action,
+            },
+        )?;
+        doc.commit();
+        Ok(changes_since(&mut doc, &heads))
+    };
+    let link = forged(Action::LinkMatter {
+        matter: app_core::ids::MatterId::generate(),
+        note: String::new(),
+    })?;
+    refused(&server, &gw, &key, link, (409, "workflow_denied", "may not")).await?;
+    let ack = forged(Action::AcknowledgeAlert {
+        alert: "category-spread:category-spread:agriculture_fishery:x".to_owned(),
+        level: app_core::warning::Level::Red,
+        words: "已处置".to_owned(),
+        note: "已处置".to_owned(),
+    })?;
+    refused(&server, &gw, &key, ack, (409, "workflow_denied", "may not")).await?;
+
+    // The desk acknowledges an alert; a change that removes the acknowledgement is refused.
+    let staff = actor(&desk.store(), STAFF, Role::CentreStaff);
+    desk.sync().await?;
+    desk.store().act(
+        &id,
+        &staff,
+        Action::AcknowledgeAlert {
+            alert: "key-person:key-person:x".to_owned(),
+            level: app_core::warning::Level::Orange,
+            words: "涉及重点人员".to_owned(),
+            note: "已安排专人稳控".to_owned(),
+        },
+        now_ms(),
+    )?;
+    desk.sync().await?;
+    gw.sync().await?;
+    let mut doc = device_doc(&gw, &id)?;
+    let heads = doc.get_heads();
+    let list = doc.get(ROOT, "timeline")?.expect("timeline").1;
+    assert_eq!(timeline(&doc)?.len(), 2, "the phone holds the acknowledgement");
+    doc.delete(&list, 1)?;
+    doc.commit();
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut doc, &heads),
+        (422, "bad_document", "the timeline only grows"),
+    )
+    .await?;
+    assert_eq!(desk_timeline(&desk, &id).await?.len(), 2);
+    Ok(())
+}

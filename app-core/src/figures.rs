@@ -252,6 +252,7 @@ mod tests {
             centre: tier != Tier::Grid,
             policy: None,
             escalate_skip_to: Vec::new(),
+            warnings: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! The directory is administered on the server and copied to devices; it is not a CRDT.
 
 use crate::deadline::DeadlinePolicy;
+use crate::warning::WarningRules;
 use crate::ids::{PersonId, UnitId};
 use crate::taxonomy::CategoryCode;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,10 @@ pub struct Unit {
     /// tier), where the rules allow it; empty: escalation goes to the next centre up only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalate_skip_to: Vec<UnitId>,
+    /// Early-warning rules (风险预警规则) for this unit's cases; `None` inherits the parent's,
+    /// then [`WarningRules::default_rules`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<WarningRules>,
 }
 
 /// What a person may do in the system. A person may hold several roles.
@@ -333,6 +338,15 @@ impl Directory {
             .collect()
     }
 
+    /// The early-warning rules in force for `unit`: its own, or the nearest ancestor's, or the
+    /// built-in defaults.
+    pub fn warning_rules(&self, unit: &UnitId) -> WarningRules {
+        self.ancestors_inclusive(unit)
+            .into_iter()
+            .find_map(|u| u.warnings.clone())
+            .unwrap_or_else(WarningRules::default_rules)
+    }
+
     /// The deadline policy that applies to cases handled by `unit`: its own, or the nearest
     /// ancestor's, or the default.
     pub fn policy(&self, unit: &UnitId) -> DeadlinePolicy {
@@ -372,6 +386,7 @@ mod tests {
             centre,
             policy: None,
             escalate_skip_to: Vec::new(),
+            warnings: None,
         }
     }
 

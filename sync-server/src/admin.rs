@@ -1,10 +1,12 @@
-//! Admin operations behind the CLI: importing the directory from CSV files.
+//! Admin operations behind the CLI: importing the directory from CSV files, and setting a
+//! unit's early-warning rules from a TOML file.
 
 use crate::db::ServerDb;
 use crate::error::{Error, Result};
 use app_core::ids::{PersonId, UnitId};
 use app_core::org::{Directory, Person, Role, Tier, Unit};
 use app_core::taxonomy::CategoryCode;
+use app_core::warning::WarningRules;
 use std::path::Path;
 
 fn rows(path: &Path, columns: usize) -> Result<Vec<Vec<String>>> {
@@ -54,6 +56,47 @@ pub fn import_units(mut db: ServerDb, path: &Path) -> Result<usize> {
     let directory = Directory::new(units, people)?;
     db.store.set_directory(directory)?;
     Ok(rows.len())
+}
+
+/// Sets `unit`'s early-warning rules (风险预警规则) from a TOML file; devices receive them with
+/// the directory. A file with an error is refused with its line named, and the rules in force
+/// stay as they were. Returns how many rules are now in force.
+pub fn set_warning_rules(mut db: ServerDb, unit: &UnitId, path: &Path) -> Result<usize> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::File {
+        action: "read",
+        path: path.to_owned(),
+        error,
+    })?;
+    let rules = WarningRules::from_toml(&text).map_err(|e| Error::BadImport {
+        at: format!("{} line {}", path.display(), e.line),
+        problem: format!("{e} / {}", e.zh()),
+    })?;
+    let mut units: Vec<Unit> = db.store.directory().units().cloned().collect();
+    let people: Vec<Person> = db.store.directory().people().cloned().collect();
+    let target = units
+        .iter_mut()
+        .find(|u| &u.id == unit)
+        .ok_or_else(|| Error::BadImport {
+            at: path.display().to_string(),
+            problem: format!("unit `{unit}` is not in the directory"),
+        })?;
+    let n = rules.rules.len();
+    target.warnings = Some(rules);
+    db.store.set_directory(Directory::new(units, people)?)?;
+    Ok(n)
+}
+
+/// The early-warning rules in force for `unit`, as TOML (its own, an ancestor's, or the
+/// defaults).
+pub fn warning_rules(db: &ServerDb, unit: &UnitId) -> Result<String> {
+    let dir = db.store.directory();
+    if dir.unit(unit).is_none() {
+        return Err(Error::BadImport {
+            at: "warning-rules".to_owned(),
+            problem: format!("unit `{unit}` is not in the directory"),
+        });
+    }
+    Ok(dir.warning_rules(unit).to_toml())
 }
 
 /// Adds (or replaces, by id) people from `id,name,unit,roles,specialties,phone`.

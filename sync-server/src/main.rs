@@ -55,6 +55,14 @@ enum Command {
     /// Import people from a CSV file: id,name,unit,roles,specialties,phone (roles and
     /// specialties separated by `;`).
     ImportPeople { csv: PathBuf },
+    /// Set a unit's early-warning rules (风险预警规则) from a TOML file, or print the rules in
+    /// force for it when no file is given. A file with an error is refused, its line named,
+    /// and the rules in force stay.
+    WarningRules {
+        #[arg(long)]
+        unit: String,
+        file: Option<PathBuf>,
+    },
     /// Issue a one-time enrolment code for a person's device, or (--server UNIT) for the server
     /// of a lower tier that will forward its escalations here (valid for --hours).
     Enrol {
@@ -144,6 +152,23 @@ fn main() -> anyhow::Result<()> {
         Command::ImportPeople { csv } => {
             let n = sync_server::admin::import_people(sync_server::open(&config)?, &csv)?;
             println!("imported {n} people");
+        }
+        Command::WarningRules { unit, file } => {
+            let unit = UnitId::new(unit);
+            match file {
+                Some(file) => {
+                    let n = sync_server::admin::set_warning_rules(
+                        sync_server::open(&config)?,
+                        &unit,
+                        &file,
+                    )?;
+                    println!("{n} warning rules in force for {unit}");
+                }
+                None => print!(
+                    "{}",
+                    sync_server::admin::warning_rules(&sync_server::open(&config)?, &unit)?
+                ),
+            }
         }
         Command::Enrol {
             person,

@@ -34,6 +34,7 @@ fn unit(id: &str, tier: Tier, parent: Option<&str>) -> Unit {
         centre: true,
         policy: None,
         escalate_skip_to: Vec::new(),
+        warnings: None,
     }
 }
 

@@ -23,6 +23,7 @@ impl Generator {
             centre,
             policy: None,
             escalate_skip_to: Vec::new(),
+            warnings: None,
         };
         let mut units = vec![unit(COUNTY_ID, COUNTY_NAME, Tier::County, None, true)];
         let mut people = Vec::new();

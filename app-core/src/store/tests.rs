@@ -28,6 +28,7 @@ fn unit(id: &str, name: &str, tier: Tier, parent: Option<&str>) -> Unit {
         centre: matches!(tier, Tier::County | Tier::Township),
         policy: None,
         escalate_skip_to: Vec::new(),
+        warnings: None,
     }
 }
 

@@ -522,6 +522,7 @@ fn add_grid_workers_named(db_path: &Path, person: &str) -> anyhow::Result<Person
         centre: false,
         policy: None,
         escalate_skip_to: Vec::new(),
+        warnings: None,
     });
     let id = PersonId::new(person);
     people.push(Person {
@@ -561,6 +562,7 @@ fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
             centre: false,
             policy: None,
             escalate_skip_to: Vec::new(),
+            warnings: None,
         });
         let person = PersonId::new(format!("haiyan-lg{i}-gw"));
         people.push(Person {
