@@ -88,7 +88,7 @@ async fn crop_insurance_reported_from_four_villages_raises_one_group_alert_and_b
         let report = crop_insurance(&format!("haiyan-{v}-g1"), farmer, tel);
         // Against the phone's own caseload: nothing like it there.
         assert!(phone.report_matches(&report, now)?.is_empty());
-        cases.push(phone.report_case(&report, now + i as i64 * 60_000)?);
+        cases.push(phone.report_case(&report, now - 10 * 60_000 + i as i64 * 60_000)?);
     }
     for phone in &phones {
         phone.sync_now().await?;
@@ -145,6 +145,15 @@ async fn crop_insurance_reported_from_four_villages_raises_one_group_alert_and_b
             .store()?
             .figures(&UnitId::new("haiyan"), now - 30 * DAY, now + DAY, now + DAY)?;
     assert_eq!(on_server.total, figures, "the server counts the same");
+    // The township's ledger says which figures are cases and which matters.
+    let ledger = server.admin(&["figures", "--unit", "haiyan", "--days", "30"])?;
+    assert!(
+        ledger.contains(&format!(
+            "其中 {} 件关联为同一事项，合计 {} 个事项",
+            figures.linked, figures.matters
+        )),
+        "{ledger}"
+    );
 
     // The phones receive the link and the acknowledgement with their next sync.
     phones[0].sync_now().await?;

@@ -176,6 +176,8 @@ async fn main() -> anyhow::Result<()> {
         let mut filter = Vec::new();
         let mut search = Vec::new();
         let mut case = Vec::new();
+        let mut alerts = Vec::new();
+        let mut matches = Vec::new();
         drop(session);
         for _ in 0..runs {
             let t = Instant::now();
@@ -206,6 +208,13 @@ async fn main() -> anyhow::Result<()> {
             let c = s.case(&case_id, now_ms())?;
             case.push(ms(t.elapsed()));
             assert!(c.timeline.len() >= 50);
+            let t = Instant::now();
+            s.alerts(now_ms())?;
+            alerts.push(ms(t.elapsed()));
+            // The duplicate check a report makes before it is saved, against the desk's store.
+            let t = Instant::now();
+            s.report_matches(&report_like(&c), now_ms())?;
+            matches.push(ms(t.elapsed()));
         }
         println!("core, median of {runs}:");
         println!("  open the store            {:8.2} ms", median(open));
@@ -213,6 +222,8 @@ async fn main() -> anyhow::Result<()> {
         println!("  list filtered by status   {:8.2} ms", median(filter));
         println!("  list searched by name     {:8.2} ms", median(search));
         println!("  case with 50 entries      {:8.2} ms", median(case));
+        println!("  early-warning alerts      {:8.2} ms", median(alerts));
+        println!("  duplicate check of report {:8.2} ms", median(matches));
     }
 
     // The window (built first, so that no launch below includes a build).
@@ -313,4 +324,28 @@ async fn main() -> anyhow::Result<()> {
     println!("  filter by status          {:8.1} ms", median(filter));
     println!("  open a 50-entry case      {:8.1} ms", median(open_case));
     Ok(())
+}
+
+/// A new report with the parties of a case on screen (their names; the same place).
+fn report_like(c: &app_core::screens::CaseScreen) -> app_core::model::NewCase {
+    app_core::model::NewCase {
+        title: c.row.summary.title.clone(),
+        category: c.row.summary.category.clone(),
+        narrative: "再次反映同一纠纷。".to_owned(),
+        place_unit: c.document.place.unit.clone(),
+        address: String::new(),
+        gps: None,
+        parties: c
+            .document
+            .parties
+            .iter()
+            .map(|p| app_core::model::NewParty {
+                name: p.name.clone(),
+                role: p.role,
+                phone: None,
+                id_number: None,
+            })
+            .collect(),
+        source: app_core::model::Source::WalkIn,
+    }
 }

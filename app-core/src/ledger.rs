@@ -121,6 +121,15 @@ pub fn render(
         "  受理 {} 件，化解 {} 件，稳控 {} 件，办结 {} 件，在办 {} 件（超期 {} 件），上报上级 {} 件",
         t.received, t.resolved, t.stabilised, t.concluded, t.open, t.overdue, t.escalated_out
     );
+    // Cases are counted one by one; cases staff linked as one matter are said apart, so that
+    // nothing is double counted silently.
+    if t.linked > 0 {
+        let _ = writeln!(
+            w,
+            "  以上按案件计；其中 {} 件关联为同一事项，合计 {} 个事项",
+            t.linked, t.matters
+        );
+    }
     let _ = writeln!(w, "  化解率 {}", t.resolution_rate());
     let _ = writeln!(w, "  办结率 {}", t.completion_rate());
     let _ = writeln!(w, "  按期办结率 {}", t.on_time_rate());
