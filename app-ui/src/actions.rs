@@ -9,7 +9,7 @@
 use crate::i18n::{t, tf, Key, Lang};
 use crate::labels;
 use app_core::deadline::{DeadlinePolicy, DEFAULT_ASSIGN_DOWN_DAYS, MAX_ASSIGN_DOWN_DAYS};
-use app_core::ids::{EntryId, PersonId, UnitId};
+use app_core::ids::{EntryId, MatterId, PersonId, UnitId};
 use app_core::model::{Action, ActionKind, Agreement, Assignee, Difficulty, RiskFlag};
 use app_core::screens::{CaseScreen, Mediator};
 use app_core::validate::{self, FieldProblem, Problem};
@@ -81,8 +81,10 @@ pub fn fields(kind: ActionKind) -> Option<&'static [Field]> {
         K::FollowUp => &[Method, Satisfaction, Relapsed, Note],
         K::Reopen => &[ReopenReason],
         K::SettleConflict => &[Conflicts, Note],
-        K::EraseContacts => &[Note],
-        K::Report | K::Edit => return None,
+        K::EraseContacts | K::UnlinkMatter => &[Note],
+        // The report form, field edits, and the possible duplicates, the matter and the alerts
+        // sections of the case screen and the 预警 page, which have buttons of their own.
+        K::Report | K::Edit | K::LinkMatter | K::MarkDistinct | K::AcknowledgeAlert => return None,
     })
 }
 
@@ -106,7 +108,8 @@ pub fn button(kind: ActionKind) -> Option<Key> {
         K::Reopen => Key::ActReopen,
         K::SettleConflict => Key::ActSettle,
         K::EraseContacts => Key::ActEraseContacts,
-        K::Report | K::Edit => return None,
+        K::UnlinkMatter => Key::ActUnlinkMatter,
+        K::Report | K::Edit | K::LinkMatter | K::MarkDistinct | K::AcknowledgeAlert => return None,
     })
 }
 
@@ -229,6 +232,8 @@ pub struct ActionForm {
     pub due_days: String,
     /// The conflicts to settle.
     pub conflicts: BTreeSet<EntryId>,
+    /// The matter the case is in (taking it out of its matter names it); `""`: none.
+    pub matter: String,
     /// Whether the person tried to submit (every problem shows from then on).
     pub attempted: bool,
 }
@@ -247,6 +252,8 @@ pub struct Choices {
     pub conflicts: Vec<EntryId>,
     /// How the responsible centre counts days.
     pub policy: DeadlinePolicy,
+    /// The matter the case is linked into, if any.
+    pub matter: Option<MatterId>,
 }
 
 impl Choices {
@@ -267,6 +274,7 @@ impl Choices {
                 .map(|s| s.conflicts.iter().map(|c| c.entry.clone()).collect())
                 .unwrap_or_default(),
             policy: screen.policy.clone(),
+            matter: state.and_then(|s| s.matter.clone()),
         }
     }
 }
@@ -293,6 +301,7 @@ impl ActionForm {
             relapsed: false,
             due_days: String::new(),
             conflicts: BTreeSet::new(),
+            matter: String::new(),
             attempted: false,
         }
     }
@@ -327,6 +336,11 @@ impl ActionForm {
             satisfaction: labels::satisfaction_code(labels::SATISFACTIONS[0]).to_owned(),
             due_days: DEFAULT_ASSIGN_DOWN_DAYS.to_string(),
             conflicts: choices.conflicts.iter().cloned().collect(),
+            matter: choices
+                .matter
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
             ..ActionForm::blank(kind)
         }
     }
@@ -519,7 +533,20 @@ impl ActionForm {
                 entries: self.conflicts.iter().cloned().collect(),
                 note,
             },
-            ActionKind::Report | ActionKind::Edit => {
+            ActionKind::UnlinkMatter => {
+                if self.matter.trim().is_empty() {
+                    problems.push(ActProblem::new(Field::Note, Key::ProblemNoMatter));
+                }
+                Action::UnlinkMatter {
+                    matter: MatterId::new(self.matter.trim()),
+                    note,
+                }
+            }
+            ActionKind::Report
+            | ActionKind::Edit
+            | ActionKind::LinkMatter
+            | ActionKind::MarkDistinct
+            | ActionKind::AcknowledgeAlert => {
                 return Err(vec![ActProblem::new(Field::Note, Key::ActUnknown)])
             }
         };
@@ -862,11 +889,36 @@ mod tests {
             "reopen",
             "settle_conflict",
             "erase_contacts",
+            "unlink_matter",
         ] {
             assert!(fields(kind(code)).is_some(), "{code}");
             assert!(button(kind(code)).is_some(), "{code}");
         }
-        assert_eq!(fields(kind("edit")), None);
+        for code in ["edit", "link_matter", "mark_distinct", "acknowledge_alert"] {
+            assert_eq!(fields(kind(code)), None, "{code}: not a generic step");
+            assert_eq!(button(kind(code)), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn unlinking_names_the_cases_matter_and_needs_a_note() {
+        let choices = Choices {
+            matter: Some(MatterId::new("m-1")),
+            ..Choices::default()
+        };
+        let mut f = ActionForm::new(kind("unlink_matter"), &choices);
+        assert_eq!(messages(&f, Lang::Zh), ["请填写说明"]);
+        f.note = "两件并非同一纠纷".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::UnlinkMatter {
+                matter: MatterId::new("m-1"),
+                note: "两件并非同一纠纷".into(),
+            })
+        );
+        let mut f = ActionForm::new(kind("unlink_matter"), &Choices::default());
+        f.note = "说明".into();
+        assert_eq!(messages(&f, Lang::En), ["the case is in no matter"]);
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub enum Route {
     Sync,
     #[at("/roster")]
     Roster,
+    /// 风险预警: the alerts of the unit (centre staff).
+    #[at("/alerts")]
+    Alerts,
+    /// A matter (事项): cases staff linked as one.
+    #[at("/matters/:id")]
+    Matter { id: String },
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -253,6 +259,8 @@ fn render(route: Route) -> Html {
         Route::Figures => html! { <pages::figures::FiguresPage /> },
         Route::Sync => html! { <pages::sync::SyncPage /> },
         Route::Roster => html! { <pages::roster::RosterPage /> },
+        Route::Alerts => html! { <pages::alerts::AlertsPage /> },
+        Route::Matter { id } => html! { <pages::matter::MatterPage {id} /> },
         Route::NotFound => html! { <Redirect<Route> to={Route::Today} /> },
     }
 }
@@ -358,8 +366,8 @@ fn tab_bar() -> Html {
     ]);
     let section = |r: &Route| match r {
         Route::Household { .. } => Route::Households,
-        Route::Case { .. } => Route::Cases,
-        Route::Roster => Route::Today,
+        Route::Case { .. } | Route::Matter { .. } => Route::Cases,
+        Route::Roster | Route::Alerts => Route::Today,
         other => other.clone(),
     };
     let current = section(&route);

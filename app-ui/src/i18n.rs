@@ -217,6 +217,7 @@ keys! {
     ActReopen => "重新启动", "Reopen";
     ActSettle => "处理冲突", "Settle conflicts";
     ActEraseContacts => "删除联系方式", "Erase contact details";
+    ActUnlinkMatter => "取消关联", "Unlink from the matter";
     ActUnknown => "此事项请在中心电脑上办理", "Do this step at the centre's desk";
     // Case action fields
     ActNote => "说明", "Note";
@@ -261,6 +262,35 @@ keys! {
     ProblemDueDays => "期限须为 1 至 {} 天", "between 1 and {} days";
     ProblemChooseConflicts => "请选择要处理的冲突", "choose the conflicts to settle";
     ProblemTooLong => "不超过 {} 字", "at most {} characters";
+    ProblemNoMatter => "本案未关联事项", "the case is in no matter";
+    // Possible duplicates, matters and early warning (预防)
+    MatchesTitle => "同一当事人既往纠纷 {} 件", "{} earlier disputes with the same party";
+    PossibleDuplicate => "可能重复上报", "May have been reported twice";
+    PossibleDuplicates => "可能重复上报 {} 件", "{} cases may be this one reported twice";
+    SameMatter => "同一事项", "Same matter";
+    NotSameMatter => "不是同一事项", "Not the same matter";
+    LinkedSameMatter => "已关联为同一事项", "Linked as one matter";
+    MarkedDistinct => "已判定非重复", "Decided: a different matter";
+    MatterSection => "关联事项", "Linked matter";
+    MatterOpen => "查看事项全部案件", "See every case of the matter";
+    MatterTitle => "事项 {}", "Matter {}";
+    TimelineDistinct => "判定与“{}”非同一事项", "Decided it is not the same matter as “{}”";
+    AlertsTitle => "风险预警", "Early warnings";
+    AlertsOpen => "待签收", "To acknowledge";
+    AlertsAcknowledged => "已签收", "Acknowledged";
+    AlertRules => "预警规则", "Warning rules";
+    AlertCaseCount => "涉及 {} 件", "concerns {} cases";
+    AlertAckBy => "{} 于 {} 签收", "Acknowledged by {}, {}";
+    AlertAckNote => "处置情况", "What was done";
+    AlertAck => "签收", "Acknowledge";
+    ProblemAckNote => "请填写处置情况", "write what was done";
+    AlertLinkCases => "关联为同一事项", "Link as one matter";
+    AlertsSeeAll => "查看全部预警", "See every alert";
+    NoAlerts => "暂无预警", "No alerts";
+    ReportMatchesHint => "请先核对以下案件：如是同一纠纷，请返回修改或到原案件办理", "Check these cases first: if it is the same dispute, go back, or work on the earlier case";
+    ReportAnyway => "仍然上报", "Report anyway";
+    ReportEdit => "返回修改", "Go back and edit";
+    Checking => "正在核对…", "Checking…";
     // Figures
     FiguresOf => "{} 统计", "Figures of {}";
     Period => "统计期间", "Period";

@@ -9,12 +9,14 @@
 
 use crate::i18n::Lang;
 use app_core::deadline::DueState;
+use app_core::identity::PartyMatch;
 use app_core::model::{
     Action, Difficulty, EscalationReason, FollowUpMethod, PartyRole, RiskFlag, Satisfaction,
     SessionMode, Source,
 };
 use app_core::org::{Role, Tier};
 use app_core::taxonomy::{CategoryCode, Taxonomy};
+use app_core::warning::Level;
 use app_core::workflow::Status;
 
 /// A category's name: the name the core gave (Chinese, from the centre's taxonomy), or in English
@@ -316,6 +318,41 @@ pub fn tier(lang: Lang, t: Tier) -> &'static str {
     pick(lang, t.zh(), en)
 }
 
+/// Every alert level, most urgent first.
+pub const LEVELS: [Level; 4] = [Level::Red, Level::Orange, Level::Yellow, Level::Blue];
+
+/// An alert's level (预警等级).
+pub fn level(lang: Lang, l: Level) -> &'static str {
+    let en = match l {
+        Level::Red => "Red alert",
+        Level::Orange => "Orange alert",
+        Level::Yellow => "Yellow alert",
+        Level::Blue => "Blue alert",
+    };
+    pick(lang, l.zh(), en)
+}
+
+/// The class of an alert level's badge (`level-red`…), coloured in the style sheet.
+pub fn level_class(l: Level) -> &'static str {
+    match l {
+        Level::Red => "level-red",
+        Level::Orange => "level-orange",
+        Level::Yellow => "level-yellow",
+        Level::Blue => "level-blue",
+    }
+}
+
+/// How two parties were found to be the same person.
+pub fn party_match(lang: Lang, m: PartyMatch) -> &'static str {
+    let en = match m {
+        PartyMatch::SameId => "same ID number",
+        PartyMatch::SamePhone => "same phone",
+        PartyMatch::SameNameAndVillage => "similar name, same village",
+        PartyMatch::None => "no match",
+    };
+    pick(lang, m.zh(), en)
+}
+
 /// A timeline step's name (what was done, as the timeline shows it).
 pub fn step(lang: Lang, a: &Action) -> &'static str {
     let en = match a {
@@ -337,6 +374,10 @@ pub fn step(lang: Lang, a: &Action) -> &'static str {
         Action::SettleConflict { .. } => "Conflicts settled",
         Action::Edit { .. } => "Edited",
         Action::EraseContacts { .. } => "Contact details erased",
+        Action::LinkMatter { .. } => "Linked as one matter",
+        Action::UnlinkMatter { .. } => "Unlinked from the matter",
+        Action::MarkDistinct { .. } => "Decided not a duplicate",
+        Action::AcknowledgeAlert { .. } => "Alert acknowledged",
     };
     pick(lang, a.zh(), en)
 }
@@ -384,6 +425,18 @@ mod tests {
         distinct(&REASONS, reason);
         distinct(&METHODS, method);
         distinct(&SATISFACTIONS, satisfaction);
+        distinct(&LEVELS, level);
+        distinct(
+            &[
+                PartyMatch::SameId,
+                PartyMatch::SamePhone,
+                PartyMatch::SameNameAndVillage,
+                PartyMatch::None,
+            ],
+            party_match,
+        );
+        let classes: HashSet<_> = LEVELS.iter().map(|&l| level_class(l)).collect();
+        assert_eq!(classes.len(), LEVELS.len());
         let codes: [&dyn Fn() -> Vec<&'static str>; 7] = [
             &|| RISKS.iter().map(|&r| risk_code(r)).collect(),
             &|| SOURCES.iter().map(|&s| source_code(s)).collect(),

@@ -9,7 +9,9 @@
 //! - pure logic, tested natively: [`i18n`] (every text in Chinese and English), [`labels`]
 //!   (names of the core's enumerations), [`forms`] (the report form, validated as you type with
 //!   the core's rules), [`actions`] (workflow-step forms → actions), [`charts`] (figures → bars),
-//!   [`sync_line`] (the header's sync line), [`time`] (China Standard Time, periods).
+//!   [`sync_line`] (the header's sync line), [`time`] (China Standard Time, periods),
+//!   [`prevention`] (possible duplicates, matters and early-warning alerts: what they say and
+//!   which buttons they offer).
 
 pub mod actions;
 pub mod app;
@@ -19,6 +21,7 @@ pub mod forms;
 pub mod i18n;
 pub mod labels;
 pub mod pages;
+pub mod prevention;
 pub mod sync_line;
 pub mod time;
 pub mod widgets;

@@ -3,12 +3,14 @@
 //! lives in the pure modules beside them ([`crate::forms`], [`crate::actions`],
 //! [`crate::charts`], [`crate::sync_line`]).
 
+pub mod alerts;
 pub mod case;
 pub mod cases;
 pub mod enrol;
 pub mod figures;
 pub mod household;
 pub mod households;
+pub mod matter;
 pub mod photos;
 pub mod report;
 pub mod roster;

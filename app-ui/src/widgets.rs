@@ -7,6 +7,7 @@ use crate::app::{use_lang, Route};
 use crate::bridge::{BridgeError, CaseRow, HouseholdRow};
 use crate::i18n::{self, t, tf, Key, Lang};
 use crate::{labels, time};
+use app_core::warning::Level;
 use std::future::Future;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -288,5 +289,12 @@ pub fn household_row(p: &HouseholdRowProps) -> Html {
                 <span class="household-visits">{ tf(l, Key::VisitCount, &[&h.visits]) }</span>
             </span>
         </RouteLink>
+    }
+}
+
+/// An alert's level as a coloured badge (红色预警 on red…).
+pub fn level_badge(l: Lang, level: Level) -> Html {
+    html! {
+        <span class={classes!("level-badge", labels::level_class(level))}>{ labels::level(l, level) }</span>
     }
 }

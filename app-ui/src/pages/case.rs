@@ -1,6 +1,9 @@
 //! One case (`/cases/:id`): what it is about, where it stands, its whole history, and the steps
 //! this person may take now. The steps offered are exactly the core's `allowed` codes; each opens
 //! its form ([`crate::actions`]), and the screen re-renders from the case the core answers with.
+//! Beside the case: its early-warning alerts, other disputes of the same parties (centre staff
+//! decide here whether a possible duplicate is the same matter) and the matter it is linked into
+//! ([`crate::prevention`]).
 
 use crate::actions::{self, ActionForm, Field};
 use crate::app::{use_lang, use_shell, Route};
@@ -8,9 +11,11 @@ use crate::bridge::{self, ActInput, CaseScreen};
 use crate::i18n::{self, t, tf, Key, Lang};
 use crate::labels;
 use crate::pages::photos::Photos;
+use crate::prevention;
 use crate::time;
 use crate::widgets::{
-    checked_of, error_text, loaded, text_of, use_load, value_of, Load, RouteLink,
+    checked_of, error_text, level_badge, loaded, text_of, use_load, value_of, CaseRowView, Load,
+    RouteLink,
 };
 use app_core::deadline::MAX_ASSIGN_DOWN_DAYS;
 use app_core::ids::{CaseId, UnitId};
@@ -155,8 +160,127 @@ fn details(l: Lang, e: &TimelineEntry, s: &CaseScreen, now: i64) -> Vec<String> 
         Action::Reopen { reason } => note(reason),
         Action::SettleConflict { note: n, .. } => note(n),
         Action::Edit { fields } => note(&i18n::join(l, fields)),
+        Action::LinkMatter { .. }
+        | Action::UnlinkMatter { .. }
+        | Action::MarkDistinct { .. }
+        | Action::AcknowledgeAlert { .. } => {
+            let title = |id: &CaseId| prevention::title_of(s, id);
+            for d in prevention::details(l, &e.action, &title).unwrap_or_default() {
+                note(&d);
+            }
+        }
     }
     out
+}
+
+/// The early-warning alerts concerning the case, acknowledged ones with by whom, when and what
+/// was done; centre staff go to the 预警 page to acknowledge the open ones.
+fn alerts_section(l: Lang, s: &CaseScreen, at_centre: bool, now: i64) -> Html {
+    html! {
+        <section class="card" id="case-alerts">
+            <h3>{ t(l, Key::AlertsTitle) }</h3>
+            <ul class="alert-list">
+                { for s.alerts.iter().map(|a| html! {
+                    <li class={classes!("alert-row", a.acknowledged.is_some().then_some("acknowledged"))}
+                        data-id={a.key.clone()}>
+                        <span class="case-line">
+                            { level_badge(l, a.level) }
+                            <span class="alert-cases muted">{ tf(l, Key::AlertCaseCount, &[&a.cases.len()]) }</span>
+                        </span>
+                        <span class="alert-words">{ a.words.clone() }</span>
+                        if let Some(ack) = &a.acknowledged {
+                            <span class="alert-ack muted">{ prevention::acknowledged(l, ack, now) }</span>
+                            if !ack.note.trim().is_empty() {
+                                <span class="alert-ack-note">{ ack.note.clone() }</span>
+                            }
+                        }
+                    </li>
+                }) }
+            </ul>
+            if at_centre {
+                <RouteLink to={Route::Alerts} id="case-alerts-all" class="see-all">{ t(l, Key::AlertsSeeAll) }</RouteLink>
+            }
+        </section>
+    }
+}
+
+/// Other cases of the same parties (同一当事人既往纠纷 N 件): each with its status and how the
+/// parties match; possible duplicates are marked, and centre staff decide them here (`decide`:
+/// the other case, and whether it is the same matter).
+fn matches_section(
+    l: Lang,
+    s: &CaseScreen,
+    at_centre: bool,
+    busy: bool,
+    failed: Option<String>,
+    decide: Callback<(CaseId, bool)>,
+) -> Html {
+    html! {
+        <section class="card" id="matches">
+            <h3>{ tf(l, Key::MatchesTitle, &[&s.earlier_cases]) }</h3>
+            <ul class="match-list">
+                { for s.matches.iter().map(|m| {
+                    let other = m.row.summary.id.clone();
+                    let mark = prevention::mark(m);
+                    let buttons = prevention::may_decide(m, at_centre);
+                    let on = |same: bool| {
+                        let (decide, other) = (decide.clone(), other.clone());
+                        Callback::from(move |_: MouseEvent| decide.emit((other.clone(), same)))
+                    };
+                    html! {
+                        <li class={classes!("match-row", m.possible_duplicate.then_some("possible-duplicate"),
+                                m.same_matter.then_some("same-matter"), m.distinct.then_some("distinct"))}
+                            data-id={other.to_string()}>
+                            <span class="case-line">
+                                <RouteLink to={Route::Case { id: other.to_string() }} class="match-title">
+                                    { m.row.summary.title.clone() }
+                                </RouteLink>
+                                <span class={classes!("case-status", format!("status-{}", m.row.summary.status.code()))}>
+                                    { labels::status(l, m.row.summary.status) }
+                                </span>
+                            </span>
+                            <span class="match-how muted">{ prevention::how(l, m) }</span>
+                            if let Some(k) = mark {
+                                <span class={classes!("match-mark", (k == Key::PossibleDuplicate).then_some("warn-mark"))}>
+                                    { t(l, k) }
+                                </span>
+                            }
+                            if buttons {
+                                <div class="button-row">
+                                    <button type="button" class="secondary same-matter-button" disabled={busy}
+                                        onclick={on(true)}>{ t(l, Key::SameMatter) }</button>
+                                    <button type="button" class="secondary distinct-button" disabled={busy}
+                                        onclick={on(false)}>{ t(l, Key::NotSameMatter) }</button>
+                                </div>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+            if let Some(m) = failed { <p class="error" role="alert">{ m }</p> }
+        </section>
+    }
+}
+
+/// The other cases of the matter the case is linked into, and the way to the matter.
+fn matter_section(l: Lang, s: &CaseScreen, now: i64) -> Html {
+    let Some(matter) = s.state.as_ref().and_then(|st| st.matter.clone()) else {
+        return html! {};
+    };
+    html! {
+        <section class="card list-section" id="matter-cases">
+            <h3 class="section-title">
+                <span>{ t(l, Key::MatterSection) }</span>
+                <span class="muted">{ tf(l, Key::MatterTitle, &[&prevention::short_id(matter.as_str())]) }</span>
+            </h3>
+            <div class="rows">
+                { for s.matter.iter().map(|r| html! { <CaseRowView row={r.clone()} {now} /> }) }
+            </div>
+            <RouteLink to={Route::Matter { id: matter.to_string() }} id="matter-link" class="see-all">
+                { t(l, Key::MatterOpen) }
+            </RouteLink>
+        </section>
+    }
 }
 
 fn timeline_row(l: Lang, r: &TimelineRow, s: &CaseScreen, now: i64) -> Html {
@@ -280,15 +404,24 @@ pub fn case_page(p: &CaseProps) -> Html {
     let busy = use_state(|| false);
     let failed = use_state(|| None::<String>);
     let done = use_state(|| false);
+    let deciding = use_state(|| false);
+    let decide_failed = use_state(|| None::<String>);
     // A different case: no form from the last one.
     {
-        let (form, failed, done) = (form.clone(), failed.clone(), done.clone());
+        let (form, failed, done, decide_failed) = (
+            form.clone(),
+            failed.clone(),
+            done.clone(),
+            decide_failed.clone(),
+        );
         use_effect_with(p.id.clone(), move |_| {
             form.set(None);
             failed.set(None);
             done.set(false);
+            decide_failed.set(None);
         });
     }
+    let at_centre = shell.me().is_some_and(|me| me.at_centre);
     let now = time::now_ms();
     let on_photo = {
         let screen = screen.clone();
@@ -377,9 +510,65 @@ pub fn case_page(p: &CaseProps) -> Html {
             let form = form.clone();
             Callback::from(move |_: MouseEvent| form.set(None))
         };
+        // A possible duplicate decided: the same matter (both linked, then the case again) or
+        // a different one (判定非重复, recorded in this case).
+        let decide = {
+            let (screen, deciding, decide_failed, refresh) = (
+                screen.clone(),
+                deciding.clone(),
+                decide_failed.clone(),
+                shell.refresh_sync.clone(),
+            );
+            let case = s.row.summary.id.clone();
+            Callback::from(move |(other, same): (CaseId, bool)| {
+                if *deciding {
+                    return;
+                }
+                deciding.set(true);
+                decide_failed.set(None);
+                let (screen, deciding, decide_failed, refresh, case) = (
+                    screen.clone(),
+                    deciding.clone(),
+                    decide_failed.clone(),
+                    refresh.clone(),
+                    case.clone(),
+                );
+                wasm_bindgen_futures::spawn_local(async move {
+                    let answer = if same {
+                        let cases = vec![case.clone(), other];
+                        match bridge::link_cases(&cases, &String::new()).await {
+                            Ok(_) => bridge::case(&case).await,
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        let input = ActInput {
+                            case,
+                            action: Action::MarkDistinct {
+                                other,
+                                note: String::new(),
+                            },
+                        };
+                        bridge::act(&input).await
+                    };
+                    match answer {
+                        Ok(next) => screen.set(Load::Ready(next)),
+                        Err(e) => decide_failed.set(Some(error_text(l, &e))),
+                    }
+                    deciding.set(false);
+                    refresh.emit(());
+                });
+            })
+        };
         html! {
             <>
                 { facts(l, s, now) }
+                if !s.alerts.is_empty() {
+                    { alerts_section(l, s, at_centre, now) }
+                }
+                if !s.matches.is_empty() {
+                    { matches_section(l, s, at_centre, *deciding, (*decide_failed).clone(), decide) }
+                }
+                { matter_section(l, s, now) }
                 <section class="card" id="case-actions">
                     <h3>{ t(l, Key::ActionsHeading) }</h3>
                     if offered.is_empty() {

@@ -2,15 +2,20 @@
 //! visit ([`ReportFormView`] in visit mode, from the household screen). Categories and places
 //! come from the core's `form_options`; every field is checked as it is typed with the core's
 //! rules ([`crate::forms::ReportForm`]); saving records the case on the device and opens it.
+//! Before saving, the core looks for other cases of the same parties: if there are any, they are
+//! shown (可能重复上报 / 同一当事人既往纠纷) and saving takes a second tap (仍然上报), or the person
+//! goes back to edit. It never blocks a report for good.
 
 use crate::app::{use_lang, use_shell, Route};
 use crate::bridge::{self, FormOptions, VisitInput};
 use crate::forms::{PartyForm, ReportForm};
 use crate::i18n::{self, t, tf, Key, Lang};
 use crate::labels;
+use crate::prevention;
 use crate::widgets::{error_text, loaded, text_of, use_load, value_of, Load};
 use app_core::ids::{CaseId, HouseholdId, UnitId};
-use app_core::model::{PartyRole, Source};
+use app_core::model::{NewCase, PartyRole, Source};
+use app_core::screens::MatchRow;
 use app_core::taxonomy::Taxonomy;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -106,6 +111,10 @@ pub fn report_form_view(p: &ReportFormProps) -> Html {
         })
     };
     let failed = use_state(|| None::<String>);
+    // Other cases of the same parties, found before saving: shown until the person reports
+    // anyway or goes back to edit.
+    let matches = use_state(|| None::<Vec<MatchRow>>);
+    let checking = use_state(|| false);
     let node = use_node_ref();
     // Opened from a visit, the form appears below the household: bring it into view.
     {
@@ -250,25 +259,15 @@ pub fn report_form_view(p: &ReportFormProps) -> Html {
                 form.set(f);
             })
         };
-        let onclick = {
-            let (form, saving, failed) = (form.clone(), saving.clone(), failed.clone());
+        // Records the report (with the visit, on a visit), then opens the case.
+        let save: Rc<dyn Fn(NewCase)> = {
+            let (saving, failed, matches) = (saving.clone(), failed.clone(), matches.clone());
             let (mode, on_saved, refresh) = (
                 p.mode.clone(),
                 p.on_saved.clone(),
                 shell.refresh_sync.clone(),
             );
-            let taxonomy = taxonomy.clone();
-            Callback::from(move |_: MouseEvent| {
-                if *saving {
-                    return;
-                }
-                if !form.is_valid(&taxonomy) {
-                    let mut f = (*form).clone();
-                    f.attempted = true;
-                    form.set(f);
-                    return;
-                }
-                let report = form.to_new_case();
+            Rc::new(move |report: NewCase| {
                 let (saving, failed, on_saved, refresh, mode) = (
                     saving.clone(),
                     failed.clone(),
@@ -278,6 +277,7 @@ pub fn report_form_view(p: &ReportFormProps) -> Html {
                 );
                 saving.set(true);
                 failed.set(None);
+                matches.set(None);
                 wasm_bindgen_futures::spawn_local(async move {
                     let saved = match mode {
                         Mode::Report => bridge::report_case(&report).await,
@@ -304,6 +304,55 @@ pub fn report_form_view(p: &ReportFormProps) -> Html {
                     }
                 });
             })
+        };
+        // Save: once the form is valid, look for other cases of the same parties first; with
+        // none (or when looking fails: never block a report), save at once.
+        let onclick = {
+            let (form, saving, checking, failed, matches, save) = (
+                form.clone(),
+                saving.clone(),
+                checking.clone(),
+                failed.clone(),
+                matches.clone(),
+                save.clone(),
+            );
+            let taxonomy = taxonomy.clone();
+            Callback::from(move |_: MouseEvent| {
+                if *saving || *checking {
+                    return;
+                }
+                if !form.is_valid(&taxonomy) {
+                    let mut f = (*form).clone();
+                    f.attempted = true;
+                    form.set(f);
+                    return;
+                }
+                let report = form.to_new_case();
+                let (checking, matches, save) = (checking.clone(), matches.clone(), save.clone());
+                checking.set(true);
+                failed.set(None);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let found = bridge::report_matches(&report).await.unwrap_or_default();
+                    checking.set(false);
+                    if found.is_empty() {
+                        save(report);
+                    } else {
+                        matches.set(Some(found));
+                    }
+                });
+            })
+        };
+        let report_anyway = {
+            let (form, saving, save) = (form.clone(), saving.clone(), save.clone());
+            Callback::from(move |_: MouseEvent| {
+                if !*saving {
+                    save(form.to_new_case());
+                }
+            })
+        };
+        let back_to_edit = {
+            let matches = matches.clone();
+            Callback::from(move |_: MouseEvent| matches.set(None))
         };
         let visit = matches!(p.mode, Mode::Visit { .. });
         html! {
@@ -363,9 +412,44 @@ pub fn report_form_view(p: &ReportFormProps) -> Html {
                 if let Some(m) = form.shown_message(&taxonomy, "parties", l) { <p class="problem">{ m }</p> }
                 { parties }
                 <button type="button" id="report-add-party" onclick={add_party}>{ t(l, Key::AddParty) }</button>
-                <button type="button" class="primary" id="report-save" disabled={*saving} {onclick}>
-                    { t(l, if *saving { Key::Saving } else { Key::Save }) }
-                </button>
+                if let Some(found) = &*matches {
+                    <section class="report-matches" id="report-matches" role="alert">
+                        <h3>{ prevention::report_heading(l, found) }</h3>
+                        <p class="muted">{ t(l, Key::ReportMatchesHint) }</p>
+                        <ul class="match-list">
+                            { for found.iter().map(|m| html! {
+                                <li class={classes!("match-row", m.possible_duplicate.then_some("possible-duplicate"))}
+                                    data-id={m.row.summary.id.to_string()}>
+                                    <span class="case-line">
+                                        // Not a link: leaving would lose what was typed.
+                                        <span class="match-title">{ m.row.summary.title.clone() }</span>
+                                        <span class={classes!("case-status", format!("status-{}", m.row.summary.status.code()))}>
+                                            { labels::status(l, m.row.summary.status) }
+                                        </span>
+                                    </span>
+                                    <span class="match-how muted">{ prevention::how(l, m) }</span>
+                                    if let Some(k) = prevention::mark(m) {
+                                        <span class={classes!("match-mark", (k == Key::PossibleDuplicate).then_some("warn-mark"))}>
+                                            { t(l, k) }
+                                        </span>
+                                    }
+                                </li>
+                            }) }
+                        </ul>
+                        <div class="button-row">
+                            <button type="button" class="secondary" id="report-edit" onclick={back_to_edit}>
+                                { t(l, Key::ReportEdit) }
+                            </button>
+                            <button type="button" class="primary" id="report-anyway" disabled={*saving} onclick={report_anyway}>
+                                { t(l, if *saving { Key::Saving } else { Key::ReportAnyway }) }
+                            </button>
+                        </div>
+                    </section>
+                } else {
+                    <button type="button" class="primary" id="report-save" disabled={*saving || *checking} {onclick}>
+                        { t(l, if *saving { Key::Saving } else if *checking { Key::Checking } else { Key::Save }) }
+                    </button>
+                }
                 if let Some(m) = &*failed { <p class="error" role="alert">{ m.clone() }</p> }
             </>
         }

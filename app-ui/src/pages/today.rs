@@ -1,12 +1,14 @@
 //! Today (`/`): the first screen, the day's work at a glance. A grid worker sees the households
 //! to visit next; everyone sees their unit's overdue and due-soon cases and their own open cases;
-//! centre staff also see new reports to assess and cases escalated in or assigned down. Each
-//! section says how many; a notice leads to cases whose concurrent changes need settling.
+//! centre staff also see the open early-warning alerts (风险预警), new reports to assess and cases
+//! escalated in or assigned down. Each section says how many; a notice leads to cases whose
+//! concurrent changes need settling.
 
 use crate::app::{use_lang, use_shell, Route};
 use crate::bridge::{self, CaseRow, Today};
 use crate::i18n::{t, tf, Key, Lang};
-use crate::widgets::{loaded, use_load, CaseRowView, HouseholdRowView, RouteLink};
+use crate::widgets::{level_badge, loaded, use_load, CaseRowView, HouseholdRowView, RouteLink};
+use app_core::screens::AlertRow;
 use yew::prelude::*;
 
 /// A list section with its heading, its true count, its most urgent rows, and an optional "see
@@ -47,6 +49,35 @@ fn cases(rows: &[CaseRow], now: i64) -> Html {
     }
 }
 
+/// The open alerts (centre staff): each leads to the 预警 page, where it is acknowledged.
+fn alerts(l: Lang, count: usize, rows: &[AlertRow]) -> Html {
+    html! {
+        <section class="card list-section" id="today-alerts">
+            <h2 class="section-title">
+                <span>{ t(l, Key::AlertsTitle) }</span>
+                <span class={classes!("count", (count > 0).then_some("some"))}>{ count }</span>
+            </h2>
+            if count == 0 {
+                <p class="muted">{ t(l, Key::NoAlerts) }</p>
+            } else {
+                <div class="rows">
+                    { for rows.iter().map(|r| html! {
+                        <RouteLink to={Route::Alerts} class="alert-row alert-link"
+                            data_id={AttrValue::from(r.alert.key.clone())}>
+                            <span class="case-line">
+                                { level_badge(l, r.alert.level) }
+                                <span class="alert-cases muted">{ tf(l, Key::AlertCaseCount, &[&r.alert.cases.len()]) }</span>
+                            </span>
+                            <span class="alert-words">{ r.alert.words.clone() }</span>
+                        </RouteLink>
+                    }) }
+                </div>
+            }
+            <RouteLink to={Route::Alerts} id="today-alerts-all" class="see-all">{ t(l, Key::AlertsSeeAll) }</RouteLink>
+        </section>
+    }
+}
+
 fn query(pairs: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
     Some(
         pairs
@@ -73,6 +104,7 @@ pub fn today_page() -> Html {
             && d.to_assess.is_empty()
             && d.escalated_in.is_empty()
             && d.escalated_out.is_empty()
+            && d.alerts.is_empty()
             && d.conflicts == 0;
         html! {
             <>
@@ -105,6 +137,7 @@ pub fn today_page() -> Html {
                     </section>
                 }
                 if d.me.at_centre {
+                    { alerts(l, c.alerts.max(d.alerts.len()), &d.alerts) }
                     { section(l, "today-to-assess", Key::TodayToAssess, (c.to_assess, &d.to_assess), now,
                         query(&[("status", "reported")])) }
                     { section(l, "today-escalated", Key::TodayEscalated, (c.escalated_in, &d.escalated_in), now, None) }
