@@ -70,6 +70,26 @@ async fn fill_report(w: &AppWindow, title: &str, applicant: &str) -> anyhow::Res
     Ok(())
 }
 
+/// Saves the report form. The form first looks for other cases of the same parties on the
+/// device; if it shows some, the report is saved anyway (仍然上报). Answers whether it did.
+async fn save_report(w: &AppWindow, title: &str) -> anyhow::Result<bool> {
+    w.tap("#report-save").await?;
+    let deadline = Instant::now() + system_tests::window::PATIENCE;
+    loop {
+        if count(w, "#report-anyway").await > 0 {
+            w.screenshot("report-matches").await?;
+            w.tap("#report-anyway").await?;
+            w.wait_text("#case-title", title).await?;
+            return Ok(true);
+        }
+        if count(w, "#case-title").await > 0 && w.text("#case-title").await?.contains(title) {
+            return Ok(false);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the report `{title}` never saved");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
 /// Runs one workflow step from the case screen: opens its form, lets `fill` complete it,
 /// submits, and waits for the status to say `status`.
 async fn act(w: &AppWindow, code: &str, note: &str, status: &str) -> anyhow::Result<()> {
@@ -166,8 +186,7 @@ async fn app_e2e_phone_and_desk_settle_a_dispute_and_the_phone_catches_up_offlin
     phone.wait("#report-title").await?;
     fill_report(&phone, TITLE, APPLICANT).await?;
     phone.screenshot("report").await?;
-    phone.tap("#report-save").await?;
-    phone.wait_text("#case-title", TITLE).await?;
+    save_report(&phone, TITLE).await?;
     // A photo of the blocked ditch, attached on the spot.
     let photo = system_tests::window::workspace_root().join("src-tauri/icons/128x128.png");
     phone.upload("#case-photo", &photo).await?;
@@ -245,8 +264,18 @@ async fn app_e2e_phone_and_desk_settle_a_dispute_and_the_phone_catches_up_offlin
     server.kill();
     phone.tap("#nav-report").await?;
     fill_report(&phone, OFFLINE_TITLE, "黄志明").await?;
-    phone.tap("#report-save").await?;
-    phone.wait_text("#case-title", OFFLINE_TITLE).await?;
+    // The same phone number as the first report's applicant: the form shows that case before
+    // saving, from the phone's own store, with no network.
+    assert!(
+        save_report(&phone, OFFLINE_TITLE).await?,
+        "the form showed the earlier case of the same phone"
+    );
+    // The case screen lists it too.
+    phone
+        .wait_text("#matches .match-row", TITLE)
+        .await
+        .context("the case screen lists the earlier case of the same phone")?;
+    phone.screenshot("case-matches").await?;
     phone.tap("#nav-sync").await?;
     wait_number(&phone, "#sync-waiting", "changes waiting", |n| n > 0).await?;
     phone.screenshot("offline").await?;

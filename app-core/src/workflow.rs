@@ -334,6 +334,7 @@ impl Denied {
             Denied::NeedsReason => "删除联系方式须说明理由（当事人申请、保存期限等）".to_owned(),
             Denied::AlreadyErased => "当事人联系方式已删除".to_owned(),
             Denied::AlreadyInMatter(m) => format!("案件已关联在事项{m}中"),
+            Denied::NotInMatter(m) if m.is_empty() => "案件未关联任何事项".to_owned(),
             Denied::NotInMatter(m) => format!("案件不在事项{m}中"),
             Denied::AlreadyAcknowledged(_) => "此预警已在本案签收".to_owned(),
         }
@@ -558,10 +559,12 @@ pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result
         // responsible centre (a township links its villages' cases): `rules::check_action`
         // holds that with the directory.
         K::LinkMatter | K::UnlinkMatter | K::MarkDistinct | K::AcknowledgeAlert => {
-            if actor.role.is_centre() {
-                Ok(())
-            } else {
-                Err(role_may_not(actor, action))
+            if !actor.role.is_centre() {
+                return Err(role_may_not(actor, action));
+            }
+            match (&state.matter, kind) {
+                (None, K::UnlinkMatter) => Err(Denied::NotInMatter(String::new())),
+                _ => Ok(()),
             }
         }
         K::Edit => {

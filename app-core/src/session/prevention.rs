@@ -254,23 +254,82 @@ fn match_rows(
     Ok(out)
 }
 
-/// The alerts the unit's rules raise over the cases of `actor`'s unit held here.
+/// The alerts the unit's rules raise over the cases of `actor`'s unit held here: the cases
+/// reported within the rules' longest window ([`horizon_days`]) and every open case (a desk of
+/// a township's years reads a few months of them, not all).
 fn evaluate(store: &Store, actor: &Actor, now: i64) -> AppResult<Vec<Alert>> {
-    let summaries = store.list(
+    Ok(evaluate_with_records(store, actor, now)?.0)
+}
+
+/// [`evaluate`], and the cases read that record acknowledged alerts.
+fn evaluate_with_records(
+    store: &Store,
+    actor: &Actor,
+    now: i64,
+) -> AppResult<(Vec<Alert>, Vec<CaseSummary>)> {
+    let rules = store.directory().warning_rules(&actor.unit);
+    let area = CaseFilter {
+        unit: Some(actor.unit.clone()),
+        ..Default::default()
+    };
+    let mut summaries = store.list(
         &CaseFilter {
-            unit: Some(actor.unit.clone()),
-            ..Default::default()
+            reported_since: Some(now - i64::from(horizon_days(&rules)) * warning::DAY_MS),
+            ..area.clone()
         },
         now,
     )?;
+    let recent: BTreeSet<CaseId> = summaries.iter().map(|s| s.id.clone()).collect();
+    summaries.extend(
+        store
+            .list(
+                &CaseFilter {
+                    open_only: true,
+                    ..area
+                },
+                now,
+            )?
+            .into_iter()
+            .filter(|s| !recent.contains(&s.id)),
+    );
     let ids: Vec<CaseId> = summaries.iter().map(|s| s.id.clone()).collect();
+    let recorded: Vec<CaseSummary> = summaries
+        .iter()
+        .filter(|s| !s.alerts.is_empty())
+        .cloned()
+        .collect();
     let mut keys = store.party_keys(&ids)?;
     let cases: Vec<WarnCase> = summaries
         .into_iter()
         .map(|s| warn_case(s, &mut keys))
         .collect();
-    let rules = store.directory().warning_rules(&actor.unit);
-    Ok(warning::evaluate(&rules, &cases, now))
+    let mut alerts = warning::evaluate(&rules, &cases, now);
+    // The words name a category by its code; the interface says its name.
+    for alert in &mut alerts {
+        for c in &store.taxonomy().categories {
+            if let Some(rest) = alert.words.strip_prefix(&format!("{} 纠纷", c.code.as_str())) {
+                alert.words = format!("{}{rest}", c.zh);
+                break;
+            }
+        }
+    }
+    Ok((alerts, recorded))
+}
+
+/// The longest window of the rules, in days (at least a year's quarter): how far back the
+/// rules look at cases that are no longer open.
+fn horizon_days(rules: &warning::WarningRules) -> u32 {
+    rules
+        .rules
+        .iter()
+        .map(|r| match &r.kind {
+            warning::RuleKind::RepeatParty { days, .. }
+            | warning::RuleKind::CategorySpread { days, .. } => *days,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+        .max(90)
 }
 
 fn warn_case(s: CaseSummary, keys: &mut HashMap<CaseId, Vec<(String, Vec<String>)>>) -> WarnCase {
@@ -304,7 +363,7 @@ fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScre
         .iter()
         .map(|r| (r.id.as_str(), r.zh()))
         .collect();
-    let alerts = evaluate(store, actor, now)?;
+    let (alerts, summaries) = evaluate_with_records(store, actor, now)?;
     let mut known: BTreeSet<String> = BTreeSet::new();
     let mut open = Vec::new();
     let mut acknowledged = Vec::new();
@@ -348,13 +407,6 @@ fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScre
     }
     // Alerts acknowledged in cases held here that this unit's rules do not raise (another
     // tier's, recorded in a case escalated here): shown as they were recorded.
-    let summaries = store.list(
-        &CaseFilter {
-            unit: Some(actor.unit.clone()),
-            ..Default::default()
-        },
-        now,
-    )?;
     let mut recorded: HashMap<String, AlertRow> = HashMap::new();
     for s in &summaries {
         for a in &s.alerts {

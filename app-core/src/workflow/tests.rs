@@ -2402,3 +2402,149 @@ fn assign_down_without_a_person_waits_for_the_lower_centre() {
     assert_eq!((down.from, down.to), ("c".into(), "t".into()));
     assert_eq!(down.reported_back_at, None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Prevention: matters, possible duplicates, alerts.
+
+fn link(matter: &str) -> Action {
+    Action::LinkMatter {
+        matter: MatterId::new(matter),
+        note: "同一批次保险理赔".to_owned(),
+    }
+}
+
+fn unlink(matter: &str) -> Action {
+    Action::UnlinkMatter {
+        matter: MatterId::new(matter),
+        note: "经核实为两件不同纠纷".to_owned(),
+    }
+}
+
+fn acknowledge(key: &str) -> Action {
+    Action::AcknowledgeAlert {
+        alert: key.to_owned(),
+        level: crate::warning::Level::Red,
+        words: "涉农涉渔纠纷 7 天内在 4 个村报告，共 4 件".to_owned(),
+        note: "已联系农业农村局".to_owned(),
+    }
+}
+
+#[test]
+fn only_centre_staff_link_matters_and_unlink_only_the_matter_it_is_in() {
+    let fresh = reported().state();
+    let linked = reported().then(&staff(), link("m1")).state();
+    assert_eq!(linked.matter, Some(MatterId::new("m1")));
+    table(
+        &link("m1"),
+        &[
+            ("township staff link a case", Some(&fresh), staff(), OK),
+            ("a leader links a case", Some(&fresh), leader(), OK),
+            (
+                "a grid worker may not",
+                Some(&fresh),
+                gw(),
+                Err(may_not(Role::GridWorker, &link("m1"))),
+            ),
+            (
+                "a mediator may not",
+                Some(&fresh),
+                med(),
+                Err(may_not(Role::Mediator, &link("m1"))),
+            ),
+            (
+                "not twice into the same matter",
+                Some(&linked),
+                staff(),
+                Err(Denied::AlreadyInMatter("m1".to_owned())),
+            ),
+        ],
+    );
+    table(
+        &link("m2"),
+        &[("into another matter (it leaves m1)", Some(&linked), staff(), OK)],
+    );
+    table(
+        &unlink("m1"),
+        &[
+            ("out of its matter", Some(&linked), staff(), OK),
+            (
+                "a case in no matter",
+                Some(&fresh),
+                staff(),
+                Err(Denied::NotInMatter(String::new())),
+            ),
+        ],
+    );
+    table(
+        &unlink("m2"),
+        &[(
+            "not out of a matter it is not in",
+            Some(&linked),
+            staff(),
+            Err(Denied::NotInMatter("m2".to_owned())),
+        )],
+    );
+    let moved = reported()
+        .then(&staff(), link("m1"))
+        .then(&staff(), link("m2"))
+        .state();
+    assert_eq!(moved.matter, Some(MatterId::new("m2")));
+    let out = reported()
+        .then(&staff(), link("m1"))
+        .then(&staff(), unlink("m1"))
+        .state();
+    assert_eq!(out.matter, None);
+    assert_eq!(out.status, Status::Reported, "linking moves nothing");
+}
+
+#[test]
+fn alerts_are_acknowledged_once_per_case_by_the_centre_and_distinct_is_recorded() {
+    let fresh = reported().state();
+    let acked = reported()
+        .then(&staff(), acknowledge("category-spread:x"))
+        .state();
+    assert_eq!(acked.alerts.len(), 1);
+    assert_eq!(acked.alerts[0].by, staff().name);
+    assert_eq!(acked.alerts[0].note, "已联系农业农村局");
+    table(
+        &acknowledge("category-spread:x"),
+        &[
+            ("staff acknowledge", Some(&fresh), staff(), OK),
+            (
+                "not twice",
+                Some(&acked),
+                staff(),
+                Err(Denied::AlreadyAcknowledged("category-spread:x".to_owned())),
+            ),
+            (
+                "a grid worker may not",
+                Some(&fresh),
+                gw(),
+                Err(may_not(Role::GridWorker, &acknowledge("x"))),
+            ),
+        ],
+    );
+    table(
+        &acknowledge("key-person:y"),
+        &[("another alert", Some(&acked), staff(), OK)],
+    );
+    let distinct = reported()
+        .then(
+            &staff(),
+            Action::MarkDistinct {
+                other: CaseId::new("other"),
+                note: String::new(),
+            },
+        )
+        .state();
+    assert!(distinct.distinct_from.contains(&CaseId::new("other")));
+    let failed = mediating(Difficulty::General)
+        .then(
+            &med(),
+            Action::Fail {
+                note: "双方分歧大".to_owned(),
+            },
+        )
+        .state();
+    assert_eq!(failed.failures, 1);
+}
