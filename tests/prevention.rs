@@ -393,3 +393,82 @@ async fn warning_rules_with_an_error_are_refused_by_line_and_the_rules_in_force_
     assert!(err.contains("nowhere"), "{err}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalated_cases_alerts_travel_up_and_show_at_the_county() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = crate::tier::start(dir.path(), "county", "taishan", None)?;
+    let township = crate::tier::start(dir.path(), "township", "haiyan", Some(&county))?;
+    let apps = tempfile::tempdir()?;
+    let tstaff = enrolled(&township, &apps, "tstaff").await?;
+    let cstaff = enrolled(&county, &apps, "cstaff").await?;
+    let now = now_ms();
+    // One man, three disputes in a month, at the township's window.
+    let id18 = with_check("44078119720815203");
+    let mut cases = Vec::new();
+    for (i, title) in ["借款纠纷", "借款纠纷（二）", "担保纠纷"].iter().enumerate() {
+        let mut report = walk_in(title, "区志强", &id18, "13922223333");
+        report.place_unit = UnitId::new("haiyan-nacheng-g1");
+        cases.push(tstaff.report_case(&report, now - (20 - 5 * i as i64) * DAY)?);
+    }
+    let alert = desk_alert(&tstaff, &cases, "repeat-party", now)?;
+    // The township escalates the third: the open alert goes up with it.
+    tstaff.act(
+        &ActInput {
+            case: cases[2].clone(),
+            action: Action::Escalate {
+                to: UnitId::new("taishan"),
+                reason: app_core::model::EscalationReason::PartyDissatisfied,
+                note: "当事人不服，要求县里处理".to_owned(),
+            },
+        },
+        now,
+    )?;
+    let at_township = tstaff.alerts(now)?;
+    assert!(containing(&at_township.open, &cases).is_empty());
+    tstaff.sync_now().await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let shown = loop {
+        cstaff.sync_now().await?;
+        let screen = cstaff.alerts(now)?;
+        if let Some(row) = screen
+            .acknowledged
+            .iter()
+            .find(|r| r.alert.key == alert.alert.key)
+        {
+            break row.clone();
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the county never showed the alert"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(shown.alert.words, alert.alert.words);
+    assert_eq!(shown.cases.len(), 1, "the county holds only the escalated case");
+    assert_eq!(shown.cases[0].summary.id, cases[2]);
+    let ack = shown.alert.acknowledged.expect("recorded");
+    assert!(ack.note.contains("当事人不服，要求县里处理"), "{}", ack.note);
+    // The other two never reached the county.
+    assert!(cstaff.case(&cases[0], now).is_err());
+    Ok(())
+}
+
+/// The one open alert of `rule` naming all of `cases` on the desk.
+fn desk_alert(
+    desk: &Session,
+    cases: &[CaseId],
+    rule: &str,
+    now: i64,
+) -> anyhow::Result<AlertRow> {
+    let screen = desk.alerts(now)?;
+    let found: Vec<&AlertRow> = containing(&screen.open, cases)
+        .into_iter()
+        .filter(|r| r.alert.rule == rule)
+        .collect();
+    anyhow::ensure!(found.len() == 1, "one {rule} alert: {found:#?}");
+    for c in cases {
+        anyhow::ensure!(found[0].alert.cases.contains(c), "the alert names {c}");
+    }
+    Ok(found[0].clone())
+}

@@ -457,7 +457,12 @@ impl Session {
     pub fn act(&self, input: &ActInput, now: i64) -> AppResult<CaseScreen> {
         let me = self.me()?;
         let action = self.complete(&input.action)?;
-        lock(&self.store).act(&input.case, &me.actor, action, now)?;
+        let mut store = lock(&self.store);
+        if let Action::Escalate { note, .. } = &action {
+            prevention::carry_alerts(&mut store, &me.actor, &input.case, &action, note, now)?;
+        }
+        store.act(&input.case, &me.actor, action, now)?;
+        drop(store);
         self.wake.notify_one();
         self.case(&input.case, now)
     }

@@ -141,6 +141,49 @@ impl Session {
     }
 }
 
+/// Before a case is escalated (上报上级): the open alerts naming it are recorded in it as
+/// acknowledged, "随案上报" with the escalation's note, so that they travel up with the case and
+/// show at the higher centre. The escalation is checked first: nothing is written for a refused
+/// one.
+pub(super) fn carry_alerts(
+    store: &mut Store,
+    actor: &Actor,
+    case: &CaseId,
+    escalation: &Action,
+    note: &str,
+    now: i64,
+) -> AppResult<()> {
+    if !actor.role.is_centre() {
+        return Ok(());
+    }
+    let view = store.case(case)?;
+    rules::check_action(
+        store.directory(),
+        view.folded.state.as_ref(),
+        actor,
+        escalation,
+        now,
+    )?;
+    let open: Vec<Alert> = evaluate(store, actor, now)?
+        .into_iter()
+        .filter(|a| a.acknowledged.is_none() && a.cases.contains(case))
+        .collect();
+    for alert in open {
+        store.act(
+            case,
+            actor,
+            Action::AcknowledgeAlert {
+                alert: alert.key,
+                level: alert.level,
+                words: alert.words,
+                note: format!("随案上报上级：{}", note.trim()),
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// The case screen's part: other cases sharing a party, how many came before, the rest of its
 /// matter, and the alerts naming it.
 pub(super) struct CaseContext {
