@@ -789,6 +789,46 @@ impl PartyMatch {
     }
 }
 
+/// The prefix of an identity key made of a resident identity number ([`PartyIdentity::keys`]).
+pub const ID_KEY_PREFIX: &str = "id:";
+/// The prefix of an identity key made of a phone number.
+pub const PHONE_KEY_PREFIX: &str = "phone:";
+/// The prefix of an identity key made of a name's sound and its village.
+pub const NAME_KEY_PREFIX: &str = "name:";
+
+impl PartyIdentity<'_> {
+    /// The keys to index the party under, so that an equality lookup finds every party it may
+    /// match ([`PartyMatch::between`] is not `None`), names with more than [`NAME_KEYS_MAX`]
+    /// combinations of readings aside:
+    ///
+    /// - `id:<18 characters>` ([`ResidentId::as_str`]), if the ID number is known;
+    /// - `phone:<digits>` ([`Phone::as_str`]), if the phone is known;
+    /// - `name:<village>:<key>` for every key of [`NameKey::all_keys`], if the party has a
+    ///   village and the name is a name.
+    ///
+    /// Keys are only candidates: two parties sharing a name key may still be two people (two
+    /// different ID numbers); [`PartyMatch::between`] decides.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(id) = self.resident_id {
+            keys.push(format!("{ID_KEY_PREFIX}{}", id.as_str()));
+        }
+        if let Some(phone) = self.phone {
+            keys.push(format!("{PHONE_KEY_PREFIX}{}", phone.as_str()));
+        }
+        if !self.village.is_empty() {
+            if let Some(name) = NameKey::of(self.name) {
+                keys.extend(
+                    name.all_keys()
+                        .into_iter()
+                        .map(|k| format!("{NAME_KEY_PREFIX}{}:{k}", self.village)),
+                );
+            }
+        }
+        keys
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1204,6 +1244,46 @@ mod tests {
         assert!(PartyMatch::SameId > PartyMatch::SamePhone);
         assert!(PartyMatch::SamePhone > PartyMatch::SameNameAndVillage);
         assert!(PartyMatch::SameNameAndVillage > PartyMatch::None);
+    }
+
+    #[test]
+    fn a_party_is_keyed_by_id_phone_and_every_sound_of_its_name_in_its_village() {
+        let zhang = id("110105491231002");
+        let mobile = phone("+86 138-0013-8000");
+        let party = PartyIdentity {
+            name: "单雄信",
+            village: "hy-wf",
+            resident_id: Some(&zhang),
+            phone: Some(&mobile),
+        };
+        assert_eq!(
+            party.keys(),
+            [
+                "id:11010519491231002X",
+                "phone:13800138000",
+                "name:hy-wf:san xiong xin",
+                "name:hy-wf:san xiong sen",
+            ]
+        );
+        // Without a village, a name is no key (it matches nothing by itself).
+        let nowhere = PartyIdentity {
+            village: "",
+            resident_id: None,
+            ..party
+        };
+        assert_eq!(nowhere.keys(), ["phone:13800138000"]);
+        // Every pair of parties that match shares a key.
+        let (a, b) = (
+            PartyIdentity {
+                name: "善雄信",
+                phone: None,
+                resident_id: None,
+                ..party
+            },
+            party,
+        );
+        assert_eq!(PartyMatch::between(&a, &b), PartyMatch::SameNameAndVillage);
+        assert!(a.keys().iter().any(|k| b.keys().contains(k)));
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! - `cases`, `case_units`, `case_people`, `households`: summaries derived from the documents,
 //!   so that "my township's overdue cases" or a party-name search never loads a document. They
 //!   can be rebuilt from the documents at any time ([`Store::reindex`]).
+//! - `case_parties`, `party_keys`: the same kind of summary for parties' identities (name,
+//!   village, ID number, phone, and the keys each is found under), so that the other cases of a
+//!   case's parties are equality lookups ([`Store::party_matches`]); see `parties`.
 //! - `units`, `people`: the directory this device knows.
 //! - `blobs`: attachments' bytes (photos, scans) by content hash (hex SHA-256), kept apart from
 //!   the documents, which list only their metadata. A blob attached on this device is `pending`
@@ -22,8 +25,9 @@
 //! Each concern is its own `impl Store` in its own module: `schema` (the migration
 //! ladder and its layers), `documents` (snapshot and chunks), `cases`, `lists` (filters and
 //! figures), `households`, `blobs` (attachments' bytes), `outbox` (and `rejected`), `received`
-//! (merging what arrives from elsewhere), `directory`, `maintenance` (reindex, compaction, bulk
-//! imports, storage), `codec` (hex, SHA-256). Every public name is re-exported here.
+//! (merging what arrives from elsewhere), `parties` (parties' identities and matching them
+//! across cases), `directory`, `maintenance` (reindex, compaction, bulk imports, storage),
+//! `codec` (hex, SHA-256). Every public name is re-exported here.
 //!
 //! # Writing beside the store
 //! [`Store::write`] runs a closure in one IMMEDIATE transaction (committed on `Ok`, rolled back
@@ -50,6 +54,7 @@ mod households;
 mod lists;
 mod maintenance;
 mod outbox;
+mod parties;
 mod received;
 mod schema;
 
@@ -60,6 +65,7 @@ pub use documents::COMPACT_AFTER;
 pub use lists::{CaseFilter, DueFilter, ListOrder};
 pub use maintenance::{ReindexReport, StorageFigures};
 pub use outbox::OutboxEntry;
+pub use parties::{party_village, CaseMatch, PartyKeys, DUPLICATE_WINDOW_DAYS};
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
 pub use schema::{migrate, Layer, SCHEMA_VERSION};
 

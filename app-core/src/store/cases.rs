@@ -1,6 +1,9 @@
 //! Cases: reporting one (上报), recording workflow steps and edits, reading a case whole or its
-//! summary, and the `cases`, `case_units`, `case_people` summary rows written with every save.
+//! summary, and the `cases`, `case_units`, `case_people` summary rows written with every save
+//! (and the index of its parties, `case_parties` and `party_keys`, when they may have changed:
+//! see `parties`).
 
+use super::parties::{Contacts, PartyRow};
 use super::Store;
 use crate::document::{CaseDoc, CaseEdit, ContactsDocument, DocKind, PartyContact};
 use crate::error::{Error, Result};
@@ -87,7 +90,7 @@ impl Store {
             &self.actor_id,
             now_ms,
         )?;
-        let summary = self.summarise(&doc)?;
+        let (summary, party_rows) = self.summarise_parties(&doc)?;
         let mut contacts_doc = contacts.to_automerge(&self.actor_id)?;
         self.write(|tx| -> Result<()> {
             Self::insert_document(
@@ -107,6 +110,12 @@ impl Store {
                 now_ms,
             )?;
             Self::write_summary(tx, &summary)?;
+            Self::index_parties(
+                tx,
+                id.as_str(),
+                party_rows,
+                Contacts::Known(Some(&contacts)),
+            )?;
             Ok(())
         })?;
         Ok(id)
@@ -135,7 +144,8 @@ impl Store {
         let entry = doc.append(&mut document.timeline, &folded, actor, action, now_ms)?;
         let folded = crate::workflow::fold(&document.timeline);
         let summary = CaseSummary::compute(&document, &folded, &self.directory);
-        self.write_case(&mut doc, &before, &summary, true, now_ms)?;
+        // A step never changes the parties (an erasure of their contacts is the summary's).
+        self.write_case(&mut doc, &before, &summary, None, true, now_ms)?;
         Ok(entry)
     }
 
@@ -167,16 +177,18 @@ impl Store {
         local: bool,
         now_ms: i64,
     ) -> Result<()> {
-        let summary = self.summarise(doc)?;
-        self.write_case(doc, before, &summary, local, now_ms)
+        let (summary, parties) = self.summarise_parties(doc)?;
+        self.write_case(doc, before, &summary, Some(parties), local, now_ms)
     }
 
-    /// Appends a case's new changes and its summary in one transaction.
+    /// Appends a case's new changes and its summary in one transaction, and brings the index of
+    /// its parties to `parties` when they may have changed (`None`: they did not).
     pub(super) fn write_case(
         &mut self,
         doc: &mut CaseDoc,
         before: &[ChangeHash],
         summary: &CaseSummary,
+        parties: Option<Vec<PartyRow>>,
         local: bool,
         now_ms: i64,
     ) -> Result<()> {
@@ -184,6 +196,14 @@ impl Store {
         self.write(|tx| -> Result<()> {
             Self::append_changes(tx, &key, doc.automerge(), before, local, now_ms)?;
             Self::write_summary(tx, summary)?;
+            if let Some(parties) = parties {
+                Self::index_parties(
+                    tx,
+                    summary.id.as_str(),
+                    parties,
+                    Contacts::stored_unless_erased(summary),
+                )?;
+            }
             Ok(())
         })
     }
@@ -247,6 +267,17 @@ impl Store {
         Ok(CaseSummary::compute(&document, &folded, &self.directory))
     }
 
+    /// A case's summary and its parties as the index holds them (without their contacts), from
+    /// one read of the document.
+    pub(super) fn summarise_parties(&self, doc: &CaseDoc) -> Result<(CaseSummary, Vec<PartyRow>)> {
+        let document = doc.read()?;
+        let folded = crate::workflow::fold(&document.timeline);
+        Ok((
+            CaseSummary::compute(&document, &folded, &self.directory),
+            Self::party_rows(&self.directory, &document),
+        ))
+    }
+
     pub(super) fn write_summary(tx: &Transaction<'_>, summary: &CaseSummary) -> Result<()> {
         let id = summary.id.as_str();
         if summary.contacts_erased_at.is_some() {
@@ -261,6 +292,8 @@ impl Store {
             ] {
                 tx.execute(sql, [&contacts])?;
             }
+            // And the parties' ID numbers and phones with it; their names stay indexed.
+            Self::erase_party_contacts(tx, id)?;
         }
         tx.execute(
             "INSERT INTO cases(id, status, category, responsible_unit, reported_at, due_at,

@@ -7,15 +7,20 @@ use crate::document::{CaseDoc, DocKind, HouseholdDoc};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, HouseholdId};
 use automerge::{AutoCommit, ChangeHash};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// A document is compacted into a fresh snapshot once it has this many incremental chunks.
 pub const COMPACT_AFTER: i64 = 16;
 
 impl Store {
     pub(super) fn load_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let Some(mut bytes) = self
-            .conn
+        Self::load_bytes_in(&self.conn, key)
+    }
+
+    /// A stored document's bytes (snapshot and chunks) read on `conn`: in a write transaction,
+    /// what the transaction has written so far.
+    pub(super) fn load_bytes_in(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
+        let Some(mut bytes) = conn
             .query_row(
                 "SELECT snapshot FROM documents WHERE key = ?1",
                 [key],
@@ -25,9 +30,8 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT bytes FROM document_chunks WHERE key = ?1 ORDER BY seq")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM document_chunks WHERE key = ?1 ORDER BY seq")?;
         for chunk in stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0))? {
             bytes.extend_from_slice(&chunk?);
         }

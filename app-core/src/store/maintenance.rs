@@ -1,6 +1,7 @@
 //! Work on the whole store: rebuilding every summary from the documents, compacting every
 //! document, bulk imports (demo data, a restore), and the bytes the documents take.
 
+use super::parties::Contacts;
 use super::Store;
 use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc, VisitBookDoc};
 use crate::error::Result;
@@ -36,17 +37,17 @@ impl Store {
     ) -> Result<usize> {
         let mut prepared = Vec::new();
         for (mut doc, contacts) in cases {
-            let summary = self.summarise(&doc)?;
-            let contacts = match contacts {
+            let (summary, parties) = self.summarise_parties(&doc)?;
+            let stored = match &contacts {
                 Some(c) => Some(c.to_automerge(&self.actor_id)?),
                 None => None,
             };
             let key = DocKind::Case.key(doc.id().as_str());
-            prepared.push((key, doc.save(), contacts, summary));
+            prepared.push((key, doc.save(), stored, summary, parties, contacts));
         }
         self.write(|tx| -> Result<usize> {
             let n = prepared.len();
-            for (key, bytes, contacts, summary) in prepared {
+            for (key, bytes, contacts, summary, parties, read) in prepared {
                 tx.execute(
                     "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
                      VALUES (?1, 'case', ?2, 0, ?3)",
@@ -63,6 +64,10 @@ impl Store {
                     )?;
                 }
                 Self::write_summary(tx, &summary)?;
+                let read = read
+                    .as_ref()
+                    .filter(|_| summary.contacts_erased_at.is_none());
+                Self::index_parties(tx, summary.id.as_str(), parties, Contacts::Known(read))?;
             }
             Ok(n)
         })
@@ -110,8 +115,8 @@ impl Store {
             let result = match kind.as_str() {
                 "case" => self
                     .load_case(&CaseId::new(&id))
-                    .and_then(|d| self.summarise(&d))
-                    .map(|s| cases.push(s)),
+                    .and_then(|d| self.summarise_parties(&d))
+                    .map(|(s, p)| cases.push((s, p, None))),
                 "household" => self
                     .load_household(&HouseholdId::new(&id))
                     .and_then(|h| h.read())
@@ -128,10 +133,42 @@ impl Store {
                 report.damaged.push((key, e.to_string()));
             }
         }
-        self.write(|tx| -> Result<()> {
-            for s in &cases {
-                Self::write_summary(tx, s)?;
+        // The parties' contacts, unless erased. A damaged contacts document is reported, and its
+        // case indexed without it.
+        for (summary, _, contacts) in &mut cases {
+            if summary.contacts_erased_at.is_some() {
+                continue;
             }
+            let key = DocKind::Contacts.key(summary.id.as_str());
+            let read = self.load_automerge(&key).and_then(|d| {
+                d.map(|d| ContactsDocument::from_automerge(&key, &d))
+                    .transpose()
+            });
+            match read {
+                Ok(c) => *contacts = c,
+                Err(e) => report.damaged.push((key, e.to_string())),
+            }
+        }
+        self.write(|tx| -> Result<()> {
+            for (s, parties, contacts) in &mut cases {
+                Self::write_summary(tx, s)?;
+                let parties = std::mem::take(parties);
+                Self::index_parties(
+                    tx,
+                    s.id.as_str(),
+                    parties,
+                    Contacts::Known(contacts.as_ref()),
+                )?;
+            }
+            // Index rows of cases that are no longer here.
+            tx.execute(
+                "DELETE FROM case_parties WHERE case_id NOT IN (SELECT id FROM cases)",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM party_keys WHERE case_id NOT IN (SELECT id FROM cases)",
+                [],
+            )?;
             // Volumes before households: a household's row counts its volumes' visits.
             for b in &books {
                 Self::write_visit_book_summary(tx, b)?;

@@ -1,8 +1,9 @@
 //! The outbox: local changes a server has not acknowledged yet, by change hash; and the
 //! `rejected` table, where changes a server refused are set aside (never deleted).
 
+use super::parties::Contacts;
 use super::Store;
-use crate::document::{CaseDoc, DocKind, HouseholdDoc, VisitBookDoc};
+use crate::document::{CaseDoc, ContactsDocument, DocKind, HouseholdDoc, VisitBookDoc};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, HouseholdId};
 use automerge::{AutoCommit, Change, ChangeHash};
@@ -128,6 +129,8 @@ impl Store {
             .unwrap_or((None, String::new()));
         // The rebuilt document's summary, read before the transaction.
         let mut summary = None;
+        let mut parties = None;
+        let mut contacts = None;
         let mut household = None;
         let mut book = None;
         // A volume's household is counted again once the volume is set back.
@@ -140,7 +143,12 @@ impl Store {
                 match kind {
                     Some(DocKind::Case) => {
                         let case = CaseDoc::from_automerge(CaseId::new(&id), doc.clone());
-                        summary = Some(self.summarise(&case)?);
+                        let (s, p) = self.summarise_parties(&case)?;
+                        summary = Some(s);
+                        parties = Some(p);
+                    }
+                    Some(DocKind::Contacts) => {
+                        contacts = Some(ContactsDocument::from_automerge(key, doc)?);
                     }
                     Some(DocKind::Household) => {
                         let h = HouseholdDoc::from_automerge(HouseholdId::new(&id), doc.clone());
@@ -170,7 +178,9 @@ impl Store {
                             tx.execute("DELETE FROM cases WHERE id = ?1", [&id])?;
                             tx.execute("DELETE FROM case_units WHERE case_id = ?1", [&id])?;
                             tx.execute("DELETE FROM case_people WHERE case_id = ?1", [&id])?;
+                            Self::drop_parties(tx, &id)?;
                         }
+                        Some(DocKind::Contacts) => Self::index_contacts(tx, &id, None)?,
                         Some(DocKind::Household) => {
                             tx.execute("DELETE FROM households WHERE id = ?1", [&id])?;
                         }
@@ -191,6 +201,12 @@ impl Store {
                     )?;
                     if let Some(s) = &summary {
                         Self::write_summary(tx, s)?;
+                        if let Some(p) = parties.take() {
+                            Self::index_parties(tx, &id, p, Contacts::stored_unless_erased(s))?;
+                        }
+                    }
+                    if let Some(c) = &contacts {
+                        Self::index_contacts(tx, &id, Some(c))?;
                     }
                     if let Some(h) = &household {
                         Self::write_household_summary(tx, h)?;

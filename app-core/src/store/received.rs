@@ -3,6 +3,7 @@
 //! written in one transaction with whatever the caller writes alongside. Nothing received goes
 //! to the outbox.
 
+use super::parties::Contacts;
 use super::Store;
 use crate::document::{
     CaseDoc, ContactsDocument, DocKind, HouseholdDoc, HouseholdDocument, VisitBookDoc,
@@ -36,6 +37,8 @@ pub struct Received {
     /// For a case: the merged case, read.
     pub case: Option<CaseDocument>,
     pub summary: Option<CaseSummary>,
+    /// For a case's contacts: the merged contacts, read.
+    pub contacts: Option<ContactsDocument>,
     pub household: Option<HouseholdDocument>,
     /// For a volume of visits: the merged volume, read.
     pub visit_book: Option<VisitBookDocument>,
@@ -205,8 +208,17 @@ impl Store {
     where
         F: FnOnce(&Transaction<'_>, &[Received]) -> Result<()>,
     {
+        // The parties of each case, in the village the directory gives its place.
+        let mut parties: Vec<_> = received
+            .iter()
+            .map(|r| {
+                r.case
+                    .as_ref()
+                    .map(|c| Self::party_rows(&self.directory, c))
+            })
+            .collect();
         self.write(|tx| -> Result<()> {
-            for r in &mut received {
+            for (r, parties) in received.iter_mut().zip(&mut parties) {
                 if r.is_new {
                     Self::insert_document(tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
                 } else {
@@ -214,6 +226,13 @@ impl Store {
                 }
                 if let Some(s) = &r.summary {
                     Self::write_summary(tx, s)?;
+                    if let Some(parties) = parties.take() {
+                        let contacts = Contacts::stored_unless_erased(s);
+                        Self::index_parties(tx, &r.id, parties, contacts)?;
+                    }
+                }
+                if let Some(c) = &r.contacts {
+                    Self::index_contacts(tx, &r.id, Some(c))?;
                 }
                 if let Some(h) = &r.household {
                     Self::write_household_summary(tx, h)?;
@@ -304,6 +323,7 @@ pub fn prepare_document(
     let mut household = None;
     let mut visit_book = None;
     let mut case_document = None;
+    let mut contacts = None;
     match kind {
         DocKind::Case => {
             let case = CaseDoc::from_automerge(CaseId::new(id), doc);
@@ -325,7 +345,7 @@ pub fn prepare_document(
             doc = h.into_automerge();
         }
         DocKind::Contacts => {
-            ContactsDocument::from_automerge(&key, &doc)?;
+            contacts = Some(ContactsDocument::from_automerge(&key, &doc)?);
         }
         DocKind::VisitBook => {
             let book = VisitBookDoc::from_automerge(id, doc);
@@ -353,6 +373,7 @@ pub fn prepare_document(
         new_changes: Vec::new(),
         case: case_document,
         summary,
+        contacts,
         household,
         visit_book,
     })

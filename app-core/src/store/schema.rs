@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -204,6 +204,31 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
                  last_visit_at INTEGER,
                  PRIMARY KEY (household, volume)
              ) WITHOUT ROWID;",
+        )?,
+        // 6: parties' identities (a summary: rebuilt from the case and contacts documents, so the
+        // cases already here are indexed by the reindex this step asks for), so that "同一当事人
+        // 既往纠纷" and "可能重复上报" are equality lookups: each party of each case with its
+        // village and canonical ID number and phone, and every key it is found under
+        // (`identity::PartyIdentity::keys`; the primary key is the index on `key`).
+        5 => tx.execute_batch(
+            "CREATE TABLE case_parties (
+                 case_id TEXT NOT NULL,
+                 party_id TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 village TEXT NOT NULL,
+                 resident_id TEXT,
+                 phone TEXT,
+                 PRIMARY KEY (case_id, party_id)
+             ) WITHOUT ROWID;
+             CREATE TABLE party_keys (
+                 key TEXT NOT NULL,
+                 case_id TEXT NOT NULL,
+                 party_id TEXT NOT NULL,
+                 PRIMARY KEY (key, case_id, party_id)
+             ) WITHOUT ROWID;
+             CREATE INDEX party_keys_case ON party_keys(case_id);
+             INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = '1';",
         )?,
         _ => unreachable!("no upgrade from version {version}"),
     }

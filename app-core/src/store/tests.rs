@@ -15,6 +15,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 
+mod parties;
+
 const T0: i64 = 1_790_784_000_000; // 2026-10-01 00:00 CST
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -1307,7 +1309,7 @@ fn a_version_three_database_is_upgraded_and_takes_attachments() {
     }
     let mut store = Store::open(&path).unwrap();
     assert_eq!(user_version(&store), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(SCHEMA_VERSION, 6);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs"), 0);
     assert_eq!(store.outbox_len().unwrap(), 1, "the outbox is kept");
     let id = CaseId::new("old-case");
