@@ -85,7 +85,10 @@ async fn save_report(w: &AppWindow, title: &str) -> anyhow::Result<bool> {
         if count(w, "#case-title").await > 0 && w.text("#case-title").await?.contains(title) {
             return Ok(false);
         }
-        anyhow::ensure!(Instant::now() < deadline, "the report `{title}` never saved");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the report `{title}` never saved"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }

@@ -105,7 +105,10 @@ async fn crop_insurance_reported_from_four_villages_raises_one_group_alert_and_b
     for c in &cases {
         assert!(alert.alert.cases.contains(c), "the alert names {c}");
     }
-    assert!(alert.may_acknowledge, "the township's staff may acknowledge it");
+    assert!(
+        alert.may_acknowledge,
+        "the township's staff may acknowledge it"
+    );
     let today = desk.today(now + 10 * 60_000)?;
     assert!(today.alerts.iter().any(|r| r.alert.key == alert.alert.key));
     assert_eq!(today.counts.alerts, screen.open.len());
@@ -135,7 +138,10 @@ async fn crop_insurance_reported_from_four_villages_raises_one_group_alert_and_b
         .is_err());
 
     // Figures count four cases and one matter, on the desk and on the server alike.
-    let figures = desk.figures(now - 30 * DAY, now + DAY, now + DAY)?.report.total;
+    let figures = desk
+        .figures(now - 30 * DAY, now + DAY, now + DAY)?
+        .report
+        .total;
     assert_eq!(figures.received, before.received + 4);
     assert_eq!(figures.matters, before.matters + 1);
     assert_eq!(figures.linked, before.linked + 4);
@@ -258,7 +264,7 @@ async fn a_party_with_three_cases_in_ninety_days_raises_one_alert_once() -> anyh
         now + DAY,
     )?;
     let later = desk.alerts(now + DAY)?;
-    let open_repeat: Vec<_> = containing(&later.open, &[fourth.clone()])
+    let open_repeat: Vec<_> = containing(&later.open, std::slice::from_ref(&fourth))
         .into_iter()
         .filter(|r| r.alert.rule == "repeat-party")
         .collect();
@@ -355,7 +361,12 @@ async fn warning_rules_with_an_error_are_refused_by_line_and_the_rules_in_force_
          cases = 2\n\
          days = 30\n",
     )?;
-    let out = server.admin(&["warning-rules", "--unit", "haiyan", &good.display().to_string()])?;
+    let out = server.admin(&[
+        "warning-rules",
+        "--unit",
+        "haiyan",
+        &good.display().to_string(),
+    ])?;
     assert!(out.contains("1 warning rules in force for haiyan"), "{out}");
     desk.sync_now().await?;
     let rules = desk.alerts(now_ms())?.rules;
@@ -374,7 +385,12 @@ async fn warning_rules_with_an_error_are_refused_by_line_and_the_rules_in_force_
          level = \"purple\"\n",
     )?;
     let err = server
-        .admin(&["warning-rules", "--unit", "haiyan", &bad.display().to_string()])
+        .admin(&[
+            "warning-rules",
+            "--unit",
+            "haiyan",
+            &bad.display().to_string(),
+        ])
         .unwrap_err()
         .to_string();
     assert!(err.contains("line 6"), "{err}");
@@ -384,10 +400,19 @@ async fn warning_rules_with_an_error_are_refused_by_line_and_the_rules_in_force_
         "{in_force}"
     );
     desk.sync_now().await?;
-    assert_eq!(desk.alerts(now_ms())?.rules, rules, "the device keeps them too");
+    assert_eq!(
+        desk.alerts(now_ms())?.rules,
+        rules,
+        "the device keeps them too"
+    );
     // A unit that is not in the directory is named.
     let err = server
-        .admin(&["warning-rules", "--unit", "nowhere", &good.display().to_string()])
+        .admin(&[
+            "warning-rules",
+            "--unit",
+            "nowhere",
+            &good.display().to_string(),
+        ])
         .unwrap_err()
         .to_string();
     assert!(err.contains("nowhere"), "{err}");
@@ -406,7 +431,10 @@ async fn an_escalated_cases_alerts_travel_up_and_show_at_the_county() -> anyhow:
     // One man, three disputes in a month, at the township's window.
     let id18 = with_check("44078119720815203");
     let mut cases = Vec::new();
-    for (i, title) in ["借款纠纷", "借款纠纷（二）", "担保纠纷"].iter().enumerate() {
+    for (i, title) in ["借款纠纷", "借款纠纷（二）", "担保纠纷"]
+        .iter()
+        .enumerate()
+    {
         let mut report = walk_in(title, "区志强", &id18, "13922223333");
         report.place_unit = UnitId::new("haiyan-nacheng-g1");
         cases.push(tstaff.report_case(&report, now - (20 - 5 * i as i64) * DAY)?);
@@ -445,22 +473,25 @@ async fn an_escalated_cases_alerts_travel_up_and_show_at_the_county() -> anyhow:
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
     assert_eq!(shown.alert.words, alert.alert.words);
-    assert_eq!(shown.cases.len(), 1, "the county holds only the escalated case");
+    assert_eq!(
+        shown.cases.len(),
+        1,
+        "the county holds only the escalated case"
+    );
     assert_eq!(shown.cases[0].summary.id, cases[2]);
     let ack = shown.alert.acknowledged.expect("recorded");
-    assert!(ack.note.contains("当事人不服，要求县里处理"), "{}", ack.note);
+    assert!(
+        ack.note.contains("当事人不服，要求县里处理"),
+        "{}",
+        ack.note
+    );
     // The other two never reached the county.
     assert!(cstaff.case(&cases[0], now).is_err());
     Ok(())
 }
 
 /// The one open alert of `rule` naming all of `cases` on the desk.
-fn desk_alert(
-    desk: &Session,
-    cases: &[CaseId],
-    rule: &str,
-    now: i64,
-) -> anyhow::Result<AlertRow> {
+fn desk_alert(desk: &Session, cases: &[CaseId], rule: &str, now: i64) -> anyhow::Result<AlertRow> {
     let screen = desk.alerts(now)?;
     let found: Vec<&AlertRow> = containing(&screen.open, cases)
         .into_iter()

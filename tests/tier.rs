@@ -50,7 +50,12 @@ fn env(unit: &str) -> Vec<(String, String)> {
 }
 
 /// Starts a server for `unit`, linked to `parent` if given.
-pub(crate) fn start(dir: &Path, name: &str, unit: &str, parent: Option<&Server>) -> anyhow::Result<Server> {
+pub(crate) fn start(
+    dir: &Path,
+    name: &str,
+    unit: &str,
+    parent: Option<&Server>,
+) -> anyhow::Result<Server> {
     let data = prepared(dir, name)?;
     if let Some(p) = parent {
         let code = p

@@ -808,7 +808,14 @@ async fn trust_a_grid_worker_cannot_link_matters_nor_acknowledge_alerts() -> any
         matter: app_core::ids::MatterId::generate(),
         note: String::new(),
     })?;
-    refused(&server, &gw, &key, link, (409, "workflow_denied", "may not")).await?;
+    refused(
+        &server,
+        &gw,
+        &key,
+        link,
+        (409, "workflow_denied", "may not"),
+    )
+    .await?;
     let ack = forged(Action::AcknowledgeAlert {
         alert: "category-spread:category-spread:agriculture_fishery:x".to_owned(),
         level: app_core::warning::Level::Red,
@@ -836,7 +843,11 @@ async fn trust_a_grid_worker_cannot_link_matters_nor_acknowledge_alerts() -> any
     let mut doc = device_doc(&gw, &id)?;
     let heads = doc.get_heads();
     let list = doc.get(ROOT, "timeline")?.expect("timeline").1;
-    assert_eq!(timeline(&doc)?.len(), 2, "the phone holds the acknowledgement");
+    assert_eq!(
+        timeline(&doc)?.len(),
+        2,
+        "the phone holds the acknowledgement"
+    );
     doc.delete(&list, 1)?;
     doc.commit();
     refused(

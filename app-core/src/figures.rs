@@ -381,8 +381,18 @@ mod tests {
         let mut b = case("b", "v2", OCT1 + 1000);
         b.matter = Some(matter);
         let c = case("c", "v2", OCT1 + 2000);
-        let r = report(&dir, &"t".into(), &[a, b, c], OCT1, OCT1 + 30 * DAY, OCT1 + DAY);
-        assert_eq!((r.total.received, r.total.matters, r.total.linked), (3, 2, 2));
+        let r = report(
+            &dir,
+            &"t".into(),
+            &[a, b, c],
+            OCT1,
+            OCT1 + 30 * DAY,
+            OCT1 + DAY,
+        );
+        assert_eq!(
+            (r.total.received, r.total.matters, r.total.linked),
+            (3, 2, 2)
+        );
         // Each village counts the matter it saw a case of.
         assert_eq!(r.by_unit[&UnitId::from("v1")].matters, 1);
         assert_eq!(r.by_unit[&UnitId::from("v2")].matters, 2);

@@ -15,8 +15,8 @@
 //! ([`crate::document::ContactsDocument`]) so that they can be erased without rewriting history.
 
 use crate::ids::{AttachmentId, CaseId, EntryId, MatterId, PartyId, PersonId, UnitId};
-use crate::warning::Level;
 use crate::org::Role;
+use crate::warning::Level;
 use autosurgeon::{Hydrate, Reconcile, Text};
 use serde::{Deserialize, Serialize};
 

@@ -7,9 +7,9 @@
 //! The directory is administered on the server and copied to devices; it is not a CRDT.
 
 use crate::deadline::DeadlinePolicy;
-use crate::warning::WarningRules;
 use crate::ids::{PersonId, UnitId};
 use crate::taxonomy::CategoryCode;
+use crate::warning::WarningRules;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

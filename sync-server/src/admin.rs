@@ -49,9 +49,15 @@ pub fn import_units(mut db: ServerDb, path: &Path) -> Result<usize> {
             centre: matches!(r[4].as_str(), "1" | "true" | "yes" | "是"),
             policy: None,
             escalate_skip_to: Vec::new(),
+            warnings: None,
         };
+        // A unit imported again keeps the early-warning rules set on it.
+        let warnings = units
+            .iter()
+            .find(|u| u.id == unit.id)
+            .and_then(|u| u.warnings.clone());
         units.retain(|u| u.id != unit.id);
-        units.push(unit);
+        units.push(Unit { warnings, ..unit });
     }
     let directory = Directory::new(units, people)?;
     db.store.set_directory(directory)?;

@@ -10,12 +10,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::TODAY_ROWS;
 use super::{lock, AppError, AppResult, Session};
 use crate::error::Error;
 use crate::ids::{CaseId, MatterId};
 use crate::model::{Action, Actor, NewCase};
 use crate::rules;
-use super::TODAY_ROWS;
 use crate::screens::{AlertRow, AlertsScreen, CaseRow, MatchRow, MatterScreen};
 use crate::store::{CaseFilter, CaseMatch, Store};
 use crate::summary::CaseSummary;
@@ -350,7 +350,10 @@ fn evaluate_with_records(
     // The words name a category by its code; the interface says its name.
     for alert in &mut alerts {
         for c in &store.taxonomy().categories {
-            if let Some(rest) = alert.words.strip_prefix(&format!("{} 纠纷", c.code.as_str())) {
+            if let Some(rest) = alert
+                .words
+                .strip_prefix(&format!("{} 纠纷", c.code.as_str()))
+            {
                 alert.words = format!("{}{rest}", c.zh);
                 break;
             }
@@ -500,5 +503,7 @@ fn may_oversee(store: &Store, actor: &Actor, s: &CaseSummary) -> bool {
         && (actor.unit == s.responsible_unit
             || s.escalated_to.contains(&actor.unit)
             || s.escalated_from.contains(&actor.unit)
-            || store.directory().is_within(&s.responsible_unit, &actor.unit))
+            || store
+                .directory()
+                .is_within(&s.responsible_unit, &actor.unit))
 }

@@ -2461,7 +2461,12 @@ fn only_centre_staff_link_matters_and_unlink_only_the_matter_it_is_in() {
     );
     table(
         &link("m2"),
-        &[("into another matter (it leaves m1)", Some(&linked), staff(), OK)],
+        &[(
+            "into another matter (it leaves m1)",
+            Some(&linked),
+            staff(),
+            OK,
+        )],
     );
     table(
         &unlink("m1"),
