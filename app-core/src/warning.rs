@@ -77,7 +77,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{CaseId, MatterId, UnitId};
 use crate::model::{Difficulty, RiskFlag};
 
-/// An alert's level (预警等级), most urgent first: red, orange, yellow, blue.
+/// An alert's level (预警等级), most urgent first: red, orange, yellow, blue. Its serde form is
+/// the variant's name (`Red`), as autosurgeon writes it into a case's timeline
+/// ([`crate::model::Action::AcknowledgeAlert`]); rules files spell it [`Level::code`] (`red`).
 #[derive(
     Clone,
     Copy,
@@ -92,7 +94,6 @@ use crate::model::{Difficulty, RiskFlag};
     autosurgeon::Reconcile,
     autosurgeon::Hydrate,
 )]
-#[serde(rename_all = "snake_case")]
 pub enum Level {
     /// 红色预警
     Red,
@@ -842,7 +843,8 @@ struct JsonRulesOut<'a> {
 struct RuleRepr<'a> {
     id: &'a str,
     kind: &'static str,
-    level: Level,
+    /// [`Level::code`], as rules files spell it.
+    level: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     cases: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -862,7 +864,7 @@ impl<'a> RuleRepr<'a> {
         let mut repr = RuleRepr {
             id: &rule.id,
             kind: rule.kind.code(),
-            level: rule.level,
+            level: rule.level.code(),
             cases: None,
             parties: None,
             villages: None,
