@@ -109,6 +109,10 @@ async fn crop_insurance_reported_from_four_villages_raises_one_group_alert_and_b
         alert.may_acknowledge,
         "the township's staff may acknowledge it"
     );
+    // The server evaluates the same rules over the same cases: the same alert, by its key.
+    let on_server = server.admin(&["alerts", "--unit", "haiyan"])?;
+    assert!(on_server.contains(&alert.alert.key), "{on_server}");
+    assert!(on_server.contains(&alert.alert.words), "{on_server}");
     let today = desk.today(now + 10 * 60_000)?;
     assert!(today.alerts.iter().any(|r| r.alert.key == alert.alert.key));
     assert_eq!(today.counts.alerts, screen.open.len());

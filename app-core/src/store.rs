@@ -57,6 +57,7 @@ mod outbox;
 mod parties;
 mod received;
 mod schema;
+mod warnings;
 
 pub use blobs::check_attachment;
 pub use cases::CaseView;
@@ -68,6 +69,7 @@ pub use outbox::OutboxEntry;
 pub use parties::{party_village, CaseMatch, PartyKeys, DUPLICATE_WINDOW_DAYS};
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
 pub use schema::{migrate, Layer, SCHEMA_VERSION};
+pub use warnings::horizon_days;
 
 /// What the write-ahead log is cut back to at each checkpoint, in bytes.
 pub const WAL_LIMIT_BYTES: i64 = 1 << 20;

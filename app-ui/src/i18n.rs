@@ -299,6 +299,8 @@ keys! {
     ThisYear => "本年度", "This year";
     AllTime => "全部时间", "All time";
     Received => "受理", "Received";
+    MattersStat => "事项", "Matters";
+    MattersValue => "{}（{} 件关联）", "{} ({} cases linked)";
     Resolved => "化解", "Resolved";
     ResolutionRate => "化解率", "Resolution rate";
     CompletionRate => "办结率", "Completion rate";

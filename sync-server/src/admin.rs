@@ -92,6 +92,44 @@ pub fn set_warning_rules(mut db: ServerDb, unit: &UnitId, path: &Path) -> Result
     Ok(n)
 }
 
+/// The early-warning alerts (风险预警) the rules in force for `unit` raise over the cases this
+/// server holds, at `now_ms`: the same evaluation as on the centre's desks
+/// ([`app_core::store::Store::alerts`]), open ones first. Text from devices is escaped.
+pub fn alerts(db: &ServerDb, unit: &UnitId, now_ms: i64) -> Result<String> {
+    use app_core::terminal::escape;
+    use std::fmt::Write as _;
+    let Some(u) = db.store.directory().unit(unit) else {
+        return Err(Error::BadImport {
+            at: "alerts".to_owned(),
+            problem: format!("unit `{unit}` is not in the directory"),
+        });
+    };
+    let (alerts, _) = db.store.alerts(unit, now_ms)?;
+    let open = alerts.iter().filter(|a| a.acknowledged.is_none()).count();
+    let mut out = format!(
+        "{} 风险预警：未签收 {open} 条，已签收 {} 条\n",
+        u.name,
+        alerts.len() - open
+    );
+    for a in &alerts {
+        let _ = write!(
+            out,
+            "[{}] {}（{} 件）{}",
+            a.level.zh(),
+            escape(&a.words),
+            a.cases.len(),
+            a.key
+        );
+        match &a.acknowledged {
+            Some(ack) => {
+                let _ = writeln!(out, " 已签收：{} {}", escape(&ack.by), escape(&ack.note));
+            }
+            None => out.push('\n'),
+        }
+    }
+    Ok(out)
+}
+
 /// The early-warning rules in force for `unit`, as TOML (its own, an ancestor's, or the
 /// defaults).
 pub fn warning_rules(db: &ServerDb, unit: &UnitId) -> Result<String> {

@@ -63,6 +63,12 @@ enum Command {
         unit: String,
         file: Option<PathBuf>,
     },
+    /// Print the early-warning alerts (风险预警) the unit's rules raise over the cases this
+    /// server holds, as its centre's desks compute them.
+    Alerts {
+        #[arg(long)]
+        unit: Option<String>,
+    },
     /// Issue a one-time enrolment code for a person's device, or (--server UNIT) for the server
     /// of a lower tier that will forward its escalations here (valid for --hours).
     Enrol {
@@ -152,6 +158,14 @@ fn main() -> anyhow::Result<()> {
         Command::ImportPeople { csv } => {
             let n = sync_server::admin::import_people(sync_server::open(&config)?, &csv)?;
             println!("imported {n} people");
+        }
+        Command::Alerts { unit } => {
+            let db = sync_server::open(&config)?;
+            let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
+            print!(
+                "{}",
+                sync_server::admin::alerts(&db, &unit, http::now_ms())?
+            );
         }
         Command::WarningRules { unit, file } => {
             let unit = UnitId::new(unit);

@@ -19,7 +19,7 @@ use crate::rules;
 use crate::screens::{AlertRow, AlertsScreen, CaseRow, MatchRow, MatterScreen};
 use crate::store::{CaseFilter, CaseMatch, Store};
 use crate::summary::CaseSummary;
-use crate::warning::{self, Alert, WarnCase, WarnParty};
+use crate::warning::Alert;
 
 impl Session {
     /// Other cases sharing a party with a report not yet saved.
@@ -297,109 +297,10 @@ fn match_rows(
     Ok(out)
 }
 
-/// The alerts the unit's rules raise over the cases of `actor`'s unit held here: the cases
-/// reported within the rules' longest window ([`horizon_days`]) and every open case (a desk of
-/// a township's years reads a few months of them, not all).
+/// The alerts the unit's rules raise over the cases of `actor`'s unit held here
+/// ([`Store::alerts`]).
 fn evaluate(store: &Store, actor: &Actor, now: i64) -> AppResult<Vec<Alert>> {
-    Ok(evaluate_with_records(store, actor, now)?.0)
-}
-
-/// [`evaluate`], and the cases read that record acknowledged alerts.
-fn evaluate_with_records(
-    store: &Store,
-    actor: &Actor,
-    now: i64,
-) -> AppResult<(Vec<Alert>, Vec<CaseSummary>)> {
-    let rules = store.directory().warning_rules(&actor.unit);
-    let area = CaseFilter {
-        unit: Some(actor.unit.clone()),
-        ..Default::default()
-    };
-    let mut summaries = store.list(
-        &CaseFilter {
-            reported_since: Some(now - i64::from(horizon_days(&rules)) * warning::DAY_MS),
-            ..area.clone()
-        },
-        now,
-    )?;
-    let recent: BTreeSet<CaseId> = summaries.iter().map(|s| s.id.clone()).collect();
-    summaries.extend(
-        store
-            .list(
-                &CaseFilter {
-                    open_only: true,
-                    ..area
-                },
-                now,
-            )?
-            .into_iter()
-            .filter(|s| !recent.contains(&s.id)),
-    );
-    let ids: Vec<CaseId> = summaries.iter().map(|s| s.id.clone()).collect();
-    let recorded: Vec<CaseSummary> = summaries
-        .iter()
-        .filter(|s| !s.alerts.is_empty())
-        .cloned()
-        .collect();
-    let mut keys = store.party_keys(&ids)?;
-    let cases: Vec<WarnCase> = summaries
-        .into_iter()
-        .map(|s| warn_case(s, &mut keys))
-        .collect();
-    let mut alerts = warning::evaluate(&rules, &cases, now);
-    // The words name a category by its code; the interface says its name.
-    for alert in &mut alerts {
-        for c in &store.taxonomy().categories {
-            if let Some(rest) = alert
-                .words
-                .strip_prefix(&format!("{} 纠纷", c.code.as_str()))
-            {
-                alert.words = format!("{}{rest}", c.zh);
-                break;
-            }
-        }
-    }
-    Ok((alerts, recorded))
-}
-
-/// The longest window of the rules, in days (at least a year's quarter): how far back the
-/// rules look at cases that are no longer open.
-fn horizon_days(rules: &warning::WarningRules) -> u32 {
-    rules
-        .rules
-        .iter()
-        .map(|r| match &r.kind {
-            warning::RuleKind::RepeatParty { days, .. }
-            | warning::RuleKind::CategorySpread { days, .. } => *days,
-            _ => 0,
-        })
-        .max()
-        .unwrap_or(0)
-        .max(90)
-}
-
-fn warn_case(s: CaseSummary, keys: &mut HashMap<CaseId, Vec<(String, Vec<String>)>>) -> WarnCase {
-    let parties = keys
-        .remove(&s.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, keys)| WarnParty { name, keys })
-        .collect();
-    WarnCase {
-        acknowledged: s.alerts.iter().map(|a| a.ack()).collect(),
-        id: s.id,
-        title: s.title,
-        category: s.category,
-        village: s.village,
-        reported_at: s.reported_at,
-        due_at: s.due_at,
-        handled_at: s.handled_at.or(s.closed_at),
-        difficulty: s.difficulty,
-        risks: s.risks,
-        failures: s.failures,
-        parties,
-        matter: s.matter,
-    }
+    Ok(store.alerts(&actor.unit, now)?.0)
 }
 
 fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScreen> {
@@ -409,7 +310,7 @@ fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScre
         .iter()
         .map(|r| (r.id.as_str(), r.zh()))
         .collect();
-    let (alerts, summaries) = evaluate_with_records(store, actor, now)?;
+    let (alerts, summaries) = store.alerts(&actor.unit, now)?;
     let mut known: BTreeSet<String> = BTreeSet::new();
     let mut open = Vec::new();
     let mut acknowledged = Vec::new();

@@ -101,6 +101,8 @@ pub fn figures_page() -> Html {
                     <h2>{ tf(l, Key::FiguresOf, &[&s.unit_name]) }</h2>
                     <div class="stat-grid">
                         { stat(l, "figures-received", Key::Received, f.received.to_string(), false) }
+                        // Cases linked as one matter count once here; every other figure counts cases.
+                        { stat(l, "figures-matters", Key::MattersStat, tf(l, Key::MattersValue, &[&f.matters, &f.linked]), false) }
                         { stat(l, "figures-resolved", Key::Resolved, f.resolved.to_string(), false) }
                         { stat(l, "figures-open", Key::OpenCases, f.open.to_string(), false) }
                         { stat(l, "figures-overdue", Key::OverdueCount, f.overdue.to_string(), false) }
