@@ -433,7 +433,7 @@ impl Session {
             .filter(|u| u.centre || u.tier == Tier::Village)
             .map(UnitRef::from)
             .collect();
-        let context = prevention::case_context(&store, &me.actor, &view.summary, now)?;
+        let context = prevention::case_context(&store, &view.summary, now)?;
         Ok(CaseScreen {
             matches: context.matches,
             earlier_cases: context.earlier_cases,

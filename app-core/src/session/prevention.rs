@@ -101,7 +101,7 @@ impl Session {
     pub fn alerts(&self, now: i64) -> AppResult<AlertsScreen> {
         let me = self.me()?;
         let store = lock(&self.store);
-        alerts_screen(&store, &me.actor, now)
+        Ok(alerts_screen(&store, &me.actor, now, None)?.0)
     }
 
     /// Acknowledges the alert `key` (预警签收): an entry in each case it names, checked for every
@@ -137,7 +137,7 @@ impl Session {
             store.act(id, &me.actor, action.clone(), now)?;
         }
         self.wake.notify_one();
-        alerts_screen(&store, &me.actor, now)
+        Ok(alerts_screen(&store, &me.actor, now, None)?.0)
     }
 }
 
@@ -185,7 +185,7 @@ pub(super) fn carry_alerts(
 }
 
 /// The case screen's part: other cases sharing a party, how many came before, the rest of its
-/// matter, and the alerts naming it.
+/// matter, and the alerts recorded in it.
 pub(super) struct CaseContext {
     pub matches: Vec<MatchRow>,
     pub earlier_cases: usize,
@@ -195,7 +195,6 @@ pub(super) struct CaseContext {
 
 pub(super) fn case_context(
     store: &Store,
-    actor: &Actor,
     summary: &CaseSummary,
     now: i64,
 ) -> AppResult<CaseContext> {
@@ -228,14 +227,22 @@ pub(super) fn case_context(
         .collect(),
         None => Vec::new(),
     };
-    let alerts = if actor.role.is_centre() {
-        evaluate(store, actor, now)?
-            .into_iter()
-            .filter(|a| a.cases.contains(&summary.id))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // The alerts recorded in the case (acknowledged here, or brought up with an escalation):
+    // computing every alert of the unit for one case screen would cost as much as the 预警
+    // list, which the screen links to.
+    let alerts = summary
+        .alerts
+        .iter()
+        .map(|a| Alert {
+            key: a.key.clone(),
+            rule: String::new(),
+            level: a.level,
+            words: a.words.clone(),
+            cases: vec![summary.id.clone()],
+            raised_at: a.at,
+            acknowledged: Some(a.ack()),
+        })
+        .collect();
     Ok(CaseContext {
         matches,
         earlier_cases,
@@ -250,11 +257,8 @@ pub(super) fn today_alerts(
     actor: &Actor,
     now: i64,
 ) -> AppResult<(Vec<AlertRow>, usize)> {
-    let screen = alerts_screen(store, actor, now)?;
-    let count = screen.open.len();
-    let mut open = screen.open;
-    open.truncate(TODAY_ROWS as usize);
-    Ok((open, count))
+    let (screen, count) = alerts_screen(store, actor, now, Some(TODAY_ROWS as usize))?;
+    Ok((screen.open, count))
 }
 
 /// Rows for matches: each other case once (its strongest match), with whether it may be the
@@ -303,7 +307,14 @@ fn evaluate(store: &Store, actor: &Actor, now: i64) -> AppResult<Vec<Alert>> {
     Ok(store.alerts(&actor.unit, now)?.0)
 }
 
-fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScreen> {
+/// The 预警 list, and how many alerts are open. With `limit` (today's section), only the most
+/// urgent open alerts get their rows, and no acknowledged ones.
+fn alerts_screen(
+    store: &Store,
+    actor: &Actor,
+    now: i64,
+    limit: Option<usize>,
+) -> AppResult<(AlertsScreen, usize)> {
     let rules = store.directory().warning_rules(&actor.unit);
     let described: HashMap<&str, String> = rules
         .rules
@@ -329,8 +340,20 @@ fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScre
             Err(e) => Err(AppError::from(e)),
         }
     };
+    let mut open_count = 0;
     for alert in alerts {
         known.insert(alert.key.clone());
+        if alert.acknowledged.is_none() {
+            open_count += 1;
+        }
+        let wanted = match (limit, &alert.acknowledged) {
+            (None, _) => true,
+            (Some(n), None) => open.len() < n,
+            (Some(_), Some(_)) => false,
+        };
+        if !wanted {
+            continue;
+        }
         let mut cases = Vec::new();
         for id in &alert.cases {
             cases.extend(row_of(id)?);
@@ -355,7 +378,7 @@ fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScre
     // Alerts acknowledged in cases held here that this unit's rules do not raise (another
     // tier's, recorded in a case escalated here): shown as they were recorded.
     let mut recorded: HashMap<String, AlertRow> = HashMap::new();
-    for s in &summaries {
+    for s in summaries.iter().filter(|_| limit.is_none()) {
         for a in &s.alerts {
             if known.contains(&a.key) {
                 continue;
@@ -389,11 +412,14 @@ fn alerts_screen(store: &Store, actor: &Actor, now: i64) -> AppResult<AlertsScre
         ))
     });
     acknowledged.extend(recorded);
-    Ok(AlertsScreen {
-        open,
-        acknowledged,
-        rules: rules.rules.iter().map(|r| r.zh()).collect(),
-    })
+    Ok((
+        AlertsScreen {
+            open,
+            acknowledged,
+            rules: rules.rules.iter().map(|r| r.zh()).collect(),
+        },
+        open_count,
+    ))
 }
 
 /// Whether `actor`'s centre oversees the case: the one responsible, one it was escalated to or

@@ -33,7 +33,7 @@ use crate::summary::CaseSummary;
 use crate::workflow::Status;
 use automerge::AutoCommit;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Two reports of the same parties and category this close (in days) may be one dispute
 /// reported twice ([`CaseMatch::is_possible_duplicate`]).
@@ -294,40 +294,61 @@ impl Store {
     /// whose document names no party, is absent from the map. See [`Store::all_party_keys`]
     /// for every case.
     pub fn party_keys(&self, cases: &[CaseId]) -> Result<HashMap<CaseId, PartyKeys>> {
-        let mut out = HashMap::with_capacity(cases.len());
-        for case in cases {
-            let rows = stored_rows(&self.conn, case.as_str())?;
-            if !rows.is_empty() {
-                out.insert(case.clone(), keyed(&rows));
-            }
-        }
-        Ok(out)
+        let wanted: HashSet<&str> = cases.iter().map(CaseId::as_str).collect();
+        self.stored_keys(|case| wanted.contains(case))
     }
 
     /// [`Store::party_keys`] of every case in the store.
     pub fn all_party_keys(&self) -> Result<HashMap<CaseId, PartyKeys>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT case_id, party_id, name, village, resident_id, phone FROM case_parties
-             ORDER BY case_id, party_id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, row_of(r, 1)?)))?;
-        let mut by_case: HashMap<CaseId, Vec<PartyRow>> = HashMap::new();
-        for row in rows {
-            let (case, row) = row?;
-            by_case.entry(CaseId::new(&case)).or_default().push(row);
-        }
-        Ok(by_case
-            .into_iter()
-            .map(|(case, rows)| (case, keyed(&rows)))
-            .collect())
+        self.stored_keys(|_| true)
     }
-}
 
-/// Each party's name and keys.
-fn keyed(rows: &[PartyRow]) -> PartyKeys {
-    rows.iter()
-        .map(|r| (r.name.clone(), r.identity().keys()))
-        .collect()
+    /// The parties' names and the keys stored for them (as [`PartyIdentity::keys`] wrote
+    /// them, not computed again: reading a name's readings costs more than the query), of
+    /// the cases `wanted` admits, in two passes over the tables.
+    fn stored_keys(&self, wanted: impl Fn(&str) -> bool) -> Result<HashMap<CaseId, PartyKeys>> {
+        let mut names = self
+            .conn
+            .prepare_cached("SELECT case_id, party_id, name FROM case_parties")?;
+        let mut parties: HashMap<(String, String), (String, Vec<String>)> = HashMap::new();
+        let rows = names.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (case, party, name) = row?;
+            if wanted(&case) {
+                parties.insert((case, party), (name, Vec::new()));
+            }
+        }
+        let mut keys = self
+            .conn
+            .prepare_cached("SELECT case_id, party_id, key FROM party_keys")?;
+        let rows = keys.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (case, party, key) = row?;
+            if let Some((_, k)) = parties.get_mut(&(case, party)) {
+                k.push(key);
+            }
+        }
+        let mut sorted: Vec<_> = parties.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: HashMap<CaseId, PartyKeys> = HashMap::new();
+        for ((case, _), (name, mut keys)) in sorted {
+            keys.sort();
+            out.entry(CaseId::new(case)).or_default().push((name, keys));
+        }
+        Ok(out)
+    }
 }
 
 /// Sets each row's contact details from a contacts document (none if there is none or it does
