@@ -290,7 +290,7 @@ impl Store {
 
     /// The identity keys of every party of the given cases, for the early-warning rules: for
     /// each case, its parties (by party id) as (name as written, keys as
-    /// [`PartyIdentity::keys`] gives them, in that order). A case this store does not hold, or
+    /// [`PartyIdentity::keys`] gives them, sorted). A case this store does not hold, or
     /// whose document names no party, is absent from the map. See [`Store::all_party_keys`]
     /// for every case.
     pub fn party_keys(&self, cases: &[CaseId]) -> Result<HashMap<CaseId, PartyKeys>> {
