@@ -338,6 +338,12 @@ impl Directory {
             .collect()
     }
 
+    /// The village (村/社区) on a path of units (a case's place path), if it passes through one.
+    pub fn village_on<'a>(&self, path: &'a [UnitId]) -> Option<&'a UnitId> {
+        path.iter()
+            .find(|u| self.unit(u).is_some_and(|unit| unit.tier == Tier::Village))
+    }
+
     /// The early-warning rules in force for `unit`: its own, or the nearest ancestor's, or the
     /// built-in defaults.
     pub fn warning_rules(&self, unit: &UnitId) -> WarningRules {

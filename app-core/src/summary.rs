@@ -179,14 +179,7 @@ impl CaseSummary {
             units,
             updated_at: state.map_or(document.created_at, |s| s.updated_at),
             contacts_erased_at: state.and_then(|s| s.contacts_erased_at),
-            village: path
-                .iter()
-                .find(|u| {
-                    directory
-                        .unit(u)
-                        .is_some_and(|unit| unit.tier == crate::org::Tier::Village)
-                })
-                .cloned(),
+            village: directory.village_on(path).cloned(),
             risks: state.map(|s| s.risks.clone()).unwrap_or_default(),
             failures: state.map_or(0, |s| s.failures),
             matter: state.and_then(|s| s.matter.clone()),

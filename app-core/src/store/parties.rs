@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::identity::{PartyIdentity, PartyMatch, Phone, ResidentId};
 use crate::ids::{CaseId, UnitId};
 use crate::model::{CaseDocument, NewCase};
-use crate::org::{Directory, Tier};
+use crate::org::Directory;
 use crate::summary::CaseSummary;
 use crate::workflow::Status;
 use automerge::AutoCommit;
@@ -81,10 +81,7 @@ impl CaseMatch {
 /// `Place::unit_path` keeps it), by the directory's tiers; the place unit itself when none is a
 /// village (a case reported at a township's centre, or a place the directory does not know).
 pub fn party_village(directory: &Directory, path: &[UnitId], place: &UnitId) -> UnitId {
-    path.iter()
-        .find(|u| directory.unit(u).is_some_and(|u| u.tier == Tier::Village))
-        .unwrap_or(place)
-        .clone()
+    directory.village_on(path).unwrap_or(place).clone()
 }
 
 /// A party as the index holds it.
@@ -303,43 +300,37 @@ impl Store {
         self.stored_keys(|_| true)
     }
 
+    /// Runs `sql`, a query of three text columns, and hands each row to `row`.
+    fn each_triple(&self, sql: &str, mut row: impl FnMut(String, String, String)) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            row(r.get(0)?, r.get(1)?, r.get(2)?);
+        }
+        Ok(())
+    }
+
     /// The parties' names and the keys stored for them (as [`PartyIdentity::keys`] wrote
     /// them, not computed again: reading a name's readings costs more than the query), of
     /// the cases `wanted` admits, in two passes over the tables.
     fn stored_keys(&self, wanted: impl Fn(&str) -> bool) -> Result<HashMap<CaseId, PartyKeys>> {
-        let mut names = self
-            .conn
-            .prepare_cached("SELECT case_id, party_id, name FROM case_parties")?;
         let mut parties: HashMap<(String, String), (String, Vec<String>)> = HashMap::new();
-        let rows = names.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (case, party, name) = row?;
-            if wanted(&case) {
-                parties.insert((case, party), (name, Vec::new()));
-            }
-        }
-        let mut keys = self
-            .conn
-            .prepare_cached("SELECT case_id, party_id, key FROM party_keys")?;
-        let rows = keys.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (case, party, key) = row?;
-            if let Some((_, k)) = parties.get_mut(&(case, party)) {
-                k.push(key);
-            }
-        }
+        self.each_triple(
+            "SELECT case_id, party_id, name FROM case_parties",
+            |case, party, name| {
+                if wanted(&case) {
+                    parties.insert((case, party), (name, Vec::new()));
+                }
+            },
+        )?;
+        self.each_triple(
+            "SELECT case_id, party_id, key FROM party_keys",
+            |case, party, key| {
+                if let Some((_, k)) = parties.get_mut(&(case, party)) {
+                    k.push(key);
+                }
+            },
+        )?;
         let mut sorted: Vec<_> = parties.into_iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out: HashMap<CaseId, PartyKeys> = HashMap::new();
