@@ -102,7 +102,7 @@ fn attach(
 }
 
 /// Syncs the devices until `check` holds (forwarding runs in the servers meanwhile).
-async fn until(
+pub(crate) async fn until(
     what: &str,
     devices: &[&Device],
     mut check: impl FnMut() -> anyhow::Result<bool>,
@@ -122,7 +122,7 @@ async fn until(
 
 /// A grid worker of 那陈村 reports a dispute to the township, whose staff escalate it to the
 /// county; both devices have synced.
-async fn escalated_to_county(
+pub(crate) async fn escalated_to_county(
     gw2: &Device,
     tstaff: &Device,
     title: &str,

@@ -16,7 +16,7 @@ use system_tests::{now_ms, Device, Server};
 const LEADER: &str = "haiyan-leader";
 const GRID: &str = "haiyan-fengjiang-g1";
 
-fn server() -> anyhow::Result<(tempfile::TempDir, Server)> {
+pub(crate) fn server() -> anyhow::Result<(tempfile::TempDir, Server)> {
     let dir = tempfile::tempdir()?;
     let server = Server::start(dir.path(), 4)?;
     Ok((dir, server))
@@ -24,7 +24,7 @@ fn server() -> anyhow::Result<(tempfile::TempDir, Server)> {
 
 /// Uploads, expects the refusal, and checks that nothing was stored and the server serves; the
 /// refusal's message must contain `words`.
-async fn refused(
+pub(crate) async fn refused(
     server: &Server,
     d: &Device,
     doc: &str,
@@ -41,7 +41,7 @@ async fn refused(
 }
 
 /// A case the grid worker reported and synced, as automerge with the device's actor.
-async fn synced_case(d: &Device) -> anyhow::Result<(CaseId, AutoCommit)> {
+pub(crate) async fn synced_case(d: &Device) -> anyhow::Result<(CaseId, AutoCommit)> {
     let id = {
         let mut s = d.store();
         let a = actor(&s, GW, Role::GridWorker);
@@ -56,7 +56,7 @@ async fn synced_case(d: &Device) -> anyhow::Result<(CaseId, AutoCommit)> {
     Ok((id.clone(), device_doc(d, &id)?))
 }
 
-fn device_doc(d: &Device, id: &CaseId) -> anyhow::Result<AutoCommit> {
+pub(crate) fn device_doc(d: &Device, id: &CaseId) -> anyhow::Result<AutoCommit> {
     let store = d.store();
     Ok(store
         .load_document(DocKind::Case, id.as_str())?
@@ -64,18 +64,22 @@ fn device_doc(d: &Device, id: &CaseId) -> anyhow::Result<AutoCommit> {
         .with_actor(store.actor_id().clone()))
 }
 
-fn changes_since(doc: &mut AutoCommit, heads: &[ChangeHash]) -> Vec<Vec<u8>> {
+pub(crate) fn changes_since(doc: &mut AutoCommit, heads: &[ChangeHash]) -> Vec<Vec<u8>> {
     doc.get_changes(heads)
         .into_iter()
         .map(|mut c| c.bytes().to_vec())
         .collect()
 }
 
-fn timeline(doc: &AutoCommit) -> anyhow::Result<Vec<TimelineEntry>> {
+pub(crate) fn timeline(doc: &AutoCommit) -> anyhow::Result<Vec<TimelineEntry>> {
     app_core::materialise::read_prop(doc, "timeline", None).map_err(|e| anyhow::anyhow!(e))
 }
 
-fn insert_entry(doc: &mut AutoCommit, index: usize, entry: &TimelineEntry) -> anyhow::Result<()> {
+pub(crate) fn insert_entry(
+    doc: &mut AutoCommit,
+    index: usize,
+    entry: &TimelineEntry,
+) -> anyhow::Result<()> {
     let list = doc.get(ROOT, "timeline")?.expect("timeline").1;
     autosurgeon::reconcile_insert(doc, list, index, entry)?;
     Ok(())

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ASSIGN_DOWN_DAYS: u32 = 90;
 /// The deadline offered when assigning a case down (the general limit of 限时办结).
 pub const DEFAULT_ASSIGN_DOWN_DAYS: u32 = 7;
+/// The furthest a supervision (督办) may set a case's new deadline, in calendar days after the
+/// day it is issued.
+pub const MAX_SUPERVISE_DAYS: u32 = 90;
 
 /// Local time at a fixed offset from UTC: the one place where a UTC millisecond becomes a local
 /// date and a local day's midnight becomes a UTC millisecond (deadlines, today's visits, the
@@ -231,6 +234,21 @@ impl DeadlinePolicy {
         due_ms > at_ms && due_ms <= self.due_at(at_ms, MAX_ASSIGN_DOWN_DAYS)
     }
 
+    /// The deadline a supervision (督办) sets by naming the last day to meet it: the end of that
+    /// local day (the first late instant is the next local midnight).
+    pub fn supervise_due_on(&self, last_day: NaiveDate) -> i64 {
+        self.local().midnight(last_day + Duration::days(1))
+    }
+
+    /// Whether a supervision issued at `at_ms` may set the deadline `due_ms`: after it is
+    /// issued, and no later than the end of the [`MAX_SUPERVISE_DAYS`]th calendar day after.
+    pub fn is_supervise_due(&self, at_ms: i64, due_ms: i64) -> bool {
+        let latest = self.supervise_due_on(
+            self.local_date(at_ms) + Duration::days(i64::from(MAX_SUPERVISE_DAYS)),
+        );
+        due_ms > at_ms && due_ms <= latest
+    }
+
     /// Where an open case due at `due_ms` stands at `now_ms`.
     pub fn state(&self, due_ms: i64, handled: bool, now_ms: i64) -> DueState {
         if handled {
@@ -294,6 +312,29 @@ mod tests {
         assert!(working.is_assign_down_due(monday, latest));
         assert!(!working.is_assign_down_due(monday, latest + 1));
         assert!(!working.is_assign_down_due(monday, monday));
+    }
+
+    #[test]
+    fn a_supervision_names_the_last_day_within_ninety_calendar_days() {
+        let policy = DeadlinePolicy {
+            counting: DayCounting::WorkingDays,
+            ..DeadlinePolicy::default()
+        };
+        let monday = cst(2024, 3, 4, 10, 0);
+        // The last day named is met until its end, whatever the unit's working days.
+        let friday = policy.supervise_due_on(date(2024, 3, 8));
+        assert_eq!(friday, cst(2024, 3, 9, 0, 0));
+        assert!(policy.is_supervise_due(monday, friday));
+        // Today itself is a deadline later than now; the past is not.
+        let today = policy.supervise_due_on(date(2024, 3, 4));
+        assert!(policy.is_supervise_due(monday, today));
+        assert!(!policy.is_supervise_due(monday, monday));
+        assert!(!policy.is_supervise_due(monday, policy.supervise_due_on(date(2024, 3, 3))));
+        // Ninety calendar days after the day it is issued, and not a day more.
+        let latest = policy.supervise_due_on(date(2024, 3, 4) + Duration::days(90));
+        assert_eq!(latest, cst(2024, 6, 3, 0, 0));
+        assert!(policy.is_supervise_due(monday, latest));
+        assert!(!policy.is_supervise_due(monday, latest + 1));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The numbers every centre reports (每日登记、每周研判、每月通报、每季总结).
 //!
 //! Pure arithmetic over [`CaseSummary`] rows: cases received, resolved, resolution rate, concluded
-//! (办结) and completion rate, on-time rate, follow-up satisfaction, escalations out and in; for a
+//! (办结) and completion rate, on-time rate, follow-up satisfaction, escalations out and in,
+//! supervised cases (督办); for a
 //! unit and a period, broken down by category, by the unit's children and by month. The device
 //! and the server compute them from the same rows, so the figures a township reports are the
 //! figures its staff saw on their phones.
@@ -70,6 +71,9 @@ pub struct Figures {
     /// Escalated out of the unit (上报上级) and escalated into it.
     pub escalated_out: u64,
     pub escalated_in: u64,
+    /// 督办: cases supervised at least once (by this centre or another).
+    #[serde(default)]
+    pub supervised: u64,
 }
 
 impl Figures {
@@ -104,6 +108,9 @@ impl Figures {
                 self.overdue += 1;
             }
             DueState::OnTrack | DueState::DueSoon => self.open += 1,
+        }
+        if case.supervisions > 0 {
+            self.supervised += 1;
         }
         if case.follow_ups > 0 {
             self.followed_up += 1;
@@ -311,6 +318,8 @@ mod tests {
             matter: None,
             distinct_from: BTreeSet::new(),
             alerts: Vec::new(),
+            supervised: None,
+            supervisions: 0,
         }
     }
 
@@ -368,6 +377,41 @@ mod tests {
         assert_eq!(r.by_category["neighbour"].received, 5);
         let county = report(&dir, &"c".into(), &all, OCT1, OCT1 + 61 * DAY, now);
         assert_eq!(county.total.escalated_in, 1);
+    }
+
+    #[test]
+    fn supervised_cases_count_once_each_in_their_slices_even_after_the_supervision_ended() {
+        let dir = directory();
+        // Supervised twice and still under supervision; supervised once and then escalated
+        // (no supervision in force any more); never supervised.
+        let mut twice = case("a", "v1", OCT1);
+        twice.supervisions = 2;
+        twice.supervised = Some(crate::workflow::SupervisionRecord {
+            entry: "e2".into(),
+            level: crate::model::SuperviseLevel::Listed,
+            due_at: OCT1 + 10 * DAY,
+            unit: "t".into(),
+            by: "s".into(),
+            at: OCT1 + DAY,
+            note: "限期办结".into(),
+        });
+        let mut once = case("b", "v2", OCT1 + 32 * DAY);
+        once.supervisions = 1;
+        let never = case("c", "v2", OCT1 + 2000);
+        let r = report(
+            &dir,
+            &"t".into(),
+            &[twice, once, never],
+            OCT1,
+            OCT1 + 61 * DAY,
+            OCT1 + 40 * DAY,
+        );
+        assert_eq!((r.total.received, r.total.supervised), (3, 2));
+        assert_eq!(r.by_unit[&UnitId::from("v1")].supervised, 1);
+        assert_eq!(r.by_unit[&UnitId::from("v2")].supervised, 1);
+        assert_eq!(r.by_month["2026-10"].supervised, 1);
+        assert_eq!(r.by_month["2026-11"].supervised, 1);
+        assert_eq!(r.by_category["neighbour"].supervised, 2);
     }
 
     #[test]

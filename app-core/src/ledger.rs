@@ -118,8 +118,15 @@ pub fn render(
     let t = &report.total;
     let _ = writeln!(
         w,
-        "  受理 {} 件，化解 {} 件，稳控 {} 件，办结 {} 件，在办 {} 件（超期 {} 件），上报上级 {} 件",
-        t.received, t.resolved, t.stabilised, t.concluded, t.open, t.overdue, t.escalated_out
+        "  受理 {} 件，化解 {} 件，稳控 {} 件，办结 {} 件，在办 {} 件（超期 {} 件），督办 {} 件，上报上级 {} 件",
+        t.received,
+        t.resolved,
+        t.stabilised,
+        t.concluded,
+        t.open,
+        t.overdue,
+        t.supervised,
+        t.escalated_out
     );
     // Cases are counted one by one; cases staff linked as one matter are said apart, so that
     // nothing is double counted silently.

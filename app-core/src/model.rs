@@ -440,6 +440,65 @@ impl Satisfaction {
     }
 }
 
+/// How firmly a case is supervised (督办级别), from the least to the most: a notice, a case a
+/// leader follows, a case posted on the centre's list until it is concluded. Its serde form is
+/// the variant's name (`Listed`), as autosurgeon writes it into a case's timeline; forms and
+/// lists spell it [`SuperviseLevel::code`].
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum SuperviseLevel {
+    /// 一般督办: a notice to handle the case by the new deadline.
+    General,
+    /// 重点督办: a priority case, which a leader follows until it is handled.
+    Priority,
+    /// 挂牌督办: the case is posted on the centre's supervision list (挂牌) until it is concluded.
+    Listed,
+}
+
+impl SuperviseLevel {
+    /// Every level, the least first.
+    pub const ALL: [SuperviseLevel; 3] = [
+        SuperviseLevel::General,
+        SuperviseLevel::Priority,
+        SuperviseLevel::Listed,
+    ];
+
+    /// A stable code for the level (`general`, `priority`, `listed`).
+    pub fn code(self) -> &'static str {
+        match self {
+            SuperviseLevel::General => "general",
+            SuperviseLevel::Priority => "priority",
+            SuperviseLevel::Listed => "listed",
+        }
+    }
+
+    /// The level of a code, if it is one.
+    pub fn from_code(code: &str) -> Option<SuperviseLevel> {
+        SuperviseLevel::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The level's name in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            SuperviseLevel::General => "一般督办",
+            SuperviseLevel::Priority => "重点督办",
+            SuperviseLevel::Listed => "挂牌督办",
+        }
+    }
+}
+
 /// A workflow step: one entry of the closed loop (查→研→交→办→督→结).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub enum Action {
@@ -525,6 +584,14 @@ pub enum Action {
         words: String,
         note: String,
     },
+    /// 督办: the responsible centre, or a centre above it that the case was escalated to, presses
+    /// for the case to be handled: a level, a new deadline (`due_at`, UTC milliseconds, the
+    /// first late instant) that becomes the case's deadline, and what is expected.
+    Supervise {
+        level: SuperviseLevel,
+        due_at: i64,
+        note: String,
+    },
 }
 
 /// The kind of a workflow step, without its payload: what the screens offer, what the rules
@@ -558,11 +625,12 @@ pub enum ActionKind {
     UnlinkMatter,
     MarkDistinct,
     AcknowledgeAlert,
+    Supervise,
 }
 
 impl ActionKind {
     /// Every kind, in the order the case screen offers them.
-    pub const ALL: [ActionKind; 22] = [
+    pub const ALL: [ActionKind; 23] = [
         ActionKind::Report,
         ActionKind::Assess,
         ActionKind::Assign,
@@ -585,6 +653,7 @@ impl ActionKind {
         ActionKind::UnlinkMatter,
         ActionKind::MarkDistinct,
         ActionKind::AcknowledgeAlert,
+        ActionKind::Supervise,
     ];
 
     /// A stable code for the kind (for lists, logs and error messages); its serde form.
@@ -612,6 +681,7 @@ impl ActionKind {
             ActionKind::UnlinkMatter => "unlink_matter",
             ActionKind::MarkDistinct => "mark_distinct",
             ActionKind::AcknowledgeAlert => "acknowledge_alert",
+            ActionKind::Supervise => "supervise",
         }
     }
 
@@ -645,13 +715,15 @@ impl ActionKind {
             ActionKind::UnlinkMatter => "取消关联",
             ActionKind::MarkDistinct => "判定非重复",
             ActionKind::AcknowledgeAlert => "预警签收",
+            ActionKind::Supervise => "督办",
         }
     }
 
     /// Whether the step is meaningless without its words: what happened in the session, why
     /// mediation failed, what was reported back, the instructions of an assignment down, why
-    /// contacts were erased or a case reopened. The store and the server refuse such a step
-    /// with its text empty ([`crate::validate::action`]); the forms mark the field required.
+    /// contacts were erased or a case reopened, what a supervision (督办) expects. The store and
+    /// the server refuse such a step with its text empty ([`crate::validate::action`]); the
+    /// forms mark the field required.
     pub fn note_required(self) -> bool {
         match self {
             ActionKind::RecordSession
@@ -663,6 +735,7 @@ impl ActionKind {
             | ActionKind::EraseContacts
             | ActionKind::UnlinkMatter
             | ActionKind::AcknowledgeAlert
+            | ActionKind::Supervise
             | ActionKind::Reopen => true,
             ActionKind::Report
             | ActionKind::Assess
@@ -706,6 +779,7 @@ impl Action {
             Action::UnlinkMatter { .. } => ActionKind::UnlinkMatter,
             Action::MarkDistinct { .. } => ActionKind::MarkDistinct,
             Action::AcknowledgeAlert { .. } => ActionKind::AcknowledgeAlert,
+            Action::Supervise { .. } => ActionKind::Supervise,
         }
     }
 
@@ -739,7 +813,8 @@ impl Action {
             | Action::LinkMatter { note, .. }
             | Action::UnlinkMatter { note, .. }
             | Action::MarkDistinct { note, .. }
-            | Action::AcknowledgeAlert { note, .. } => Some(("note", note)),
+            | Action::AcknowledgeAlert { note, .. }
+            | Action::Supervise { note, .. } => Some(("note", note)),
             Action::AssignDown { instructions, .. } => Some(("instructions", instructions)),
             Action::Reopen { reason } | Action::EraseContacts { reason } => {
                 Some(("reason", reason))

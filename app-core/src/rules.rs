@@ -4,7 +4,9 @@
 //! [`crate::workflow::check`] knows roles and statuses but not the unit tree; this module adds
 //! what only the [`Directory`] can answer (the person holds the role in that unit; an escalation
 //! goes to the next centre up; an assignment down goes to a unit below; the mediator assigned is
-//! a mediator), and what a step's words must be ([`crate::validate::action`]). The store calls
+//! a mediator; a supervision comes from the responsible centre or one above it that the case
+//! came through, with a new deadline within bounds), and what a step's words must be
+//! ([`crate::validate::action`]). The store calls
 //! [`check_action`] before saving, and the server before accepting an upload, so both refuse the
 //! same things with the same words; the case screen offers exactly the targets
 //! ([`escalation_targets`], [`assign_down_targets`]) these checks accept.
@@ -129,7 +131,42 @@ pub fn check_action(
             | Action::MarkDistinct { .. }
             | Action::AcknowledgeAlert { .. },
         ) => check_overseer(directory, state, actor, action),
+        (Some(state), Action::Supervise { due_at, .. }) => {
+            check_supervisor(directory, state, actor)?;
+            if !directory
+                .policy(&state.responsible_unit)
+                .is_supervise_due(at_ms, *due_at)
+            {
+                return Err(crate::validate::FieldProblem {
+                    field: "due_at".to_owned(),
+                    problem: crate::validate::Problem::SuperviseDue {
+                        max: crate::deadline::MAX_SUPERVISE_DAYS,
+                    },
+                }
+                .into());
+            }
+            Ok(())
+        }
         _ => Ok(()),
+    }
+}
+
+/// Whose centre may supervise (督办) a case: the centre responsible for it, or a centre above
+/// the responsible one that the case has been with (the county a township escalated it to,
+/// also after the county assigned it back down; the township that assigned it down to a
+/// village). Not a sibling centre, not a centre below, not a centre above that it never
+/// reached. The role (centre staff or leader) and the status (open) are
+/// [`crate::workflow::may`]'s. The case screen offers 督办 only where this holds.
+pub fn check_supervisor(directory: &Directory, state: &CaseState, actor: &Actor) -> Result<()> {
+    let above_and_involved = state.units_involved.contains(&actor.unit)
+        && directory.is_within(&state.responsible_unit, &actor.unit);
+    if actor.unit == state.responsible_unit || above_and_involved {
+        Ok(())
+    } else {
+        Err(workflow::Denied::NotSupervisor {
+            unit: state.responsible_unit.to_string(),
+        }
+        .into())
     }
 }
 
@@ -312,6 +349,225 @@ mod tests {
             from_township,
             [&county],
             "the county once, the other township never"
+        );
+    }
+}
+
+#[cfg(test)]
+mod supervision {
+    use super::*;
+    use crate::deadline::MAX_SUPERVISE_DAYS;
+    use crate::ids::{EntryId, PersonId};
+    use crate::model::{EscalationReason, Source, SuperviseLevel, TimelineEntry};
+    use crate::org::{Person, Tier, Unit};
+    use crate::validate::Problem;
+    use std::collections::BTreeSet;
+
+    /// 2026-06-01 10:00 China Standard Time.
+    const NOW: i64 = 1_780_279_200_000;
+    const DAY: i64 = 86_400_000;
+
+    fn unit(id: &str, tier: Tier, parent: Option<&str>) -> Unit {
+        Unit {
+            id: id.into(),
+            name: id.to_owned(),
+            tier,
+            parent: parent.map(Into::into),
+            centre: tier != Tier::Grid,
+            policy: None,
+            escalate_skip_to: Vec::new(),
+            warnings: None,
+        }
+    }
+
+    fn person(id: &str, unit: &str, role: Role) -> Person {
+        Person {
+            id: id.into(),
+            name: id.to_owned(),
+            unit: unit.into(),
+            roles: BTreeSet::from([role]),
+            specialties: BTreeSet::new(),
+            phone: None,
+        }
+    }
+
+    /// County `c` above townships `t` and `t2`; village `v` (with a centre) under `t`, grid `g`
+    /// in `v`; staff at each centre, a grid worker.
+    fn directory() -> Directory {
+        Directory::new(
+            [
+                unit("c", Tier::County, None),
+                unit("t", Tier::Township, Some("c")),
+                unit("t2", Tier::Township, Some("c")),
+                unit("v", Tier::Village, Some("t")),
+                unit("g", Tier::Grid, Some("v")),
+            ],
+            [
+                person("cs", "c", Role::CentreStaff),
+                person("ts", "t", Role::CentreLeader),
+                person("t2s", "t2", Role::CentreStaff),
+                person("vs", "v", Role::CentreStaff),
+                person("gw", "g", Role::GridWorker),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn actor(d: &Directory, id: &str) -> Actor {
+        let p = d.person(&PersonId::new(id)).unwrap();
+        Actor {
+            person: p.id.clone(),
+            name: p.name.clone(),
+            role: *p.roles.iter().next().unwrap(),
+            unit: p.unit.clone(),
+        }
+    }
+
+    /// A case the grid worker reported to `t`, taken through `steps` (each checked as the store
+    /// checks it).
+    fn case(d: &Directory, steps: &[(&str, Action)]) -> CaseState {
+        let mut state = workflow::apply(
+            None,
+            &TimelineEntry {
+                id: EntryId::new("e0"),
+                base: None,
+                at: NOW - DAY,
+                actor: actor(d, "gw"),
+                action: Action::Report {
+                    centre: "t".into(),
+                    source: Source::GridVisit,
+                },
+            },
+        );
+        for (i, (who, action)) in steps.iter().enumerate() {
+            let by = actor(d, who);
+            check_action(d, Some(&state), &by, action, NOW).unwrap();
+            state = workflow::advance(
+                Some(&state),
+                &TimelineEntry {
+                    id: EntryId::new(format!("e{}", i + 1)),
+                    base: state.last_entry.clone(),
+                    at: NOW,
+                    actor: by,
+                    action: action.clone(),
+                },
+            )
+            .unwrap();
+        }
+        state
+    }
+
+    fn up() -> Action {
+        Action::Escalate {
+            to: "c".into(),
+            reason: EscalationReason::CrossRegion,
+            note: String::new(),
+        }
+    }
+
+    fn down(to: &str) -> Action {
+        Action::AssignDown {
+            to: to.into(),
+            person: None,
+            instructions: "请限期办结".to_owned(),
+            due_at: NOW + 7 * DAY,
+        }
+    }
+
+    fn supervise(due_at: i64, note: &str) -> Action {
+        Action::Supervise {
+            level: SuperviseLevel::Listed,
+            due_at,
+            note: note.to_owned(),
+        }
+    }
+
+    /// Who may supervise the case in `state`, of every centre's staff.
+    fn supervisors(d: &Directory, state: &CaseState) -> Vec<&'static str> {
+        let action = supervise(NOW + 5 * DAY, "挂牌督办，限期办结");
+        ["cs", "ts", "t2s", "vs", "gw"]
+            .into_iter()
+            .filter(|who| check_action(d, Some(state), &actor(d, who), &action, NOW).is_ok())
+            .collect()
+    }
+
+    #[test]
+    fn the_responsible_centre_and_the_centres_above_it_that_the_case_came_through_supervise() {
+        let d = directory();
+        let at_township = case(&d, &[]);
+        assert_eq!(
+            supervisors(&d, &at_township),
+            ["ts"],
+            "not the county it never reached"
+        );
+        let escalated = case(&d, &[("ts", up())]);
+        assert_eq!(
+            supervisors(&d, &escalated),
+            ["cs"],
+            "the township no longer holds it"
+        );
+        let sent_back = case(&d, &[("ts", up()), ("cs", down("t"))]);
+        assert_eq!(supervisors(&d, &sent_back), ["cs", "ts"]);
+        let sent_aside = case(&d, &[("ts", up()), ("cs", down("t2"))]);
+        assert_eq!(
+            supervisors(&d, &sent_aside),
+            ["cs", "t2s"],
+            "a township never supervises another township's case"
+        );
+        let to_village = case(&d, &[("ts", down("v"))]);
+        assert_eq!(supervisors(&d, &to_village), ["ts", "vs"]);
+        // The refusals name the rule in both languages.
+        let err = check_action(
+            &d,
+            Some(&sent_aside),
+            &actor(&d, "ts"),
+            &supervise(NOW + DAY, "督办"),
+            NOW,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("may supervise"), "{err}");
+        assert!(err.zh().contains("可以督办"), "{}", err.zh());
+        let err = check_action(
+            &d,
+            Some(&at_township),
+            &actor(&d, "gw"),
+            &supervise(NOW + DAY, "督办"),
+            NOW,
+        )
+        .unwrap_err();
+        assert!(err.zh().contains("网格员无权督办"), "{}", err.zh());
+    }
+
+    #[test]
+    fn a_supervision_needs_a_note_and_a_new_deadline_within_ninety_days() {
+        let d = directory();
+        let state = case(&d, &[]);
+        let ts = actor(&d, "ts");
+        let problem = |action: &Action| match check_action(&d, Some(&state), &ts, action, NOW) {
+            Err(Error::Invalid { field, problem }) => Some((field, problem)),
+            Err(other) => panic!("{other}"),
+            Ok(()) => None,
+        };
+        let policy = d.policy(&"t".into());
+        let today = policy.local_date(NOW);
+        let latest =
+            policy.supervise_due_on(today + chrono::Duration::days(i64::from(MAX_SUPERVISE_DAYS)));
+        assert_eq!(problem(&supervise(latest, "限期办结")), None);
+        assert_eq!(problem(&supervise(NOW + 1, "限期办结")), None);
+        let due = Problem::SuperviseDue {
+            max: MAX_SUPERVISE_DAYS,
+        };
+        let words = format!("{} ({})", due.zh(), due.en());
+        for late_or_past in [latest + 1, NOW, NOW - DAY] {
+            assert_eq!(
+                problem(&supervise(late_or_past, "限期办结")),
+                Some(("due_at".to_owned(), words.clone()))
+            );
+        }
+        assert_eq!(
+            problem(&supervise(NOW + DAY, "  ")).map(|(f, _)| f),
+            Some("note".to_owned()),
+            "what is expected must be written"
         );
     }
 }

@@ -137,6 +137,10 @@ pub struct Today {
     /// For centre staff: early-warning alerts not yet acknowledged (风险预警), most urgent first.
     #[serde(default)]
     pub alerts: Vec<AlertRow>,
+    /// Cases of my unit, or mine, under a supervision (督办) and not yet handled: the earliest
+    /// new deadline first. Each row's summary carries the supervision (level, deadline, by whom).
+    #[serde(default)]
+    pub supervised: Vec<CaseRow>,
     /// How many cases each section holds in all (its rows are the most urgent few).
     pub counts: TodayCounts,
     pub sync: SyncState,
@@ -155,6 +159,9 @@ pub struct TodayCounts {
     /// Open alerts.
     #[serde(default)]
     pub alerts: usize,
+    /// Open cases under supervision.
+    #[serde(default)]
+    pub supervised: usize,
 }
 
 /// Which cases the list shows.

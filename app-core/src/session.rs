@@ -14,7 +14,7 @@ use crate::deadline::DueState;
 use crate::document::VisitOutcome;
 use crate::error::Error;
 use crate::ids::{CaseId, HouseholdId, UnitId};
-use crate::model::{Action, Actor, Assignee, NewCase, Source};
+use crate::model::{Action, ActionKind, Actor, Assignee, NewCase, Source};
 use crate::org::{Role, Tier};
 use crate::protocol::ErrorCode;
 use crate::screens::{
@@ -267,6 +267,15 @@ impl Session {
             },
             &mut counts.due_soon,
         )?;
+        let supervised = section(
+            CaseFilter {
+                supervised: true,
+                open_only: true,
+                order: ListOrder::Deadline,
+                ..area.clone()
+            },
+            &mut counts.supervised,
+        )?;
         let mine = section(
             CaseFilter {
                 person: Some(me.person.clone()),
@@ -354,6 +363,7 @@ impl Session {
             escalated_out,
             conflicts,
             alerts,
+            supervised,
             counts,
             sync,
         })
@@ -390,7 +400,13 @@ impl Session {
         let view = store.case(id)?;
         let dir = store.directory();
         let state = view.folded.state.clone();
-        let allowed = offered(state.as_ref(), &me.actor);
+        let mut allowed = offered(state.as_ref(), &me.actor);
+        // 督办 only where this centre may supervise the case (its unit part needs the tree).
+        if let Some(s) = state.as_ref() {
+            allowed.retain(|&k| {
+                k != ActionKind::Supervise || rules::check_supervisor(dir, s, &me.actor).is_ok()
+            });
+        }
         let conflicted: Vec<_> = state
             .as_ref()
             .map(|s| s.conflicts.iter().map(|c| c.entry.clone()).collect())

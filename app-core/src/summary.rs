@@ -10,7 +10,7 @@ use crate::deadline::DueState;
 use crate::ids::{CaseId, HouseholdId, MatterId, PersonId, UnitId};
 use crate::model::{Action, Assignee, CaseDocument, Difficulty, RiskFlag, Satisfaction};
 use crate::org::Directory;
-use crate::workflow::{AlertRecord, Folded, Judicial, Status};
+use crate::workflow::{AlertRecord, Folded, Judicial, Status, SupervisionRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -93,6 +93,13 @@ pub struct CaseSummary {
     /// Early-warning alerts acknowledged in this case.
     #[serde(default)]
     pub alerts: Vec<AlertRecord>,
+    /// The supervision (督办) in force, if any: its level, new deadline (`due_at` above is the
+    /// same), who issued it and what they expect.
+    #[serde(default)]
+    pub supervised: Option<SupervisionRecord>,
+    /// How many times the case was supervised, ever (the figures count cases with any).
+    #[serde(default)]
+    pub supervisions: u32,
 }
 
 impl CaseSummary {
@@ -185,6 +192,8 @@ impl CaseSummary {
             matter: state.and_then(|s| s.matter.clone()),
             distinct_from: state.map(|s| s.distinct_from.clone()).unwrap_or_default(),
             alerts: state.map(|s| s.alerts.clone()).unwrap_or_default(),
+            supervised: state.and_then(|s| s.supervision.clone()),
+            supervisions: state.map_or(0, |s| s.supervisions),
         }
     }
 

@@ -37,6 +37,9 @@ pub enum Problem {
     SafeWithDispute,
     /// A deadline outside `1..=max` days.
     DueDays { max: u32 },
+    /// A supervision's new deadline (督办期限) that is not after the supervision, or more than
+    /// `max` calendar days after it.
+    SuperviseDue { max: u32 },
 }
 
 impl Problem {
@@ -53,6 +56,9 @@ impl Problem {
             Problem::NothingFound => "请记录走访情况，或选择“无事报平安”".to_owned(),
             Problem::SafeWithDispute => "报平安的走访不能同时上报纠纷".to_owned(),
             Problem::DueDays { max } => format!("办理期限为1至{max}天"),
+            Problem::SuperviseDue { max } => {
+                format!("督办期限须晚于督办时间，且不超过{max}天")
+            }
         }
     }
 
@@ -69,6 +75,9 @@ impl Problem {
             Problem::NothingFound => "write what you found, or choose all safe".to_owned(),
             Problem::SafeWithDispute => "an all-safe visit cannot also report a dispute".to_owned(),
             Problem::DueDays { max } => format!("between 1 and {max} days"),
+            Problem::SuperviseDue { max } => format!(
+                "the supervision's new deadline must be after it is issued and at most {max} days later"
+            ),
         }
     }
 }
@@ -407,6 +416,7 @@ mod tests {
             Problem::NothingFound,
             Problem::SafeWithDispute,
             Problem::DueDays { max: 90 },
+            Problem::SuperviseDue { max: 90 },
         ];
         for p in all {
             assert!(

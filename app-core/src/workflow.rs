@@ -14,7 +14,8 @@
 //! **precedence rule**, first to last:
 //!
 //! 1. report, 2. escalate (上报上级), 3. reopen, 4. assign down (交办), 5. assess, 6. assign,
-//! 7. records (session, follow-up, report back, judicial confirmation, edits, settling),
+//! 7. records (session, follow-up, report back, judicial confirmation, edits, settling,
+//!    supervision),
 //! 8. fail, 9. stabilise, 10. resolve, 11. close;
 //!
 //! ties by wall-clock time, then entry id. That is: a move that keeps a case open or takes it
@@ -26,11 +27,16 @@
 //! mediators) is applied in order and also raised. Conflicts stay on the case, for staff to see,
 //! until a [`Action::SettleConflict`] names them. Because the fold depends only on the set of
 //! entries, every replica that has the same entries computes the same state.
+//!
+//! A supervision (督办) is a record that sets the deadline: it applies after the moves it was
+//! concurrent with, so its deadline holds for whoever holds the case then; a later move that
+//! restarts the clock (escalate, assign down, reopen) ends it, since that move sets a deadline
+//! of its own.
 
 use crate::ids::{CaseId, EntryId, MatterId, PersonId, UnitId};
 use crate::model::{
     Action, ActionKind, Actor, Agreement, Assignee, Difficulty, EscalationReason, RiskFlag,
-    Satisfaction, TimelineEntry,
+    Satisfaction, SuperviseLevel, TimelineEntry,
 };
 use crate::org::Role;
 use crate::warning::{AlertAck, Level};
@@ -174,6 +180,21 @@ impl AlertRecord {
     }
 }
 
+/// A supervision (督办) as the fold saw it: who pressed for the case to be handled, how firmly,
+/// by when, and what they expect.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupervisionRecord {
+    pub entry: EntryId,
+    pub level: SuperviseLevel,
+    /// The new deadline it set (the first late instant).
+    pub due_at: i64,
+    /// The supervising centre, and the person (their name then).
+    pub unit: UnitId,
+    pub by: String,
+    pub at: i64,
+    pub note: String,
+}
+
 /// What the fold did with one entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
@@ -250,6 +271,13 @@ pub struct CaseState {
     /// How many times this case's mediation failed (调解失败).
     #[serde(default)]
     pub failures: u32,
+    /// The supervision (督办) in force: the latest, until a move that restarts the deadline
+    /// clock (escalate, assign down, reopen) ends it. Its `due_at` is the case's deadline.
+    #[serde(default)]
+    pub supervision: Option<SupervisionRecord>,
+    /// How many times the case was supervised, ever.
+    #[serde(default)]
+    pub supervisions: u32,
 }
 
 impl CaseState {
@@ -304,6 +332,8 @@ pub enum Denied {
     NotInMatter(String),
     #[error("alert {0} was acknowledged in this case already")]
     AlreadyAcknowledged(String),
+    #[error("only the centre responsible ({unit}) or a centre above it that the case was escalated or assigned down from may supervise it")]
+    NotSupervisor { unit: String },
 }
 
 impl Denied {
@@ -337,6 +367,9 @@ impl Denied {
             Denied::NotInMatter(m) if m.is_empty() => "案件未关联任何事项".to_owned(),
             Denied::NotInMatter(m) => format!("案件不在事项{m}中"),
             Denied::AlreadyAcknowledged(_) => "此预警已在本案签收".to_owned(),
+            Denied::NotSupervisor { unit } => {
+                format!("只有负责的中心（{unit}）或案件上报、交办所经的上级中心可以督办")
+            }
         }
     }
 }
@@ -567,6 +600,18 @@ pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result
                 _ => Ok(()),
             }
         }
+        // Centre staff and leaders, while the case is open. Whose centre (the responsible one, or
+        // one above it that the case came through) is `rules::check_action`'s, with the
+        // directory.
+        K::Supervise => {
+            if !actor.role.is_centre() {
+                return Err(role_may_not(actor, action));
+            }
+            if state.status == Closed {
+                return Err(wrong_status(state, action));
+            }
+            Ok(())
+        }
         K::Edit => {
             let reporter = actor.person == state.reporter;
             if is_responsible_staff(state, actor) || is_assignee(state, actor) || reporter {
@@ -652,6 +697,8 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
                 distinct_from: BTreeSet::new(),
                 alerts: Vec::new(),
                 failures: 0,
+                supervision: None,
+                supervisions: 0,
             }
         }
         (Some(s), _) => s,
@@ -728,6 +775,7 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             s.handled_at = None;
             s.resolved_at = None;
             s.assigned_down = None;
+            s.supervision = None;
         }
         Action::AssignDown {
             to,
@@ -754,6 +802,7 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             s.clock_start = at;
             s.due_override = Some(*due_at);
             s.handled_at = None;
+            s.supervision = None;
         }
         Action::ReportBack { .. } => {
             if let Some(down) = &mut s.assigned_down {
@@ -789,6 +838,7 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             s.closed_at = None;
             s.clock_start = at;
             s.due_override = None;
+            s.supervision = None;
         }
         Action::SettleConflict { entries, .. } => {
             s.conflicts.retain(|c| !entries.contains(&c.entry));
@@ -815,6 +865,23 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             at,
             note: note.clone(),
         }),
+        Action::Supervise {
+            level,
+            due_at,
+            note,
+        } => {
+            s.supervision = Some(SupervisionRecord {
+                entry: entry.id.clone(),
+                level: *level,
+                due_at: *due_at,
+                unit: entry.actor.unit.clone(),
+                by: entry.actor.name.clone(),
+                at,
+                note: note.clone(),
+            });
+            s.supervisions += 1;
+            s.due_override = Some(*due_at);
+        }
     }
     s.updated_at = s.updated_at.max(at);
     s
@@ -840,6 +907,7 @@ pub fn precedence(action: &Action) -> u8 {
         | Action::UnlinkMatter { .. }
         | Action::MarkDistinct { .. }
         | Action::AcknowledgeAlert { .. }
+        | Action::Supervise { .. }
         | Action::Edit { .. } => 6,
         Action::Fail { .. } => 7,
         Action::Stabilise { .. } => 8,

@@ -8,9 +8,13 @@
 
 use crate::i18n::{t, tf, Key, Lang};
 use crate::labels;
-use app_core::deadline::{DeadlinePolicy, DEFAULT_ASSIGN_DOWN_DAYS, MAX_ASSIGN_DOWN_DAYS};
+use app_core::deadline::{
+    DeadlinePolicy, DEFAULT_ASSIGN_DOWN_DAYS, MAX_ASSIGN_DOWN_DAYS, MAX_SUPERVISE_DAYS,
+};
 use app_core::ids::{EntryId, MatterId, PersonId, UnitId};
-use app_core::model::{Action, ActionKind, Agreement, Assignee, Difficulty, RiskFlag};
+use app_core::model::{
+    Action, ActionKind, Agreement, Assignee, Difficulty, RiskFlag, SuperviseLevel,
+};
 use app_core::screens::{CaseScreen, Mediator};
 use app_core::validate::{self, FieldProblem, Problem};
 use std::collections::BTreeSet;
@@ -35,7 +39,11 @@ pub enum Field {
     Relapsed,
     DueDays,
     Conflicts,
-    /// The note; the instructions when assigning down.
+    /// The level of a supervision (督办级别).
+    SuperviseLevel,
+    /// The last day of a supervision's new deadline.
+    DueDate,
+    /// The note; the instructions when assigning down; what a supervision expects.
     Note,
 }
 
@@ -58,6 +66,8 @@ impl Field {
             Field::Relapsed => "act-relapsed",
             Field::DueDays => "act-due-days",
             Field::Conflicts => "act-conflicts",
+            Field::SuperviseLevel => "act-supervise-level",
+            Field::DueDate => "act-due-date",
             Field::Note => "act-note",
         }
     }
@@ -82,6 +92,7 @@ pub fn fields(kind: ActionKind) -> Option<&'static [Field]> {
         K::Reopen => &[ReopenReason],
         K::SettleConflict => &[Conflicts, Note],
         K::EraseContacts | K::UnlinkMatter => &[Note],
+        K::Supervise => &[SuperviseLevel, DueDate, Note],
         // The report form, field edits, and the possible duplicates, the matter and the alerts
         // sections of the case screen and the 预警 page, which have buttons of their own.
         K::Report | K::Edit | K::LinkMatter | K::MarkDistinct | K::AcknowledgeAlert => return None,
@@ -109,16 +120,17 @@ pub fn button(kind: ActionKind) -> Option<Key> {
         K::SettleConflict => Key::ActSettle,
         K::EraseContacts => Key::ActEraseContacts,
         K::UnlinkMatter => Key::ActUnlinkMatter,
+        K::Supervise => Key::ActSupervise,
         K::Report | K::Edit | K::LinkMatter | K::MarkDistinct | K::AcknowledgeAlert => return None,
     })
 }
 
 /// The label of the note field for a kind of step.
 pub fn note_label(kind: ActionKind) -> Key {
-    if kind == ActionKind::AssignDown {
-        Key::ActInstructions
-    } else {
-        Key::ActNote
+    match kind {
+        ActionKind::AssignDown => Key::ActInstructions,
+        ActionKind::Supervise => Key::ActSuperviseNote,
+        _ => Key::ActNote,
     }
 }
 
@@ -230,12 +242,20 @@ pub struct ActionForm {
     pub satisfaction: String,
     pub relapsed: bool,
     pub due_days: String,
+    /// A [`SuperviseLevel::code`].
+    pub supervise_level: String,
+    /// The last day of a supervision's new deadline, as a date input gives it (`2026-06-30`);
+    /// `""`: not chosen yet.
+    pub due_date: String,
     /// The conflicts to settle.
     pub conflicts: BTreeSet<EntryId>,
     /// The matter the case is in (taking it out of its matter names it); `""`: none.
     pub matter: String,
     /// Whether the person tried to submit (every problem shows from then on).
     pub attempted: bool,
+    /// When the form was opened (UTC milliseconds): the problems it shows are as at then (a
+    /// supervision's last day counts from today); the action is built as at its submission.
+    pub now: i64,
 }
 
 /// What a case offers the forms to choose from, and what it already holds.
@@ -254,11 +274,13 @@ pub struct Choices {
     pub policy: DeadlinePolicy,
     /// The matter the case is linked into, if any.
     pub matter: Option<MatterId>,
+    /// Now (UTC milliseconds), when the case screen offers the forms.
+    pub now: i64,
 }
 
 impl Choices {
-    /// The choices a case screen offers.
-    pub fn of(screen: &CaseScreen) -> Choices {
+    /// The choices a case screen offers at `now`.
+    pub fn of(screen: &CaseScreen, now: i64) -> Choices {
         let state = screen.state.as_ref();
         Choices {
             difficulty: state.and_then(|s| s.difficulty),
@@ -275,6 +297,7 @@ impl Choices {
                 .unwrap_or_default(),
             policy: screen.policy.clone(),
             matter: state.and_then(|s| s.matter.clone()),
+            now,
         }
     }
 }
@@ -300,9 +323,12 @@ impl ActionForm {
             satisfaction: String::new(),
             relapsed: false,
             due_days: String::new(),
+            supervise_level: String::new(),
+            due_date: String::new(),
             conflicts: BTreeSet::new(),
             matter: String::new(),
             attempted: false,
+            now: 0,
         }
     }
 
@@ -335,12 +361,14 @@ impl ActionForm {
             method: labels::method_code(labels::METHODS[0]).to_owned(),
             satisfaction: labels::satisfaction_code(labels::SATISFACTIONS[0]).to_owned(),
             due_days: DEFAULT_ASSIGN_DOWN_DAYS.to_string(),
+            supervise_level: SuperviseLevel::General.code().to_owned(),
             conflicts: choices.conflicts.iter().cloned().collect(),
             matter: choices
                 .matter
                 .as_ref()
                 .map(|m| m.to_string())
                 .unwrap_or_default(),
+            now: choices.now,
             ..ActionForm::blank(kind)
         }
     }
@@ -351,7 +379,7 @@ impl ActionForm {
 
     /// Every problem of the form, in the order of its fields.
     pub fn problems(&self) -> Vec<ActProblem> {
-        self.build(0).err().unwrap_or_default()
+        self.build(self.now).err().unwrap_or_default()
     }
 
     /// The message under `field` now: its problem once a submit was tried.
@@ -430,6 +458,12 @@ impl ActionForm {
             satisfaction.is_some(),
             Key::ProblemChooseSatisfaction,
         );
+        let supervise_level = SuperviseLevel::from_code(&self.supervise_level);
+        check(
+            Field::SuperviseLevel,
+            supervise_level.is_some(),
+            Key::ProblemChooseSuperviseLevel,
+        );
         let due_at = self
             .due_days
             .trim()
@@ -441,6 +475,18 @@ impl ActionForm {
                 Field::DueDays,
                 Key::ProblemDueDays,
                 MAX_ASSIGN_DOWN_DAYS as usize,
+            ));
+        }
+        // The last day chosen, met until its end, as the store and the server check it.
+        let new_deadline = chrono::NaiveDate::parse_from_str(self.due_date.trim(), "%Y-%m-%d")
+            .ok()
+            .map(|day| self.policy.supervise_due_on(day))
+            .filter(|&due| self.policy.is_supervise_due(now, due));
+        if self.has(Field::DueDate) && new_deadline.is_none() {
+            problems.push(ActProblem::limit(
+                Field::DueDate,
+                Key::ProblemNewDeadline,
+                MAX_SUPERVISE_DAYS as usize,
             ));
         }
         // What the form describes; a choice not made stands in as its first value, and the
@@ -542,6 +588,11 @@ impl ActionForm {
                     note,
                 }
             }
+            ActionKind::Supervise => Action::Supervise {
+                level: supervise_level.unwrap_or(SuperviseLevel::General),
+                due_at: new_deadline.unwrap_or(now),
+                note,
+            },
             ActionKind::Report
             | ActionKind::Edit
             | ActionKind::LinkMatter
@@ -582,6 +633,7 @@ impl ActionForm {
                     Field::Conflicts => Key::ProblemChooseConflicts,
                     Field::ReopenReason => Key::ProblemReasonRequired,
                     _ if self.kind == ActionKind::AssignDown => Key::ProblemInstructionsRequired,
+                    _ if self.kind == ActionKind::Supervise => Key::ProblemSuperviseNote,
                     _ => Key::ProblemNoteRequired,
                 },
             ),
@@ -789,6 +841,56 @@ mod tests {
     }
 
     #[test]
+    fn supervise_names_a_level_a_last_day_within_ninety_days_and_what_is_expected() {
+        let choices = Choices {
+            now: NOW,
+            ..Choices::default()
+        };
+        let mut f = ActionForm::new(kind("supervise"), &choices);
+        assert_eq!(
+            f.supervise_level, "general",
+            "the select starts on 一般督办"
+        );
+        assert_eq!(
+            messages(&f, Lang::Zh),
+            ["请选择今天起 90 天内的日期", "请填写督办要求"]
+        );
+        assert_eq!(
+            messages(&f, Lang::En),
+            [
+                "choose a date from today to 90 days ahead",
+                "write what is expected"
+            ]
+        );
+        f.supervise_level = "listed".into();
+        f.note = "  挂牌督办，请限期办结  ".into();
+        // Given on 30 June: the last day may be today (met until midnight) or up to 90 days on.
+        for (day, ok) in [
+            ("2025-06-29", false),
+            ("2025-06-30", true),
+            ("2025-07-03", true),
+            ("2025-09-28", true),
+            ("2025-09-29", false),
+            ("3 July", false),
+        ] {
+            f.due_date = day.into();
+            assert_eq!(f.action(NOW).is_ok(), ok, "{day}");
+        }
+        f.due_date = "2025-07-03".into();
+        // Due by the end of 3 July (China Standard Time).
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Supervise {
+                level: SuperviseLevel::Listed,
+                due_at: NOW - 18 * 3_600_000 + 4 * time::DAY_MS,
+                note: "挂牌督办，请限期办结".into(),
+            })
+        );
+        f.supervise_level = "urgent".into();
+        assert_eq!(messages(&f, Lang::Zh), ["请选择督办级别"]);
+    }
+
+    #[test]
     fn follow_up_needs_the_satisfaction() {
         let mut f = form("follow_up");
         assert_eq!(messages(&f, Lang::En), ["choose the parties' satisfaction"]);
@@ -890,6 +992,7 @@ mod tests {
             "settle_conflict",
             "erase_contacts",
             "unlink_matter",
+            "supervise",
         ] {
             assert!(fields(kind(code)).is_some(), "{code}");
             assert!(button(kind(code)).is_some(), "{code}");

@@ -125,6 +125,7 @@ keys! {
     TodayMine => "我经办的案件", "My open cases";
     TodayToAssess => "待研判的新案件", "New cases to assess";
     TodayEscalated => "上报与交办来的案件", "Escalated in or assigned down";
+    TodaySupervised => "督办案件", "Cases under supervision";
     ConflictsNotice => "{} 件案件有并发修改冲突待处理", "{} cases have conflicting changes to settle";
     NothingToday => "今天没有待办事项", "Nothing waiting today";
     // Case rows
@@ -195,6 +196,8 @@ keys! {
     Contacts => "联系方式", "Contact details";
     Timeline => "办理过程", "Timeline";
     Deadline => "办结期限", "Deadline";
+    Supervision => "督办情况", "Supervision";
+    SupervisedBy => "{}督办", "supervised by {}";
     Overdue => "已超期", "Past its deadline";
     NotApplied => "未生效：{}", "Not applied: {}";
     ConflictMark => "冲突", "Conflict";
@@ -218,6 +221,7 @@ keys! {
     ActSettle => "处理冲突", "Settle conflicts";
     ActEraseContacts => "删除联系方式", "Erase contact details";
     ActUnlinkMatter => "取消关联", "Unlink from the matter";
+    ActSupervise => "督办", "Supervise";
     ActUnknown => "此事项请在中心电脑上办理", "Do this step at the centre's desk";
     // Case action fields
     ActNote => "说明", "Note";
@@ -241,6 +245,9 @@ keys! {
     ActRelapsed => "纠纷出现反复", "The dispute has come back";
     ActDueDays => "办理期限（天）", "Days allowed";
     ActConflicts => "要处理的冲突记录", "Conflicting entries to settle";
+    ActSuperviseLevel => "督办级别", "Level of supervision";
+    ActNewDeadline => "新的办结期限", "New deadline";
+    ActSuperviseNote => "督办要求", "What is expected";
     Choose => "请选择", "Choose…";
     Submit => "提交", "Submit";
     Submitting => "正在提交…", "Submitting…";
@@ -263,6 +270,9 @@ keys! {
     ProblemChooseConflicts => "请选择要处理的冲突", "choose the conflicts to settle";
     ProblemTooLong => "不超过 {} 字", "at most {} characters";
     ProblemNoMatter => "本案未关联事项", "the case is in no matter";
+    ProblemChooseSuperviseLevel => "请选择督办级别", "choose the level of supervision";
+    ProblemNewDeadline => "请选择今天起 {} 天内的日期", "choose a date from today to {} days ahead";
+    ProblemSuperviseNote => "请填写督办要求", "write what is expected";
     // Possible duplicates, matters and early warning (预防)
     MatchesTitle => "同一当事人既往纠纷 {} 件", "{} earlier disputes with the same party";
     PossibleDuplicate => "可能重复上报", "May have been reported twice";
@@ -310,6 +320,7 @@ keys! {
     OverdueCount => "超期件数", "Overdue now";
     StabilisedCount => "稳控件数", "Under control";
     EscalatedOut => "上报件数", "Escalated out";
+    SupervisedCount => "督办件数", "Supervised";
     ByCategory => "按纠纷类型", "By category";
     ByMonth => "按月", "By month";
     ByUnit => "按单位", "By unit";

@@ -12,7 +12,7 @@ use app_core::deadline::DueState;
 use app_core::identity::PartyMatch;
 use app_core::model::{
     Action, Difficulty, EscalationReason, FollowUpMethod, PartyRole, RiskFlag, Satisfaction,
-    SessionMode, Source,
+    SessionMode, Source, SuperviseLevel,
 };
 use app_core::org::{Role, Tier};
 use app_core::taxonomy::{CategoryCode, Taxonomy};
@@ -342,6 +342,25 @@ pub fn level_class(l: Level) -> &'static str {
     }
 }
 
+/// Every level of supervision (督办级别), the least first, as the form lists them.
+pub const SUPERVISE_LEVELS: [SuperviseLevel; 3] = SuperviseLevel::ALL;
+
+/// A level of supervision.
+pub fn supervise_level(lang: Lang, s: SuperviseLevel) -> &'static str {
+    let en = match s {
+        SuperviseLevel::General => "General supervision",
+        SuperviseLevel::Priority => "Priority supervision",
+        SuperviseLevel::Listed => "Listed supervision",
+    };
+    pick(lang, s.zh(), en)
+}
+
+/// The class of a level of supervision's badge (`supervise-listed`…), coloured in the style
+/// sheet.
+pub fn supervise_class(s: SuperviseLevel) -> String {
+    format!("supervise-{}", s.code())
+}
+
 /// How two parties were found to be the same person.
 pub fn party_match(lang: Lang, m: PartyMatch) -> &'static str {
     let en = match m {
@@ -378,6 +397,7 @@ pub fn step(lang: Lang, a: &Action) -> &'static str {
         Action::UnlinkMatter { .. } => "Unlinked from the matter",
         Action::MarkDistinct { .. } => "Decided not a duplicate",
         Action::AcknowledgeAlert { .. } => "Alert acknowledged",
+        Action::Supervise { .. } => "Supervised",
     };
     pick(lang, a.zh(), en)
 }
@@ -426,6 +446,7 @@ mod tests {
         distinct(&METHODS, method);
         distinct(&SATISFACTIONS, satisfaction);
         distinct(&LEVELS, level);
+        distinct(&SUPERVISE_LEVELS, supervise_level);
         distinct(
             &[
                 PartyMatch::SameId,
@@ -437,6 +458,11 @@ mod tests {
         );
         let classes: HashSet<_> = LEVELS.iter().map(|&l| level_class(l)).collect();
         assert_eq!(classes.len(), LEVELS.len());
+        let classes: HashSet<_> = SUPERVISE_LEVELS
+            .iter()
+            .map(|&s| supervise_class(s))
+            .collect();
+        assert_eq!(classes.len(), SUPERVISE_LEVELS.len());
         let codes: [&dyn Fn() -> Vec<&'static str>; 7] = [
             &|| RISKS.iter().map(|&r| risk_code(r)).collect(),
             &|| SOURCES.iter().map(|&s| source_code(s)).collect(),

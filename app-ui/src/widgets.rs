@@ -219,7 +219,8 @@ pub struct CaseRowProps {
     pub now: i64,
 }
 
-/// A case in a list: title, status, deadline, category, place and parties; opens the case.
+/// A case in a list: title, status, deadline (and the supervision that set it, 督办), category,
+/// place and parties; opens the case.
 #[function_component(CaseRowView)]
 pub fn case_row(p: &CaseRowProps) -> Html {
     let l = use_lang();
@@ -250,6 +251,11 @@ pub fn case_row(p: &CaseRowProps) -> Html {
             </span>
             <span class="case-line case-meta">
                 { due }
+                if let Some(sup) = &s.supervised {
+                    <span class={classes!("supervise-badge", labels::supervise_class(sup.level))}>
+                        { labels::supervise_level(l, sup.level) }
+                    </span>
+                }
                 if s.conflicts > 0 {
                     <span class="case-conflict">{ t(l, Key::ConflictMark) }</span>
                 }

@@ -297,11 +297,12 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO cases(id, status, category, responsible_unit, reported_at, due_at,
-                               due_soon_at, handled, conflicts, party_names, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                               due_soon_at, handled, conflicts, party_names, summary,
+                               supervised_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(id) DO UPDATE SET status = ?2, category = ?3, responsible_unit = ?4,
                  reported_at = ?5, due_at = ?6, due_soon_at = ?7, handled = ?8, conflicts = ?9,
-                 party_names = ?10, summary = ?11",
+                 party_names = ?10, summary = ?11, supervised_at = ?12",
             params![
                 id,
                 summary.status.code(),
@@ -314,6 +315,7 @@ impl Store {
                 summary.conflicts,
                 summary.party_names.join("\u{1f}"),
                 serde_json::to_string(summary)?,
+                summary.supervised.as_ref().map(|s| s.at),
             ],
         )?;
         tx.execute("DELETE FROM case_units WHERE case_id = ?1", [id])?;

@@ -38,6 +38,8 @@ pub struct CaseFilter {
     pub search: Option<String>,
     /// Only the cases linked into this matter.
     pub matter: Option<MatterId>,
+    /// Only cases under a supervision (督办) in force.
+    pub supervised: bool,
     /// At most this many rows (0: no limit).
     pub limit: u32,
     pub order: ListOrder,
@@ -174,6 +176,9 @@ impl Store {
         }
         if filter.conflicts_only {
             clauses.push("c.conflicts > 0".to_owned());
+        }
+        if filter.supervised {
+            clauses.push("c.supervised_at IS NOT NULL".to_owned());
         }
         if let Some(matter) = &filter.matter {
             let a = arg(matter.to_string().into(), &mut args);

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -227,6 +227,16 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
                  PRIMARY KEY (key, case_id, party_id)
              ) WITHOUT ROWID;
              CREATE INDEX party_keys_case ON party_keys(case_id);
+             INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = '1';",
+        )?,
+        // 7: when the supervision (督办) in force was issued, so that today's 督办 section and
+        // reminders find supervised cases without reading summaries; the summaries gain the
+        // supervision, so they are rebuilt.
+        6 => tx.execute_batch(
+            "ALTER TABLE cases ADD COLUMN supervised_at INTEGER;
+             CREATE INDEX cases_supervised ON cases(supervised_at)
+                 WHERE supervised_at IS NOT NULL;
              INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
                  ON CONFLICT(key) DO UPDATE SET value = '1';",
         )?,

@@ -4,7 +4,7 @@
 //! fold can produce. Each table row names the behaviour it pins and the exact [`Denied`] expected.
 
 use super::*;
-use crate::model::{FollowUpMethod, SessionMode, Source};
+use crate::model::{FollowUpMethod, SessionMode, Source, SuperviseLevel};
 
 const T0: i64 = 1_700_000_000_000;
 const MINUTE: i64 = 60_000;
@@ -1829,7 +1829,13 @@ fn allowed_kinds_offers_exactly_what_check_allows() {
     );
     assert_eq!(
         allowed_kinds(Some(&reported), &staff()),
-        ["assess", "escalate", "assign_down", "erase_contacts"]
+        [
+            "assess",
+            "escalate",
+            "assign_down",
+            "erase_contacts",
+            "supervise"
+        ]
     );
     assert!(allowed_kinds(Some(&reported), &gw2()).is_empty());
     assert_eq!(
@@ -1838,7 +1844,14 @@ fn allowed_kinds_offers_exactly_what_check_allows() {
     );
     assert_eq!(
         allowed_kinds(Some(&resolved), &staff()),
-        ["escalate", "follow_up", "close", "reopen", "erase_contacts"]
+        [
+            "escalate",
+            "follow_up",
+            "close",
+            "reopen",
+            "erase_contacts",
+            "supervise"
+        ]
     );
     assert_eq!(
         allowed_kinds(Some(&conflicted), &staff()),
@@ -1852,7 +1865,8 @@ fn allowed_kinds_offers_exactly_what_check_allows() {
             "escalate",
             "assign_down",
             "settle_conflict",
-            "erase_contacts"
+            "erase_contacts",
+            "supervise"
         ]
     );
     assert!(!allowed_kinds(Some(&conflicted), &med()).contains(&"settle_conflict"));
@@ -1890,6 +1904,7 @@ fn precedence_follows_the_documented_order() {
         record_jc(true),
         edit(),
         settle(&[]),
+        supervise(SuperviseLevel::General, T0 + DAY),
     ] {
         assert_eq!(
             precedence(&record),
@@ -2552,4 +2567,171 @@ fn alerts_are_acknowledged_once_per_case_by_the_centre_and_distinct_is_recorded(
         )
         .state();
     assert_eq!(failed.failures, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supervision (督办).
+
+fn supervise(level: SuperviseLevel, due_at: i64) -> Action {
+    Action::Supervise {
+        level,
+        due_at,
+        note: "请于期限内办结并反馈".to_owned(),
+    }
+}
+
+#[test]
+fn supervise_is_for_centre_staff_and_leaders_while_the_case_is_open() {
+    use Difficulty::General;
+    let a = supervise(SuperviseLevel::Priority, T0 + 5 * DAY);
+    let reported = reported().state();
+    let mediating = mediating(General).state();
+    let failed = failed(General).state();
+    let resolved = resolved(General).state();
+    let escalated = escalated().state();
+    let down = assigned_down().state();
+    let closed = closed(General).state();
+    table(
+        &a,
+        &[
+            (
+                "township staff supervise a new report",
+                Some(&reported),
+                staff(),
+                OK,
+            ),
+            ("the township's leader", Some(&mediating), leader(), OK),
+            ("a failed case", Some(&failed), staff(), OK),
+            (
+                "a resolved case not yet closed (督促办结)",
+                Some(&resolved),
+                staff(),
+                OK,
+            ),
+            (
+                "the county supervises an escalation",
+                Some(&escalated),
+                cstaff(),
+                OK,
+            ),
+            (
+                "the county's leader, after assigning it back down",
+                Some(&down),
+                cleader(),
+                OK,
+            ),
+            (
+                "not a closed case",
+                Some(&closed),
+                staff(),
+                Err(wrong(Status::Closed, &a)),
+            ),
+            (
+                "a grid worker may not, not even the reporter",
+                Some(&reported),
+                gw(),
+                Err(may_not(Role::GridWorker, &a)),
+            ),
+            (
+                "a household-group head may not",
+                Some(&reported),
+                hh(),
+                Err(may_not(Role::HouseholdHead, &a)),
+            ),
+            (
+                "the assigned mediator may not",
+                Some(&mediating),
+                med(),
+                Err(may_not(Role::Mediator, &a)),
+            ),
+        ],
+    );
+    // Which centre (the responsible one, or one above it that the case came through) needs the
+    // unit tree: `rules::check_supervisor` holds it, tested in `rules`.
+    assert_eq!(check(None, &staff(), &a), Err(Denied::NotReported));
+}
+
+#[test]
+fn a_supervision_sets_the_deadline_until_the_clock_restarts() {
+    use Difficulty::General;
+    let mut tl = mediating(General);
+    let clock = tl.state().clock_start;
+    let due = T0 + 20 * DAY;
+    let first = tl.step(&staff(), supervise(SuperviseLevel::General, due));
+    let s = tl.state();
+    assert_eq!(s.due_override, Some(due), "the new deadline is the case's");
+    assert_eq!(s.clock_start, clock, "the clock is not restarted");
+    assert_eq!(s.status, Status::Mediating, "supervision moves nothing");
+    assert_eq!(s.supervisions, 1);
+    let record = s.supervision.clone().expect("in force");
+    assert_eq!(
+        (record.entry, record.level, record.due_at, record.unit),
+        (first, SuperviseLevel::General, due, "t".into())
+    );
+    assert_eq!((record.by.as_str(), record.at), ("s", s.updated_at));
+    // Supervised again, more firmly: the latest is in force, both are counted.
+    let later = T0 + 10 * DAY;
+    tl.step(&leader(), supervise(SuperviseLevel::Listed, later));
+    let s = tl.state();
+    assert_eq!(s.due_override, Some(later));
+    assert_eq!(s.supervisions, 2);
+    assert_eq!(
+        s.supervision.as_ref().map(|r| r.level),
+        Some(SuperviseLevel::Listed)
+    );
+    // Handling the case keeps the record; escalating it ends the supervision (the county's
+    // own clock runs) but not the count.
+    tl.step(&staff(), escalate("c"));
+    let s = tl.state();
+    assert_eq!((s.supervision.clone(), s.due_override), (None, None));
+    assert_eq!(s.supervisions, 2);
+    // The county supervises, then assigns it back down with a deadline of its own: that ends
+    // the county's supervision too; supervising after the assignment sets the deadline again.
+    tl.step(
+        &cstaff(),
+        supervise(SuperviseLevel::Priority, T0 + 30 * DAY),
+    );
+    assert_eq!(tl.state().due_override, Some(T0 + 30 * DAY));
+    tl.step(&cstaff(), assign_down("t", None, T0 + 40 * DAY));
+    let s = tl.state();
+    assert_eq!(
+        (s.supervision.clone(), s.due_override),
+        (None, Some(T0 + 40 * DAY))
+    );
+    tl.step(&cleader(), supervise(SuperviseLevel::Listed, T0 + 35 * DAY));
+    let s = tl.state();
+    assert_eq!(s.due_override, Some(T0 + 35 * DAY));
+    assert_eq!(s.supervision.as_ref().map(|r| r.unit.as_str()), Some("c"));
+    assert_eq!(s.supervisions, 4);
+    // Reopening a concluded case ends it as well.
+    let mut tl = resolved(General).then(&staff(), supervise(SuperviseLevel::General, T0 + 9 * DAY));
+    assert!(tl.state().supervision.is_some());
+    tl.step(&staff(), close());
+    tl.step(&staff(), reopen());
+    assert_eq!(tl.state().supervision, None);
+    assert_eq!(tl.state().supervisions, 1);
+}
+
+#[test]
+fn a_supervision_concurrent_with_an_escalation_applies_after_it_without_a_conflict() {
+    let mut tl = assessed(Difficulty::General);
+    let base = tl.head();
+    let due = T0 + 12 * DAY;
+    // The township's leader supervises while its staff, offline, escalate: the escalation
+    // (a move) goes first, the supervision (a record) after, and its deadline holds.
+    let pressed = tl.concurrent(
+        &base,
+        T0 + DAY,
+        &leader(),
+        supervise(SuperviseLevel::Priority, due),
+    );
+    let up = tl.concurrent(&base, T0 + DAY + MINUTE, &staff(), escalate("c"));
+    assert_eq!(tl.order().last(), Some(&pressed));
+    let s = tl.state();
+    assert_eq!(tl.verdict(&up), Verdict::Applied);
+    assert_eq!(tl.verdict(&pressed), Verdict::Applied);
+    assert_eq!(s.status, Status::Escalated);
+    assert_eq!(s.due_override, Some(due));
+    assert!(s.conflicts.is_empty(), "{:?}", s.conflicts);
+    assert!(!is_move(&supervise(SuperviseLevel::General, due)));
 }

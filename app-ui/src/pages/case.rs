@@ -17,7 +17,7 @@ use crate::widgets::{
     checked_of, error_text, level_badge, loaded, text_of, use_load, value_of, CaseRowView, Load,
     RouteLink,
 };
-use app_core::deadline::MAX_ASSIGN_DOWN_DAYS;
+use app_core::deadline::{MAX_ASSIGN_DOWN_DAYS, MAX_SUPERVISE_DAYS};
 use app_core::ids::{CaseId, UnitId};
 use app_core::model::{Action, ActionKind, Difficulty, TimelineEntry};
 use app_core::screens::TimelineRow;
@@ -160,6 +160,15 @@ fn details(l: Lang, e: &TimelineEntry, s: &CaseScreen, now: i64) -> Vec<String> 
         Action::Reopen { reason } => note(reason),
         Action::SettleConflict { note: n, .. } => note(n),
         Action::Edit { fields } => note(&i18n::join(l, fields)),
+        Action::Supervise {
+            level,
+            due_at,
+            note: n,
+        } => {
+            note(labels::supervise_level(l, *level));
+            note(&tf(l, Key::DueOn, &[&time::deadline(*due_at, now, l)]));
+            note(n);
+        }
         Action::LinkMatter { .. }
         | Action::UnlinkMatter { .. }
         | Action::MarkDistinct { .. }
@@ -368,6 +377,12 @@ fn facts(l: Lang, s: &CaseScreen, now: i64) -> Html {
                 if let Some(a) = state.and_then(|st| st.agreement.as_ref()) {
                     { row("case-agreement", Key::Agreement, a.summary.clone()) }
                 }
+                if let Some(sup) = &sum.supervised {
+                    { row("case-supervised", Key::Supervision, format!("{} · {} · {}",
+                        labels::supervise_level(l, sup.level),
+                        tf(l, Key::DueOn, &[&time::deadline(sup.due_at, now, l)]),
+                        tf(l, Key::SupervisedBy, &[&sup.by]))) }
+                }
             </dl>
             <h3>{ t(l, Key::FieldParties) }</h3>
             <ul id="case-parties" class="parties">
@@ -428,7 +443,7 @@ pub fn case_page(p: &CaseProps) -> Html {
         Callback::from(move |next: CaseScreen| screen.set(Load::Ready(next)))
     };
     let body = loaded(l, &screen, |s: &CaseScreen| {
-        let choices = Rc::new(actions::Choices::of(s));
+        let choices = Rc::new(actions::Choices::of(s, now));
         let open = |kind: ActionKind| {
             let (form, failed, done, choices) =
                 (form.clone(), failed.clone(), done.clone(), choices.clone());
@@ -854,6 +869,34 @@ fn action_field(l: Lang, s: &CaseScreen, f: &ActionForm, field: Field, edit: Edi
                 { problem.unwrap_or_default() }
             </label>
         },
+        Field::SuperviseLevel => select(
+            Key::ActSuperviseLevel,
+            &f.supervise_level,
+            labels::SUPERVISE_LEVELS
+                .iter()
+                .map(|&v| {
+                    (
+                        v.code().to_owned(),
+                        labels::supervise_level(l, v).to_owned(),
+                    )
+                })
+                .collect(),
+            |f, v| f.supervise_level = v,
+        ),
+        Field::DueDate => {
+            // The dates the core accepts: from today to MAX_SUPERVISE_DAYS days on.
+            let local = f.policy.local();
+            let today = local.date(time::now_ms());
+            let last = today + chrono::Duration::days(i64::from(MAX_SUPERVISE_DAYS));
+            html! {
+                <label class={classes!(invalid)}>{ t(l, Key::ActNewDeadline) }
+                    <input {id} type="date" min={today.format("%Y-%m-%d").to_string()}
+                        max={last.format("%Y-%m-%d").to_string()} value={f.due_date.clone()}
+                        oninput={on_text(|f, v| f.due_date = v)} />
+                    { problem.unwrap_or_default() }
+                </label>
+            }
+        }
         Field::Conflicts => {
             let conflicts: Vec<_> = s
                 .state

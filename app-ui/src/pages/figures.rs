@@ -108,6 +108,7 @@ pub fn figures_page() -> Html {
                         { stat(l, "figures-overdue", Key::OverdueCount, f.overdue.to_string(), false) }
                         { stat(l, "figures-stabilised", Key::StabilisedCount, f.stabilised.to_string(), false) }
                         { stat(l, "figures-escalated", Key::EscalatedOut, f.escalated_out.to_string(), false) }
+                        { stat(l, "figures-supervised", Key::SupervisedCount, f.supervised.to_string(), false) }
                         { stat(l, "figures-resolution-rate", Key::ResolutionRate, f.resolution_rate().to_string(), true) }
                         { stat(l, "figures-completion-rate", Key::CompletionRate, f.completion_rate().to_string(), true) }
                         { stat(l, "figures-on-time-rate", Key::OnTimeRate, f.on_time_rate().to_string(), true) }

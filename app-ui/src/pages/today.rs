@@ -1,8 +1,9 @@
 //! Today (`/`): the first screen, the day's work at a glance. A grid worker sees the households
 //! to visit next; everyone sees their unit's overdue and due-soon cases and their own open cases;
 //! centre staff also see the open early-warning alerts (风险预警), new reports to assess and cases
-//! escalated in or assigned down. Each section says how many; a notice leads to cases whose
-//! concurrent changes need settling.
+//! escalated in or assigned down. Cases under supervision (督办) come first, with their level and
+//! new deadline. Each section says how many; a notice leads to cases whose concurrent changes
+//! need settling.
 
 use crate::app::{use_lang, use_shell, Route};
 use crate::bridge::{self, CaseRow, Today};
@@ -105,6 +106,7 @@ pub fn today_page() -> Html {
             && d.escalated_in.is_empty()
             && d.escalated_out.is_empty()
             && d.alerts.is_empty()
+            && d.supervised.is_empty()
             && d.conflicts == 0;
         html! {
             <>
@@ -116,6 +118,9 @@ pub fn today_page() -> Html {
                 }
                 if nothing {
                     <p class="card muted" id="today-nothing">{ t(l, Key::NothingToday) }</p>
+                }
+                if c.supervised > 0 {
+                    { section(l, "today-supervised", Key::TodaySupervised, (c.supervised, &d.supervised), now, None) }
                 }
                 if !d.me.grids.is_empty() {
                     <section class="card list-section" id="today-households">

@@ -720,7 +720,7 @@ fn a_version_five_database_is_upgraded_and_its_parties_indexed() {
         .unwrap();
         let document = doc.read().unwrap();
         let folded = crate::workflow::fold(&document.timeline);
-        Store::write_summary(&tx, &CaseSummary::compute(&document, &folded, &d)).unwrap();
+        insert_old_summary(&tx, &CaseSummary::compute(&document, &folded, &d));
         insert_units(&tx, &d);
         tx.execute("DELETE FROM meta WHERE key = 'needs_reindex'", [])
             .unwrap();
