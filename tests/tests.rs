@@ -6,6 +6,7 @@ mod attachments;
 mod demo;
 mod enrolment;
 mod prevention;
+mod reminders;
 mod supervision;
 mod sync;
 mod sync_admin;

@@ -391,6 +391,7 @@ mod tests {
             level: crate::model::SuperviseLevel::Listed,
             due_at: OCT1 + 10 * DAY,
             unit: "t".into(),
+            person: "s".into(),
             by: "s".into(),
             at: OCT1 + DAY,
             note: "限期办结".into(),

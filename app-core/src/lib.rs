@@ -35,6 +35,7 @@ pub mod materialise;
 pub mod model;
 pub mod org;
 pub mod protocol;
+pub mod reminders;
 pub mod rules;
 pub mod screens;
 pub mod summary;

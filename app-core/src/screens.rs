@@ -89,6 +89,13 @@ pub struct SyncState {
     pub refused: Vec<RefusedDoc>,
 }
 
+/// This device's settings, shown on the sync screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Local notifications (提醒) of cases due soon, overdue or newly supervised.
+    pub reminders: bool,
+}
+
 /// A document whose changes the server refused, and why, in both languages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedDoc {
@@ -422,6 +429,11 @@ macro_rules! app_commands {
             /// The platform's network came back: the background sync tries at once, even while
             /// backing off. Answers the sync state.
             network_changed() -> $crate::screens::SyncState;
+            /// This device's settings.
+            settings() -> $crate::screens::Settings;
+            /// Turns reminders (local notifications of cases due soon, overdue or supervised) on
+            /// or off on this device. Answers the settings.
+            set_reminders(on: bool) -> $crate::screens::Settings;
         }
     };
 }
@@ -438,7 +450,7 @@ mod tests {
     #[test]
     fn commands_have_distinct_snake_case_names() {
         let names = crate::app_commands!(names);
-        assert_eq!(names.len(), 23);
+        assert_eq!(names.len(), 25);
         let distinct: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
         for n in names {

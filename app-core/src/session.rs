@@ -8,6 +8,7 @@
 //! reports every change of its state to the shell (which pushes it to the interface).
 
 mod prevention;
+mod reminders;
 
 use crate::client::{SyncClient, SyncError};
 use crate::deadline::DueState;
@@ -109,9 +110,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// Opens (creating if needed) the store at `path`, with the credentials it holds.
+    /// Opens (creating if needed) the store at `path`, with the credentials it holds, and the
+    /// session's own table of reminders ([`Session::due_reminders`]).
     pub fn open(path: impl AsRef<Path>) -> AppResult<Session> {
-        let store = Store::open(path)?;
+        let store = Store::open_with(path, &[reminders::LAYER])?;
         let client = SyncClient::from_store(&store)?;
         Ok(Session {
             store: Arc::new(Mutex::new(store)),

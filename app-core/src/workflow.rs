@@ -188,8 +188,9 @@ pub struct SupervisionRecord {
     pub level: SuperviseLevel,
     /// The new deadline it set (the first late instant).
     pub due_at: i64,
-    /// The supervising centre, and the person (their name then).
+    /// The supervising centre, and the person (their id, and their name then).
     pub unit: UnitId,
+    pub person: PersonId,
     pub by: String,
     pub at: i64,
     pub note: String,
@@ -875,6 +876,7 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
                 level: *level,
                 due_at: *due_at,
                 unit: entry.actor.unit.clone(),
+                person: entry.actor.person.clone(),
                 by: entry.actor.name.clone(),
                 at,
                 note: note.clone(),

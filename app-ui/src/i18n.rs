@@ -115,6 +115,9 @@ keys! {
     RetryAt => "将于 {} 自动重试，网络恢复后立即同步", "Will retry at {}, or as soon as the network is back";
     LastMoved => "上次发送 {} 项，接收 {} 项", "Last sync sent {} and received {}";
     Refused => "被中心退回", "Refused by the centre";
+    SettingsTitle => "本机设置", "This device's settings";
+    RemindersToggle => "提醒我超期、即将到期和被督办的案件", "Remind me of overdue, due-soon and supervised cases";
+    RemindersHint => "无网络时也会提醒；同一案件每天最多提醒一次。", "Works without a network; at most one reminder a day for each case.";
     NothingRefused => "没有被退回的记录", "Nothing was refused";
     // Today
     TodayTitle => "今日工作", "Today's work";

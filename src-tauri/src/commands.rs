@@ -61,8 +61,8 @@ mod handlers {
     use app_core::model::NewCase;
     use app_core::screens::{
         ActInput, AlertsScreen, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen,
-        FormOptions, HouseholdRow, HouseholdScreen, MatchRow, MatterScreen, Me, Roster, SyncState,
-        Today, VisitInput, VisitRecorded,
+        FormOptions, HouseholdRow, HouseholdScreen, MatchRow, MatterScreen, Me, Roster, Settings,
+        SyncState, Today, VisitInput, VisitRecorded,
     };
     use app_core::session::Session;
 
@@ -195,5 +195,13 @@ mod handlers {
 
     pub(super) async fn network_changed(app: &Session) -> Answer<SyncState> {
         Ok(app.network_changed()?)
+    }
+
+    pub(super) async fn settings(app: &Session) -> Answer<Settings> {
+        Ok(app.settings()?)
+    }
+
+    pub(super) async fn set_reminders(app: &Session, on: bool) -> Answer<Settings> {
+        Ok(app.set_reminders(on)?)
     }
 }

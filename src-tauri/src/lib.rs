@@ -1,10 +1,15 @@
-//! The Tauri 2 shell: one window running `app-ui`, one [`Session`] over the device's store, and
-//! a background task that syncs with the centre's server and pushes its state to the window.
+//! The Tauri 2 shell: one window running `app-ui`, one [`Session`] over the device's store, a
+//! background task that syncs with the centre's server and pushes its state to the window, and
+//! one that shows reminders (提醒) as the platform's notifications.
 //!
 //! Where things live:
 //! - the store: `fengqiao.sqlite3` in the app's data directory (`FENGQIAO_APP_DATA` overrides
 //!   the directory, so that tests and a desk can run several instances side by side);
 //! - the sync interval: 30 s, or `FENGQIAO_SYNC_SECS`; every local write also wakes the sync;
+//! - reminders: looked for at start and every minute ([`REMIND_EVERY`]) in the local store,
+//!   network or not ([`Session::due_reminders`]: due soon, overdue, newly supervised, once a day
+//!   per case, grouped), and shown through the notification plugin unless the person turned them
+//!   off on the sync screen or the platform does not allow notifications;
 //! - first start on a prepared machine: with `FENGQIAO_SERVER` and `FENGQIAO_ENROL_CODE` set and
 //!   the device not yet enrolled, the app enrols itself (the demo's run command uses this).
 
@@ -15,12 +20,59 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::{Emitter, Manager};
+use tauri_plugin_notification::{NotificationExt, PermissionState};
 
 /// The name the app shows.
 pub const APP_NAME: &str = "枫桥调解";
 
 /// The event that carries the sync state to the window (the bridge's `SYNC_EVENT`).
 pub const SYNC_EVENT: &str = "sync-state";
+
+/// How often the shell looks for reminders to show (and once at start).
+pub const REMIND_EVERY: Duration = Duration::from_secs(60);
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Shows the session's reminders as notifications, at start and every [`REMIND_EVERY`]. The
+/// platform is asked once for permission (phones); while it is not granted nothing is taken
+/// from the session, so nothing is recorded as notified that was not shown.
+fn remind(handle: tauri::AppHandle, session: Arc<Session>) {
+    tauri::async_runtime::spawn(async move {
+        let notification = handle.notification();
+        if !matches!(
+            notification.permission_state(),
+            Ok(PermissionState::Granted)
+        ) {
+            let _ = notification.request_permission();
+        }
+        let mut tick = tokio::time::interval(REMIND_EVERY);
+        loop {
+            tick.tick().await;
+            if !matches!(
+                notification.permission_state(),
+                Ok(PermissionState::Granted)
+            ) {
+                continue;
+            }
+            match session.due_reminders(now_ms()) {
+                Ok(reminders) => {
+                    for r in reminders {
+                        let shown = notification.builder().title(&r.title).body(&r.body).show();
+                        if let Err(e) = shown {
+                            eprintln!("{APP_NAME}: showing a reminder failed: {e}");
+                        }
+                    }
+                }
+                Err(e) => eprintln!("{APP_NAME}: reminders: {e}"),
+            }
+        }
+    });
+}
 
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let dir = match std::env::var_os("FENGQIAO_APP_DATA") {
@@ -35,6 +87,7 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let path = data_dir(app)?.join("fengqiao.sqlite3");
     let session = Arc::new(Session::open(&path)?);
     app.manage(session.clone());
+    remind(app.handle().clone(), session.clone());
     let every = std::env::var("FENGQIAO_SYNC_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -66,7 +119,7 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
 /// Runs the app (desktop `main`, and the entry point Android and iOS call).
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let builder = tauri::Builder::default();
+    let builder = tauri::Builder::default().plugin(tauri_plugin_notification::init());
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_geolocation::init());
     let result = builder

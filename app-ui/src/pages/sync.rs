@@ -1,14 +1,57 @@
 //! Sync (`/sync`): where this device's work stands with the centre's server. When it last
 //! synced, what waits to be sent, what the last sync moved, why it failed and when it retries,
-//! which documents the server refused, and a button to sync now.
+//! which documents the server refused, and a button to sync now. Below, this device's settings:
+//! reminders (提醒) of cases due soon, overdue or supervised, on or off.
 
 use crate::app::{use_lang, use_shell};
 use crate::bridge::{self, SyncState};
 use crate::i18n::{t, tf, Key, Lang};
 use crate::sync_line;
 use crate::time;
-use crate::widgets::error_text;
+use crate::widgets::{checked_of, error_text, loaded, use_load, Load};
 use yew::prelude::*;
+
+/// This device's settings: reminders on or off, kept in the store by the core.
+#[function_component(SettingsCard)]
+fn settings_card() -> Html {
+    let l = use_lang();
+    let settings = use_load((), |_| bridge::settings());
+    let failed = use_state(|| None::<String>);
+    let onchange = {
+        let (settings, failed) = (settings.clone(), failed.clone());
+        Callback::from(move |e: Event| {
+            let on = checked_of(&e);
+            let (settings, failed) = (settings.clone(), failed.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match bridge::set_reminders(&on).await {
+                    Ok(s) => {
+                        failed.set(None);
+                        settings.set(Load::Ready(s));
+                    }
+                    Err(e) => failed.set(Some(error_text(l, &e))),
+                }
+            });
+        })
+    };
+    let body = loaded(l, &settings, |s| {
+        html! {
+            <>
+                <label class="check">
+                    <input type="checkbox" id="settings-reminders" checked={s.reminders} onchange={onchange.clone()} />
+                    { t(l, Key::RemindersToggle) }
+                </label>
+                <p class="muted">{ t(l, Key::RemindersHint) }</p>
+            </>
+        }
+    });
+    html! {
+        <section class="card" id="settings">
+            <h3>{ t(l, Key::SettingsTitle) }</h3>
+            { body }
+            if let Some(m) = &*failed { <p class="error" role="alert">{ m.clone() }</p> }
+        </section>
+    }
+}
 
 #[function_component(SyncPage)]
 pub fn sync_page() -> Html {
@@ -132,6 +175,7 @@ pub fn sync_page() -> Html {
                     }
                 </section>
             }
+            <SettingsCard />
         </div>
     }
 }
