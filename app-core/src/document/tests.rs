@@ -108,3 +108,32 @@ fn concurrent_text_edits_both_survive() {
     assert_eq!(b.read().unwrap().narrative.as_str(), text);
     assert_eq!(a.timeline().unwrap().len(), 3);
 }
+
+#[test]
+fn a_supervision_reads_back_the_same_through_both_readers() {
+    use crate::model::SuperviseLevel;
+    let mut doc = created(&ActorId::random());
+    let staff = actor("s", Role::CentreLeader, "t");
+    for (i, level) in SuperviseLevel::ALL.into_iter().enumerate() {
+        doc.act(
+            &staff,
+            Action::Supervise {
+                level,
+                due_at: 1_700_600_000_000 + i as i64,
+                note: "挂牌督办，限期办结".to_owned(),
+            },
+            1_700_000_060_000 + i as i64,
+        )
+        .unwrap();
+    }
+    // serde's reading (the model's serde shape) and autosurgeon's agree on every level.
+    let fast = doc.read().unwrap();
+    assert_eq!(fast, doc.read_slowly().unwrap());
+    let state = doc.state().unwrap().unwrap();
+    assert_eq!(state.supervisions, 3);
+    assert_eq!(state.due_override, Some(1_700_600_000_002));
+    assert_eq!(
+        state.supervision.map(|s| s.level),
+        Some(SuperviseLevel::Listed)
+    );
+}

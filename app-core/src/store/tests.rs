@@ -1872,3 +1872,48 @@ fn visits_fill_volumes_of_sixteen_and_a_household_reads_back_whole() {
     assert_eq!(row(&f.store).last_visit_at, Some(T0 + 40 * DAY));
     assert_eq!(f.store.visit_volumes(&h).unwrap(), vec![1, 2, 3]);
 }
+
+#[test]
+fn the_ledger_counts_supervised_cases_and_lists_them_by_their_new_deadline() {
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    let pressed = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    f.store
+        .create_case(&gw, &new_case("hy-wf-1", "李四"), T0)
+        .unwrap();
+    // Supervised with a deadline already near: due soon on the new deadline, not the old one.
+    let due = T0 + 2 * DAY;
+    f.store
+        .act(
+            &pressed,
+            &staff,
+            Action::Supervise {
+                level: crate::model::SuperviseLevel::General,
+                due_at: due,
+                note: "请两日内办结".to_owned(),
+            },
+            T0 + HOUR,
+        )
+        .unwrap();
+    let now = T0 + DAY + HOUR;
+    let soon = f
+        .store
+        .list(
+            &CaseFilter {
+                unit: Some("hy".into()),
+                due: Some(DueFilter::DueSoon),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(soon.iter().map(|s| &s.id).collect::<Vec<_>>(), [&pressed]);
+    let text = crate::ledger::render(&f.store, &"hy".into(), now, 10, 30).unwrap();
+    assert!(text.contains("督办 1 件"), "{text}");
+    let report = f.store.figures(&"hy".into(), T0, now, now).unwrap();
+    assert_eq!((report.total.received, report.total.supervised), (2, 1));
+}
