@@ -4,7 +4,7 @@
 //! a filter or for a case with 50 timeline entries to open.
 //!
 //! ```text
-//! xvfb-run -a cargo run --release -p system-tests --bin ui_bench -- [--cases 10000] [--runs 7]
+//! xvfb-run -a cargo run --release -p system-tests --bin ui_bench -- [--cases 10000] [--runs 7] [--keep DIR]
 //! ```
 //!
 //! A release sync server with the demo township and `--cases` cases; township staff's device
@@ -95,11 +95,14 @@ document.querySelector(tab).click();
 async fn main() -> anyhow::Result<()> {
     let mut cases = 10_000usize;
     let mut runs = 7usize;
+    // Where to leave the desk's store afterwards (to profile a screen over it), if anywhere.
+    let mut keep: Option<std::path::PathBuf> = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--cases" => cases = it.next().context("--cases N")?.parse()?,
             "--runs" => runs = it.next().context("--runs N")?.parse()?,
+            "--keep" => keep = Some(std::path::PathBuf::from(it.next().context("--keep DIR")?)),
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -114,7 +117,15 @@ async fn main() -> anyhow::Result<()> {
 
     // The desk's store: enrolled, the whole caseload synced.
     let data = tempfile::tempdir()?;
-    let path = data.path().join("fengqiao.sqlite3");
+    let path = match &keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let p = dir.join("fengqiao.sqlite3");
+            anyhow::ensure!(!p.exists(), "{} already holds a store", dir.display());
+            p
+        }
+        None => data.path().join("fengqiao.sqlite3"),
+    };
     let case_id;
     let case_title;
     {

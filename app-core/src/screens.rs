@@ -327,6 +327,10 @@ pub struct MatterScreen {
     pub cases: Vec<CaseRow>,
 }
 
+/// The cases an [`AlertRow`] shows: the newest ones (a group alert over a busy year can concern
+/// a thousand cases); the row says how many more there are.
+pub const ALERT_CASE_ROWS: usize = 20;
+
 /// An early-warning alert with its cases.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertRow {
@@ -334,7 +338,11 @@ pub struct AlertRow {
     /// The rule that raised it, in Chinese ("同一当事人 90 天内涉及 3 件及以上纠纷"); for an
     /// alert recorded by another tier, empty.
     pub rule: String,
+    /// The newest of the cases it concerns, at most [`ALERT_CASE_ROWS`] (all of them are in
+    /// `alert.cases`), and how many older ones are not shown.
     pub cases: Vec<CaseRow>,
+    #[serde(default)]
+    pub more: usize,
     /// Whether this person may acknowledge it (centre staff over every case it names).
     pub may_acknowledge: bool,
 }

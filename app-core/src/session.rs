@@ -92,6 +92,8 @@ pub struct Session {
     wake: tokio::sync::Notify,
     /// The device's network came back (the platform said so): try at once.
     network: tokio::sync::Notify,
+    /// The last evaluation of the early-warning rules ([`Session::evaluated`]).
+    alerts_memo: Mutex<prevention::AlertsMemo>,
 }
 
 /// How often a sync that is backing off probes the server (`/healthz`) to notice that the
@@ -121,6 +123,7 @@ impl Session {
             running: Mutex::new(Running::default()),
             wake: tokio::sync::Notify::new(),
             network: tokio::sync::Notify::new(),
+            alerts_memo: Mutex::new(None),
         })
     }
 
@@ -345,7 +348,7 @@ impl Session {
             now,
         )?;
         let alerts = if me.at_centre {
-            let (rows, count) = prevention::today_alerts(&store, &me.actor, now)?;
+            let (rows, count) = prevention::today_alerts(self, &store, &me.actor, now)?;
             counts.alerts = count;
             rows
         } else {

@@ -69,7 +69,7 @@ pub use outbox::OutboxEntry;
 pub use parties::{party_village, CaseMatch, PartyKeys, DUPLICATE_WINDOW_DAYS};
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
 pub use schema::{migrate, Layer, SCHEMA_VERSION};
-pub use warnings::horizon_days;
+pub use warnings::{horizon_days, Evaluated, Oversight};
 
 /// What the write-ahead log is cut back to at each checkpoint, in bytes.
 pub const WAL_LIMIT_BYTES: i64 = 1 << 20;
@@ -186,6 +186,17 @@ impl Store {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    /// Changes when anything is written to the file: the rows this connection has changed
+    /// since it opened, and SQLite's `data_version` (which moves when another connection
+    /// commits). Equal stamps mean nothing was written in between; a derived result (the
+    /// early-warning alerts) kept with its stamp holds while the stamp does.
+    pub fn change_stamp(&self) -> Result<(u64, i64)> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok((self.conn.total_changes(), version))
     }
 
     /// Runs `f` in one IMMEDIATE transaction: committed if `f` returns `Ok`, rolled back if it

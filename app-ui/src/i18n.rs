@@ -293,6 +293,7 @@ keys! {
     AlertsAcknowledged => "已签收", "Acknowledged";
     AlertRules => "预警规则", "Warning rules";
     AlertCaseCount => "涉及 {} 件", "concerns {} cases";
+    AlertMoreCases => "另有较早的 {} 件未列出", "{} earlier cases not listed";
     AlertAckBy => "{} 于 {} 签收", "Acknowledged by {}, {}";
     AlertAckNote => "处置情况", "What was done";
     AlertAck => "签收", "Acknowledge";

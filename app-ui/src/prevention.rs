@@ -60,8 +60,12 @@ pub fn report_heading(l: Lang, rows: &[MatchRow]) -> String {
 }
 
 /// Whether an alert offers "关联为同一事项": the person may act on it, and it names two cases
-/// or more that are not all in one matter already.
+/// or more that are not all in one matter already (as far as the rows show: with cases not
+/// shown, it offers it).
 pub fn may_link(a: &AlertRow) -> bool {
+    if a.may_acknowledge && a.more > 0 {
+        return true;
+    }
     let mut ids: Vec<&CaseId> = a.cases.iter().map(|c| &c.summary.id).collect();
     ids.sort();
     ids.dedup();
@@ -75,9 +79,14 @@ pub fn may_link(a: &AlertRow) -> bool {
 /// The cases an alert names, for linking them as one matter (each once, in the alert's order).
 pub fn alert_cases(a: &AlertRow) -> Vec<CaseId> {
     let mut out: Vec<CaseId> = Vec::new();
-    for c in &a.cases {
-        if !out.contains(&c.summary.id) {
-            out.push(c.summary.id.clone());
+    for id in a
+        .alert
+        .cases
+        .iter()
+        .chain(a.cases.iter().map(|c| &c.summary.id))
+    {
+        if !out.contains(id) {
+            out.push(id.clone());
         }
     }
     out
@@ -203,6 +212,7 @@ mod tests {
             },
             rule: "同一当事人 90 天内涉及 3 件及以上纠纷".into(),
             cases,
+            more: 0,
             may_acknowledge,
         }
     }
@@ -265,6 +275,19 @@ mod tests {
         assert_eq!(
             alert_cases(&alert(three, true)),
             [CaseId::new("c1"), CaseId::new("c2")]
+        );
+        // A large alert shows its newest cases only: linking takes all of them, and is
+        // offered although the rows shown are one matter.
+        let mut big = alert(
+            vec![row("c3", "丙", Some("m1")), row("c4", "丁", Some("m1"))],
+            true,
+        );
+        big.alert.cases = ["c1", "c2", "c3", "c4"].map(CaseId::new).to_vec();
+        big.more = 2;
+        assert!(may_link(&big));
+        assert_eq!(
+            alert_cases(&big),
+            ["c1", "c2", "c3", "c4"].map(CaseId::new).to_vec()
         );
     }
 

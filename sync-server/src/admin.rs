@@ -104,7 +104,7 @@ pub fn alerts(db: &ServerDb, unit: &UnitId, now_ms: i64) -> Result<String> {
             problem: format!("unit `{unit}` is not in the directory"),
         });
     };
-    let (alerts, _) = db.store.alerts(unit, now_ms)?;
+    let alerts = db.store.alerts(unit, now_ms)?.alerts;
     let open = alerts.iter().filter(|a| a.acknowledged.is_none()).count();
     let mut out = format!(
         "{} 风险预警：未签收 {open} 条，已签收 {} 条\n",

@@ -9,15 +9,16 @@
 //! duplicate distinct and acknowledge alerts, each a timeline entry in the cases concerned.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::TODAY_ROWS;
 use super::{lock, AppError, AppResult, Session};
 use crate::error::Error;
-use crate::ids::{CaseId, MatterId};
+use crate::ids::{CaseId, MatterId, UnitId};
 use crate::model::{Action, Actor, NewCase};
 use crate::rules;
-use crate::screens::{AlertRow, AlertsScreen, CaseRow, MatchRow, MatterScreen};
-use crate::store::{CaseFilter, CaseMatch, Store};
+use crate::screens::{AlertRow, AlertsScreen, CaseRow, MatchRow, MatterScreen, ALERT_CASE_ROWS};
+use crate::store::{CaseFilter, CaseMatch, Evaluated, Oversight, Store};
 use crate::summary::CaseSummary;
 use crate::warning::Alert;
 
@@ -101,7 +102,34 @@ impl Session {
     pub fn alerts(&self, now: i64) -> AppResult<AlertsScreen> {
         let me = self.me()?;
         let store = lock(&self.store);
-        Ok(alerts_screen(&store, &me.actor, now, None)?.0)
+        let evaluated = self.evaluated(&store, &me.actor, now)?;
+        Ok(alerts_screen(&store, &me.actor, &evaluated, now, None)?.0)
+    }
+
+    /// The alerts over the cases of `actor`'s unit ([`Store::alerts`]), evaluated again only
+    /// when something was written to the store since the last time (by this session or by any
+    /// other connection to the file), for another unit, or in another minute: today, the 预警
+    /// list and an acknowledgement share one evaluation.
+    pub(super) fn evaluated(
+        &self,
+        store: &Store,
+        actor: &Actor,
+        now: i64,
+    ) -> AppResult<Arc<Evaluated>> {
+        let stamp = (
+            store.change_stamp()?,
+            actor.unit.clone(),
+            now.div_euclid(MEMO_MS),
+        );
+        let mut memo = lock(&self.alerts_memo);
+        if let Some((at, evaluated)) = memo.as_ref() {
+            if *at == stamp {
+                return Ok(evaluated.clone());
+            }
+        }
+        let evaluated = Arc::new(store.alerts(&actor.unit, now)?);
+        *memo = Some((stamp, evaluated.clone()));
+        Ok(evaluated)
     }
 
     /// Acknowledges the alert `key` (预警签收): an entry in each case it names, checked for every
@@ -109,10 +137,12 @@ impl Session {
     pub fn acknowledge_alert(&self, key: &str, note: &str, now: i64) -> AppResult<AlertsScreen> {
         let me = self.me()?;
         let mut store = lock(&self.store);
-        let alerts = evaluate(&store, &me.actor, now)?;
-        let alert = alerts
-            .into_iter()
+        let evaluated = self.evaluated(&store, &me.actor, now)?;
+        let alert = evaluated
+            .alerts
+            .iter()
             .find(|a| a.key == key)
+            .cloned()
             .ok_or_else(|| Error::invalid("alert", format!("没有预警 {key} (no such alert)")))?;
         if alert.acknowledged.is_some() {
             return Err(Error::invalid("alert", "此预警已签收 (already acknowledged)").into());
@@ -137,9 +167,18 @@ impl Session {
             store.act(id, &me.actor, action.clone(), now)?;
         }
         self.wake.notify_one();
-        Ok(alerts_screen(&store, &me.actor, now, None)?.0)
+        let evaluated = self.evaluated(&store, &me.actor, now)?;
+        Ok(alerts_screen(&store, &me.actor, &evaluated, now, None)?.0)
     }
 }
+
+/// How long an evaluation of the alerts holds when nothing is written: deadlines pass and
+/// windows slide with the clock, so at most a minute.
+const MEMO_MS: i64 = 60_000;
+
+/// What [`Session::evaluated`] keeps: the store's change stamp, the unit and the minute it
+/// evaluated for, and what it found.
+pub(super) type AlertsMemo = Option<(((u64, i64), UnitId, i64), Arc<Evaluated>)>;
 
 /// Before a case is escalated (上报上级): the open alerts naming it are recorded in it as
 /// acknowledged, "随案上报" with the escalation's note, so that they travel up with the case and
@@ -164,7 +203,9 @@ pub(super) fn carry_alerts(
         escalation,
         now,
     )?;
-    let open: Vec<Alert> = evaluate(store, actor, now)?
+    let open: Vec<Alert> = store
+        .alerts(&actor.unit, now)?
+        .alerts
         .into_iter()
         .filter(|a| a.acknowledged.is_none() && a.cases.contains(case))
         .collect();
@@ -253,11 +294,13 @@ pub(super) fn case_context(
 
 /// Today's open alerts, the most urgent few, and how many there are.
 pub(super) fn today_alerts(
+    session: &Session,
     store: &Store,
     actor: &Actor,
     now: i64,
 ) -> AppResult<(Vec<AlertRow>, usize)> {
-    let (screen, count) = alerts_screen(store, actor, now, Some(TODAY_ROWS as usize))?;
+    let evaluated = session.evaluated(store, actor, now)?;
+    let (screen, count) = alerts_screen(store, actor, &evaluated, now, Some(TODAY_ROWS as usize))?;
     Ok((screen.open, count))
 }
 
@@ -301,17 +344,12 @@ fn match_rows(
     Ok(out)
 }
 
-/// The alerts the unit's rules raise over the cases of `actor`'s unit held here
-/// ([`Store::alerts`]).
-fn evaluate(store: &Store, actor: &Actor, now: i64) -> AppResult<Vec<Alert>> {
-    Ok(store.alerts(&actor.unit, now)?.0)
-}
-
 /// The 预警 list, and how many alerts are open. With `limit` (today's section), only the most
 /// urgent open alerts get their rows, and no acknowledged ones.
 fn alerts_screen(
     store: &Store,
     actor: &Actor,
+    evaluated: &Evaluated,
     now: i64,
     limit: Option<usize>,
 ) -> AppResult<(AlertsScreen, usize)> {
@@ -321,7 +359,6 @@ fn alerts_screen(
         .iter()
         .map(|r| (r.id.as_str(), r.zh()))
         .collect();
-    let (alerts, summaries) = store.alerts(&actor.unit, now)?;
     let mut known: BTreeSet<String> = BTreeSet::new();
     let mut open = Vec::new();
     let mut acknowledged = Vec::new();
@@ -341,7 +378,7 @@ fn alerts_screen(
         }
     };
     let mut open_count = 0;
-    for alert in alerts {
+    for alert in &evaluated.alerts {
         known.insert(alert.key.clone());
         if alert.acknowledged.is_none() {
             open_count += 1;
@@ -354,18 +391,25 @@ fn alerts_screen(
         if !wanted {
             continue;
         }
+        let shown = alert.cases.len().saturating_sub(ALERT_CASE_ROWS);
         let mut cases = Vec::new();
-        for id in &alert.cases {
+        for id in &alert.cases[shown..] {
             cases.extend(row_of(id)?);
         }
         let may_acknowledge = alert.acknowledged.is_none()
-            && cases.iter().all(|r| may_oversee(store, actor, &r.summary));
+            && alert.cases.iter().all(|id| {
+                evaluated
+                    .oversight
+                    .get(id)
+                    .is_some_and(|o| may_oversee(store, actor, o))
+            });
         let row = AlertRow {
             rule: described
                 .get(alert.rule.as_str())
                 .cloned()
                 .unwrap_or_default(),
-            alert,
+            alert: alert.clone(),
+            more: shown,
             cases,
             may_acknowledge,
         };
@@ -378,7 +422,7 @@ fn alerts_screen(
     // Alerts acknowledged in cases held here that this unit's rules do not raise (another
     // tier's, recorded in a case escalated here): shown as they were recorded.
     let mut recorded: HashMap<String, AlertRow> = HashMap::new();
-    for s in summaries.iter().filter(|_| limit.is_none()) {
+    for s in evaluated.recorded.iter().filter(|_| limit.is_none()) {
         for a in &s.alerts {
             if known.contains(&a.key) {
                 continue;
@@ -399,6 +443,7 @@ fn alerts_screen(
                     },
                     rule: String::new(),
                     cases: vec![row],
+                    more: 0,
                     may_acknowledge: false,
                 });
         }
@@ -425,7 +470,7 @@ fn alerts_screen(
 /// Whether `actor`'s centre oversees the case: the one responsible, one it was escalated to or
 /// from, or one above the responsible one (what [`rules::check_action`] requires of linking and
 /// acknowledging, read from the summary; the store checks again when it is written).
-fn may_oversee(store: &Store, actor: &Actor, s: &CaseSummary) -> bool {
+fn may_oversee(store: &Store, actor: &Actor, s: &Oversight) -> bool {
     actor.role.is_centre()
         && (actor.unit == s.responsible_unit
             || s.escalated_to.contains(&actor.unit)

@@ -129,6 +129,9 @@ fn alert_view(p: &AlertProps) -> Html {
             <div class="rows">
                 { for r.cases.iter().map(|c| html! { <CaseRowView row={c.clone()} now={p.now} /> }) }
             </div>
+            if r.more > 0 {
+                <span class="alert-more muted">{ tf(l, Key::AlertMoreCases, &[&r.more]) }</span>
+            }
             if r.may_acknowledge && open {
                 <label class={classes!(problem.is_some().then_some("invalid"))}>
                     { t(l, Key::AlertAckNote) }

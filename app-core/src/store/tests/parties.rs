@@ -772,3 +772,129 @@ fn a_lookup_is_an_index_search_never_a_scan() {
         assert!(!plan.contains("SCAN"), "{sql}: {plan}");
     }
 }
+
+#[test]
+fn the_rules_read_the_same_cases_and_keys_as_the_summaries_hold() {
+    let mut f = fixture();
+    let (r, b, s) = SHAN;
+    let same = || party("单雄信", None, Some(resident_id(r, b, s)));
+    // The same person three times in 五丰村, with other parties beside; a case of another
+    // township; a case from before the rules' window; a case whose contacts were erased.
+    let mut ours = Vec::new();
+    for (i, at) in [T0, T0 + DAY, T0 + 2 * DAY].into_iter().enumerate() {
+        let other = party(
+            ["张伟", "李娜", "王芳"][i],
+            Some(["13800138000", "13912345678", "15012345678"][i]),
+            None,
+        );
+        ours.push(report_case(&mut f, "hy-wf-1", vec![same(), other], at));
+    }
+    report_case(&mut f, "dh-lk-1", vec![same()], T0 + DAY);
+    let early = report_case(
+        &mut f,
+        "hy-wf-1",
+        vec![party("范立发", Some("13800138000"), None)],
+        T0 - 200 * DAY,
+    );
+    let erased = report_case(
+        &mut f,
+        "hy-wf-1",
+        vec![party("陈大文", Some("13711112222"), None)],
+        T0 + 3 * DAY,
+    );
+    let staff = actor(&f.d, "staff", Role::CentreStaff);
+    f.store
+        .erase_contacts(&erased, &staff, "当事人申请删除个人信息", T0 + 3 * DAY)
+        .unwrap();
+
+    let unit = staff.unit.clone();
+    let now = T0 + 4 * DAY;
+    let found = f.store.alerts(&unit, now).unwrap();
+
+    // What the rules would read from the whole summaries and every case's keys.
+    let rules = f.store.directory().warning_rules(&unit);
+    let all = f.store.all_party_keys().unwrap();
+    let cases: Vec<crate::warning::WarnCase> = f
+        .store
+        .list(
+            &CaseFilter {
+                unit: Some(unit.clone()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|s| {
+            s.handled_at.is_none()
+                || s.reported_at >= now - i64::from(crate::store::horizon_days(&rules)) * DAY
+        })
+        .map(|s| crate::warning::WarnCase {
+            parties: all
+                .get(&s.id)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, keys)| crate::warning::WarnParty { name, keys })
+                .collect(),
+            acknowledged: Vec::new(),
+            id: s.id,
+            title: s.title,
+            category: s.category,
+            village: s.village,
+            reported_at: s.reported_at,
+            due_at: s.due_at,
+            handled_at: s.handled_at.or(s.closed_at),
+            difficulty: s.difficulty,
+            risks: s.risks,
+            failures: s.failures,
+            matter: s.matter,
+        })
+        .collect();
+    let expected = crate::warning::evaluate(&rules, &cases, now);
+    let keys = |a: &[crate::warning::Alert]| -> Vec<(String, Vec<CaseId>)> {
+        a.iter().map(|a| (a.key.clone(), a.cases.clone())).collect()
+    };
+    assert_eq!(keys(&found.alerts), keys(&expected));
+    let repeat = found
+        .alerts
+        .iter()
+        .find(|a| a.key.starts_with("repeat-party:"))
+        .expect("the same person in three cases raises an alert");
+    assert_eq!(repeat.cases, ours, "not the other township's case");
+    // Every case read is there with where it stands (an open case whatever its age), and the
+    // other township's not at all.
+    assert!(ours.iter().all(|c| found.oversight.contains_key(c)));
+    assert!(found.oversight.contains_key(&erased));
+    assert!(found.oversight.contains_key(&early), "still open");
+    assert_eq!(found.oversight.len(), 5);
+    assert_eq!(cases.len(), 5);
+    assert_eq!(found.oversight[&ours[0]].responsible_unit, unit);
+    assert!(found.recorded.is_empty(), "nothing acknowledged yet");
+}
+
+#[test]
+fn the_change_stamp_moves_with_every_write_from_any_connection() {
+    let mut f = fixture();
+    let before = f.store.change_stamp().unwrap();
+    assert_eq!(
+        f.store.change_stamp().unwrap(),
+        before,
+        "reading writes nothing"
+    );
+    f.store.list(&CaseFilter::default(), T0).unwrap();
+    assert_eq!(f.store.change_stamp().unwrap(), before);
+    report_case(&mut f, "hy-wf-1", vec![party("张伟", None, None)], T0);
+    let written = f.store.change_stamp().unwrap();
+    assert_ne!(written, before, "a write here");
+    let other = Store::open(&f.path).unwrap();
+    other
+        .connection()
+        .execute("INSERT INTO meta(key, value) VALUES ('elsewhere', '1')", [])
+        .unwrap();
+    assert_ne!(
+        f.store.change_stamp().unwrap(),
+        written,
+        "a write by another connection to the file"
+    );
+}
