@@ -163,12 +163,26 @@ impl Session {
                 tier: Tier::Grid,
             },
         };
+        // The principal of another system (12345, police linkage) uses none of the app's
+        // screens: it hands cases over through the server, not from a phone.
         let (role, unit) = c
             .roles
-            .first()
+            .iter()
+            .find(|(r, _)| !r.is_intake())
             .cloned()
-            .ok_or_else(|| Error::invalid("roles", "the enrolled person holds no role"))?;
-        let roles: Vec<(Role, UnitRef)> = c.roles.iter().map(|(r, u)| (*r, unit_ref(u))).collect();
+            .ok_or_else(|| match c.roles.first() {
+                Some(_) => Error::invalid(
+                    "roles",
+                    "系统对接账号不使用本应用 (the principal of another system does not use the app)",
+                ),
+                None => Error::invalid("roles", "the enrolled person holds no role"),
+            })?;
+        let roles: Vec<(Role, UnitRef)> = c
+            .roles
+            .iter()
+            .filter(|(r, _)| !r.is_intake())
+            .map(|(r, u)| (*r, unit_ref(u)))
+            .collect();
         let grids = c
             .roles
             .iter()
@@ -916,5 +930,64 @@ fn mediator(
             .map(|s| s.as_str().to_owned())
             .collect(),
         matches: category.is_some_and(|c| p.specialties.contains(c)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Credentials;
+    use crate::ids::{DeviceId, PersonId};
+
+    /// A session on a store enrolled (offline) for a person holding `roles`.
+    fn enrolled(dir: &Path, roles: Vec<(Role, UnitId)>) -> Session {
+        let path = dir.join("app.sqlite3");
+        {
+            let mut store = Store::open(&path).unwrap();
+            let credentials = Credentials {
+                server: "http://127.0.0.1:9".to_owned(),
+                device: DeviceId::new("d1"),
+                token: "t".to_owned(),
+                person: PersonId::new("p"),
+                name: "来电转办".to_owned(),
+                roles,
+                server_unit: UnitId::new("t"),
+                server_tier: Tier::Township,
+            };
+            store
+                .set_meta(
+                    "sync.credentials",
+                    &serde_json::to_string(&credentials).unwrap(),
+                )
+                .unwrap();
+        }
+        Session::open(&path).unwrap()
+    }
+
+    #[test]
+    fn the_principal_of_another_system_sees_no_screens() {
+        let dir = tempfile::tempdir().unwrap();
+        let hotline = enrolled(dir.path(), vec![(Role::Intake, UnitId::new("c"))]);
+        let err = hotline.me().unwrap_err();
+        assert!(
+            err.zh().contains("系统对接账号不使用本应用"),
+            "{}",
+            err.zh()
+        );
+        assert!(hotline.today(0).is_err());
+        assert!(hotline.cases(&CaseQuery::default(), 0).is_err());
+        // Someone who also holds a role of the app acts in that one, never as the system.
+        let dir = tempfile::tempdir().unwrap();
+        let both = enrolled(
+            dir.path(),
+            vec![
+                (Role::Intake, UnitId::new("c")),
+                (Role::CentreStaff, UnitId::new("t")),
+            ],
+        );
+        let me = both.me().unwrap();
+        assert_eq!(me.actor.role, Role::CentreStaff);
+        assert_eq!(me.roles.len(), 1);
+        assert!(me.at_centre);
     }
 }

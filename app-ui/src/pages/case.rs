@@ -169,6 +169,27 @@ fn details(l: Lang, e: &TimelineEntry, s: &CaseScreen, now: i64) -> Vec<String> 
             note(&tf(l, Key::DueOn, &[&time::deadline(*due_at, now, l)]));
             note(n);
         }
+        Action::DispatchOrder { order } => {
+            note(&labelled(l, Key::OrderNumber, &order.number));
+            let mut kind = labels::order_kind(l, order.kind).to_owned();
+            if order.confidential {
+                kind = i18n::aside(l, &kind, t(l, Key::OrderConfidential));
+            }
+            note(&kind);
+            note(&labelled(
+                l,
+                Key::SignBy,
+                &time::moment(order.sign_by, now, l),
+            ));
+            note(&labelled(
+                l,
+                Key::ReplyBy,
+                &time::moment(order.reply_by, now, l),
+            ));
+        }
+        Action::SignOrder => {}
+        Action::ReplyOrder { reply } => note(reply),
+        Action::ReturnOrder { reason } => note(&labelled(l, Key::ReturnReason, reason)),
         Action::LinkMatter { .. }
         | Action::UnlinkMatter { .. }
         | Action::MarkDistinct { .. }
