@@ -23,7 +23,7 @@ use crate::screens::{
     HouseholdRow, HouseholdScreen, Me, Mediator, RefusedDoc, Roster, SyncState, TimelineRow, Today,
     TodayCounts, UnitRef, VisitInput, VisitRecorded,
 };
-use crate::store::{CaseFilter, DueFilter, ListOrder, Store};
+use crate::store::{CaseFilter, DueFilter, ListOrder, OrderFilter, Store};
 use crate::summary::CaseSummary;
 use crate::taxonomy::CategoryCode;
 use crate::workflow::{offered, Status, Verdict};
@@ -302,6 +302,22 @@ impl Session {
             },
             &mut counts.mine,
         )?;
+        // Work orders of the 12345 hotline the centre owes something on: to sign for, or late
+        // with the reply.
+        let orders = if me.at_centre {
+            section(
+                CaseFilter {
+                    responsible: Some(unit.clone()),
+                    orders: Some(OrderFilter::Owed),
+                    order: ListOrder::OrderDeadline,
+                    limit: TODAY_ROWS,
+                    ..Default::default()
+                },
+                &mut counts.orders,
+            )?
+        } else {
+            Vec::new()
+        };
         let (to_assess, escalated_in, escalated_out) = if me.at_centre {
             let to_assess = section(
                 CaseFilter {
@@ -380,6 +396,7 @@ impl Session {
             conflicts,
             alerts,
             supervised,
+            orders,
             counts,
             sync,
         })
@@ -402,6 +419,12 @@ impl Session {
             open_only: q.open_only,
             conflicts_only: q.conflicts_only,
             search: q.search.clone().filter(|s| !s.trim().is_empty()),
+            orders: q.orders.then_some(OrderFilter::Owed),
+            order: if q.orders {
+                ListOrder::OrderDeadline
+            } else {
+                ListOrder::Default
+            },
             limit: if q.limit == 0 { PAGE } else { q.limit },
             ..Default::default()
         };
