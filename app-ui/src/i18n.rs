@@ -185,6 +185,7 @@ keys! {
     FilterDueSoon => "即将到期", "Due soon";
     FilterMine => "只看我经办的", "Only mine";
     FilterConflicts => "待处理冲突", "Conflicts to settle";
+    FilterOrders => "只看待办的12345工单", "Only hotline orders waiting on us";
     CasesCount => "共 {} 件", "{} cases";
     NoCases => "没有符合条件的案件", "No cases match";
     // Case screen
