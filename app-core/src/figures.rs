@@ -2,7 +2,7 @@
 //!
 //! Pure arithmetic over [`CaseSummary`] rows: cases received, resolved, resolution rate, concluded
 //! (办结) and completion rate, on-time rate, follow-up satisfaction, escalations out and in,
-//! supervised cases (督办); for a
+//! supervised cases (督办), work orders of the 12345 hotline and those returned (退单); for a
 //! unit and a period, broken down by category, by the unit's children and by month. The device
 //! and the server compute them from the same rows, so the figures a township reports are the
 //! figures its staff saw on their phones.
@@ -74,6 +74,14 @@ pub struct Figures {
     /// 督办: cases supervised at least once (by this centre or another).
     #[serde(default)]
     pub supervised: u64,
+    /// 12345工单: cases that came with a work order of the hotline (or police linkage).
+    #[serde(default)]
+    pub orders: u64,
+    /// 退单: cases whose work order the centre returned as not its own. They are received
+    /// cases (`received` counts them), but neither open nor handled: the centre did not handle
+    /// them, so they weigh on no rate but the resolution and completion rates' denominators.
+    #[serde(default)]
+    pub returned: u64,
 }
 
 impl Figures {
@@ -96,7 +104,11 @@ impl Figures {
         if case.closed_at.is_some() {
             self.concluded += 1;
         }
+        if case.order.is_some() {
+            self.orders += 1;
+        }
         match case.due_state(now_ms) {
+            _ if case.status == crate::workflow::Status::Returned => self.returned += 1,
             DueState::Handled => {
                 self.handled += 1;
                 if case.on_time() != Some(false) {
@@ -320,6 +332,7 @@ mod tests {
             alerts: Vec::new(),
             supervised: None,
             supervisions: 0,
+            order: None,
         }
     }
 
@@ -443,5 +456,54 @@ mod tests {
         assert_eq!(r.by_unit[&UnitId::from("v2")].matters, 2);
         assert_eq!(r.by_month["2026-10"].matters, 2);
         assert_eq!(r.by_category["neighbour"].received, 3);
+    }
+
+    #[test]
+    fn work_orders_and_returned_orders_are_counted_and_a_returned_case_is_neither_open_nor_handled()
+    {
+        use crate::model::OrderKind;
+        use crate::summary::OrderSummary;
+        use crate::workflow::OrderState;
+        let dir = directory();
+        let order = |number: &str, state| OrderSummary {
+            number: number.to_owned(),
+            channel: "12345".to_owned(),
+            kind: OrderKind::Complaint,
+            confidential: false,
+            state,
+            dispatched_at: OCT1,
+            sign_by: OCT1 + DAY,
+            reply_by: OCT1 + 3 * DAY,
+            dispatches: 1,
+            signed_at: None,
+            signed_by: None,
+            reply: None,
+            replied_at: None,
+            return_reason: None,
+            returned_at: None,
+        };
+        // A hotline case still open, one returned (退单) long ago, and a grid worker's case.
+        let mut open = case("a", "v1", OCT1);
+        open.order = Some(order("A-1", OrderState::Dispatched));
+        let mut returned = case("b", "v1", OCT1);
+        returned.status = Status::Returned;
+        returned.order = Some(OrderSummary {
+            return_reason: Some("不属本镇".into()),
+            returned_at: Some(OCT1 + 3_600_000),
+            ..order("B-2", OrderState::Returned)
+        });
+        let plain = case("c", "v2", OCT1);
+        let now = OCT1 + 10 * DAY;
+        let r = report(&dir, &"t".into(), &[open, returned, plain], OCT1, now, now);
+        let t = &r.total;
+        assert_eq!((t.received, t.orders, t.returned), (3, 2, 1));
+        assert_eq!(
+            (t.open, t.overdue, t.handled),
+            (2, 2, 0),
+            "the returned case is not overdue, and not handled by the centre"
+        );
+        assert_eq!(r.by_unit[&UnitId::from("v1")].returned, 1);
+        assert_eq!(r.by_unit[&UnitId::from("v2")].orders, 0);
+        assert_eq!(r.by_category["neighbour"].orders, 2);
     }
 }

@@ -1,4 +1,6 @@
-//! The ledger (台账) of a unit as text: its case list, overdue first, and its figures.
+//! The ledger (台账) of a unit as text: its case list, overdue first, and its figures. A case
+//! that came with a work order of the 12345 hotline has a line for the order (number, kind,
+//! where it stands) and, when it was returned (退单), one for the reason.
 //!
 //! Centres keep this ledger in spreadsheets today; this is the plain-text form the demo prints and
 //! an operator can read in a terminal. It reads only summaries, never a document, so it is as
@@ -65,6 +67,18 @@ pub fn render(
             s.assignee.as_deref().unwrap_or("—"),
             state
         );
+        if let Some(o) = &s.order {
+            let _ = writeln!(
+                w,
+                "      工单 {}（{}，{}）",
+                o.number,
+                o.kind.zh(),
+                o.state.zh()
+            );
+            if let Some(reason) = &o.return_reason {
+                let _ = writeln!(w, "      退单原因：{reason}");
+            }
+        }
     };
     let _ = writeln!(w, "{} 矛盾纠纷台账  (截至 {})", u.name, date(now_ms));
     let _ = writeln!(w);
@@ -136,6 +150,9 @@ pub fn render(
             "  以上按案件计；其中 {} 件关联为同一事项，合计 {} 个事项",
             t.linked, t.matters
         );
+    }
+    if t.orders > 0 {
+        let _ = writeln!(w, "  其中12345工单 {} 件，退单 {} 件", t.orders, t.returned);
     }
     let _ = writeln!(w, "  化解率 {}", t.resolution_rate());
     let _ = writeln!(w, "  办结率 {}", t.completion_rate());

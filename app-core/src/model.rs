@@ -155,6 +155,41 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source, in the order the report form lists them.
+    pub const ALL: [Source; 6] = [
+        Source::GridVisit,
+        Source::WalkIn,
+        Source::Hotline12345,
+        Source::Police,
+        Source::HigherAssignment,
+        Source::Other,
+    ];
+
+    /// A stable code for the source (`grid_visit`, `walk_in`, `hotline_12345`, `police`,
+    /// `higher_assignment`, `other`): forms and other systems spell it so. Its serde form stays
+    /// the variant's name, as autosurgeon writes it into a case's report.
+    pub fn code(self) -> &'static str {
+        match self {
+            Source::GridVisit => "grid_visit",
+            Source::WalkIn => "walk_in",
+            Source::Hotline12345 => "hotline_12345",
+            Source::Police => "police",
+            Source::HigherAssignment => "higher_assignment",
+            Source::Other => "other",
+        }
+    }
+
+    /// The source of a code, if it is one.
+    pub fn from_code(code: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Whether the principal of another system ([`Role::Intake`]) reports cases from this
+    /// source: the 12345 hotline and the police (110 联动).
+    pub fn is_intake(self) -> bool {
+        matches!(self, Source::Hotline12345 | Source::Police)
+    }
+
     pub fn zh(self) -> &'static str {
         match self {
             Source::GridVisit => "网格员排查",
@@ -499,6 +534,96 @@ impl SuperviseLevel {
     }
 }
 
+/// What a caller asked the 12345 hotline for (工单类型). Its serde form is the variant's name
+/// (`Complaint`), as autosurgeon writes it into a case's timeline; other systems and lists spell
+/// it [`OrderKind::code`].
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
+pub enum OrderKind {
+    /// 咨询: a question to answer.
+    Consultation,
+    /// 求助: a request for help.
+    Help,
+    /// 投诉举报: a complaint or a report of wrongdoing.
+    Complaint,
+    /// 意见建议: an opinion or a suggestion.
+    Suggestion,
+}
+
+impl OrderKind {
+    /// Every kind, in the hotline's order.
+    pub const ALL: [OrderKind; 4] = [
+        OrderKind::Consultation,
+        OrderKind::Help,
+        OrderKind::Complaint,
+        OrderKind::Suggestion,
+    ];
+
+    /// A stable code for the kind (`consultation`, `help`, `complaint`, `suggestion`).
+    pub fn code(self) -> &'static str {
+        match self {
+            OrderKind::Consultation => "consultation",
+            OrderKind::Help => "help",
+            OrderKind::Complaint => "complaint",
+            OrderKind::Suggestion => "suggestion",
+        }
+    }
+
+    /// The kind of a code, if it is one.
+    pub fn from_code(code: &str) -> Option<OrderKind> {
+        OrderKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The kind's name in Chinese, as the hotline writes it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            OrderKind::Consultation => "咨询",
+            OrderKind::Help => "求助",
+            OrderKind::Complaint => "投诉举报",
+            OrderKind::Suggestion => "意见建议",
+        }
+    }
+}
+
+/// A work order (工单) of the 12345 government hotline (or of police linkage) as the platform
+/// dispatched it to the centre: its number on the platform, the channel, what the caller asked
+/// for, and the platform's two deadlines. Times are UTC milliseconds; a deadline is met by
+/// acting at or before it.
+///
+/// Nothing about the caller is here. `confidential` is the caller's request for secrecy (保密):
+/// then the caller is not a party of the case and no name, phone or address of theirs is
+/// written anywhere in it (whoever creates the case from the order adds the caller as a party
+/// only when the order is not confidential), and the centre's reply goes to the platform, not
+/// to the caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct WorkOrder {
+    /// The platform's number of the order (工单号): 1 to 40 letters, digits or `-`.
+    pub number: String,
+    /// The channel it came through, e.g. `12345`, `110`.
+    pub channel: String,
+    pub kind: OrderKind,
+    /// The caller asked that who they are stay secret (保密).
+    pub confidential: bool,
+    /// When the platform dispatched it (派单时间).
+    pub dispatched_at: i64,
+    /// When it must be signed for (签收期限).
+    pub sign_by: i64,
+    /// When the platform must have the centre's reply (答复期限).
+    pub reply_by: i64,
+}
+
 /// A workflow step: one entry of the closed loop (查→研→交→办→督→结).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub enum Action {
@@ -592,6 +717,18 @@ pub enum Action {
         due_at: i64,
         note: String,
     },
+    /// 派单: the 12345 platform (or police linkage), as [`Role::Intake`], hands the case's work
+    /// order to the centre: right after the report that created the case, and again whenever
+    /// the platform dispatches the same order again (重派), with its new kind and deadlines.
+    DispatchOrder { order: WorkOrder },
+    /// 签收: the responsible centre's staff or leader sign for the work order (once).
+    SignOrder,
+    /// 答复: the responsible centre's reply to the platform, after signing; it may be given
+    /// again, and the latest reply is the order's.
+    ReplyOrder { reply: String },
+    /// 退单: the responsible centre returns the work order to the platform as not its own,
+    /// before any reply, saying why. The case ends there ([`crate::workflow::Status::Returned`]).
+    ReturnOrder { reason: String },
 }
 
 /// The kind of a workflow step, without its payload: what the screens offer, what the rules
@@ -626,11 +763,15 @@ pub enum ActionKind {
     MarkDistinct,
     AcknowledgeAlert,
     Supervise,
+    DispatchOrder,
+    SignOrder,
+    ReplyOrder,
+    ReturnOrder,
 }
 
 impl ActionKind {
     /// Every kind, in the order the case screen offers them.
-    pub const ALL: [ActionKind; 23] = [
+    pub const ALL: [ActionKind; 27] = [
         ActionKind::Report,
         ActionKind::Assess,
         ActionKind::Assign,
@@ -654,6 +795,10 @@ impl ActionKind {
         ActionKind::MarkDistinct,
         ActionKind::AcknowledgeAlert,
         ActionKind::Supervise,
+        ActionKind::DispatchOrder,
+        ActionKind::SignOrder,
+        ActionKind::ReplyOrder,
+        ActionKind::ReturnOrder,
     ];
 
     /// A stable code for the kind (for lists, logs and error messages); its serde form.
@@ -682,6 +827,10 @@ impl ActionKind {
             ActionKind::MarkDistinct => "mark_distinct",
             ActionKind::AcknowledgeAlert => "acknowledge_alert",
             ActionKind::Supervise => "supervise",
+            ActionKind::DispatchOrder => "dispatch_order",
+            ActionKind::SignOrder => "sign_order",
+            ActionKind::ReplyOrder => "reply_order",
+            ActionKind::ReturnOrder => "return_order",
         }
     }
 
@@ -716,14 +865,18 @@ impl ActionKind {
             ActionKind::MarkDistinct => "判定非重复",
             ActionKind::AcknowledgeAlert => "预警签收",
             ActionKind::Supervise => "督办",
+            ActionKind::DispatchOrder => "派单",
+            ActionKind::SignOrder => "签收工单",
+            ActionKind::ReplyOrder => "答复工单",
+            ActionKind::ReturnOrder => "退单",
         }
     }
 
     /// Whether the step is meaningless without its words: what happened in the session, why
     /// mediation failed, what was reported back, the instructions of an assignment down, why
-    /// contacts were erased or a case reopened, what a supervision (督办) expects. The store and
-    /// the server refuse such a step with its text empty ([`crate::validate::action`]); the
-    /// forms mark the field required.
+    /// contacts were erased or a case reopened, what a supervision (督办) expects, the reply to
+    /// a work order and why it is returned (退单). The store and the server refuse such a step
+    /// with its text empty ([`crate::validate::action`]); the forms mark the field required.
     pub fn note_required(self) -> bool {
         match self {
             ActionKind::RecordSession
@@ -736,6 +889,8 @@ impl ActionKind {
             | ActionKind::UnlinkMatter
             | ActionKind::AcknowledgeAlert
             | ActionKind::Supervise
+            | ActionKind::ReplyOrder
+            | ActionKind::ReturnOrder
             | ActionKind::Reopen => true,
             ActionKind::Report
             | ActionKind::Assess
@@ -748,6 +903,8 @@ impl ActionKind {
             | ActionKind::Close
             | ActionKind::LinkMatter
             | ActionKind::MarkDistinct
+            | ActionKind::DispatchOrder
+            | ActionKind::SignOrder
             | ActionKind::Edit => false,
         }
     }
@@ -780,6 +937,10 @@ impl Action {
             Action::MarkDistinct { .. } => ActionKind::MarkDistinct,
             Action::AcknowledgeAlert { .. } => ActionKind::AcknowledgeAlert,
             Action::Supervise { .. } => ActionKind::Supervise,
+            Action::DispatchOrder { .. } => ActionKind::DispatchOrder,
+            Action::SignOrder => ActionKind::SignOrder,
+            Action::ReplyOrder { .. } => ActionKind::ReplyOrder,
+            Action::ReturnOrder { .. } => ActionKind::ReturnOrder,
         }
     }
 
@@ -794,8 +955,8 @@ impl Action {
     }
 
     /// The step's words, as the person wrote them, with the name of their field: the note, the
-    /// instructions of an assignment down, the reason of a reopening or an erasure (`None`: the
-    /// step has no such words).
+    /// instructions of an assignment down, the reason of a reopening, an erasure or a returned
+    /// work order, the reply to a work order (`None`: the step has no such words).
     pub fn text(&self) -> Option<(&'static str, &str)> {
         match self {
             Action::Assess { note, .. }
@@ -816,11 +977,14 @@ impl Action {
             | Action::AcknowledgeAlert { note, .. }
             | Action::Supervise { note, .. } => Some(("note", note)),
             Action::AssignDown { instructions, .. } => Some(("instructions", instructions)),
-            Action::Reopen { reason } | Action::EraseContacts { reason } => {
-                Some(("reason", reason))
-            }
+            Action::Reopen { reason }
+            | Action::EraseContacts { reason }
+            | Action::ReturnOrder { reason } => Some(("reason", reason)),
+            Action::ReplyOrder { reply } => Some(("reply", reply)),
             Action::Report { .. }
             | Action::RequestJudicialConfirmation { .. }
+            | Action::DispatchOrder { .. }
+            | Action::SignOrder
             | Action::Edit { .. } => None,
         }
     }

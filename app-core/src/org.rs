@@ -140,6 +140,12 @@ pub enum Role {
     CentreStaff,
     /// 综治中心主任/包案领导: everything staff do, and signs off major cases.
     CentreLeader,
+    /// 系统对接: the principal of another system that hands cases to a centre (the city's 12345
+    /// government hotline platform, police linkage 110 联动). It reports a case from that system
+    /// (source [`crate::model::Source::Hotline12345`] or [`crate::model::Source::Police`]) and
+    /// dispatches its work order ([`crate::model::Action::DispatchOrder`]); it takes no other
+    /// step, is never an assignee, is not centre staff, and uses none of the app's screens.
+    Intake,
 }
 
 impl Role {
@@ -151,6 +157,7 @@ impl Role {
             Role::Mediator => "mediator",
             Role::CentreStaff => "centre_staff",
             Role::CentreLeader => "centre_leader",
+            Role::Intake => "intake",
         }
     }
 
@@ -162,6 +169,7 @@ impl Role {
             "mediator" => Role::Mediator,
             "centre_staff" => Role::CentreStaff,
             "centre_leader" => Role::CentreLeader,
+            "intake" => Role::Intake,
             _ => return None,
         })
     }
@@ -174,12 +182,37 @@ impl Role {
             Role::Mediator => "人民调解员",
             Role::CentreStaff => "综治中心工作人员",
             Role::CentreLeader => "综治中心主任",
+            Role::Intake => "系统对接",
         }
     }
+
+    /// Every role, in the enumeration's order.
+    pub const ALL: [Role; 6] = [
+        Role::GridWorker,
+        Role::HouseholdHead,
+        Role::Mediator,
+        Role::CentreStaff,
+        Role::CentreLeader,
+        Role::Intake,
+    ];
 
     /// Staff and leaders of a centre.
     pub fn is_centre(self) -> bool {
         matches!(self, Role::CentreStaff | Role::CentreLeader)
+    }
+
+    /// Those who work in the field (grid workers, household-group heads, mediators): they
+    /// report from their unit and the unit just above it.
+    pub fn is_field(self) -> bool {
+        matches!(
+            self,
+            Role::GridWorker | Role::HouseholdHead | Role::Mediator
+        )
+    }
+
+    /// The principal of another system ([`Role::Intake`]), not a person using the app.
+    pub fn is_intake(self) -> bool {
+        self == Role::Intake
     }
 }
 
@@ -446,5 +479,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, DirectoryError::Cycle(_)));
+    }
+
+    #[test]
+    fn role_codes_round_trip_and_intake_is_neither_staff_nor_in_the_field() {
+        let codes: BTreeSet<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes.len(), Role::ALL.len());
+        for r in Role::ALL {
+            assert_eq!(Role::from_code(r.code()), Some(r));
+        }
+        assert_eq!(Role::from_code("intake"), Some(Role::Intake));
+        assert_eq!(Role::Intake.zh(), "系统对接");
+        assert!(Role::Intake.is_intake());
+        assert!(!Role::Intake.is_centre() && !Role::Intake.is_field());
+        let field: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_field()).collect();
+        assert_eq!(
+            field,
+            [Role::GridWorker, Role::HouseholdHead, Role::Mediator]
+        );
     }
 }

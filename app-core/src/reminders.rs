@@ -258,6 +258,7 @@ mod tests {
             alerts: vec![],
             supervised: None,
             supervisions: 0,
+            order: None,
         }
     }
 

@@ -58,7 +58,8 @@ pub fn assign_down_targets<'d>(directory: &'d Directory, responsible: &UnitId) -
 }
 
 /// Whether `actor` may take `action` at `at_ms` on a case in `state`: the workflow's rules, the
-/// tier tree's, and the step's words ([`crate::validate::action`]).
+/// tier tree's, and the step's words ([`crate::validate::action`]; a dispatched work order's
+/// fields, [`crate::validate::work_order`]).
 pub fn check_action(
     directory: &Directory,
     state: Option<&CaseState>,
@@ -70,6 +71,11 @@ pub fn check_action(
     workflow::check(state, actor, action)?;
     if let Some(p) = crate::validate::action(action).into_iter().next() {
         return Err(p.into());
+    }
+    if let Action::DispatchOrder { order } = action {
+        if let Some(p) = crate::validate::work_order(order, at_ms).into_iter().next() {
+            return Err(p.into());
+        }
     }
     match (state, action) {
         (_, Action::Report { centre, .. }) => match directory.unit(centre) {
@@ -224,14 +230,16 @@ fn check_assignee(directory: &Directory, assignee: &Assignee) -> Result<()> {
 
 /// Where `actor` may report a dispute: anywhere within their own unit, and, for those who work
 /// in the field (grid workers, household-group heads, mediators), also in the unit just above
-/// theirs (a grid worker reports a village-level dispute of the village around the grid).
+/// theirs (a grid worker reports a village-level dispute of the village around the grid). The
+/// principal of another system ([`Role::Intake`]) reports within the unit it is registered in
+/// (the county or township whose orders it hands over).
 /// The report form offers these places; the store and the server refuse any other.
 pub fn check_report_place(directory: &Directory, actor: &Actor, place: &UnitId) -> Result<()> {
     let unit = directory
         .unit(place)
         .ok_or_else(|| Error::UnknownUnit(place.clone()))?;
     let within = directory.is_within(&unit.id, &actor.unit);
-    let around = !actor.role.is_centre()
+    let around = actor.role.is_field()
         && directory
             .unit(&actor.unit)
             .and_then(|u| u.parent.as_ref())

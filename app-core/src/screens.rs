@@ -148,6 +148,11 @@ pub struct Today {
     /// new deadline first. Each row's summary carries the supervision (level, deadline, by whom).
     #[serde(default)]
     pub supervised: Vec<CaseRow>,
+    /// For centre staff: the centre's work orders (工单) of the 12345 hotline waiting to be
+    /// signed for, or past their reply deadline with no reply; the earliest deadline owed
+    /// first. Each row's summary carries the order (number, kind, state, deadlines).
+    #[serde(default)]
+    pub orders: Vec<CaseRow>,
     /// How many cases each section holds in all (its rows are the most urgent few).
     pub counts: TodayCounts,
     pub sync: SyncState,
@@ -169,6 +174,9 @@ pub struct TodayCounts {
     /// Open cases under supervision.
     #[serde(default)]
     pub supervised: usize,
+    /// Work orders waiting to be signed for or late with their reply.
+    #[serde(default)]
+    pub orders: usize,
 }
 
 /// Which cases the list shows.
@@ -184,6 +192,10 @@ pub struct CaseQuery {
     pub conflicts_only: bool,
     /// Part of a party's name or of the title.
     pub search: Option<String>,
+    /// Only cases whose work order (工单) of the 12345 hotline waits to be signed for or is late
+    /// with its reply.
+    #[serde(default)]
+    pub orders: bool,
     /// At most this many rows (0: the default page of 200).
     pub limit: u32,
 }

@@ -23,7 +23,7 @@ use crate::screens::{
     HouseholdRow, HouseholdScreen, Me, Mediator, RefusedDoc, Roster, SyncState, TimelineRow, Today,
     TodayCounts, UnitRef, VisitInput, VisitRecorded,
 };
-use crate::store::{CaseFilter, DueFilter, ListOrder, Store};
+use crate::store::{CaseFilter, DueFilter, ListOrder, OrderFilter, Store};
 use crate::summary::CaseSummary;
 use crate::taxonomy::CategoryCode;
 use crate::workflow::{offered, Status, Verdict};
@@ -166,12 +166,26 @@ impl Session {
                 tier: Tier::Grid,
             },
         };
+        // The principal of another system (12345, police linkage) uses none of the app's
+        // screens: it hands cases over through the server, not from a phone.
         let (role, unit) = c
             .roles
-            .first()
+            .iter()
+            .find(|(r, _)| !r.is_intake())
             .cloned()
-            .ok_or_else(|| Error::invalid("roles", "the enrolled person holds no role"))?;
-        let roles: Vec<(Role, UnitRef)> = c.roles.iter().map(|(r, u)| (*r, unit_ref(u))).collect();
+            .ok_or_else(|| match c.roles.first() {
+                Some(_) => Error::invalid(
+                    "roles",
+                    "系统对接账号不使用本应用 (the principal of another system does not use the app)",
+                ),
+                None => Error::invalid("roles", "the enrolled person holds no role"),
+            })?;
+        let roles: Vec<(Role, UnitRef)> = c
+            .roles
+            .iter()
+            .filter(|(r, _)| !r.is_intake())
+            .map(|(r, u)| (*r, unit_ref(u)))
+            .collect();
         let grids = c
             .roles
             .iter()
@@ -291,6 +305,22 @@ impl Session {
             },
             &mut counts.mine,
         )?;
+        // Work orders of the 12345 hotline the centre owes something on: to sign for, or late
+        // with the reply.
+        let orders = if me.at_centre {
+            section(
+                CaseFilter {
+                    responsible: Some(unit.clone()),
+                    orders: Some(OrderFilter::Owed),
+                    order: ListOrder::OrderDeadline,
+                    limit: TODAY_ROWS,
+                    ..Default::default()
+                },
+                &mut counts.orders,
+            )?
+        } else {
+            Vec::new()
+        };
         let (to_assess, escalated_in, escalated_out) = if me.at_centre {
             let to_assess = section(
                 CaseFilter {
@@ -369,6 +399,7 @@ impl Session {
             conflicts,
             alerts,
             supervised,
+            orders,
             counts,
             sync,
         })
@@ -391,6 +422,12 @@ impl Session {
             open_only: q.open_only,
             conflicts_only: q.conflicts_only,
             search: q.search.clone().filter(|s| !s.trim().is_empty()),
+            orders: q.orders.then_some(OrderFilter::Owed),
+            order: if q.orders {
+                ListOrder::OrderDeadline
+            } else {
+                ListOrder::Default
+            },
             limit: if q.limit == 0 { PAGE } else { q.limit },
             ..Default::default()
         };
@@ -919,5 +956,64 @@ fn mediator(
             .map(|s| s.as_str().to_owned())
             .collect(),
         matches: category.is_some_and(|c| p.specialties.contains(c)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Credentials;
+    use crate::ids::{DeviceId, PersonId};
+
+    /// A session on a store enrolled (offline) for a person holding `roles`.
+    fn enrolled(dir: &Path, roles: Vec<(Role, UnitId)>) -> Session {
+        let path = dir.join("app.sqlite3");
+        {
+            let mut store = Store::open(&path).unwrap();
+            let credentials = Credentials {
+                server: "http://127.0.0.1:9".to_owned(),
+                device: DeviceId::new("d1"),
+                token: "t".to_owned(),
+                person: PersonId::new("p"),
+                name: "来电转办".to_owned(),
+                roles,
+                server_unit: UnitId::new("t"),
+                server_tier: Tier::Township,
+            };
+            store
+                .set_meta(
+                    "sync.credentials",
+                    &serde_json::to_string(&credentials).unwrap(),
+                )
+                .unwrap();
+        }
+        Session::open(&path).unwrap()
+    }
+
+    #[test]
+    fn the_principal_of_another_system_sees_no_screens() {
+        let dir = tempfile::tempdir().unwrap();
+        let hotline = enrolled(dir.path(), vec![(Role::Intake, UnitId::new("c"))]);
+        let err = hotline.me().unwrap_err();
+        assert!(
+            err.zh().contains("系统对接账号不使用本应用"),
+            "{}",
+            err.zh()
+        );
+        assert!(hotline.today(0).is_err());
+        assert!(hotline.cases(&CaseQuery::default(), 0).is_err());
+        // Someone who also holds a role of the app acts in that one, never as the system.
+        let dir = tempfile::tempdir().unwrap();
+        let both = enrolled(
+            dir.path(),
+            vec![
+                (Role::Intake, UnitId::new("c")),
+                (Role::CentreStaff, UnitId::new("t")),
+            ],
+        );
+        let me = both.me().unwrap();
+        assert_eq!(me.actor.role, Role::CentreStaff);
+        assert_eq!(me.roles.len(), 1);
+        assert!(me.at_centre);
     }
 }

@@ -63,7 +63,7 @@ pub use blobs::check_attachment;
 pub use cases::CaseView;
 pub use codec::{hex, sha256_hex, unhex};
 pub use documents::COMPACT_AFTER;
-pub use lists::{CaseFilter, DueFilter, ListOrder};
+pub use lists::{CaseFilter, DueFilter, ListOrder, OrderFilter};
 pub use maintenance::{ReindexReport, StorageFigures};
 pub use outbox::OutboxEntry;
 pub use parties::{party_village, CaseMatch, PartyKeys, DUPLICATE_WINDOW_DAYS};

@@ -8,9 +8,11 @@
 
 use crate::deadline::DueState;
 use crate::ids::{CaseId, HouseholdId, MatterId, PersonId, UnitId};
-use crate::model::{Action, Assignee, CaseDocument, Difficulty, RiskFlag, Satisfaction};
+use crate::model::{Action, Assignee, CaseDocument, Difficulty, OrderKind, RiskFlag, Satisfaction};
 use crate::org::Directory;
-use crate::workflow::{AlertRecord, Folded, Judicial, Status, SupervisionRecord};
+use crate::workflow::{
+    AlertRecord, Folded, Judicial, OrderRecord, OrderState, Status, SupervisionRecord,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -25,6 +27,81 @@ pub struct HouseholdRow {
     pub members: u64,
     pub visits: u64,
     pub last_visit_at: Option<i64>,
+}
+
+/// A case's work order (工单) of the 12345 hotline as lists and the case screen show it: the
+/// order as last dispatched, where it stands ([`OrderState`]) and what the centre did with it.
+/// Deadlines are instants met by acting at or before them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    /// The platform's number (工单号).
+    pub number: String,
+    pub channel: String,
+    pub kind: OrderKind,
+    /// The caller asked for secrecy (保密): nothing of theirs is in the case.
+    pub confidential: bool,
+    pub state: OrderState,
+    pub dispatched_at: i64,
+    /// 签收期限 and 答复期限.
+    pub sign_by: i64,
+    pub reply_by: i64,
+    /// How many times the platform dispatched it (more than once: 重派).
+    #[serde(default)]
+    pub dispatches: u32,
+    #[serde(default)]
+    pub signed_at: Option<i64>,
+    #[serde(default)]
+    pub signed_by: Option<String>,
+    /// The latest reply (答复) and when it was given.
+    #[serde(default)]
+    pub reply: Option<String>,
+    #[serde(default)]
+    pub replied_at: Option<i64>,
+    /// Why and when it was returned (退单).
+    #[serde(default)]
+    pub return_reason: Option<String>,
+    #[serde(default)]
+    pub returned_at: Option<i64>,
+}
+
+impl OrderSummary {
+    /// The summary of a folded order on a case of `status`.
+    pub fn of(record: &OrderRecord, status: Status) -> OrderSummary {
+        OrderSummary {
+            number: record.order.number.clone(),
+            channel: record.order.channel.clone(),
+            kind: record.order.kind,
+            confidential: record.order.confidential,
+            state: record.state(status),
+            dispatched_at: record.order.dispatched_at,
+            sign_by: record.order.sign_by,
+            reply_by: record.order.reply_by,
+            dispatches: record.dispatches,
+            signed_at: record.signed_at,
+            signed_by: record.signed_by.clone(),
+            reply: record.reply.clone(),
+            replied_at: record.replied_at,
+            return_reason: record.return_reason.clone(),
+            returned_at: record.returned_at,
+        }
+    }
+
+    /// The signing deadline while the order waits to be signed for.
+    pub fn sign_owed(&self) -> Option<i64> {
+        (self.signed_at.is_none() && self.returned_at.is_none()).then_some(self.sign_by)
+    }
+
+    /// The reply deadline while no reply has been given (and the order is not returned).
+    pub fn reply_owed(&self) -> Option<i64> {
+        (self.reply.is_none() && self.returned_at.is_none()).then_some(self.reply_by)
+    }
+
+    /// Whether the centre is late with the order at `now_ms`: not signed for by its signing
+    /// deadline, or not replied to by its reply deadline.
+    pub fn overdue(&self, now_ms: i64) -> bool {
+        let late = |due: Option<i64>| due.is_some_and(|d| now_ms > d);
+        late(self.sign_owed()) || late(self.reply_owed())
+    }
 }
 
 /// What a case list shows and filters on.
@@ -100,6 +177,9 @@ pub struct CaseSummary {
     /// How many times the case was supervised, ever (the figures count cases with any).
     #[serde(default)]
     pub supervisions: u32,
+    /// The case's work order (工单) of the 12345 hotline, if one was dispatched to it.
+    #[serde(default)]
+    pub order: Option<OrderSummary>,
 }
 
 impl CaseSummary {
@@ -194,6 +274,7 @@ impl CaseSummary {
             alerts: state.map(|s| s.alerts.clone()).unwrap_or_default(),
             supervised: state.and_then(|s| s.supervision.clone()),
             supervisions: state.map_or(0, |s| s.supervisions),
+            order: state.and_then(|s| s.order.as_ref().map(|o| OrderSummary::of(o, s.status))),
         }
     }
 

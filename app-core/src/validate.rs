@@ -3,7 +3,7 @@
 //! field and a code; the words are [`Problem::zh`] and [`Problem::en`].
 
 use crate::identity::{Phone, ResidentId};
-use crate::model::{Action, NewCase};
+use crate::model::{Action, NewCase, WorkOrder};
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 pub const TITLE_MAX: usize = 100;
 /// The longest narrative accepted, in characters.
 pub const NARRATIVE_MAX: usize = 5_000;
+/// The longest work order number (工单号) accepted, in characters.
+pub const ORDER_NUMBER_MAX: usize = 40;
+/// The longest channel name of a work order (`12345`, `110`), in characters.
+pub const ORDER_CHANNEL_MAX: usize = 20;
+/// The longest reply to a work order (答复), in characters: what the hotline platforms take.
+pub const ORDER_REPLY_MAX: usize = 2_000;
+/// How far after the step that records it a work order may say it was dispatched (a day: the
+/// platform's clock and the device's may disagree, but not by more).
+pub const ORDER_FUTURE_MS: i64 = 24 * 3_600_000;
 
 /// What is wrong with a field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +49,14 @@ pub enum Problem {
     /// A supervision's new deadline (督办期限) that is not after the supervision, or more than
     /// `max` calendar days after it.
     SuperviseDue { max: u32 },
+    /// A work order number with a character other than a letter, a digit or `-`.
+    OrderNumberChars,
+    /// A work order's signing deadline (签收期限) before it was dispatched.
+    SignByBeforeDispatch,
+    /// A work order's reply deadline (答复期限) before its signing deadline.
+    ReplyByBeforeSignBy,
+    /// A work order dispatched more than a day after the step that records it.
+    DispatchedInFuture,
 }
 
 impl Problem {
@@ -59,6 +76,10 @@ impl Problem {
             Problem::SuperviseDue { max } => {
                 format!("督办期限须晚于督办时间，且不超过{max}天")
             }
+            Problem::OrderNumberChars => "工单号只能包含字母、数字和“-”".to_owned(),
+            Problem::SignByBeforeDispatch => "签收期限不能早于派单时间".to_owned(),
+            Problem::ReplyByBeforeSignBy => "答复期限不能早于签收期限".to_owned(),
+            Problem::DispatchedInFuture => "派单时间不能晚于当前时间一天以上".to_owned(),
         }
     }
 
@@ -78,6 +99,18 @@ impl Problem {
             Problem::SuperviseDue { max } => format!(
                 "the supervision's new deadline must be after it is issued and at most {max} days later"
             ),
+            Problem::OrderNumberChars => {
+                "a work order number has only letters, digits and `-`".to_owned()
+            }
+            Problem::SignByBeforeDispatch => {
+                "the signing deadline cannot be before the order was dispatched".to_owned()
+            }
+            Problem::ReplyByBeforeSignBy => {
+                "the reply deadline cannot be before the signing deadline".to_owned()
+            }
+            Problem::DispatchedInFuture => {
+                "the order cannot be dispatched more than a day after now".to_owned()
+            }
         }
     }
 }
@@ -168,10 +201,60 @@ pub fn action(action: &Action) -> Vec<FieldProblem> {
         }
         _ => None,
     };
-    let words = action.text().and_then(|(field, words)| {
-        text(field, words, action.kind().note_required(), NARRATIVE_MAX)
-    });
+    let max = match action {
+        Action::ReplyOrder { .. } => ORDER_REPLY_MAX,
+        _ => NARRATIVE_MAX,
+    };
+    let words = action
+        .text()
+        .and_then(|(field, words)| text(field, words, action.kind().note_required(), max));
     own.into_iter().chain(words).collect()
+}
+
+/// Every problem of a work order (工单) as the 12345 platform dispatched it, recorded at `at_ms`,
+/// fields named `order.<field>`: its number (1 to [`ORDER_NUMBER_MAX`] letters, digits or `-`),
+/// its channel (named, at most [`ORDER_CHANNEL_MAX`] characters), its deadlines in order
+/// (dispatched ≤ signing deadline ≤ reply deadline), and its dispatch no more than
+/// [`ORDER_FUTURE_MS`] after `at_ms`. The store and the server refuse a dispatch with a problem
+/// ([`crate::rules::check_action`]).
+pub fn work_order(order: &WorkOrder, at_ms: i64) -> Vec<FieldProblem> {
+    let mut out = Vec::new();
+    let number = order.number.as_str();
+    if number.is_empty() {
+        out.push(problem("order.number", Problem::Required));
+    } else if number.chars().count() > ORDER_NUMBER_MAX {
+        out.push(problem(
+            "order.number",
+            Problem::TooLong {
+                max: ORDER_NUMBER_MAX,
+            },
+        ));
+    } else if !number
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        out.push(problem("order.number", Problem::OrderNumberChars));
+    }
+    if order.channel.trim().is_empty() {
+        out.push(problem("order.channel", Problem::Required));
+    } else if order.channel.chars().count() > ORDER_CHANNEL_MAX {
+        out.push(problem(
+            "order.channel",
+            Problem::TooLong {
+                max: ORDER_CHANNEL_MAX,
+            },
+        ));
+    }
+    if order.dispatched_at > at_ms.saturating_add(ORDER_FUTURE_MS) {
+        out.push(problem("order.dispatched_at", Problem::DispatchedInFuture));
+    }
+    if order.sign_by < order.dispatched_at {
+        out.push(problem("order.sign_by", Problem::SignByBeforeDispatch));
+    }
+    if order.reply_by < order.sign_by {
+        out.push(problem("order.reply_by", Problem::ReplyByBeforeSignBy));
+    }
+    out
 }
 
 /// The problem of a door-to-door visit as recorded: all safe (无事报平安), a dispute found, or
@@ -417,6 +500,10 @@ mod tests {
             Problem::SafeWithDispute,
             Problem::DueDays { max: 90 },
             Problem::SuperviseDue { max: 90 },
+            Problem::OrderNumberChars,
+            Problem::SignByBeforeDispatch,
+            Problem::ReplyByBeforeSignBy,
+            Problem::DispatchedInFuture,
         ];
         for p in all {
             assert!(
@@ -427,5 +514,168 @@ mod tests {
             );
             assert!(p.en().is_ascii() && !p.en().is_empty(), "{p:?}");
         }
+    }
+
+    // Work orders (工单) of the 12345 hotline.
+
+    const AT: i64 = 1_780_279_200_000;
+    const HOUR: i64 = 3_600_000;
+
+    fn order() -> WorkOrder {
+        WorkOrder {
+            number: "GD-12345-20260601-0042".to_owned(),
+            channel: "12345".to_owned(),
+            kind: crate::model::OrderKind::Complaint,
+            confidential: true,
+            dispatched_at: AT - HOUR,
+            sign_by: AT + 2 * HOUR,
+            reply_by: AT + 72 * HOUR,
+        }
+    }
+
+    fn order_problems(o: &WorkOrder) -> Vec<(String, Problem)> {
+        work_order(o, AT)
+            .into_iter()
+            .map(|p| (p.field, p.problem))
+            .collect()
+    }
+
+    fn one(field: &str, p: Problem) -> Vec<(String, Problem)> {
+        vec![(field.to_owned(), p)]
+    }
+
+    #[test]
+    fn a_dispatched_order_has_no_problems_even_with_equal_deadlines() {
+        assert_eq!(order_problems(&order()), []);
+        let mut o = order();
+        o.sign_by = o.dispatched_at;
+        o.reply_by = o.sign_by;
+        assert_eq!(order_problems(&o), [], "deadlines may coincide");
+        o.number = "A".to_owned();
+        assert_eq!(order_problems(&o), []);
+        o.number = "9".repeat(ORDER_NUMBER_MAX);
+        assert_eq!(order_problems(&o), []);
+    }
+
+    #[test]
+    fn an_order_number_is_one_to_forty_letters_digits_or_dashes() {
+        let with = |number: &str| {
+            let mut o = order();
+            o.number = number.to_owned();
+            order_problems(&o)
+        };
+        assert_eq!(with(""), one("order.number", Problem::Required));
+        assert_eq!(
+            with(&"1".repeat(ORDER_NUMBER_MAX + 1)),
+            one("order.number", Problem::TooLong { max: 40 })
+        );
+        for bad in ["GD 0042", "工单0042", "GD_0042", "0042/1", " GD-0042"] {
+            assert_eq!(
+                with(bad),
+                one("order.number", Problem::OrderNumberChars),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_order_names_its_channel_in_at_most_twenty_characters() {
+        let mut o = order();
+        o.channel = "  ".to_owned();
+        assert_eq!(order_problems(&o), one("order.channel", Problem::Required));
+        o.channel = "c".repeat(ORDER_CHANNEL_MAX + 1);
+        assert_eq!(
+            order_problems(&o),
+            one("order.channel", Problem::TooLong { max: 20 })
+        );
+        o.channel = "110".to_owned();
+        assert_eq!(order_problems(&o), []);
+    }
+
+    #[test]
+    fn an_orders_deadlines_follow_its_dispatch_in_order() {
+        let mut o = order();
+        o.sign_by = o.dispatched_at - 1;
+        assert_eq!(
+            order_problems(&o),
+            one("order.sign_by", Problem::SignByBeforeDispatch)
+        );
+        let mut o = order();
+        o.reply_by = o.sign_by - 1;
+        assert_eq!(
+            order_problems(&o),
+            one("order.reply_by", Problem::ReplyByBeforeSignBy)
+        );
+    }
+
+    #[test]
+    fn an_order_is_dispatched_at_most_a_day_after_it_is_recorded() {
+        let mut o = order();
+        o.dispatched_at = AT + ORDER_FUTURE_MS;
+        o.sign_by = o.dispatched_at + HOUR;
+        o.reply_by = o.sign_by + HOUR;
+        assert_eq!(order_problems(&o), [], "a day ahead is a clock's drift");
+        o.dispatched_at += 1;
+        assert_eq!(
+            order_problems(&o),
+            one("order.dispatched_at", Problem::DispatchedInFuture)
+        );
+        // Every problem at once, in the order of the fields.
+        let o = WorkOrder {
+            number: String::new(),
+            channel: String::new(),
+            kind: crate::model::OrderKind::Help,
+            confidential: false,
+            dispatched_at: AT + 2 * ORDER_FUTURE_MS,
+            sign_by: AT,
+            reply_by: AT - 1,
+        };
+        let fields: Vec<String> = order_problems(&o).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            fields,
+            [
+                "order.number",
+                "order.channel",
+                "order.dispatched_at",
+                "order.sign_by",
+                "order.reply_by"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reply_and_a_return_need_their_words_and_a_reply_keeps_to_its_length() {
+        let fields = |a: &Action| -> Vec<(String, Problem)> {
+            action(a)
+                .into_iter()
+                .map(|p| (p.field, p.problem))
+                .collect()
+        };
+        assert_eq!(
+            fields(&Action::ReplyOrder {
+                reply: " \n ".to_owned()
+            }),
+            one("reply", Problem::Required)
+        );
+        assert_eq!(
+            fields(&Action::ReplyOrder {
+                reply: "答".repeat(ORDER_REPLY_MAX + 1)
+            }),
+            one("reply", Problem::TooLong { max: 2_000 })
+        );
+        assert_eq!(
+            fields(&Action::ReplyOrder {
+                reply: "答".repeat(ORDER_REPLY_MAX)
+            }),
+            []
+        );
+        assert_eq!(
+            fields(&Action::ReturnOrder {
+                reason: String::new()
+            }),
+            one("reason", Problem::Required)
+        );
+        assert_eq!(fields(&Action::SignOrder), []);
+        assert_eq!(fields(&Action::DispatchOrder { order: order() }), []);
     }
 }

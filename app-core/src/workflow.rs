@@ -15,8 +15,8 @@
 //!
 //! 1. report, 2. escalate (上报上级), 3. reopen, 4. assign down (交办), 5. assess, 6. assign,
 //! 7. records (session, follow-up, report back, judicial confirmation, edits, settling,
-//!    supervision),
-//! 8. fail, 9. stabilise, 10. resolve, 11. close;
+//!    supervision, dispatching, signing for and replying to a work order),
+//! 8. fail, 9. stabilise, 10. resolve, 11. close, 12. return a work order (退单);
 //!
 //! ties by wall-clock time, then entry id. That is: a move that keeps a case open or takes it
 //! higher is applied before one that concludes it, so a concurrent "close" never buries an
@@ -32,11 +32,18 @@
 //! concurrent with, so its deadline holds for whoever holds the case then; a later move that
 //! restarts the clock (escalate, assign down, reopen) ends it, since that move sets a deadline
 //! of its own.
+//!
+//! A work order (工单) of the 12345 hotline lives in the case as records: the platform's
+//! dispatch (派单, again on 重派), the centre's signing (签收) and replies (答复). Returning it
+//! (退单) is a move that ends the case ([`Status::Returned`]), ordered last like a close: a
+//! reply concurrent with a return goes first, and the return, no longer allowed after a reply,
+//! is kept unapplied as a conflict. The order's deadlines are the platform's and do not change
+//! the case's own (限时办结); [`OrderState`] says where the order stands.
 
 use crate::ids::{CaseId, EntryId, MatterId, PersonId, UnitId};
 use crate::model::{
     Action, ActionKind, Actor, Agreement, Assignee, Difficulty, EscalationReason, RiskFlag,
-    Satisfaction, SuperviseLevel, TimelineEntry,
+    Satisfaction, SuperviseLevel, TimelineEntry, WorkOrder,
 };
 use crate::org::Role;
 use crate::warning::{AlertAck, Level};
@@ -64,10 +71,13 @@ pub enum Status {
     Failed,
     /// 已办结
     Closed,
+    /// 已退单: the centre returned the case's work order (退单) to the 12345 platform as not its
+    /// own. Terminal, like [`Status::Closed`]: the platform dispatches the order elsewhere.
+    Returned,
 }
 
 impl Status {
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 10] = [
         Status::Reported,
         Status::Escalated,
         Status::Assessed,
@@ -77,6 +87,7 @@ impl Status {
         Status::Stabilised,
         Status::Failed,
         Status::Closed,
+        Status::Returned,
     ];
 
     pub fn code(self) -> &'static str {
@@ -90,6 +101,7 @@ impl Status {
             Status::Stabilised => "stabilised",
             Status::Failed => "failed",
             Status::Closed => "closed",
+            Status::Returned => "returned",
         }
     }
 
@@ -108,12 +120,22 @@ impl Status {
             Status::Stabilised => "稳控",
             Status::Failed => "调解失败",
             Status::Closed => "已办结",
+            Status::Returned => "已退单",
         }
     }
 
-    /// Whether the deadline clock has stopped: the case was handled at its current tier.
+    /// Whether the deadline clock has stopped: the case was handled at its current tier, or its
+    /// work order was returned (it is nobody's here to handle any more).
     pub fn is_handled(self) -> bool {
-        matches!(self, Status::Resolved | Status::Stabilised | Status::Closed)
+        matches!(
+            self,
+            Status::Resolved | Status::Stabilised | Status::Closed | Status::Returned
+        )
+    }
+
+    /// Whether nothing more moves the case: closed (办结) or returned (退单).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Closed | Status::Returned)
     }
 }
 
@@ -194,6 +216,126 @@ pub struct SupervisionRecord {
     pub by: String,
     pub at: i64,
     pub note: String,
+}
+
+/// A work order (工单) of the 12345 hotline as the fold saw it: the order as last dispatched,
+/// and what the centre did with it (signed, replied, returned). See [`OrderState`] for where it
+/// stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The order as the platform last dispatched it (its number never changes).
+    pub order: WorkOrder,
+    /// How many times the platform dispatched it (派单, then each 重派).
+    pub dispatches: u32,
+    /// When and by whom (their name then) it was signed for (签收).
+    pub signed_at: Option<i64>,
+    pub signed_by: Option<String>,
+    /// The latest reply to the platform (答复), when and by whom.
+    pub reply: Option<String>,
+    pub replied_at: Option<i64>,
+    pub replied_by: Option<String>,
+    /// Why and when it was returned (退单), and by whom.
+    pub return_reason: Option<String>,
+    pub returned_at: Option<i64>,
+    pub returned_by: Option<String>,
+}
+
+impl OrderRecord {
+    /// Where the order stands for the platform, given the case's status. See [`OrderState`].
+    pub fn state(&self, status: Status) -> OrderState {
+        if self.returned_at.is_some() {
+            OrderState::Returned
+        } else if self.signed_at.is_none() {
+            OrderState::Dispatched
+        } else if status.is_handled() && self.reply.is_some() {
+            OrderState::Concluded
+        } else if self.reply.is_some() {
+            OrderState::Replied
+        } else if status == Status::Reported {
+            OrderState::Signed
+        } else {
+            OrderState::Handling
+        }
+    }
+
+    /// The signing deadline while the order waits to be signed for (not signed, not returned).
+    pub fn sign_owed(&self) -> Option<i64> {
+        (self.signed_at.is_none() && self.returned_at.is_none()).then_some(self.order.sign_by)
+    }
+
+    /// The reply deadline while a reply is owed (none given yet, not returned).
+    pub fn reply_owed(&self) -> Option<i64> {
+        (self.reply.is_none() && self.returned_at.is_none()).then_some(self.order.reply_by)
+    }
+}
+
+/// Where a work order stands for the 12345 platform, computed from its [`OrderRecord`] and the
+/// case's [`Status`], first rule that holds:
+///
+/// 1. **Returned** (退单): the centre returned it.
+/// 2. **Dispatched** (待签收): not signed for yet, whatever staff did to the case meanwhile.
+/// 3. **Concluded** (办结): the case is handled at its tier (resolved, stabilised or closed) and
+///    the centre has replied. For the hotline an order is concluded when its outcome is
+///    reported back: a case handled but not yet replied to stays *Handling* until the reply,
+///    which the platform's reply deadline presses for.
+/// 4. **Replied** (已回复): a reply was given while the case is still open (an interim reply,
+///    or the answer to a consultation).
+/// 5. **Signed** (已签收): signed, and the case is still as reported (待研判).
+/// 6. **Handling** (办理中): signed, and the case is being worked (assessed, assigned,
+///    mediating, failed, escalated, assigned down…).
+///
+/// Its serde form is the code (`"handling"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    Dispatched,
+    Signed,
+    Handling,
+    Replied,
+    Concluded,
+    Returned,
+}
+
+impl OrderState {
+    /// Every state, in the order an order goes through them.
+    pub const ALL: [OrderState; 6] = [
+        OrderState::Dispatched,
+        OrderState::Signed,
+        OrderState::Handling,
+        OrderState::Replied,
+        OrderState::Concluded,
+        OrderState::Returned,
+    ];
+
+    /// A stable code (`dispatched`, `signed`, `handling`, `replied`, `concluded`, `returned`):
+    /// its serde form.
+    pub fn code(self) -> &'static str {
+        match self {
+            OrderState::Dispatched => "dispatched",
+            OrderState::Signed => "signed",
+            OrderState::Handling => "handling",
+            OrderState::Replied => "replied",
+            OrderState::Concluded => "concluded",
+            OrderState::Returned => "returned",
+        }
+    }
+
+    /// The state of a code, if it is one.
+    pub fn from_code(code: &str) -> Option<OrderState> {
+        OrderState::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The state in Chinese, as the hotline says it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            OrderState::Dispatched => "待签收",
+            OrderState::Signed => "已签收",
+            OrderState::Handling => "办理中",
+            OrderState::Replied => "已回复",
+            OrderState::Concluded => "办结",
+            OrderState::Returned => "退单",
+        }
+    }
 }
 
 /// What the fold did with one entry.
@@ -279,12 +421,20 @@ pub struct CaseState {
     /// How many times the case was supervised, ever.
     #[serde(default)]
     pub supervisions: u32,
+    /// The case's work order (工单) of the 12345 hotline, if one was dispatched to it.
+    #[serde(default)]
+    pub order: Option<OrderRecord>,
 }
 
 impl CaseState {
     /// The latest follow-up's satisfaction.
     pub fn satisfaction(&self) -> Option<Satisfaction> {
         self.follow_ups.last().map(|f| f.satisfaction)
+    }
+
+    /// Where the case's work order stands, if it has one.
+    pub fn order_state(&self) -> Option<OrderState> {
+        self.order.as_ref().map(|o| o.state(self.status))
     }
 }
 
@@ -335,6 +485,22 @@ pub enum Denied {
     AlreadyAcknowledged(String),
     #[error("only the centre responsible ({unit}) or a centre above it that the case was escalated or assigned down from may supervise it")]
     NotSupervisor { unit: String },
+    #[error("the case has no work order (工单) of the 12345 hotline")]
+    NoWorkOrder,
+    #[error("the work order was signed for (签收) already")]
+    AlreadySigned,
+    #[error("sign for the work order (签收) before replying to it")]
+    NotSigned,
+    #[error("the work order was returned (退单); nothing more is done with it here")]
+    OrderReturned,
+    #[error("the work order was replied to already; a replied order cannot be returned (退单)")]
+    AlreadyReplied,
+    #[error("this case holds work order {held}; order {sent} is another order, for another case")]
+    OrderNumber { held: String, sent: String },
+    #[error("the principal of another system (12345 hotline, police linkage) only reports cases from the hotline or the police and dispatches their work orders")]
+    IntakeOnly,
+    #[error("only the system that reported this case ({reporter}) dispatches its work order")]
+    OtherSystem { reporter: String },
 }
 
 impl Denied {
@@ -370,6 +536,20 @@ impl Denied {
             Denied::AlreadyAcknowledged(_) => "此预警已在本案签收".to_owned(),
             Denied::NotSupervisor { unit } => {
                 format!("只有负责的中心（{unit}）或案件上报、交办所经的上级中心可以督办")
+            }
+            Denied::NoWorkOrder => "本案没有12345工单".to_owned(),
+            Denied::AlreadySigned => "工单已签收".to_owned(),
+            Denied::NotSigned => "请先签收工单，再答复".to_owned(),
+            Denied::OrderReturned => "工单已退单，不再办理".to_owned(),
+            Denied::AlreadyReplied => "工单已答复，不能退单".to_owned(),
+            Denied::OrderNumber { held, sent } => {
+                format!("本案工单号为{held}，派单的工单号{sent}是另一张工单")
+            }
+            Denied::IntakeOnly => {
+                "系统对接账号只能上报12345热线或公安移交的案件，并派发其工单".to_owned()
+            }
+            Denied::OtherSystem { reporter } => {
+                format!("只有上报本案的系统（{reporter}）可以派发本案工单")
             }
         }
     }
@@ -430,6 +610,15 @@ fn handler(state: &CaseState, actor: &Actor, action: ActionKind) -> Result<(), D
     }
 }
 
+/// The case's work order, while the centre still works it (there is one, not returned).
+fn open_order(state: &CaseState) -> Result<&OrderRecord, Denied> {
+    match &state.order {
+        None => Err(Denied::NoWorkOrder),
+        Some(o) if o.returned_at.is_some() => Err(Denied::OrderReturned),
+        Some(o) => Ok(o),
+    }
+}
+
 fn status_in(state: &CaseState, action: ActionKind, allowed: &[Status]) -> Result<(), Denied> {
     if allowed.contains(&state.status) {
         Ok(())
@@ -459,6 +648,10 @@ fn is_on_the_spot(state: &CaseState, actor: &Actor) -> bool {
 pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result<(), Denied> {
     use ActionKind as K;
     use Status::*;
+    // The principal of another system reports and dispatches its orders, and nothing else.
+    if actor.role.is_intake() && !matches!(kind, K::Report | K::DispatchOrder) {
+        return Err(Denied::IntakeOnly);
+    }
     let state = match (state, kind) {
         (None, K::Report) => return Ok(()),
         (None, _) => return Err(Denied::NotReported),
@@ -608,10 +801,61 @@ pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result
             if !actor.role.is_centre() {
                 return Err(role_may_not(actor, action));
             }
-            if state.status == Closed {
+            if state.status.is_terminal() {
                 return Err(wrong_status(state, action));
             }
             Ok(())
+        }
+        // 派单: the system that reported the case (the 12345 platform, police linkage), first
+        // while the case is as reported, then again (重派) until it is closed or the order
+        // returned. That it is the same order is `check`'s (the payload's number).
+        K::DispatchOrder => {
+            if !actor.role.is_intake() {
+                return Err(role_may_not(actor, action));
+            }
+            if actor.person != state.reporter {
+                return Err(Denied::OtherSystem {
+                    reporter: state.reporter.to_string(),
+                });
+            }
+            match &state.order {
+                None => status_in(state, action, &[Reported]),
+                Some(_) => {
+                    open_order(state)?;
+                    if state.status == Closed {
+                        return Err(wrong_status(state, action));
+                    }
+                    Ok(())
+                }
+            }
+        }
+        // 签收: the responsible centre, once, while the order is not returned.
+        K::SignOrder => {
+            staff(state, actor, action)?;
+            if open_order(state)?.signed_at.is_some() {
+                return Err(Denied::AlreadySigned);
+            }
+            Ok(())
+        }
+        // 答复: the responsible centre, after signing, as often as it has something to say.
+        K::ReplyOrder => {
+            staff(state, actor, action)?;
+            if open_order(state)?.signed_at.is_none() {
+                return Err(Denied::NotSigned);
+            }
+            Ok(())
+        }
+        // 退单: the responsible centre, before any reply, while the case is open and unhandled.
+        K::ReturnOrder => {
+            staff(state, actor, action)?;
+            if open_order(state)?.reply.is_some() {
+                return Err(Denied::AlreadyReplied);
+            }
+            status_in(
+                state,
+                action,
+                &[Reported, Escalated, Assessed, Assigned, Mediating, Failed],
+            )
         }
         K::Edit => {
             let reporter = actor.person == state.reporter;
@@ -631,6 +875,11 @@ pub fn may(state: Option<&CaseState>, actor: &Actor, kind: ActionKind) -> Result
 /// conflicts the case holds, a reason for an erasure). The fold replays every entry through it.
 pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Result<(), Denied> {
     may(state, actor, action.kind())?;
+    if let Action::Report { source, .. } = action {
+        if actor.role.is_intake() && !source.is_intake() {
+            return Err(Denied::IntakeOnly);
+        }
+    }
     let Some(state) = state else {
         return Ok(());
     };
@@ -658,6 +907,13 @@ pub fn check(state: Option<&CaseState>, actor: &Actor, action: &Action) -> Resul
         Action::AcknowledgeAlert { alert, .. } if state.alerts.iter().any(|a| &a.key == alert) => {
             Err(Denied::AlreadyAcknowledged(alert.clone()))
         }
+        Action::DispatchOrder { order } => match &state.order {
+            Some(held) if held.order.number != order.number => Err(Denied::OrderNumber {
+                held: held.order.number.clone(),
+                sent: order.number.clone(),
+            }),
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -700,6 +956,7 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
                 failures: 0,
                 supervision: None,
                 supervisions: 0,
+                order: None,
             }
         }
         (Some(s), _) => s,
@@ -884,6 +1141,47 @@ pub fn apply(state: Option<CaseState>, entry: &TimelineEntry) -> CaseState {
             s.supervisions += 1;
             s.due_override = Some(*due_at);
         }
+        Action::DispatchOrder { order } => match &mut s.order {
+            Some(held) => {
+                held.order = order.clone();
+                held.dispatches += 1;
+            }
+            None => {
+                s.order = Some(OrderRecord {
+                    order: order.clone(),
+                    dispatches: 1,
+                    signed_at: None,
+                    signed_by: None,
+                    reply: None,
+                    replied_at: None,
+                    replied_by: None,
+                    return_reason: None,
+                    returned_at: None,
+                    returned_by: None,
+                })
+            }
+        },
+        Action::SignOrder => {
+            if let Some(o) = &mut s.order {
+                o.signed_at = Some(at);
+                o.signed_by = Some(entry.actor.name.clone());
+            }
+        }
+        Action::ReplyOrder { reply } => {
+            if let Some(o) = &mut s.order {
+                o.reply = Some(reply.clone());
+                o.replied_at = Some(at);
+                o.replied_by = Some(entry.actor.name.clone());
+            }
+        }
+        Action::ReturnOrder { reason } => {
+            if let Some(o) = &mut s.order {
+                o.return_reason = Some(reason.clone());
+                o.returned_at = Some(at);
+                o.returned_by = Some(entry.actor.name.clone());
+            }
+            s.status = Status::Returned;
+        }
     }
     s.updated_at = s.updated_at.max(at);
     s
@@ -910,11 +1208,15 @@ pub fn precedence(action: &Action) -> u8 {
         | Action::MarkDistinct { .. }
         | Action::AcknowledgeAlert { .. }
         | Action::Supervise { .. }
+        | Action::DispatchOrder { .. }
+        | Action::SignOrder
+        | Action::ReplyOrder { .. }
         | Action::Edit { .. } => 6,
         Action::Fail { .. } => 7,
         Action::Stabilise { .. } => 8,
         Action::Resolve { .. } => 9,
         Action::Close { .. } => 10,
+        Action::ReturnOrder { .. } => 11,
     }
 }
 
@@ -1064,8 +1366,10 @@ pub fn offered(state: Option<&CaseState>, actor: &Actor) -> Vec<ActionKind> {
         .into_iter()
         .filter(|&kind| match kind {
             // Screens of their own: the report form, field edits, the possible duplicates, the
-            // matter and the alerts sections.
+            // matter and the alerts sections; and dispatching a work order, which only another
+            // system does.
             ActionKind::Report
+            | ActionKind::DispatchOrder
             | ActionKind::Edit
             | ActionKind::LinkMatter
             | ActionKind::MarkDistinct

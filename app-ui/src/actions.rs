@@ -43,7 +43,8 @@ pub enum Field {
     SuperviseLevel,
     /// The last day of a supervision's new deadline.
     DueDate,
-    /// The note; the instructions when assigning down; what a supervision expects.
+    /// The note; the instructions when assigning down; what a supervision expects; the reply
+    /// to a work order; why a work order is returned.
     Note,
 }
 
@@ -93,9 +94,18 @@ pub fn fields(kind: ActionKind) -> Option<&'static [Field]> {
         K::SettleConflict => &[Conflicts, Note],
         K::EraseContacts | K::UnlinkMatter => &[Note],
         K::Supervise => &[SuperviseLevel, DueDate, Note],
+        // 签收 asks for nothing: the button and the submit are the signature.
+        K::SignOrder => &[],
+        K::ReplyOrder | K::ReturnOrder => &[Note],
         // The report form, field edits, and the possible duplicates, the matter and the alerts
-        // sections of the case screen and the 预警 page, which have buttons of their own.
-        K::Report | K::Edit | K::LinkMatter | K::MarkDistinct | K::AcknowledgeAlert => return None,
+        // sections of the case screen and the 预警 page, which have buttons of their own; a
+        // work order is dispatched by another system, never from the app.
+        K::Report
+        | K::Edit
+        | K::LinkMatter
+        | K::MarkDistinct
+        | K::AcknowledgeAlert
+        | K::DispatchOrder => return None,
     })
 }
 
@@ -121,7 +131,15 @@ pub fn button(kind: ActionKind) -> Option<Key> {
         K::EraseContacts => Key::ActEraseContacts,
         K::UnlinkMatter => Key::ActUnlinkMatter,
         K::Supervise => Key::ActSupervise,
-        K::Report | K::Edit | K::LinkMatter | K::MarkDistinct | K::AcknowledgeAlert => return None,
+        K::SignOrder => Key::ActSignOrder,
+        K::ReplyOrder => Key::ActReplyOrder,
+        K::ReturnOrder => Key::ActReturnOrder,
+        K::Report
+        | K::Edit
+        | K::LinkMatter
+        | K::MarkDistinct
+        | K::AcknowledgeAlert
+        | K::DispatchOrder => return None,
     })
 }
 
@@ -130,6 +148,8 @@ pub fn note_label(kind: ActionKind) -> Key {
     match kind {
         ActionKind::AssignDown => Key::ActInstructions,
         ActionKind::Supervise => Key::ActSuperviseNote,
+        ActionKind::ReplyOrder => Key::OrderReply,
+        ActionKind::ReturnOrder => Key::ReturnReason,
         _ => Key::ActNote,
     }
 }
@@ -593,11 +613,15 @@ impl ActionForm {
                 due_at: new_deadline.unwrap_or(now),
                 note,
             },
+            ActionKind::SignOrder => Action::SignOrder,
+            ActionKind::ReplyOrder => Action::ReplyOrder { reply: note },
+            ActionKind::ReturnOrder => Action::ReturnOrder { reason: note },
             ActionKind::Report
             | ActionKind::Edit
             | ActionKind::LinkMatter
             | ActionKind::MarkDistinct
-            | ActionKind::AcknowledgeAlert => {
+            | ActionKind::AcknowledgeAlert
+            | ActionKind::DispatchOrder => {
                 return Err(vec![ActProblem::new(Field::Note, Key::ActUnknown)])
             }
         };
@@ -621,7 +645,8 @@ impl ActionForm {
             ("agreement", _) => Field::Agreement,
             ("entries", _) => Field::Conflicts,
             ("reason", ActionKind::Reopen) => Field::ReopenReason,
-            // The note, the instructions of an assignment down, the reason of an erasure.
+            // The note, the instructions of an assignment down, the reason of an erasure or of a
+            // returned work order, the reply to a work order.
             _ => Field::Note,
         };
         match p.problem {
@@ -634,6 +659,8 @@ impl ActionForm {
                     Field::ReopenReason => Key::ProblemReasonRequired,
                     _ if self.kind == ActionKind::AssignDown => Key::ProblemInstructionsRequired,
                     _ if self.kind == ActionKind::Supervise => Key::ProblemSuperviseNote,
+                    _ if self.kind == ActionKind::ReplyOrder => Key::ProblemReplyRequired,
+                    _ if self.kind == ActionKind::ReturnOrder => Key::ProblemReturnReason,
                     _ => Key::ProblemNoteRequired,
                 },
             ),
@@ -1103,5 +1130,43 @@ mod tests {
                 ("c".to_owned(), "李国华（海宴镇）".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn a_work_order_is_signed_with_a_tap_replied_to_in_words_and_returned_with_a_reason() {
+        // 签收: no field, the submit is the signature.
+        assert_eq!(fields(kind("sign_order")), Some(&[][..]));
+        let f = form("sign_order");
+        assert_eq!(messages(&f, Lang::Zh), Vec::<String>::new());
+        assert_eq!(f.action(NOW), Ok(Action::SignOrder));
+        assert_eq!(button(kind("sign_order")), Some(Key::ActSignOrder));
+        // 答复: the reply, required and at most 2,000 characters.
+        let mut f = form("reply_order");
+        assert_eq!(note_label(f.kind), Key::OrderReply);
+        assert_eq!(messages(&f, Lang::Zh), ["请填写答复内容"]);
+        assert_eq!(messages(&f, Lang::En), ["write the reply"]);
+        f.note = "答".repeat(validate::ORDER_REPLY_MAX + 1);
+        assert_eq!(messages(&f, Lang::Zh), ["不超过 2000 字"]);
+        f.note = "  已联系来电人，纠纷已调解  ".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::ReplyOrder {
+                reply: "已联系来电人，纠纷已调解".into()
+            })
+        );
+        // 退单: why, required.
+        let mut f = form("return_order");
+        assert_eq!(note_label(f.kind), Key::ReturnReason);
+        assert_eq!(messages(&f, Lang::Zh), ["请说明退单原因"]);
+        f.note = "不属本镇辖区".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::ReturnOrder {
+                reason: "不属本镇辖区".into()
+            })
+        );
+        // The platform's dispatch has no form and no button here.
+        assert_eq!(fields(kind("dispatch_order")), None);
+        assert_eq!(button(kind("dispatch_order")), None);
     }
 }

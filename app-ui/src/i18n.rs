@@ -129,6 +129,7 @@ keys! {
     TodayToAssess => "待研判的新案件", "New cases to assess";
     TodayEscalated => "上报与交办来的案件", "Escalated in or assigned down";
     TodaySupervised => "督办案件", "Cases under supervision";
+    TodayOrders => "12345工单待签收、逾期未答复", "Hotline orders to sign for or overdue for a reply";
     ConflictsNotice => "{} 件案件有并发修改冲突待处理", "{} cases have conflicting changes to settle";
     NothingToday => "今天没有待办事项", "Nothing waiting today";
     // Case rows
@@ -184,6 +185,7 @@ keys! {
     FilterDueSoon => "即将到期", "Due soon";
     FilterMine => "只看我经办的", "Only mine";
     FilterConflicts => "待处理冲突", "Conflicts to settle";
+    FilterOrders => "只看待办的12345工单", "Only hotline orders waiting on us";
     CasesCount => "共 {} 件", "{} cases";
     NoCases => "没有符合条件的案件", "No cases match";
     // Case screen
@@ -201,6 +203,20 @@ keys! {
     Deadline => "办结期限", "Deadline";
     Supervision => "督办情况", "Supervision";
     SupervisedBy => "{}督办", "supervised by {}";
+    // A case's work order (12345 工单)
+    WorkOrder => "12345工单", "Hotline work order";
+    OrderNumber => "工单号", "Order number";
+    OrderKindLabel => "工单类型", "Kind of order";
+    OrderStateLabel => "工单状态", "Order status";
+    OrderChannel => "来源渠道", "Channel";
+    OrderConfidential => "来电人要求保密", "The caller asked for confidentiality";
+    SignBy => "签收期限", "Sign for by";
+    ReplyBy => "答复期限", "Reply by";
+    OrderSigned => "{}签收于{}", "signed for by {} at {}";
+    OrderReply => "答复内容", "Reply";
+    ReturnReason => "退单原因", "Why it was returned";
+    OrderOverdue => "工单逾期", "Order overdue";
+    Redispatched => "第 {} 次派单", "dispatched {} times";
     Overdue => "已超期", "Past its deadline";
     NotApplied => "未生效：{}", "Not applied: {}";
     ConflictMark => "冲突", "Conflict";
@@ -225,6 +241,9 @@ keys! {
     ActEraseContacts => "删除联系方式", "Erase contact details";
     ActUnlinkMatter => "取消关联", "Unlink from the matter";
     ActSupervise => "督办", "Supervise";
+    ActSignOrder => "签收工单", "Sign for the order";
+    ActReplyOrder => "答复工单", "Reply to the hotline";
+    ActReturnOrder => "退单", "Return the order";
     ActUnknown => "此事项请在中心电脑上办理", "Do this step at the centre's desk";
     // Case action fields
     ActNote => "说明", "Note";
@@ -276,6 +295,8 @@ keys! {
     ProblemChooseSuperviseLevel => "请选择督办级别", "choose the level of supervision";
     ProblemNewDeadline => "请选择今天起 {} 天内的日期", "choose a date from today to {} days ahead";
     ProblemSuperviseNote => "请填写督办要求", "write what is expected";
+    ProblemReplyRequired => "请填写答复内容", "write the reply";
+    ProblemReturnReason => "请说明退单原因", "say why it is returned";
     // Possible duplicates, matters and early warning (预防)
     MatchesTitle => "同一当事人既往纠纷 {} 件", "{} earlier disputes with the same party";
     PossibleDuplicate => "可能重复上报", "May have been reported twice";
@@ -325,6 +346,8 @@ keys! {
     StabilisedCount => "稳控件数", "Under control";
     EscalatedOut => "上报件数", "Escalated out";
     SupervisedCount => "督办件数", "Supervised";
+    OrdersCount => "12345工单件数", "Hotline orders";
+    ReturnedCount => "退单件数", "Orders returned";
     ByCategory => "按纠纷类型", "By category";
     ByMonth => "按月", "By month";
     ByUnit => "按单位", "By unit";

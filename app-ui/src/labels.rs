@@ -11,13 +11,13 @@ use crate::i18n::Lang;
 use app_core::deadline::DueState;
 use app_core::identity::PartyMatch;
 use app_core::model::{
-    Action, Difficulty, EscalationReason, FollowUpMethod, PartyRole, RiskFlag, Satisfaction,
-    SessionMode, Source, SuperviseLevel,
+    Action, Difficulty, EscalationReason, FollowUpMethod, OrderKind, PartyRole, RiskFlag,
+    Satisfaction, SessionMode, Source, SuperviseLevel,
 };
 use app_core::org::{Role, Tier};
 use app_core::taxonomy::{CategoryCode, Taxonomy};
 use app_core::warning::Level;
-use app_core::workflow::Status;
+use app_core::workflow::{OrderState, Status};
 
 /// A category's name: the name the core gave (Chinese, from the centre's taxonomy), or in English
 /// the default taxonomy's English name for the code when it has one.
@@ -51,6 +51,7 @@ pub fn status(lang: Lang, s: Status) -> &'static str {
         Status::Stabilised => "Stabilised",
         Status::Failed => "Mediation failed",
         Status::Closed => "Closed",
+        Status::Returned => "Order returned",
     };
     pick(lang, s.zh(), en)
 }
@@ -67,6 +68,7 @@ pub fn status_value(s: Status) -> &'static str {
         Status::Stabilised => "Stabilised",
         Status::Failed => "Failed",
         Status::Closed => "Closed",
+        Status::Returned => "Returned",
     }
 }
 
@@ -129,25 +131,11 @@ pub fn risk(lang: Lang, r: RiskFlag) -> &'static str {
 }
 
 /// Every source, in the order the report form lists them.
-pub const SOURCES: [Source; 6] = [
-    Source::GridVisit,
-    Source::WalkIn,
-    Source::Hotline12345,
-    Source::Police,
-    Source::HigherAssignment,
-    Source::Other,
-];
+pub const SOURCES: [Source; 6] = Source::ALL;
 
-/// A source's code (an option's value).
+/// A source's code (an option's value): the core's.
 pub fn source_code(s: Source) -> &'static str {
-    match s {
-        Source::GridVisit => "grid_visit",
-        Source::WalkIn => "walk_in",
-        Source::Hotline12345 => "hotline_12345",
-        Source::Police => "police",
-        Source::HigherAssignment => "higher_assignment",
-        Source::Other => "other",
-    }
+    s.code()
 }
 
 /// Where a case came from.
@@ -299,6 +287,7 @@ pub fn role(lang: Lang, r: Role) -> &'static str {
         Role::Mediator => "Mediator",
         Role::CentreStaff => "Centre staff",
         Role::CentreLeader => "Centre leader",
+        Role::Intake => "Another system (intake)",
     };
     pick(lang, r.zh(), en)
 }
@@ -361,6 +350,38 @@ pub fn supervise_class(s: SuperviseLevel) -> String {
     format!("supervise-{}", s.code())
 }
 
+/// Every kind of work order (工单类型), in the hotline's order.
+pub const ORDER_KINDS: [OrderKind; 4] = OrderKind::ALL;
+
+/// What a caller asked the hotline for.
+pub fn order_kind(lang: Lang, k: OrderKind) -> &'static str {
+    let en = match k {
+        OrderKind::Consultation => "Consultation",
+        OrderKind::Help => "Request for help",
+        OrderKind::Complaint => "Complaint or report",
+        OrderKind::Suggestion => "Opinion or suggestion",
+    };
+    pick(lang, k.zh(), en)
+}
+
+/// Where a work order stands for the hotline.
+pub fn order_state(lang: Lang, s: OrderState) -> &'static str {
+    let en = match s {
+        OrderState::Dispatched => "Waiting to be signed for",
+        OrderState::Signed => "Signed for",
+        OrderState::Handling => "Being handled",
+        OrderState::Replied => "Replied",
+        OrderState::Concluded => "Concluded",
+        OrderState::Returned => "Returned",
+    };
+    pick(lang, s.zh(), en)
+}
+
+/// The class of a work order state's badge (`order-dispatched`…), coloured in the style sheet.
+pub fn order_state_class(s: OrderState) -> String {
+    format!("order-{}", s.code())
+}
+
 /// How two parties were found to be the same person.
 pub fn party_match(lang: Lang, m: PartyMatch) -> &'static str {
     let en = match m {
@@ -398,6 +419,10 @@ pub fn step(lang: Lang, a: &Action) -> &'static str {
         Action::MarkDistinct { .. } => "Decided not a duplicate",
         Action::AcknowledgeAlert { .. } => "Alert acknowledged",
         Action::Supervise { .. } => "Supervised",
+        Action::DispatchOrder { .. } => "Work order dispatched",
+        Action::SignOrder => "Work order signed for",
+        Action::ReplyOrder { .. } => "Replied to the hotline",
+        Action::ReturnOrder { .. } => "Work order returned",
     };
     pick(lang, a.zh(), en)
 }
@@ -447,6 +472,9 @@ mod tests {
         distinct(&SATISFACTIONS, satisfaction);
         distinct(&LEVELS, level);
         distinct(&SUPERVISE_LEVELS, supervise_level);
+        distinct(&ORDER_KINDS, order_kind);
+        distinct(&OrderState::ALL, order_state);
+        distinct(&app_core::org::Role::ALL, role);
         distinct(
             &[
                 PartyMatch::SameId,
@@ -463,6 +491,11 @@ mod tests {
             .map(|&s| supervise_class(s))
             .collect();
         assert_eq!(classes.len(), SUPERVISE_LEVELS.len());
+        let classes: HashSet<_> = OrderState::ALL
+            .iter()
+            .map(|&s| order_state_class(s))
+            .collect();
+        assert_eq!(classes.len(), OrderState::ALL.len());
         let codes: [&dyn Fn() -> Vec<&'static str>; 7] = [
             &|| RISKS.iter().map(|&r| risk_code(r)).collect(),
             &|| SOURCES.iter().map(|&s| source_code(s)).collect(),

@@ -11,7 +11,8 @@
 //!   the core's rules), [`actions`] (workflow-step forms → actions), [`charts`] (figures → bars),
 //!   [`sync_line`] (the header's sync line), [`time`] (China Standard Time, periods),
 //!   [`prevention`] (possible duplicates, matters and early-warning alerts: what they say and
-//!   which buttons they offer).
+//!   which buttons they offer), [`orders`] (the 12345 hotline's work orders: what the timeline
+//!   and the case screen say of them).
 
 pub mod actions;
 pub mod app;
@@ -20,6 +21,7 @@ pub mod charts;
 pub mod forms;
 pub mod i18n;
 pub mod labels;
+pub mod orders;
 pub mod pages;
 pub mod prevention;
 pub mod sync_line;

@@ -219,8 +219,9 @@ pub struct CaseRowProps {
     pub now: i64,
 }
 
-/// A case in a list: title, status, deadline (and the supervision that set it, 督办), category,
-/// place and parties; opens the case.
+/// A case in a list: title, status, deadline (and the supervision that set it, 督办), its 12345
+/// work order's state (and whether the centre is late with it), category, place and parties;
+/// opens the case.
 #[function_component(CaseRowView)]
 pub fn case_row(p: &CaseRowProps) -> Html {
     let l = use_lang();
@@ -255,6 +256,14 @@ pub fn case_row(p: &CaseRowProps) -> Html {
                     <span class={classes!("supervise-badge", labels::supervise_class(sup.level))}>
                         { labels::supervise_level(l, sup.level) }
                     </span>
+                }
+                if let Some(o) = &s.order {
+                    <span class={classes!("order-badge", labels::order_state_class(o.state))}>
+                        { format!("{} · {}", t(l, Key::WorkOrder), labels::order_state(l, o.state)) }
+                    </span>
+                    if o.overdue(p.now) {
+                        <span class="order-overdue">{ t(l, Key::OrderOverdue) }</span>
+                    }
                 }
                 if s.conflicts > 0 {
                     <span class="case-conflict">{ t(l, Key::ConflictMark) }</span>

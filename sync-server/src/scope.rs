@@ -15,7 +15,9 @@
 //! Principals of a person, by role:
 //! - grid worker, household head: `u:<their grid>`, `p:<them>`;
 //! - mediator: `p:<them>`, `c:<their unit>`;
-//! - centre staff and leaders: `u:<their centre's unit>`, `p:<them>`.
+//! - centre staff and leaders: `u:<their centre's unit>`, `p:<them>`;
+//! - the principal of another system (系统对接: the 12345 platform, police linkage): `p:<them>`
+//!   alone, the cases it reported, whatever unit it is registered in.
 //!
 //! Contacts documents share their case's keys. Households carry `u:` of their grid's path from
 //! the township down.
@@ -98,6 +100,9 @@ pub fn principals(directory: &Directory, person: &PersonId) -> Vec<String> {
                 Role::CentreStaff | Role::CentreLeader => {
                     out.insert(format!("u:{}", p.unit));
                 }
+                // Another system (12345, police linkage): only the cases it reported (`p:`),
+                // to dispatch their orders again; nothing of a unit.
+                Role::Intake => {}
             }
         }
     }
@@ -107,4 +112,45 @@ pub fn principals(directory: &Directory, person: &PersonId) -> Vec<String> {
 /// Whether a set of keys admits any of the principals.
 pub fn admits(keys: &BTreeSet<String>, principals: &[String]) -> bool {
     principals.iter().any(|p| keys.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app_core::org::{Person, Unit};
+
+    #[test]
+    fn another_system_sees_only_the_cases_it_reported() {
+        let unit = |id: &str, tier, parent: Option<&str>| Unit {
+            id: id.into(),
+            name: id.to_owned(),
+            tier,
+            parent: parent.map(Into::into),
+            centre: true,
+            policy: None,
+            escalate_skip_to: Vec::new(),
+            warnings: None,
+        };
+        let person = |id: &str, unit: &str, role| Person {
+            id: id.into(),
+            name: id.to_owned(),
+            unit: unit.into(),
+            roles: [role].into_iter().collect(),
+            specialties: BTreeSet::new(),
+            phone: None,
+        };
+        let d = Directory::new(
+            [
+                unit("c", Tier::County, None),
+                unit("t", Tier::Township, Some("c")),
+            ],
+            [
+                person("hotline", "c", Role::Intake),
+                person("s", "t", Role::CentreStaff),
+            ],
+        )
+        .unwrap();
+        assert_eq!(principals(&d, &"hotline".into()), ["p:hotline"]);
+        assert_eq!(principals(&d, &"s".into()), ["p:s", "u:t"]);
+    }
 }

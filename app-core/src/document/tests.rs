@@ -137,3 +137,86 @@ fn a_supervision_reads_back_the_same_through_both_readers() {
         Some(SuperviseLevel::Listed)
     );
 }
+
+#[test]
+fn a_work_order_reads_back_the_same_through_both_readers() {
+    use crate::model::{OrderKind, WorkOrder};
+    use crate::workflow::OrderState;
+    let hotline = actor("hotline", Role::Intake, "c");
+    let mut doc = CaseDoc::create(
+        CaseId::new("case-1"),
+        &NewCase {
+            source: Source::Hotline12345,
+            ..new_case()
+        },
+        vec![Party {
+            id: PartyId::new("p1"),
+            name: "张三".to_owned(),
+            role: PartyRole::Respondent,
+        }],
+        vec!["c".into(), "t".into(), "v".into(), "g".into()],
+        "t".into(),
+        &hotline,
+        &ActorId::random(),
+        1_700_000_000_000,
+    )
+    .unwrap();
+    let staff = actor("s", Role::CentreStaff, "t");
+    // Dispatched (every kind, as 重派 of the same order), signed (a step with no payload),
+    // replied to, and a second case returned.
+    for (i, kind) in OrderKind::ALL.into_iter().enumerate() {
+        let at = 1_700_000_010_000 + i as i64;
+        doc.act(
+            &hotline,
+            Action::DispatchOrder {
+                order: WorkOrder {
+                    number: "GD-12345-0042".to_owned(),
+                    channel: "12345".to_owned(),
+                    kind,
+                    confidential: i % 2 == 0,
+                    dispatched_at: at,
+                    sign_by: at + 7_200_000,
+                    reply_by: at + 259_200_000,
+                },
+            },
+            at,
+        )
+        .unwrap();
+    }
+    doc.act(&staff, Action::SignOrder, 1_700_000_060_000)
+        .unwrap();
+    doc.act(
+        &staff,
+        Action::ReplyOrder {
+            reply: "已受理，正在调处".to_owned(),
+        },
+        1_700_000_070_000,
+    )
+    .unwrap();
+    let fast = doc.read().unwrap();
+    assert_eq!(fast, doc.read_slowly().unwrap());
+    let state = doc.state().unwrap().unwrap();
+    let order = state.order.clone().unwrap();
+    assert_eq!(
+        (order.order.kind, order.order.confidential, order.dispatches),
+        (OrderKind::Suggestion, false, 4)
+    );
+    assert_eq!(state.order_state(), Some(OrderState::Replied));
+    // A case with no order: signing is refused before anything is written.
+    let mut other = created(&ActorId::random());
+    assert!(other
+        .act(&staff, Action::SignOrder, 1_700_000_080_000)
+        .is_err());
+    assert_eq!(other.timeline().unwrap().len(), 1);
+    // The reply stands; returning is no longer possible.
+    let err = doc
+        .act(
+            &staff,
+            Action::ReturnOrder {
+                reason: "不属本镇".to_owned(),
+            },
+            1_700_000_090_000,
+        )
+        .unwrap_err();
+    assert!(err.zh().contains("工单已答复，不能退单"), "{}", err.zh());
+}

@@ -15,19 +15,50 @@ const NOW: i64 = 1_780_000_000_000;
 
 struct World {
     generator: Generator,
+    /// The demo county's directory, with the city's 12345 platform registered at the county
+    /// (系统对接, [`Role::Intake`]).
+    directory: Directory,
     limits: Limits,
 }
 
+/// The 12345 platform's principal in [`World`]'s directory.
+const HOTLINE: &str = "taishan-12345";
+
 impl World {
     fn new() -> World {
+        let generator = Generator::new(7);
+        let base = generator.directory();
+        let hotline = crate::org::Person {
+            id: PersonId::new(HOTLINE),
+            name: "12345政务服务便民热线".to_owned(),
+            unit: generator.county(),
+            roles: [Role::Intake].into_iter().collect(),
+            specialties: Default::default(),
+            phone: None,
+        };
+        let directory = Directory::new(
+            base.units().cloned(),
+            base.people().cloned().chain([hotline]),
+        )
+        .unwrap();
         World {
-            generator: Generator::new(7),
+            generator,
+            directory,
             limits: Limits::default(),
         }
     }
 
     fn dir(&self) -> &Directory {
-        self.generator.directory()
+        &self.directory
+    }
+
+    fn hotline(&self) -> Actor {
+        Actor {
+            person: PersonId::new(HOTLINE),
+            name: "12345政务服务便民热线".to_owned(),
+            role: Role::Intake,
+            unit: self.generator.county(),
+        }
     }
 
     fn grid(&self) -> UnitId {
@@ -53,7 +84,7 @@ impl World {
 
     fn cx<'a>(&'a self, sender: &'a PersonId) -> Context<'a> {
         Context {
-            directory: self.generator.directory(),
+            directory: &self.directory,
             taxonomy: self.generator.taxonomy(),
             sender: Sender::Person(sender),
             now_ms: NOW,
@@ -1119,5 +1150,150 @@ fn a_volume_of_visits_begins_with_its_own_genesis_and_only_gains_visits() {
         ),
         ErrorCode::WrongAuthor,
         "signed by",
+    );
+}
+
+#[test]
+fn a_hotline_case_and_its_work_order_are_admitted_and_the_platform_does_nothing_else() {
+    use crate::model::{OrderKind, WorkOrder};
+    let w = World::new();
+    let hotline = w.hotline();
+    let platform = ActorId::random();
+    let mut new = w.new_case();
+    new.source = Source::Hotline12345;
+    let create = |new: &NewCase| {
+        CaseDoc::create(
+            CaseId::generate(),
+            new,
+            // Confidential: the caller is no party; the one complained about is.
+            vec![Party {
+                id: PartyId::new("p1"),
+                name: "某养殖场".to_owned(),
+                role: PartyRole::Respondent,
+            }],
+            w.dir().path(&new.place_unit),
+            w.generator.township(),
+            &hotline,
+            &platform,
+            NOW - 7_200_000,
+        )
+    };
+    // The platform reports the call and dispatches its order, one upload.
+    let mut case = create(&new).unwrap();
+    let id = case.id().clone();
+    let order = WorkOrder {
+        number: "TS-2026-000123".to_owned(),
+        channel: "12345".to_owned(),
+        kind: OrderKind::Help,
+        confidential: true,
+        dispatched_at: NOW - 7_200_000,
+        sign_by: NOW + 3_600_000,
+        reply_by: NOW + 3 * 86_400_000,
+    };
+    case.act(
+        &hotline,
+        Action::DispatchOrder {
+            order: order.clone(),
+        },
+        NOW - 7_100_000,
+    )
+    .unwrap();
+    w.admit(None, &id, all_changes(case.automerge()), &hotline.person)
+        .unwrap();
+    let mut server = server_copy(&mut case);
+    // The township signs and replies from its desk.
+    let staff = w.staff();
+    let mut desk = CaseDoc::from_automerge(id.clone(), server.fork().with_actor(ActorId::random()));
+    let before = server.get_heads();
+    desk.act(&staff, Action::SignOrder, NOW - 3_600_000)
+        .unwrap();
+    desk.act(
+        &staff,
+        Action::ReplyOrder {
+            reply: "已联系求助人，明日上门调处".to_owned(),
+        },
+        NOW - 3_000_000,
+    )
+    .unwrap();
+    let up = changes_since(desk.automerge(), &before);
+    w.admit(Some(&mut server), &id, up.clone(), &staff.person)
+        .unwrap();
+    server.apply_changes(up).unwrap();
+    let state = workflow::fold(&desk.timeline().unwrap()).state.unwrap();
+    let held = state.order.as_ref().unwrap();
+    assert_eq!(held.order, order, "the order reads back exactly");
+    assert_eq!(state.order_state(), Some(workflow::OrderState::Replied));
+
+    // The platform may not assess (forged on its own copy, past its device's check).
+    let mut forged =
+        CaseDoc::from_automerge(id.clone(), server.fork().with_actor(platform.clone()));
+    let before = server.get_heads();
+    let timeline = forged.timeline().unwrap();
+    let folded = workflow::fold(&timeline);
+    let base = folded.order.last().map(|&i| timeline[i].id.clone());
+    let list = forged
+        .automerge()
+        .get(automerge::ROOT, "timeline")
+        .unwrap()
+        .unwrap()
+        .1;
+    let len = forged.automerge().length(&list);
+    autosurgeon::reconcile_insert(
+        forged.automerge(),
+        list,
+        len,
+        &TimelineEntry {
+            id: EntryId::generate(),
+            base,
+            at: NOW - 1_000,
+            actor: hotline.clone(),
+            action: Action::Assess {
+                difficulty: Difficulty::Simple,
+                risks: Vec::new(),
+                note: String::new(),
+            },
+        },
+    )
+    .unwrap();
+    forged.automerge().commit();
+    refused(
+        w.admit(
+            Some(&mut server),
+            &id,
+            changes_since(forged.automerge(), &before),
+            &hotline.person,
+        ),
+        ErrorCode::WorkflowDenied,
+        "only reports",
+    );
+    // Nor report what a grid worker found: its reports come from the hotline or the police.
+    new.source = Source::GridVisit;
+    assert!(matches!(
+        create(&new),
+        Err(crate::Error::Denied(workflow::Denied::IntakeOnly))
+    ));
+    // A dispatch whose deadlines are out of order is refused with the field it names.
+    let mut bad = create(&{
+        let mut n = w.new_case();
+        n.source = Source::Police;
+        n
+    })
+    .unwrap();
+    let bad_id = bad.id().clone();
+    bad.act(
+        &hotline,
+        Action::DispatchOrder {
+            order: WorkOrder {
+                reply_by: order.sign_by - 1,
+                ..order.clone()
+            },
+        },
+        NOW - 7_100_000,
+    )
+    .unwrap();
+    refused(
+        w.admit(None, &bad_id, all_changes(bad.automerge()), &hotline.person),
+        ErrorCode::BadDocument,
+        "order.reply_by",
     );
 }

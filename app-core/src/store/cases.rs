@@ -298,11 +298,12 @@ impl Store {
         tx.execute(
             "INSERT INTO cases(id, status, category, responsible_unit, reported_at, due_at,
                                due_soon_at, handled, conflicts, party_names, summary,
-                               supervised_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                               supervised_at, order_sign_by, order_reply_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(id) DO UPDATE SET status = ?2, category = ?3, responsible_unit = ?4,
                  reported_at = ?5, due_at = ?6, due_soon_at = ?7, handled = ?8, conflicts = ?9,
-                 party_names = ?10, summary = ?11, supervised_at = ?12",
+                 party_names = ?10, summary = ?11, supervised_at = ?12, order_sign_by = ?13,
+                 order_reply_by = ?14",
             params![
                 id,
                 summary.status.code(),
@@ -316,6 +317,8 @@ impl Store {
                 summary.party_names.join("\u{1f}"),
                 serde_json::to_string(summary)?,
                 summary.supervised.as_ref().map(|s| s.at),
+                summary.order.as_ref().and_then(|o| o.sign_owed()),
+                summary.order.as_ref().and_then(|o| o.reply_owed()),
             ],
         )?;
         tx.execute("DELETE FROM case_units WHERE case_id = ?1", [id])?;

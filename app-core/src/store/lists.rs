@@ -40,6 +40,8 @@ pub struct CaseFilter {
     pub matter: Option<MatterId>,
     /// Only cases under a supervision (督办) in force.
     pub supervised: bool,
+    /// Only cases whose work order (工单) the centre owes something on.
+    pub orders: Option<OrderFilter>,
     /// At most this many rows (0: no limit).
     pub limit: u32,
     pub order: ListOrder,
@@ -57,6 +59,22 @@ pub enum ListOrder {
     /// Latest deadline first: among overdue cases, those that fell overdue most recently; of
     /// equal deadlines, the newest report first.
     RecentlyDue,
+    /// The earliest work order deadline the centre still owes first (the signing deadline of an
+    /// order waiting to be signed for, else its reply deadline); of equal ones, the oldest
+    /// report first.
+    OrderDeadline,
+}
+
+/// Work orders (工单) of the 12345 hotline the centre owes something on, evaluated at the `now`
+/// passed to [`Store::list`]. A deadline is met by acting at or before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderFilter {
+    /// Waiting to be signed for (待签收).
+    ToSign,
+    /// Late: not signed for by the signing deadline, or not replied to by the reply deadline.
+    Overdue,
+    /// Waiting to be signed for, or late with the reply: what today's 工单 section shows.
+    Owed,
 }
 
 /// Deadline filters, evaluated at the `now` passed to [`Store::list`].
@@ -77,6 +95,9 @@ impl Store {
             (ListOrder::Default, None) => " ORDER BY c.reported_at DESC, c.id",
             (ListOrder::Deadline, _) => " ORDER BY c.due_at ASC, c.reported_at ASC, c.id",
             (ListOrder::RecentlyDue, _) => " ORDER BY c.due_at DESC, c.reported_at DESC, c.id",
+            (ListOrder::OrderDeadline, _) => {
+                " ORDER BY COALESCE(c.order_sign_by, c.order_reply_by) ASC, c.reported_at ASC, c.id"
+            }
         });
         if filter.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", filter.limit));
@@ -179,6 +200,20 @@ impl Store {
         }
         if filter.supervised {
             clauses.push("c.supervised_at IS NOT NULL".to_owned());
+        }
+        match filter.orders {
+            Some(OrderFilter::ToSign) => clauses.push("c.order_sign_by IS NOT NULL".to_owned()),
+            Some(OrderFilter::Overdue) => {
+                let a = arg(now_ms.into(), &mut args);
+                clauses.push(format!("(c.order_sign_by < {a} OR c.order_reply_by < {a})"));
+            }
+            Some(OrderFilter::Owed) => {
+                let a = arg(now_ms.into(), &mut args);
+                clauses.push(format!(
+                    "(c.order_sign_by IS NOT NULL OR c.order_reply_by < {a})"
+                ));
+            }
+            None => {}
         }
         if let Some(matter) = &filter.matter {
             let a = arg(matter.to_string().into(), &mut args);

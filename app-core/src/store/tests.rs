@@ -15,6 +15,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 
+mod orders;
 mod parties;
 
 const T0: i64 = 1_790_784_000_000; // 2026-10-01 00:00 CST

@@ -2735,3 +2735,8 @@ fn a_supervision_concurrent_with_an_escalation_applies_after_it_without_a_confli
     assert!(s.conflicts.is_empty(), "{:?}", s.conflicts);
     assert!(!is_move(&supervise(SuperviseLevel::General, due)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Work orders (工单) of the 12345 hotline: their own file.
+
+mod orders;

@@ -10,6 +10,7 @@ use crate::app::{use_lang, use_shell, Route};
 use crate::bridge::{self, ActInput, CaseScreen};
 use crate::i18n::{self, t, tf, Key, Lang};
 use crate::labels;
+use crate::orders;
 use crate::pages::photos::Photos;
 use crate::prevention;
 use crate::time;
@@ -21,6 +22,7 @@ use app_core::deadline::{MAX_ASSIGN_DOWN_DAYS, MAX_SUPERVISE_DAYS};
 use app_core::ids::{CaseId, UnitId};
 use app_core::model::{Action, ActionKind, Difficulty, TimelineEntry};
 use app_core::screens::TimelineRow;
+use app_core::summary::OrderSummary;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -168,6 +170,14 @@ fn details(l: Lang, e: &TimelineEntry, s: &CaseScreen, now: i64) -> Vec<String> 
             note(labels::supervise_level(l, *level));
             note(&tf(l, Key::DueOn, &[&time::deadline(*due_at, now, l)]));
             note(n);
+        }
+        Action::DispatchOrder { .. }
+        | Action::SignOrder
+        | Action::ReplyOrder { .. }
+        | Action::ReturnOrder { .. } => {
+            for d in orders::details(l, &e.action, now).unwrap_or_default() {
+                note(&d);
+            }
         }
         Action::LinkMatter { .. }
         | Action::UnlinkMatter { .. }
@@ -408,6 +418,49 @@ fn facts(l: Lang, s: &CaseScreen, now: i64) -> Html {
     }
 }
 
+/// The case's work order (工单) of the 12345 hotline: its number, kind, where it stands, the
+/// platform's two deadlines (with who signed for it and when), and the reply given or why it
+/// was returned. Nothing about the caller: a confidential order says only that it is.
+fn order_section(l: Lang, o: &OrderSummary, now: i64) -> Html {
+    let row = |id: &'static str, key: Key, value: String| {
+        html! {
+            <div class="fact">
+                <dt>{ t(l, key) }</dt>
+                <dd {id}>{ value }</dd>
+            </div>
+        }
+    };
+    html! {
+        <section class="card" id="case-order">
+            <h3>{ t(l, Key::WorkOrder) }</h3>
+            <dl class="facts">
+                { row("case-order-number", Key::OrderNumber, o.number.clone()) }
+                { row("case-order-kind", Key::OrderKindLabel, orders::kind(l, o.kind, o.confidential)) }
+                <div class="fact">
+                    <dt>{ t(l, Key::OrderStateLabel) }</dt>
+                    <dd id="case-order-state">
+                        <span class={classes!("order-badge", labels::order_state_class(o.state))}>
+                            { labels::order_state(l, o.state) }
+                        </span>
+                        if o.overdue(now) {
+                            <span class="order-overdue" id="case-order-overdue">{ t(l, Key::OrderOverdue) }</span>
+                        }
+                    </dd>
+                </div>
+                { row("case-order-channel", Key::OrderChannel, orders::channel(l, o)) }
+                { row("case-order-sign-by", Key::SignBy, orders::sign_by(l, o, now)) }
+                { row("case-order-reply-by", Key::ReplyBy, time::moment(o.reply_by, now, l)) }
+                if let Some(reply) = orders::reply(l, o, now) {
+                    { row("case-order-reply", Key::OrderReply, reply) }
+                }
+                if let Some(reason) = &o.return_reason {
+                    { row("case-order-return", Key::ReturnReason, reason.clone()) }
+                }
+            </dl>
+        </section>
+    }
+}
+
 #[function_component(CasePage)]
 pub fn case_page(p: &CaseProps) -> Html {
     let l = use_lang();
@@ -577,6 +630,9 @@ pub fn case_page(p: &CaseProps) -> Html {
         html! {
             <>
                 { facts(l, s, now) }
+                if let Some(o) = &s.row.summary.order {
+                    { order_section(l, o, now) }
+                }
                 if !s.alerts.is_empty() {
                     { alerts_section(l, s, at_centre, now) }
                 }

@@ -29,6 +29,9 @@ pub struct CasesUrl {
     pub mine: Option<String>,
     #[serde(default)]
     pub conflicts: Option<String>,
+    /// `?orders=true`: work orders of the 12345 hotline waiting on the centre.
+    #[serde(default)]
+    pub orders: Option<String>,
 }
 
 impl CasesUrl {
@@ -41,6 +44,7 @@ impl CasesUrl {
             category: self.category.clone().filter(|c| !c.is_empty()),
             due: self.due.as_deref().and_then(due_from_code),
             conflicts_only: yes(&self.conflicts),
+            orders: yes(&self.orders),
             ..CaseQuery::default()
         }
     }
@@ -141,6 +145,14 @@ pub fn cases_page() -> Html {
             query.set(q);
         })
     };
+    let on_orders = {
+        let query = query.clone();
+        Callback::from(move |e: Event| {
+            let mut q = (*query).clone();
+            q.orders = checked_of(&e);
+            query.set(q);
+        })
+    };
     let q = &*query;
     let categories = match &*options {
         Load::Ready(o) => o.categories.clone(),
@@ -197,6 +209,10 @@ pub fn cases_page() -> Html {
                         <input id="cases-conflicts" type="checkbox" checked={q.conflicts_only} onchange={on_conflicts} />
                         { t(l, Key::FilterConflicts) }
                     </label>
+                    <label class="check">
+                        <input id="cases-orders" type="checkbox" checked={q.orders} onchange={on_orders} />
+                        { t(l, Key::FilterOrders) }
+                    </label>
                 </div>
             </section>
             { loaded(l, &rows, |rows| html! {
@@ -242,5 +258,16 @@ mod tests {
             ..CasesUrl::default()
         };
         assert_eq!(odd.query().due, None, "only overdue and due soon filter");
+        // Today's 工单 section leads here with `?orders=true`.
+        let orders = CasesUrl {
+            orders: Some("true".into()),
+            ..CasesUrl::default()
+        };
+        assert!(orders.query().orders && !q.orders);
+        let returned = CasesUrl {
+            status: Some("returned".into()),
+            ..CasesUrl::default()
+        };
+        assert_eq!(returned.query().status, Some(Status::Returned));
     }
 }

@@ -109,6 +109,10 @@ pub fn figures_page() -> Html {
                         { stat(l, "figures-stabilised", Key::StabilisedCount, f.stabilised.to_string(), false) }
                         { stat(l, "figures-escalated", Key::EscalatedOut, f.escalated_out.to_string(), false) }
                         { stat(l, "figures-supervised", Key::SupervisedCount, f.supervised.to_string(), false) }
+                        if f.orders > 0 {
+                            { stat(l, "figures-orders", Key::OrdersCount, f.orders.to_string(), false) }
+                            { stat(l, "figures-returned", Key::ReturnedCount, f.returned.to_string(), false) }
+                        }
                         { stat(l, "figures-resolution-rate", Key::ResolutionRate, f.resolution_rate().to_string(), true) }
                         { stat(l, "figures-completion-rate", Key::CompletionRate, f.completion_rate().to_string(), true) }
                         { stat(l, "figures-on-time-rate", Key::OnTimeRate, f.on_time_rate().to_string(), true) }

@@ -2,8 +2,9 @@
 //! to visit next; everyone sees their unit's overdue and due-soon cases and their own open cases;
 //! centre staff also see the open early-warning alerts (风险预警), new reports to assess and cases
 //! escalated in or assigned down. Cases under supervision (督办) come first, with their level and
-//! new deadline. Each section says how many; a notice leads to cases whose concurrent changes
-//! need settling.
+//! new deadline; then, for centre staff, the 12345 hotline's work orders (工单) waiting to be
+//! signed for or late with their reply. Each section says how many; a notice leads to cases
+//! whose concurrent changes need settling.
 
 use crate::app::{use_lang, use_shell, Route};
 use crate::bridge::{self, CaseRow, Today};
@@ -107,6 +108,7 @@ pub fn today_page() -> Html {
             && d.escalated_out.is_empty()
             && d.alerts.is_empty()
             && d.supervised.is_empty()
+            && d.orders.is_empty()
             && d.conflicts == 0;
         html! {
             <>
@@ -121,6 +123,10 @@ pub fn today_page() -> Html {
                 }
                 if c.supervised > 0 {
                     { section(l, "today-supervised", Key::TodaySupervised, (c.supervised, &d.supervised), now, None) }
+                }
+                if c.orders > 0 {
+                    { section(l, "today-orders", Key::TodayOrders, (c.orders, &d.orders), now,
+                        query(&[("orders", "true")])) }
                 }
                 if !d.me.grids.is_empty() {
                     <section class="card list-section" id="today-households">
