@@ -60,7 +60,7 @@ mod schema;
 mod warnings;
 
 pub use blobs::check_attachment;
-pub use cases::CaseView;
+pub use cases::{CaseView, NewCaseDocs};
 pub use codec::{hex, sha256_hex, unhex};
 pub use documents::COMPACT_AFTER;
 pub use lists::{CaseFilter, DueFilter, ListOrder, OrderFilter};

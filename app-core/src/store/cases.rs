@@ -13,6 +13,7 @@ use crate::rules;
 use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use crate::workflow::Folded;
+use automerge::ActorId;
 use automerge::ChangeHash;
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -26,10 +27,71 @@ pub struct CaseView {
     pub contacts: Option<ContactsDocument>,
 }
 
+/// A new case's documents, not yet stored ([`Store::new_case_docs`]).
+pub struct NewCaseDocs {
+    pub id: CaseId,
+    pub doc: CaseDoc,
+    pub contacts: ContactsDocument,
+}
+
+impl std::fmt::Debug for NewCaseDocs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCaseDocs").field("id", &self.id).finish()
+    }
+}
+
 impl Store {
     /// Reports a new dispute (上报): creates the case and its contacts document, received by the
     /// centre nearest the place. Returns the new case's id.
     pub fn create_case(&mut self, actor: &Actor, new: &NewCase, now_ms: i64) -> Result<CaseId> {
+        let NewCaseDocs {
+            id,
+            mut doc,
+            contacts,
+        } = self.new_case_docs(actor, new, &self.actor_id, now_ms)?;
+        let (summary, party_rows) = self.summarise_parties(&doc)?;
+        let mut contacts_doc = contacts.to_automerge(&self.actor_id)?;
+        self.write(|tx| -> Result<()> {
+            Self::insert_document(
+                tx,
+                &DocKind::Case.key(id.as_str()),
+                DocKind::Case,
+                doc.automerge(),
+                true,
+                now_ms,
+            )?;
+            Self::insert_document(
+                tx,
+                &DocKind::Contacts.key(id.as_str()),
+                DocKind::Contacts,
+                &mut contacts_doc,
+                true,
+                now_ms,
+            )?;
+            Self::write_summary(tx, &summary)?;
+            Self::index_parties(
+                tx,
+                id.as_str(),
+                party_rows,
+                Contacts::Known(Some(&contacts)),
+            )?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// The documents of a new case as `actor` reports it, written under the automerge actor
+    /// `actor_id`, checked as [`Store::create_case`] checks a report, nothing stored: the
+    /// case (its first entry the report, received by the centre nearest the place) and its
+    /// parties' contacts. A server takes a case in for another system (a 12345 work order)
+    /// this way, then checks and stores it as an upload.
+    pub fn new_case_docs(
+        &self,
+        actor: &Actor,
+        new: &NewCase,
+        actor_id: &ActorId,
+        now_ms: i64,
+    ) -> Result<NewCaseDocs> {
         rules::check_actor(&self.directory, actor)?;
         validate_new_case(new, &self.taxonomy)?;
         rules::check_report_place(&self.directory, actor, &new.place_unit)?;
@@ -80,45 +142,17 @@ impl Store {
             });
         }
         let path = self.directory.path(&place.id);
-        let mut doc = CaseDoc::create(
+        let doc = CaseDoc::create(
             id.clone(),
             new,
             parties,
             path,
             centre,
             actor,
-            &self.actor_id,
+            actor_id,
             now_ms,
         )?;
-        let (summary, party_rows) = self.summarise_parties(&doc)?;
-        let mut contacts_doc = contacts.to_automerge(&self.actor_id)?;
-        self.write(|tx| -> Result<()> {
-            Self::insert_document(
-                tx,
-                &DocKind::Case.key(id.as_str()),
-                DocKind::Case,
-                doc.automerge(),
-                true,
-                now_ms,
-            )?;
-            Self::insert_document(
-                tx,
-                &DocKind::Contacts.key(id.as_str()),
-                DocKind::Contacts,
-                &mut contacts_doc,
-                true,
-                now_ms,
-            )?;
-            Self::write_summary(tx, &summary)?;
-            Self::index_parties(
-                tx,
-                id.as_str(),
-                party_rows,
-                Contacts::Known(Some(&contacts)),
-            )?;
-            Ok(())
-        })?;
-        Ok(id)
+        Ok(NewCaseDocs { id, doc, contacts })
     }
 
     /// Records a workflow step on a case, durably, if the rules allow it.

@@ -177,8 +177,8 @@ impl Store {
         // The next key row not yet taken: (case, party, key).
         let mut next_key: Option<(String, String, String)> = key_row(&mut keys)?;
         // The case being read: its id, and its parties (id, name, keys).
-        let mut case: Option<(String, Vec<(String, String, Vec<String>)>)> = None;
-        let mut finish = |case: Option<(String, Vec<(String, String, Vec<String>)>)>,
+        let mut case: Option<CaseParties> = None;
+        let mut finish = |case: Option<CaseParties>,
                           next_key: &mut Option<(String, String, String)>,
                           keys: &mut rusqlite::Rows<'_>|
          -> rusqlite::Result<()> {
@@ -224,6 +224,9 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A case being read by [`Store::keys_of`]: its id, and its parties (id, name, keys).
+type CaseParties = (String, Vec<(String, String, Vec<String>)>);
 
 /// Column `i` of `row` as text, borrowed.
 fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
