@@ -5,6 +5,7 @@ mod app_session;
 mod attachments;
 mod demo;
 mod enrolment;
+mod intake;
 mod orders;
 mod prevention;
 mod reminders;

@@ -192,6 +192,14 @@ pub enum ErrorCode {
     Busy,
     /// Anything else; the server logs the details.
     Internal,
+    /// An intake request without the `Idempotency-Key` header.
+    MissingIdempotencyKey,
+    /// The `Idempotency-Key` was used before with another request body.
+    IdempotencyKeyReused,
+    /// No work order of that number was taken in from this system.
+    UnknownOrder,
+    /// A work order's address (or unit) names no unit the system may dispatch to.
+    Unplaceable,
 }
 
 impl ErrorCode {
@@ -216,6 +224,10 @@ impl ErrorCode {
             ErrorCode::HashMismatch | ErrorCode::BadAttachment => "附件内容有误",
             ErrorCode::Busy => "服务器繁忙",
             ErrorCode::Internal => "服务器出错",
+            ErrorCode::MissingIdempotencyKey => "缺少幂等键",
+            ErrorCode::IdempotencyKeyReused => "幂等键已用于另一工单",
+            ErrorCode::UnknownOrder => "没有此工单",
+            ErrorCode::Unplaceable => "无法确定工单所属地区",
         }
     }
 
@@ -249,21 +261,112 @@ impl ErrorCode {
     /// The HTTP status the server answers with.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::BadJson | ErrorCode::BadEncoding | ErrorCode::CorruptChange => 400,
+            ErrorCode::BadJson
+            | ErrorCode::BadEncoding
+            | ErrorCode::CorruptChange
+            | ErrorCode::MissingIdempotencyKey => 400,
             ErrorCode::Unauthenticated | ErrorCode::Revoked | ErrorCode::BadCode => 401,
             ErrorCode::ForgedActor | ErrorCode::OutOfScope | ErrorCode::WrongAuthor => 403,
-            ErrorCode::UnknownDoc | ErrorCode::UnknownAttachment | ErrorCode::NotUploaded => 404,
+            ErrorCode::UnknownDoc
+            | ErrorCode::UnknownAttachment
+            | ErrorCode::NotUploaded
+            | ErrorCode::UnknownOrder => 404,
             ErrorCode::WorkflowDenied => 409,
             ErrorCode::TooLarge | ErrorCode::TooMany => 413,
             ErrorCode::BadDocument
             | ErrorCode::Version
             | ErrorCode::HashMismatch
-            | ErrorCode::BadAttachment => 422,
+            | ErrorCode::BadAttachment
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::Unplaceable => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Busy => 503,
         }
     }
+}
+
+/// A work order another system (the 12345 hotline platform, police linkage) dispatches to
+/// the centres: the body of `POST /v1/intake/work-orders` (docs/intake.md). Times are UTC
+/// milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeOrder {
+    /// The platform's order number (工单号): with the system's source, unique.
+    pub number: String,
+    /// The line it came in on ("12345"); the system's own if absent.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// 咨询/求助/投诉举报/意见建议, as a code (`consultation`, `help`, `complaint`,
+    /// `suggestion`) or in Chinese.
+    pub kind: String,
+    /// What the call is about, in a line, and what the caller said.
+    pub title: String,
+    pub content: String,
+    /// Where: the address as the caller gave it; `unit`, if the platform knows the unit.
+    pub address: String,
+    #[serde(default)]
+    pub unit: Option<crate::ids::UnitId>,
+    /// The dispute category's code, if the platform maps its own; `other` if absent (the
+    /// centre sets it at assessment).
+    #[serde(default)]
+    pub category: Option<String>,
+    pub caller: IntakeCaller,
+    /// The caller asked for secrecy (保密): the caller's name and phone are not kept.
+    pub confidential: bool,
+    /// Others the call names (the party complained about, say).
+    #[serde(default)]
+    pub parties: Vec<IntakeParty>,
+    pub dispatched_at: i64,
+    /// 签收期限 and 答复期限.
+    pub sign_by: i64,
+    pub reply_by: i64,
+}
+
+/// The caller (来电人) of a work order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeCaller {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Another person a work order names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeParty {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Where a work order stands, as the platform reads it (`POST` and `GET` answers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntakeAnswer {
+    pub number: String,
+    /// The case it became, and the centre that has it.
+    pub case: crate::ids::CaseId,
+    pub centre: crate::ids::UnitId,
+    pub centre_name: String,
+    /// `dispatched` (待签收), `signed` (签收), `handling` (办理中), `replied` (已回复),
+    /// `concluded` (办结) or `returned` (退单), and in Chinese.
+    pub state: crate::workflow::OrderState,
+    pub state_zh: String,
+    #[serde(default)]
+    pub signed_at: Option<i64>,
+    /// The centre's latest reply and when it was given.
+    #[serde(default)]
+    pub reply: Option<String>,
+    #[serde(default)]
+    pub replied_at: Option<i64>,
+    /// Why it was returned as not this centre's, and when.
+    #[serde(default)]
+    pub return_reason: Option<String>,
+    #[serde(default)]
+    pub returned_at: Option<i64>,
+    /// How many times the platform dispatched it (more than once: 重派).
+    pub dispatches: u32,
 }
 
 /// base64 for one binary value.

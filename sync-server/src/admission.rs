@@ -124,6 +124,42 @@ impl FromRequestParts<Arc<AppState>> for Authed {
     }
 }
 
+/// An integrator's credential (another system's: the 12345 platform, police linkage), before
+/// the body is read: the bearer token names a device that is not revoked and is an integrator
+/// ([`crate::db::ServerDb::integrator`]; `out_of_scope` for a person's device), and the
+/// integrators' bucket has a token (`intake_per_second`, larger than a device's: a platform
+/// sends a city's orders).
+#[derive(Debug)]
+pub struct Integrator(pub Device, pub crate::db::IntegratorScope);
+
+impl FromRequestParts<Arc<AppState>> for Integrator {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)?;
+        let st = state.clone();
+        let (device, scope) = blocking(move || {
+            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            fresh_directory(&mut db, &st.directory_seen)?;
+            let device = db.authenticate(&token)?;
+            let scope = crate::intake::integrator_of(&db, &device)?;
+            Ok((device, scope))
+        })
+        .await?;
+        state.integrators.take(device.id.as_str()).map_err(|wait| {
+            ApiError::new(
+                ErrorCode::RateLimited,
+                "this system is sending orders faster than the server takes them; wait and retry with the same Idempotency-Key",
+            )
+            .retry_after(wait)
+        })?;
+        Ok(Integrator(device, scope))
+    }
+}
+
 /// A device's turn to sync: one sync request per device at a time. An honest client never
 /// sends two at once (it waits for each answer); a device that does could otherwise keep both
 /// cores checking its uploads. Runs after [`Authed`], before the body is read.

@@ -50,6 +50,9 @@ pub struct Limits {
     pub enrol_burst: f64,
     pub enrol_all_per_minute: f64,
     pub enrol_all_burst: f64,
+    /// Work orders per integrator per second, and the burst (docs/intake.md).
+    pub intake_per_second: f64,
+    pub intake_burst: f64,
     pub max_upload_docs: usize,
     pub max_upload_changes: usize,
     pub max_answer_docs: usize,
@@ -71,6 +74,8 @@ impl Default for Limits {
             enrol_burst: h.enrol_burst,
             enrol_all_per_minute: h.enrol_all_per_minute,
             enrol_all_burst: h.enrol_all_burst,
+            intake_per_second: h.intake_per_second,
+            intake_burst: h.intake_burst,
             max_upload_docs: s.max_upload_docs,
             max_upload_changes: s.max_upload_changes,
             max_answer_docs: s.max_answer_docs,
@@ -92,6 +97,8 @@ impl Limits {
             enrol_burst: self.enrol_burst,
             enrol_all_per_minute: self.enrol_all_per_minute,
             enrol_all_burst: self.enrol_all_burst,
+            intake_per_second: self.intake_per_second,
+            intake_burst: self.intake_burst,
         }
     }
 

@@ -35,7 +35,7 @@ use std::path::Path;
 /// one.
 pub const LAYER: Layer = Layer {
     name: "sync-server",
-    steps: &[V1],
+    steps: &[V1, V2],
 };
 
 /// The tables as the server created them on every open before they were versioned: `IF NOT
@@ -83,6 +83,35 @@ CREATE TABLE IF NOT EXISTS doc_scope (
 CREATE INDEX IF NOT EXISTS doc_scope_by_key ON doc_scope(key);
 ";
 
+/// Intake from other systems (docs/intake.md): an integrator is a device credential whose
+/// person holds the intake role, with the units it may dispatch to and the source its orders
+/// come from; the orders taken in, unique by source and number; and each request's answer
+/// under its idempotency key.
+const V2: &str = "
+CREATE TABLE integrators (
+    device TEXT PRIMARY KEY REFERENCES devices(id),
+    units TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE intake_orders (
+    source TEXT NOT NULL,
+    number TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    person TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (source, number)
+) WITHOUT ROWID;
+CREATE TABLE intake_requests (
+    device TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (device, key)
+) WITHOUT ROWID;
+";
+
 /// The credential of a child server (a lower tier's server forwarding its escalations) is
 /// held by the principal `server:<unit>`, where `unit` is the unit the child serves.
 pub const SERVER_PREFIX: &str = "server:";
@@ -117,6 +146,26 @@ pub struct DeviceRow {
     pub id: String,
     pub person: String,
     pub name: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+}
+
+/// What an integrator credential may do ([`ServerDb::integrator`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntegratorScope {
+    pub units: Vec<app_core::ids::UnitId>,
+    pub source: app_core::model::Source,
+}
+
+/// A row of the integrator list.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IntegratorRow {
+    pub device: String,
+    pub person: String,
+    /// The units, comma-separated, and the source's code.
+    pub units: String,
+    pub source: String,
     pub enrolled_at: i64,
     pub revoked_at: Option<i64>,
     pub last_seen_at: Option<i64>,
@@ -362,6 +411,115 @@ impl ServerDb {
                 params![device.as_str(), now_ms],
             )
         });
+    }
+
+    // ----- integrators (intake from other systems) -----
+
+    /// Issues an integrator credential (docs/intake.md): a device of `person`, who must hold the
+    /// intake role, that may dispatch work orders from `source` to the places within `units`
+    /// (each within the person's own unit). The server writes its orders under an automerge
+    /// actor registered to this device, so that they are checked and attributed like any
+    /// device's upload. Returns the device and its bearer token (shown once).
+    pub fn add_integrator(
+        &mut self,
+        person: &PersonId,
+        units: &[app_core::ids::UnitId],
+        source: app_core::model::Source,
+        now_ms: i64,
+    ) -> Result<(DeviceId, String)> {
+        let directory = self.store.directory();
+        let p = directory
+            .person(person)
+            .ok_or_else(|| Error::UnknownPerson(person.clone()))?;
+        if !p.roles.contains(&app_core::org::Role::Intake) {
+            return Err(Error::BadArgument(format!(
+                "{person} does not hold the intake role (系统对接); import them with the role `intake` first"
+            )));
+        }
+        if !source.is_intake() {
+            return Err(Error::BadArgument(format!(
+                "source `{}` is not another system's; use hotline_12345 or police",
+                source.code()
+            )));
+        }
+        if units.is_empty() {
+            return Err(Error::BadArgument(
+                "name the units the system may dispatch to (--units)".to_owned(),
+            ));
+        }
+        for u in units {
+            if directory.unit(u).is_none() {
+                return Err(Error::UnknownUnit(u.clone()));
+            }
+            if !directory.is_within(u, &p.unit) {
+                return Err(Error::BadArgument(format!(
+                    "unit {u} is outside {person}'s unit {}; an integrator dispatches only within its own",
+                    p.unit
+                )));
+            }
+        }
+        let name = format!("系统对接 {}", p.name);
+        let device = DeviceId::new(format!("dev-{}", random_hex(8)));
+        let token = format!("{}.{}", device, random_hex(32));
+        let token_hash = self.key.hash(&token);
+        let actor = random_hex(16);
+        let units: Vec<&str> = units.iter().map(|u| u.as_str()).collect();
+        self.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO devices(id, person, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device.as_str(), person.as_str(), name, token_hash, now_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO device_actors(actor, device) VALUES (?1, ?2)",
+                params![actor, device.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO integrators(device, units, source) VALUES (?1, ?2, ?3)",
+                params![device.as_str(), units.join(","), source.code()],
+            )
+        })?;
+        Ok((device, token))
+    }
+
+    /// What an integrator credential may do: the units it dispatches to and its orders'
+    /// source; `None` for any other device.
+    pub fn integrator(&self, device: &DeviceId) -> Result<Option<IntegratorScope>> {
+        let row: Option<(String, String)> = self.store.read(|c| {
+            c.prepare_cached("SELECT units, source FROM integrators WHERE device = ?1")?
+                .query_row([device.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })?;
+        Ok(row.map(|(units, source)| IntegratorScope {
+            units: units
+                .split(',')
+                .filter(|u| !u.is_empty())
+                .map(app_core::ids::UnitId::new)
+                .collect(),
+            source: app_core::model::Source::from_code(&source)
+                .unwrap_or(app_core::model::Source::Other),
+        }))
+    }
+
+    /// The integrator credentials, oldest first.
+    pub fn integrators(&self) -> Result<Vec<IntegratorRow>> {
+        Ok(self.store.read(|c| {
+            c.prepare(
+                "SELECT d.id, d.person, i.units, i.source, d.enrolled_at, d.revoked_at, d.last_seen_at
+                 FROM integrators i JOIN devices d ON d.id = i.device ORDER BY d.enrolled_at, d.id",
+            )?
+            .query_map([], |r| {
+                Ok(IntegratorRow {
+                    device: r.get(0)?,
+                    person: r.get(1)?,
+                    units: r.get(2)?,
+                    source: r.get(3)?,
+                    enrolled_at: r.get(4)?,
+                    revoked_at: r.get(5)?,
+                    last_seen_at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?)
     }
 
     // ----- the log -----

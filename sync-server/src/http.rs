@@ -9,7 +9,8 @@
 //! the blocking pool, so slow disks never stall the async workers that parse and answer.
 
 use crate::admission::{
-    Authed, BodySlot, Buckets, CaseAttachment, EnrolGate, SyncTurn, UploadType, ENROL_BODY_BYTES,
+    Authed, BodySlot, Buckets, CaseAttachment, EnrolGate, Integrator, SyncTurn, UploadType,
+    ENROL_BODY_BYTES,
 };
 use crate::db::{Device, ServerDb};
 use crate::error::{ApiError, Error};
@@ -49,6 +50,9 @@ pub struct HttpLimits {
     /// `enrol_all_burst`.
     pub enrol_all_per_minute: f64,
     pub enrol_all_burst: f64,
+    /// Intake requests per integrator per second, sustained; bursts up to `intake_burst`.
+    pub intake_per_second: f64,
+    pub intake_burst: f64,
 }
 
 impl Default for HttpLimits {
@@ -63,6 +67,8 @@ impl Default for HttpLimits {
             enrol_burst: 20.0,
             enrol_all_per_minute: 60.0,
             enrol_all_burst: 100.0,
+            intake_per_second: 500.0,
+            intake_burst: 1000.0,
         }
     }
 }
@@ -73,8 +79,11 @@ pub struct AppState {
     pub db: Mutex<ServerDb>,
     pub sync_limits: SyncLimits,
     pub http_limits: HttpLimits,
-    /// Requests per device.
+    /// Requests per device, and per integrator.
     pub devices: Buckets,
+    pub integrators: Buckets,
+    /// Intake from other systems: one order at a time.
+    pub intake: crate::intake::Intake,
     /// Enrolment attempts per client address, and from everyone.
     pub enrol_by_client: Buckets,
     pub enrol_all: Buckets,
@@ -118,6 +127,8 @@ impl AppState {
             db: Mutex::new(db),
             sync_limits,
             devices: Buckets::new(http_limits.rate_per_second, http_limits.burst),
+            integrators: Buckets::new(http_limits.intake_per_second, http_limits.intake_burst),
+            intake: Default::default(),
             enrol_by_client: Buckets::new(
                 http_limits.enrol_per_minute / 60.0,
                 http_limits.enrol_burst,
@@ -157,11 +168,92 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES as usize)),
         )
         .route("/v1/figures", get(figures_handler))
+        .route(
+            "/v1/intake/work-orders",
+            post(intake_handler).layer(DefaultBodyLimit::max(INTAKE_BODY_BYTES)),
+        )
+        .route("/v1/intake/work-orders/{number}", get(intake_state_handler))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The largest work order (its content is a call's notes).
+pub const INTAKE_BODY_BYTES: usize = 256 << 10;
+
+/// `POST /v1/intake/work-orders`: a work order from another system ([`crate::intake`]).
+async fn intake_handler(
+    State(state): State<Arc<AppState>>,
+    Integrator(device, _): Integrator,
+    _slot: BodySlot,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Error> {
+    let key =
+        crate::intake::check_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
+    let body = body.map_err(|e| {
+        ApiError::new(
+            ErrorCode::TooLarge,
+            format!("the work order is not readable or larger than {INTAKE_BODY_BYTES} bytes: {e}"),
+        )
+    })?;
+    let wake = state.forward_wake.clone();
+    let st = state.clone();
+    // One order at a time: ten retries sent at once find the first one's answer.
+    let _turn = state.intake.turn.lock().await;
+    let answer = blocking(move || {
+        let now = (st.clock)();
+        {
+            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            fresh_directory(&mut db, &st.directory_seen)?;
+        }
+        crate::intake::dispatch(&st.db, &device, &key, &body, &st.sync_limits, now).inspect_err(
+            |e| {
+                tracing::warn!(
+                    device = %device.id,
+                    code = ?e.code,
+                    "work order refused: {}",
+                    escape(&e.message)
+                )
+            },
+        )
+    })
+    .await?;
+    if !answer.replayed {
+        if let Some(wake) = &wake {
+            wake.notify_one();
+        }
+    }
+    let mut resp = (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        answer.body,
+    )
+        .into_response();
+    if answer.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+/// `GET /v1/intake/work-orders/{number}`: where an order of this system's stands.
+async fn intake_state_handler(
+    State(state): State<Arc<AppState>>,
+    Integrator(device, _): Integrator,
+    Path(number): Path<String>,
+) -> Result<Response, Error> {
+    let answer = blocking(move || {
+        let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        crate::intake::state(&db, &device, &number)
+    })
+    .await?;
+    Ok(Json(answer).into_response())
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {

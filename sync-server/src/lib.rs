@@ -13,6 +13,7 @@ pub mod enrolment;
 pub mod error;
 pub mod forward;
 pub mod http;
+pub mod intake;
 pub mod read;
 pub mod scope;
 pub mod server;

@@ -95,6 +95,21 @@ enum Command {
     },
     /// List enrolled devices.
     Devices,
+    /// Issue a credential for another system (the 12345 platform, police linkage) to dispatch
+    /// work orders (docs/intake.md). The person must hold the role `intake`. Prints the bearer
+    /// token once; revoke it with `revoke --device`.
+    IntegratorAdd {
+        #[arg(long)]
+        person: String,
+        /// The units it may dispatch to, comma-separated (within the person's unit).
+        #[arg(long, value_delimiter = ',')]
+        units: Vec<String>,
+        /// Where its orders come from: hotline_12345 or police.
+        #[arg(long, default_value = "hotline_12345")]
+        source: String,
+    },
+    /// List the integrator credentials.
+    Integrators,
     /// Print a unit's figures (the ledger) for the last --days days.
     Figures {
         #[arg(long)]
@@ -225,6 +240,49 @@ fn main() -> anyhow::Result<()> {
                     escape(&d.person),
                     escape(&d.name),
                     if d.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        Command::IntegratorAdd {
+            person,
+            units,
+            source,
+        } => {
+            let source = app_core::model::Source::from_code(&source)
+                .filter(|s| s.is_intake())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--source must be hotline_12345 or police; got {source}")
+                })?;
+            let units: Vec<UnitId> = units
+                .iter()
+                .map(|u| u.trim())
+                .filter(|u| !u.is_empty())
+                .map(UnitId::new)
+                .collect();
+            let mut db = sync_server::open(&config)?;
+            let (device, token) = db.add_integrator(
+                &PersonId::new(person.clone()),
+                &units,
+                source,
+                http::now_ms(),
+            )?;
+            println!("integrator {device} for {person}; its bearer token (shown once):");
+            println!("{token}");
+        }
+        Command::Integrators => {
+            use sync_server::terminal::escape;
+            for i in sync_server::open(&config)?.integrators()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    escape(&i.device),
+                    escape(&i.person),
+                    escape(&i.source),
+                    escape(&i.units),
+                    if i.revoked_at.is_some() {
                         "revoked"
                     } else {
                         "active"

@@ -29,7 +29,7 @@ use app_core::protocol::{DocUpdate, ErrorCode, SyncRequest, SyncResponse};
 use app_core::store::{decode_changes, prepare_detached, Received};
 use automerge::ChangeHash;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How much one request may carry and one answer may hold.
 #[derive(Clone, Debug)]
@@ -112,17 +112,37 @@ pub fn sync(
     // Cases first, so that a contacts document can be checked against its case's scope.
     let mut order: Vec<(String, Vec<Vec<u8>>)> = grouped.into_iter().collect();
     order.sort_by_key(|(k, _)| !k.starts_with("case:"));
+    let (mut db, stored) = store_upload(shared, device, &order, limits, now_ms, |_| Ok(()))?;
+    let principals = scope::device_principals(db.store.directory(), device);
+    let mut resp = answer(&db, device, &principals, req.cursor, req.max_docs, limits)?;
+    resp.stored = stored;
+    resp.directory = db.store.directory_version().map_err(ApiError::internal)?;
+    db.touch(&device.id, now_ms);
+    Ok(resp)
+}
+
+/// Checks `order` (per document key, its changes) as `device`'s upload and stores it, with
+/// `extra`'s writes in the same transaction; returns the database, still locked, and how many
+/// changes were new. Optimistic: the upload is checked unlocked and committed if nothing it
+/// touches moved meanwhile (else checked again, up to `max_attempts`). No request checks while
+/// it holds the lock, so one device's upload cannot stall the others.
+pub(crate) fn store_upload<'a>(
+    shared: &'a Mutex<ServerDb>,
+    device: &Device,
+    order: &[(String, Vec<Vec<u8>>)],
+    limits: &SyncLimits,
+    now_ms: i64,
+    mut extra: impl FnMut(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+) -> Result<(MutexGuard<'a, ServerDb>, u32), ApiError> {
     let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
-    // Optimistic: check unlocked, commit if nothing moved meanwhile. No request checks while it
-    // holds the lock, so one device's upload cannot stall the others.
     let mut attempts = 0;
-    let (mut db, stored) = loop {
-        let snapshot = read_snapshot(&lock(), device, &order)?;
-        let checked = check_upload(device, &snapshot, &order, limits, now_ms)?;
+    loop {
+        let snapshot = read_snapshot(&lock(), device, order)?;
+        let checked = check_upload(device, &snapshot, order, limits, now_ms)?;
         let mut db = lock();
         if unchanged(&db, &snapshot)? {
-            let stored = commit_upload(&mut db, device, checked, now_ms)?;
-            break (db, stored);
+            let stored = commit_upload(&mut db, device, checked, now_ms, &mut extra)?;
+            return Ok((db, stored));
         }
         drop(db);
         attempts += 1;
@@ -132,13 +152,7 @@ pub fn sync(
                 "these cases kept changing while the upload was checked; nothing was stored; try again shortly",
             ));
         }
-    };
-    let principals = scope::device_principals(db.store.directory(), device);
-    let mut resp = answer(&db, device, &principals, req.cursor, req.max_docs, limits)?;
-    resp.stored = stored;
-    resp.directory = db.store.directory_version().map_err(ApiError::internal)?;
-    db.touch(&device.id, now_ms);
-    Ok(resp)
+    }
 }
 
 /// The household and number of a volume of visits, for a document of that kind.
@@ -447,8 +461,10 @@ fn commit_upload(
     device: &Device,
     mut checked: Checked,
     now_ms: i64,
+    extra: &mut impl FnMut(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
 ) -> Result<u32, ApiError> {
     if checked.received.is_empty() {
+        db.store.write(|tx| extra(tx))?;
         return Ok(checked.stored);
     }
     let mut logged = Vec::new();
@@ -479,7 +495,7 @@ fn commit_upload(
             scope: keys.clone(),
         });
     }
-    db.commit(checked.received, logged, now_ms)
+    db.commit_with(checked.received, logged, now_ms, extra)
         .map_err(|e| ApiError::from_core(e, "upload"))?;
     Ok(checked.stored)
 }

@@ -1,0 +1,533 @@
+//! Intake from other systems (docs/intake.md): the 12345 hotline platform or police linkage
+//! dispatches a work order (工单) with `POST /v1/intake/work-orders`, and polls where it stands
+//! with `GET /v1/intake/work-orders/{number}`.
+//!
+//! An integrator is a device credential ([`ServerDb::add_integrator`]) whose person holds the
+//! intake role, scoped to some units and one source. The server writes the order as that
+//! device would: the case's documents (its report, by the integrator's person, then the
+//! dispatch, 派单) under the automerge actor registered to the credential, checked and stored
+//! by the same path as a device's upload ([`crate::sync::store_upload`]): the guard, the log,
+//! the scope, forwarding. A re-dispatched order (the same source and number, 重派) adds a
+//! dispatch to its case instead of creating another.
+//!
+//! Idempotent after the IETF `Idempotency-Key` draft: the request's key, with the credential,
+//! names one answer, stored in the transaction that stores the order. The same key and body
+//! again get that answer (with `Idempotent-Replayed: true`); the same key with another body
+//! gets 422 `idempotency_key_reused`; no key, 400 `missing_idempotency_key`. Requests of one
+//! server are taken one at a time ([`Intake::turn`]), so that ten retries sent at once store
+//! one case and nine replays; device syncs are not held up by it.
+
+use crate::db::{Device, IntegratorScope, ServerDb};
+use crate::error::ApiError;
+use crate::sync::{store_upload, SyncLimits};
+use app_core::document::{CaseDoc, DocKind};
+use app_core::ids::{CaseId, PersonId, UnitId};
+use app_core::model::{Action, Actor, NewCase, NewParty, OrderKind, PartyRole, WorkOrder};
+use app_core::org::{Directory, Role};
+use app_core::protocol::{ErrorCode, IntakeAnswer, IntakeOrder};
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::sync::Mutex;
+
+/// The longest `Idempotency-Key` taken.
+pub const MAX_KEY_CHARS: usize = 255;
+
+/// What the caller is named in a case when they asked for secrecy (保密): nothing of theirs.
+pub const CONFIDENTIAL_CALLER: &str = "来电人（保密）";
+
+/// The intake's shared state: one request at a time.
+#[derive(Debug, Default)]
+pub struct Intake {
+    pub turn: tokio::sync::Mutex<()>,
+}
+
+/// An answer to send: its status and body (as stored for replays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub replayed: bool,
+}
+
+/// Checks the `Idempotency-Key` header's value: present, 1 to 255 visible ASCII characters.
+pub fn check_key(key: Option<&str>) -> Result<String, ApiError> {
+    let key = key.map(str::trim).unwrap_or_default();
+    if key.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::MissingIdempotencyKey,
+            "send the order with an Idempotency-Key header (a UUID, say), the same for each retry of this request",
+        ));
+    }
+    if key.chars().count() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            ErrorCode::BadJson,
+            format!("the Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"),
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// The integrator a device credential is, or `out_of_scope`.
+pub fn integrator_of(db: &ServerDb, device: &Device) -> Result<IntegratorScope, ApiError> {
+    db.integrator(&device.id)
+        .map_err(|e| e.refusal())?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::OutOfScope,
+                "this credential is a device's, not another system's; intake needs an integrator credential (sync-server integrator add)",
+            )
+        })
+}
+
+/// Takes in one work order: the answer, stored under (device, key) with the order.
+pub fn dispatch(
+    shared: &Mutex<ServerDb>,
+    device: &Device,
+    key: &str,
+    body: &[u8],
+    limits: &SyncLimits,
+    now_ms: i64,
+) -> Result<Answer, ApiError> {
+    let order: IntakeOrder = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("the body is not a work order: {e}"),
+        )
+    })?;
+    // The fingerprint of what was asked, whatever the spacing or the order of the fields.
+    let fingerprint = {
+        let canonical = serde_json::to_vec(&order).map_err(ApiError::internal)?;
+        app_core::store::hex(&Sha256::digest(&canonical))
+    };
+    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    let (scope, stored, existing) = {
+        let db = lock();
+        let scope = integrator_of(&db, device)?;
+        let stored = stored_answer(&db, device, key)?;
+        let existing = order_case(&db, &scope, &order.number)?;
+        (scope, stored, existing)
+    };
+    if let Some((print, status, body)) = stored {
+        if print != fingerprint {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                format!(
+                    "the Idempotency-Key {key} was used for another request; use a new key for a new request"
+                ),
+            ));
+        }
+        return Ok(Answer {
+            status,
+            body,
+            replayed: true,
+        });
+    }
+    let (uploads, case, created, answer) = {
+        let db = lock();
+        let actor = integrator_actor(db.store.directory(), &device.person)?;
+        let actor_id = device_actor(device)?;
+        let work = work_order(&order, scope.source)?;
+        match &existing {
+            None => {
+                let place = place(db.store.directory(), &scope.units, &order)?;
+                let new = new_case(&order, scope.source, place)?;
+                let mut docs = db
+                    .store
+                    .new_case_docs(&actor, &new, &actor_id, now_ms)
+                    .map_err(|e| refused(e, "order"))?;
+                let mut document = docs.doc.read().map_err(ApiError::internal)?;
+                let folded = app_core::workflow::fold(&document.timeline);
+                app_core::rules::check_action(
+                    db.store.directory(),
+                    folded.state.as_ref(),
+                    &actor,
+                    &Action::DispatchOrder {
+                        order: work.clone(),
+                    },
+                    now_ms,
+                )
+                .map_err(|e| refused(e, "order"))?;
+                docs.doc
+                    .append(
+                        &mut document.timeline,
+                        &folded,
+                        &actor,
+                        Action::DispatchOrder { order: work },
+                        now_ms,
+                    )
+                    .map_err(|e| refused(e, "order"))?;
+                let mut contacts = docs
+                    .contacts
+                    .to_automerge(&actor_id)
+                    .map_err(ApiError::internal)?;
+                let id = docs.id.clone();
+                let answer = answer_from(db.store.directory(), &document, &order.number)?;
+                let uploads = vec![
+                    (
+                        DocKind::Case.key(id.as_str()),
+                        changes(docs.doc.automerge(), &[]),
+                    ),
+                    (
+                        DocKind::Contacts.key(id.as_str()),
+                        changes(&mut contacts, &[]),
+                    ),
+                ];
+                (uploads, id, true, answer)
+            }
+            Some(id) => {
+                let bytes = db
+                    .store
+                    .document_bytes(DocKind::Case, id.as_str())
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::internal(format!("case {id} of an order is gone")))?;
+                let mut doc =
+                    CaseDoc::load(id.clone(), &bytes, &actor_id).map_err(ApiError::internal)?;
+                let before = doc.automerge().get_heads();
+                let mut document = doc.read().map_err(ApiError::internal)?;
+                let folded = app_core::workflow::fold(&document.timeline);
+                let action = Action::DispatchOrder { order: work };
+                app_core::rules::check_action(
+                    db.store.directory(),
+                    folded.state.as_ref(),
+                    &actor,
+                    &action,
+                    now_ms,
+                )
+                .map_err(|e| refused(e, "order"))?;
+                doc.append(&mut document.timeline, &folded, &actor, action, now_ms)
+                    .map_err(|e| refused(e, "order"))?;
+                let answer = answer_from(db.store.directory(), &document, &order.number)?;
+                let uploads = vec![(
+                    DocKind::Case.key(id.as_str()),
+                    changes(doc.automerge(), &before),
+                )];
+                (uploads, id.clone(), false, answer)
+            }
+        }
+    };
+    let status = if created { 201 } else { 200 };
+    let body = serde_json::to_string(&answer).map_err(ApiError::internal)?;
+    let (person, source, number) = (device.person.clone(), scope.source.code(), &answer.number);
+    // The order, its number and the key's answer in one transaction: a retry after a crash
+    // finds all or nothing.
+    let (db, _) = store_upload(shared, device, &uploads, limits, now_ms, |tx| {
+        if created {
+            tx.execute(
+                "INSERT INTO intake_orders(source, number, case_id, person, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![source, number, case.as_str(), person.as_str(), now_ms],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO intake_requests(device, key, fingerprint, status, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![device.id.as_str(), key, fingerprint, status, body, now_ms],
+        )?;
+        Ok(())
+    })?;
+    drop(db);
+    Ok(Answer {
+        status,
+        body,
+        replayed: false,
+    })
+}
+
+/// Where an order of this integrator's person stands (`GET`).
+pub fn state(db: &ServerDb, device: &Device, number: &str) -> Result<IntakeAnswer, ApiError> {
+    let scope = integrator_of(db, device)?;
+    let row: Option<(String, String)> = db.store.read(|c| {
+        c.prepare_cached(
+            "SELECT case_id, person FROM intake_orders WHERE source = ?1 AND number = ?2",
+        )?
+        .query_row(params![scope.source.code(), number], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+    })?;
+    match row {
+        Some((case, person)) if person == device.person.as_str() => {
+            answer_of(db, &CaseId::new(case), number)
+        }
+        // Another system's order is as unknown as one never sent.
+        _ => Err(ApiError::new(
+            ErrorCode::UnknownOrder,
+            format!("no work order {number} was dispatched here by this system"),
+        )),
+    }
+}
+
+/// The order's state from its case's summary.
+fn answer_of(db: &ServerDb, case: &CaseId, number: &str) -> Result<IntakeAnswer, ApiError> {
+    let summary = db.store.summary(case).map_err(ApiError::internal)?;
+    answer_of_summary(db.store.directory(), &summary, number)
+}
+
+/// The order's state in a case document just written (not yet stored).
+fn answer_from(
+    directory: &Directory,
+    document: &app_core::model::CaseDocument,
+    number: &str,
+) -> Result<IntakeAnswer, ApiError> {
+    let folded = app_core::workflow::fold(&document.timeline);
+    let summary = app_core::summary::CaseSummary::compute(document, &folded, directory);
+    answer_of_summary(directory, &summary, number)
+}
+
+fn answer_of_summary(
+    directory: &Directory,
+    summary: &app_core::summary::CaseSummary,
+    number: &str,
+) -> Result<IntakeAnswer, ApiError> {
+    let case = &summary.id;
+    let order = summary
+        .order
+        .as_ref()
+        .ok_or_else(|| ApiError::internal(format!("case {case} holds no work order")))?;
+    let centre_name = directory
+        .unit(&summary.responsible_unit)
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| summary.responsible_unit.to_string());
+    Ok(IntakeAnswer {
+        number: number.to_owned(),
+        case: case.clone(),
+        centre: summary.responsible_unit.clone(),
+        centre_name,
+        state: order.state,
+        state_zh: order.state.zh().to_owned(),
+        signed_at: order.signed_at,
+        reply: order.reply.clone(),
+        replied_at: order.replied_at,
+        return_reason: order.return_reason.clone(),
+        returned_at: order.returned_at,
+        dispatches: order.dispatches,
+    })
+}
+
+/// The answer stored under the device's key: (fingerprint, status, body).
+fn stored_answer(
+    db: &ServerDb,
+    device: &Device,
+    key: &str,
+) -> Result<Option<(String, u16, String)>, ApiError> {
+    Ok(db.store.read(|c| {
+        c.prepare_cached(
+            "SELECT fingerprint, status, body FROM intake_requests WHERE device = ?1 AND key = ?2",
+        )?
+        .query_row(params![device.id.as_str(), key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+    })?)
+}
+
+/// The case an order of this source already became, if any.
+fn order_case(
+    db: &ServerDb,
+    scope: &IntegratorScope,
+    number: &str,
+) -> Result<Option<CaseId>, ApiError> {
+    Ok(db
+        .store
+        .read(|c| {
+            c.prepare_cached("SELECT case_id FROM intake_orders WHERE source = ?1 AND number = ?2")?
+                .query_row(params![scope.source.code(), number], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()
+        })?
+        .map(CaseId::new))
+}
+
+/// The integrator's person acting in their intake role.
+fn integrator_actor(directory: &Directory, person: &PersonId) -> Result<Actor, ApiError> {
+    let p = directory
+        .person(person)
+        .filter(|p| p.roles.contains(&Role::Intake))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::WrongAuthor,
+                format!("{person} no longer holds the intake role in the directory"),
+            )
+        })?;
+    Ok(Actor {
+        person: p.id.clone(),
+        name: p.name.clone(),
+        role: Role::Intake,
+        unit: p.unit.clone(),
+    })
+}
+
+/// The automerge actor registered to the credential.
+fn device_actor(device: &Device) -> Result<automerge::ActorId, ApiError> {
+    let hex = device
+        .actors
+        .iter()
+        .next()
+        .ok_or_else(|| ApiError::internal(format!("integrator {} has no actor", device.id)))?;
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(automerge::ActorId::from(bytes))
+}
+
+/// The order's fields as the case records them.
+fn work_order(order: &IntakeOrder, source: app_core::model::Source) -> Result<WorkOrder, ApiError> {
+    let kind = OrderKind::from_code(order.kind.trim())
+        .or_else(|| OrderKind::ALL.into_iter().find(|k| k.zh() == order.kind.trim()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadJson,
+                format!(
+                    "kind `{}` is not one of consultation, help, complaint, suggestion (咨询, 求助, 投诉举报, 意见建议)",
+                    order.kind
+                ),
+            )
+        })?;
+    let channel = order
+        .channel
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| match source {
+            app_core::model::Source::Police => "110".to_owned(),
+            _ => "12345".to_owned(),
+        });
+    Ok(WorkOrder {
+        number: order.number.trim().to_owned(),
+        channel,
+        kind,
+        confidential: order.confidential,
+        dispatched_at: order.dispatched_at,
+        sign_by: order.sign_by,
+        reply_by: order.reply_by,
+    })
+}
+
+/// The report the order becomes: the caller an applicant unless they asked for secrecy (then
+/// named only as a confidential caller, with nothing of theirs), the others it names as
+/// respondents.
+fn new_case(
+    order: &IntakeOrder,
+    source: app_core::model::Source,
+    place: UnitId,
+) -> Result<NewCase, ApiError> {
+    let mut parties = Vec::new();
+    if order.confidential {
+        parties.push(NewParty {
+            name: CONFIDENTIAL_CALLER.to_owned(),
+            role: PartyRole::Applicant,
+            phone: None,
+            id_number: None,
+        });
+    } else {
+        parties.push(NewParty {
+            name: order.caller.name.trim().to_owned(),
+            role: PartyRole::Applicant,
+            phone: order.caller.phone.clone().filter(|p| !p.trim().is_empty()),
+            id_number: None,
+        });
+    }
+    for p in &order.parties {
+        parties.push(NewParty {
+            name: p.name.trim().to_owned(),
+            role: PartyRole::Respondent,
+            phone: p.phone.clone().filter(|p| !p.trim().is_empty()),
+            id_number: None,
+        });
+    }
+    Ok(NewCase {
+        title: order.title.trim().to_owned(),
+        category: order
+            .category
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| "other".to_owned()),
+        narrative: order.content.trim().to_owned(),
+        place_unit: place,
+        address: order.address.trim().to_owned(),
+        gps: None,
+        parties,
+        source,
+    })
+}
+
+/// Where the order happened: the unit it names, if within the integrator's units; else the
+/// deepest unit within them whose name the address holds (the one deepest, or the order
+/// cannot be placed).
+pub fn place(
+    directory: &Directory,
+    units: &[UnitId],
+    order: &IntakeOrder,
+) -> Result<UnitId, ApiError> {
+    let within = |u: &UnitId| units.iter().any(|s| directory.is_within(u, s));
+    if let Some(u) = &order.unit {
+        if directory.unit(u).is_none() {
+            return Err(ApiError::new(
+                ErrorCode::Unplaceable,
+                format!("unit {u} is not known here"),
+            ));
+        }
+        if !within(u) {
+            return Err(ApiError::new(
+                ErrorCode::OutOfScope,
+                format!(
+                    "unit {u} is outside the units this system dispatches to ({})",
+                    names(units)
+                ),
+            ));
+        }
+        return Ok(u.clone());
+    }
+    let address = order.address.as_str();
+    let mut found: Vec<(usize, &app_core::org::Unit)> = directory
+        .units()
+        .filter(|u| !u.name.is_empty() && address.contains(u.name.as_str()) && within(&u.id))
+        .map(|u| (directory.path(&u.id).len(), u))
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    match found.as_slice() {
+        [] => Err(ApiError::new(
+            ErrorCode::Unplaceable,
+            format!(
+                "the address `{address}` names no place within {}; send the unit",
+                names(units)
+            ),
+        )),
+        [(depth, first), (other_depth, second), ..] if depth == other_depth => Err(ApiError::new(
+            ErrorCode::Unplaceable,
+            format!(
+                "the address `{address}` names both {} ({}) and {} ({}); send the unit",
+                first.name, first.id, second.name, second.id
+            ),
+        )),
+        [(_, u), ..] => Ok(u.id.clone()),
+    }
+}
+
+fn names(units: &[UnitId]) -> String {
+    units
+        .iter()
+        .map(UnitId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A core refusal of the order's content: the problem named, as a bad request.
+fn refused(e: app_core::Error, doc: &str) -> ApiError {
+    use app_core::Error as E;
+    match e {
+        E::Invalid { .. } | E::UnknownCategory(_) | E::UnknownUnit(_) => {
+            ApiError::new(ErrorCode::BadJson, e.to_string())
+        }
+        other => ApiError::from_core(other, doc),
+    }
+}
+
+/// The document's changes since `heads`, encoded as a device uploads them.
+fn changes(doc: &mut automerge::AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<Vec<u8>> {
+    doc.get_changes(heads)
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
