@@ -7,6 +7,7 @@ use super::parties::{Contacts, PartyRow};
 use super::Store;
 use crate::document::{CaseDoc, CaseEdit, ContactsDocument, DocKind, PartyContact};
 use crate::error::{Error, Result};
+use crate::identity::{Phone, ResidentId};
 use crate::ids::{CaseId, EntryId, PartyId};
 use crate::model::{Action, Actor, CaseDocument, NewCase, Party};
 use crate::rules;
@@ -128,11 +129,23 @@ impl Store {
         };
         for p in &new.parties {
             let pid = PartyId::generate();
+            // Kept in their canonical forms (checked above): a phone as its digits, an ID
+            // number in 18 characters (a 15-digit one upgraded), so that every reader agrees.
+            fn written(v: &Option<String>) -> Option<&str> {
+                v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+            }
             contacts.parties.insert(
                 pid.to_string(),
                 PartyContact {
-                    phone: p.phone.clone(),
-                    id_number: p.id_number.clone(),
+                    // (A number with an extension is kept as written: its digits would lose it.)
+                    phone: written(&p.phone).map(|t| match Phone::parse(t) {
+                        Ok(n) if n.extension().is_none() => n.as_str().to_owned(),
+                        _ => t.to_owned(),
+                    }),
+                    id_number: written(&p.id_number).map(|t| {
+                        ResidentId::parse(t)
+                            .map_or_else(|_| t.to_owned(), |n| n.as_str().to_owned())
+                    }),
                 },
             );
             parties.push(Party {

@@ -898,3 +898,50 @@ fn the_change_stamp_moves_with_every_write_from_any_connection() {
         "a write by another connection to the file"
     );
 }
+
+#[test]
+fn a_report_keeps_phones_and_id_numbers_in_their_canonical_forms() {
+    let mut f = fixture();
+    let (r, b, s) = SHAN;
+    // As a walk-in's card and a phone are typed at the desk: an old 15-digit card, a mobile
+    // with the country code and dashes, a landline with its area code in brackets.
+    let id = report_case(
+        &mut f,
+        "hy-wf-1",
+        vec![
+            party(
+                "单雄信",
+                Some("+86 138-0013-8000"),
+                Some(old_resident_id(r, b, s)),
+            ),
+            party("张伟", Some("(0750) 5551234"), None),
+            party("李娜", Some("  "), Some(" ".to_owned())),
+        ],
+        T0,
+    );
+    let view = f.store.case(&id).unwrap();
+    let contacts = view.contacts.expect("contacts");
+    let by_name = |name: &str| {
+        let p = view
+            .document
+            .parties
+            .iter()
+            .find(|p| p.name == name)
+            .expect("party");
+        contacts.parties[&p.id.to_string()].clone()
+    };
+    let shan = by_name("单雄信");
+    assert_eq!(shan.phone.as_deref(), Some("13800138000"));
+    assert_eq!(
+        shan.id_number,
+        Some(resident_id(r, b, s)),
+        "upgraded to 18 characters with its check character"
+    );
+    assert_eq!(by_name("张伟").phone.as_deref(), Some("07505551234"));
+    let blank = by_name("李娜");
+    assert_eq!(
+        (blank.phone, blank.id_number),
+        (None, None),
+        "nothing typed"
+    );
+}
