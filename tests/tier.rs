@@ -27,6 +27,7 @@ vstaff,吴秀兰,haiyan-wufeng,centre_staff,,
 tstaff,黄伟,haiyan,centre_staff,,
 tmed,谭凤仪,haiyan,mediator,neighbour,
 cstaff,梁国栋,taishan,centre_staff,,
+taishan-12345,12345政务服务便民热线,taishan,intake,,
 ";
 
 /// A server's data directory with the county's directory imported.
@@ -837,5 +838,83 @@ async fn tier_a_child_that_lost_a_case_gets_it_whole_from_the_parent() -> anyhow
         || Ok(holds(&township, &case)? && entries(&township)? == on_county),
     )
     .await?;
+    Ok(())
+}
+
+/// A 12345 order the city's platform dispatched to the township (its credential is the
+/// county's platform's, relayed by the township) is escalated: the county takes the case,
+/// its report and dispatch signed by the platform, and the platform still follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_a_hotline_order_escalated_by_the_township_reaches_the_county() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let token = township
+        .admin(&[
+            "integrator-add",
+            "--person",
+            "taishan-12345",
+            "--units",
+            "haiyan",
+        ])?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let now = now_ms();
+    let order = serde_json::json!({
+        "number": "TS12345-20261203-0100",
+        "kind": "help",
+        "title": "邻里围墙倒塌纠纷",
+        "content": "来电人称邻居围墙倒塌压坏其菜地，双方争执不下。",
+        "address": "台山市海宴镇那陈村东安里3号",
+        "caller": {"name": "谭志强", "phone": "13500001111"},
+        "confidential": false,
+        "dispatched_at": now,
+        "sign_by": now + 2 * 3_600_000,
+        "reply_by": now + 72 * 3_600_000,
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/intake/work-orders", township.url()))
+        .bearer_auth(&token)
+        .header("idempotency-key", "tier-1")
+        .json(&order)
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 201);
+    let made: serde_json::Value = resp.json().await?;
+    let case = CaseId::new(made["case"].as_str().unwrap_or_default());
+
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    tstaff.sync().await?;
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(&case, &a, Action::SignOrder, now_ms())?;
+        s.act(
+            &case,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::Unresolved,
+                note: "涉及多户，提请市中心协调".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    until("the county holds the hotline case", &[&tstaff], || {
+        holds(&county, &case)
+    })
+    .await?;
+    let cstaff = Device::enrol(&county, "cstaff").await?;
+    cstaff.sync().await?;
+    let summary = cstaff.store().case(&case)?.summary;
+    assert_eq!(summary.responsible_unit.as_str(), "taishan");
+    assert_eq!(
+        summary.order.map(|o| o.number),
+        Some("TS12345-20261203-0100".to_owned())
+    );
     Ok(())
 }

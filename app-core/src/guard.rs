@@ -508,9 +508,30 @@ fn signs_as(cx: &Context<'_>, person: &PersonId) -> Checked<()> {
     })
 }
 
+/// Whether a server relays an entry of another system above it: a work order the city's 12345
+/// platform (registered at the county) dispatched to the township, which the township then
+/// escalates. The platform's credential is held at the township's server, which writes its
+/// orders; the entry is accepted as the platform's when it is signed in the intake role (which
+/// may only report and dispatch, checked next) by a person whose unit holds the relaying
+/// server's.
+fn relays_intake(cx: &Context<'_>, actor: &crate::model::Actor) -> bool {
+    match cx.sender {
+        Sender::Server(unit) => {
+            actor.role == crate::org::Role::Intake
+                && cx
+                    .directory
+                    .person(&actor.person)
+                    .is_some_and(|p| cx.directory.is_within(unit, &p.unit))
+        }
+        Sender::Person(_) => false,
+    }
+}
+
 /// The actor is who they say, by the directory: role held in the unit, and the name it gives.
 fn check_signer(cx: &Context<'_>, actor: &crate::model::Actor) -> Checked<()> {
-    signs_as(cx, &actor.person)?;
+    if !relays_intake(cx, actor) {
+        signs_as(cx, &actor.person)?;
+    }
     rules::check_actor(cx.directory, actor)?;
     let known = cx.directory.person(&actor.person).map(|p| p.name.as_str());
     if known != Some(actor.name.as_str()) {
