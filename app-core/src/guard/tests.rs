@@ -161,6 +161,75 @@ impl World {
     }
 }
 
+impl World {
+    /// Checks a new case's `changes` as forwarded by the server of `unit` (a child server).
+    fn admit_from_server(&self, id: &CaseId, changes: Vec<Change>, unit: &UnitId) -> Checked<()> {
+        let r = self.merge(DocKind::Case, id.as_str(), None, changes)?;
+        let m = r.merged();
+        let cx = Context {
+            directory: &self.directory,
+            taxonomy: self.generator.taxonomy(),
+            sender: Sender::Server(unit),
+            now_ms: NOW,
+            limits: &self.limits,
+        };
+        check_case(&cx, &m, id.as_str(), r.case.as_ref().unwrap())
+    }
+}
+
+#[test]
+fn a_child_server_relays_the_platform_above_it_in_its_intake_role_only() {
+    let w = World::new();
+    let township = w.generator.township();
+    let other = w
+        .generator
+        .townships()
+        .into_iter()
+        .find(|t| t != &township)
+        .expect("two townships");
+    let report_by = |actor: &Actor, source: Source| {
+        let new = NewCase {
+            source,
+            ..w.new_case()
+        };
+        let mut case = CaseDoc::create(
+            CaseId::generate(),
+            &new,
+            vec![Party {
+                id: PartyId::new("p1"),
+                name: "来电人（保密）".to_owned(),
+                role: PartyRole::Applicant,
+            }],
+            w.dir().path(&new.place_unit),
+            township.clone(),
+            actor,
+            &ActorId::random(),
+            NOW - 3_600_000,
+        )
+        .unwrap();
+        let id = case.id().clone();
+        (id, all_changes(case.automerge()))
+    };
+    // The county's 12345 platform reported it at the township, which forwards it up.
+    let (id, changes) = report_by(&w.hotline(), Source::Hotline12345);
+    w.admit_from_server(&id, changes, &township).unwrap();
+    // The same signature in another role (the platform's person is no county staff), and a
+    // county staff member's report, are not the township's to relay.
+    let mut as_staff = w.hotline();
+    as_staff.role = Role::CentreStaff;
+    let (id, changes) = report_by(&as_staff, Source::WalkIn);
+    refused(
+        w.admit_from_server(&id, changes, &township),
+        ErrorCode::WrongAuthor,
+        "relays only people of",
+    );
+    // Nor an entry that claims the platform sits in another unit than the directory's.
+    let mut elsewhere = w.hotline();
+    elsewhere.unit = other.clone();
+    let (id, changes) = report_by(&elsewhere, Source::Hotline12345);
+    assert!(w.admit_from_server(&id, changes, &township).is_err());
+}
+
 fn changes_since(doc: &mut AutoCommit, heads: &[ChangeHash]) -> Vec<Change> {
     doc.get_changes(heads).into_iter().collect()
 }
