@@ -26,7 +26,7 @@ use sync_server::db::ServerDb;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{issue, now_ms, percentile, start_server, ServerProc};
+use support::{add_grid_workers, issue, now_ms, percentile, start_server, ServerProc};
 
 struct Args {
     cases: usize,
@@ -535,48 +535,6 @@ fn add_grid_workers_named(db_path: &Path, person: &str) -> anyhow::Result<Person
     });
     db.store.set_directory(Directory::new(units, people)?)?;
     Ok(id)
-}
-
-/// Adds `n` grids (under the township's villages) with a grid worker each, in the server's
-/// database; the running server reloads its directory on the next request.
-fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
-    use app_core::org::{Directory, Person, Tier, Unit};
-    let mut db = ServerDb::open(db_path)?;
-    let d = db.store.directory();
-    let haiyan = UnitId::new("haiyan");
-    let villages: Vec<UnitId> = d
-        .children(&haiyan)
-        .into_iter()
-        .map(|u| u.id.clone())
-        .collect();
-    let mut units: Vec<Unit> = d.units().cloned().collect();
-    let mut people: Vec<Person> = d.people().cloned().collect();
-    let mut added = Vec::new();
-    for i in 0..n {
-        let grid = UnitId::new(format!("haiyan-lg{i}"));
-        units.push(Unit {
-            id: grid.clone(),
-            name: format!("测试网格{i}"),
-            tier: Tier::Grid,
-            parent: Some(villages[i % villages.len()].clone()),
-            centre: false,
-            policy: None,
-            escalate_skip_to: Vec::new(),
-            warnings: None,
-        });
-        let person = PersonId::new(format!("haiyan-lg{i}-gw"));
-        people.push(Person {
-            id: person.clone(),
-            name: format!("网格员{i}"),
-            unit: grid,
-            roles: [Role::GridWorker].into_iter().collect(),
-            specialties: Default::default(),
-            phone: None,
-        });
-        added.push(person);
-    }
-    db.store.set_directory(Directory::new(units, people)?)?;
-    Ok(added)
 }
 
 fn storm_case(grid: &UnitId, i: usize) -> NewCase {

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use anyhow::{bail, Context};
-use app_core::ids::PersonId;
+use app_core::ids::{PersonId, UnitId};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -105,4 +105,66 @@ pub(crate) fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc>
 pub(crate) fn issue(db_path: &Path, person: &str) -> anyhow::Result<String> {
     let mut db = ServerDb::open(db_path)?;
     Ok(db.issue_code(&PersonId::new(person), now_ms(), 3_600_000)?)
+}
+
+/// Runs an admin command of the server binary on `dir`'s data (as support's server is set up),
+/// the server running or not: what it printed.
+pub(crate) fn admin(bin: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(bin)
+        .arg("--config")
+        .arg(dir.join("server.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "sync-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Adds `n` grids (under the township's villages) with a grid worker each, in the server's
+/// database; the running server reloads its directory on the next request.
+pub(crate) fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
+    use app_core::org::{Directory, Person, Role, Tier, Unit};
+    let mut db = ServerDb::open(db_path)?;
+    let d = db.store.directory();
+    let haiyan = UnitId::new("haiyan");
+    let villages: Vec<UnitId> = d
+        .children(&haiyan)
+        .into_iter()
+        .map(|u| u.id.clone())
+        .collect();
+    let mut units: Vec<Unit> = d.units().cloned().collect();
+    let mut people: Vec<Person> = d.people().cloned().collect();
+    let mut added = Vec::new();
+    for i in 0..n {
+        let grid = UnitId::new(format!("haiyan-lg{i}"));
+        units.push(Unit {
+            id: grid.clone(),
+            name: format!("测试网格{i}"),
+            tier: Tier::Grid,
+            parent: Some(villages[i % villages.len()].clone()),
+            centre: false,
+            policy: None,
+            escalate_skip_to: Vec::new(),
+            warnings: None,
+        });
+        let person = PersonId::new(format!("haiyan-lg{i}-gw"));
+        people.push(Person {
+            id: person.clone(),
+            name: format!("网格员{i}"),
+            unit: grid,
+            roles: [Role::GridWorker].into_iter().collect(),
+            specialties: Default::default(),
+            phone: None,
+        });
+        added.push(person);
+    }
+    db.store.set_directory(Directory::new(units, people)?)?;
+    Ok(added)
 }
