@@ -15,7 +15,9 @@
 //! again get that answer (with `Idempotent-Replayed: true`); the same key with another body
 //! gets 422 `idempotency_key_reused`; no key, 400 `missing_idempotency_key`. Requests of one
 //! server are taken one at a time ([`Intake::turn`]), so that ten retries sent at once store
-//! one case and nine replays; device syncs are not held up by it.
+//! one case and nine replays. Device syncs do not take the turn, but a request waiting for it
+//! holds one of the server's body slots (BENCHMARKS.md: with 16 orders in flight a phone's sync
+//! waits longer), and a replay waits for the turn too.
 
 use crate::db::{Device, IntegratorScope, ServerDb};
 use crate::error::ApiError;
