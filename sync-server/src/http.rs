@@ -186,7 +186,7 @@ pub const INTAKE_BODY_BYTES: usize = 256 << 10;
 /// `POST /v1/intake/work-orders`: a work order from another system ([`crate::intake`]).
 async fn intake_handler(
     State(state): State<Arc<AppState>>,
-    Integrator(device, _): Integrator,
+    Integrator(device, scope): Integrator,
     _slot: BodySlot,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -209,16 +209,15 @@ async fn intake_handler(
             let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
             fresh_directory(&mut db, &st.directory_seen)?;
         }
-        crate::intake::dispatch(&st.db, &device, &key, &body, &st.sync_limits, now).inspect_err(
-            |e| {
+        crate::intake::dispatch(&st.db, &device, &scope, &key, &body, &st.sync_limits, now)
+            .inspect_err(|e| {
                 tracing::warn!(
                     device = %device.id,
                     code = ?e.code,
                     "work order refused: {}",
                     escape(&e.message)
                 )
-            },
-        )
+            })
     })
     .await?;
     if !answer.replayed {
@@ -245,12 +244,12 @@ async fn intake_handler(
 /// `GET /v1/intake/work-orders/{number}`: where an order of this system's stands.
 async fn intake_state_handler(
     State(state): State<Arc<AppState>>,
-    Integrator(device, _): Integrator,
+    Integrator(device, scope): Integrator,
     Path(number): Path<String>,
 ) -> Result<Response, Error> {
     let answer = blocking(move || {
         let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
-        crate::intake::state(&db, &device, &number)
+        crate::intake::state(&db, &device, &scope, &number)
     })
     .await?;
     Ok(Json(answer).into_response())

@@ -85,6 +85,7 @@ pub fn integrator_of(db: &ServerDb, device: &Device) -> Result<IntegratorScope, 
 pub fn dispatch(
     shared: &Mutex<ServerDb>,
     device: &Device,
+    scope: &IntegratorScope,
     key: &str,
     body: &[u8],
     limits: &SyncLimits,
@@ -102,12 +103,11 @@ pub fn dispatch(
         app_core::store::hex(&Sha256::digest(&canonical))
     };
     let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
-    let (scope, stored, existing) = {
+    let (stored, existing) = {
         let db = lock();
-        let scope = integrator_of(&db, device)?;
         let stored = stored_answer(&db, device, key)?;
-        let existing = order_case(&db, &scope, &order.number)?;
-        (scope, stored, existing)
+        let existing = order_case(&db, scope, &order.number)?;
+        (stored, existing)
     };
     if let Some((print, status, body)) = stored {
         if print != fingerprint {
@@ -137,33 +137,19 @@ pub fn dispatch(
                     .store
                     .new_case_docs(&actor, &new, &actor_id, now_ms)
                     .map_err(|e| refused(e, "order"))?;
-                let mut document = docs.doc.read().map_err(ApiError::internal)?;
-                let folded = app_core::workflow::fold(&document.timeline);
-                app_core::rules::check_action(
+                let answer = dispatched(
                     db.store.directory(),
-                    folded.state.as_ref(),
+                    &mut docs.doc,
                     &actor,
-                    &Action::DispatchOrder {
-                        order: work.clone(),
-                    },
+                    work,
+                    &order.number,
                     now_ms,
-                )
-                .map_err(|e| refused(e, "order"))?;
-                docs.doc
-                    .append(
-                        &mut document.timeline,
-                        &folded,
-                        &actor,
-                        Action::DispatchOrder { order: work },
-                        now_ms,
-                    )
-                    .map_err(|e| refused(e, "order"))?;
+                )?;
                 let mut contacts = docs
                     .contacts
                     .to_automerge(&actor_id)
                     .map_err(ApiError::internal)?;
                 let id = docs.id.clone();
-                let answer = answer_from(db.store.directory(), &document, &order.number)?;
                 let uploads = vec![
                     (
                         DocKind::Case.key(id.as_str()),
@@ -185,20 +171,14 @@ pub fn dispatch(
                 let mut doc =
                     CaseDoc::load(id.clone(), &bytes, &actor_id).map_err(ApiError::internal)?;
                 let before = doc.automerge().get_heads();
-                let mut document = doc.read().map_err(ApiError::internal)?;
-                let folded = app_core::workflow::fold(&document.timeline);
-                let action = Action::DispatchOrder { order: work };
-                app_core::rules::check_action(
+                let answer = dispatched(
                     db.store.directory(),
-                    folded.state.as_ref(),
+                    &mut doc,
                     &actor,
-                    &action,
+                    work,
+                    &order.number,
                     now_ms,
-                )
-                .map_err(|e| refused(e, "order"))?;
-                doc.append(&mut document.timeline, &folded, &actor, action, now_ms)
-                    .map_err(|e| refused(e, "order"))?;
-                let answer = answer_from(db.store.directory(), &document, &order.number)?;
+                )?;
                 let uploads = vec![(
                     DocKind::Case.key(id.as_str()),
                     changes(doc.automerge(), &before),
@@ -236,8 +216,12 @@ pub fn dispatch(
 }
 
 /// Where an order of this integrator's person stands (`GET`).
-pub fn state(db: &ServerDb, device: &Device, number: &str) -> Result<IntakeAnswer, ApiError> {
-    let scope = integrator_of(db, device)?;
+pub fn state(
+    db: &ServerDb,
+    device: &Device,
+    scope: &IntegratorScope,
+    number: &str,
+) -> Result<IntakeAnswer, ApiError> {
     let row: Option<(String, String)> = db.store.read(|c| {
         c.prepare_cached(
             "SELECT case_id, person FROM intake_orders WHERE source = ?1 AND number = ?2",
@@ -265,14 +249,25 @@ fn answer_of(db: &ServerDb, case: &CaseId, number: &str) -> Result<IntakeAnswer,
     answer_of_summary(db.store.directory(), &summary, number)
 }
 
-/// The order's state in a case document just written (not yet stored).
-fn answer_from(
+/// Appends the dispatch (派单) of `work` to the case, if the rules allow it, and answers with
+/// the order's state as the case then holds it (not yet stored).
+fn dispatched(
     directory: &Directory,
-    document: &app_core::model::CaseDocument,
+    doc: &mut CaseDoc,
+    actor: &Actor,
+    work: WorkOrder,
     number: &str,
+    now_ms: i64,
 ) -> Result<IntakeAnswer, ApiError> {
+    let mut document = doc.read().map_err(ApiError::internal)?;
     let folded = app_core::workflow::fold(&document.timeline);
-    let summary = app_core::summary::CaseSummary::compute(document, &folded, directory);
+    let action = Action::DispatchOrder { order: work };
+    app_core::rules::check_action(directory, folded.state.as_ref(), actor, &action, now_ms)
+        .map_err(|e| refused(e, "order"))?;
+    doc.append(&mut document.timeline, &folded, actor, action, now_ms)
+        .map_err(|e| refused(e, "order"))?;
+    let folded = app_core::workflow::fold(&document.timeline);
+    let summary = app_core::summary::CaseSummary::compute(&document, &folded, directory);
     answer_of_summary(directory, &summary, number)
 }
 
@@ -367,10 +362,8 @@ fn device_actor(device: &Device) -> Result<automerge::ActorId, ApiError> {
         .iter()
         .next()
         .ok_or_else(|| ApiError::internal(format!("integrator {} has no actor", device.id)))?;
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::internal)?;
+    let bytes = app_core::store::unhex(hex)
+        .ok_or_else(|| ApiError::internal(format!("integrator actor {hex} is not hexadecimal")))?;
     Ok(automerge::ActorId::from(bytes))
 }
 

@@ -302,6 +302,8 @@ fn dispatch_alone(
     let device = db
         .authenticate(token)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let scope = sync_server::intake::integrator_of(&db, &device)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let shared = Mutex::new(db);
     let limits = sync_server::sync::SyncLimits::default();
     let (mut orders, mut replays) = (Vec::new(), Vec::new());
@@ -312,9 +314,16 @@ fn dispatch_alone(
         for replay in [false, true] {
             let before = thread_times();
             let t = Instant::now();
-            let answer =
-                sync_server::intake::dispatch(&shared, &device, &key, &body, &limits, now_ms())
-                    .map_err(|e| anyhow::anyhow!("order {k}: {}", e.message))?;
+            let answer = sync_server::intake::dispatch(
+                &shared,
+                &device,
+                &scope,
+                &key,
+                &body,
+                &limits,
+                now_ms(),
+            )
+            .map_err(|e| anyhow::anyhow!("order {k}: {}", e.message))?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             if answer.status != 201 || answer.replayed != replay {
                 bail!("order {k}: {} replayed {}", answer.status, answer.replayed);
