@@ -276,6 +276,82 @@ async fn intake_ten_retries_at_once_make_one_case_that_the_hotline_follows_to_it
     Ok(())
 }
 
+/// Orders sent at once are taken in at once, and committed together (the server's group
+/// commit): each is stored once, with its own case, answer and log row, while the desk syncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_many_orders_sent_at_once_are_each_stored_once_while_the_desk_syncs(
+) -> anyhow::Result<()> {
+    let (_dir, server, hotline, _) = intake_server()?;
+    let desk = Device::enrol(&server, STAFF).await?;
+    desk.sync().await?;
+    let before = holdings(&server)?;
+    const N: usize = 24;
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let number = format!("TS12345-20261203-1{i:03}");
+        let body = bytes(&order(&number));
+        let (url, token) = (server.url(), hotline.clone());
+        sends.spawn(async move {
+            // Each order also retried once, at once.
+            let key = format!("batch-{i}");
+            let (a, b) = tokio::join!(
+                send(
+                    url.clone(),
+                    Some(token.clone()),
+                    Some(key.clone()),
+                    body.clone()
+                ),
+                send(url, Some(token), Some(key), body)
+            );
+            anyhow::Ok((number, a?, b?))
+        });
+    }
+    // The desk syncs while they arrive.
+    desk.sync().await?;
+    let mut cases = std::collections::BTreeSet::new();
+    while let Some(r) = sends.join_next().await {
+        let (number, a, b) = r??;
+        for (status, value, _) in [&a, &b] {
+            assert_eq!(*status, 201, "{number}: {value}");
+            assert_eq!(value["number"], number.as_str());
+        }
+        assert_eq!(a.1, b.1, "{number}: the retry gets the first answer");
+        assert!(a.2 != b.2, "{number}: one did the work, one was replayed");
+        cases.insert(a.1["case"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(cases.len(), N, "a case for each order");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM intake_orders")?,
+        N as i64
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM intake_requests")?,
+        N as i64
+    );
+    let after = holdings(&server)?;
+    assert_eq!(
+        after.0 - before.0,
+        2 * N as i64,
+        "each case and its contacts"
+    );
+    assert_eq!(
+        after.3 - before.3,
+        2 * N as i64,
+        "a version logged for each document"
+    );
+    desk.sync().await?;
+    let waiting = CaseFilter {
+        responsible: Some(UnitId::new("haiyan")),
+        orders: Some(OrderFilter::ToSign),
+        ..Default::default()
+    };
+    let rows = desk.store().list(&waiting, now_ms())?;
+    let on_desk: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r.id.as_str().to_owned()).collect();
+    assert_eq!(on_desk, cases, "every order on the desk, to sign");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_a_redispatched_order_updates_its_case_and_a_confidential_caller_is_kept_nowhere(
 ) -> anyhow::Result<()> {

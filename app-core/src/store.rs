@@ -31,7 +31,7 @@
 //!
 //! # Writing beside the store
 //! [`Store::write`] runs a closure in one IMMEDIATE transaction (committed on `Ok`, rolled back
-//! on `Err` or a panic) and [`Store::read`] runs one on the connection, read-only: how a server
+//! on `Err` or a panic) and [`Store::read`] runs one read-only: how a server
 //! keeps its own tables in the same file, registered as a [`Layer`] with
 //! [`Store::open_with`]. The raw connection is not public.
 //!
@@ -89,6 +89,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// A second connection to the same file, opened read-only, for [`Store::read`]; `None` for
+    /// a store in memory, whose reads run on `conn` under `PRAGMA query_only`. Toggling that
+    /// pragma expires every statement the connection has prepared, so a server that reads and
+    /// writes in turn would parse its cached statements again after every read.
+    reader: Option<Connection>,
     path: PathBuf,
     actor_id: ActorId,
     directory: std::sync::Arc<Directory>,
@@ -136,8 +141,10 @@ impl Store {
             }
         };
         let directory = std::sync::Arc::new(Self::read_directory(&conn)?);
+        let reader = open_reader(&path)?;
         let mut store = Store {
             conn,
+            reader,
             path,
             actor_id,
             directory,
@@ -212,8 +219,8 @@ impl Store {
         write_in(&mut self.conn, f)
     }
 
-    /// Runs `f` on the connection, read-only (`PRAGMA query_only`: a write in `f` fails and
-    /// writes go through [`Store::write`]). Each statement sees what is committed when it runs.
+    /// Runs `f` read-only, on a connection opened read-only (a write in `f` fails; writes go
+    /// through [`Store::write`]). Each statement sees what is committed when it runs.
     pub fn read<T, E>(
         &self,
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
@@ -221,6 +228,9 @@ impl Store {
     where
         E: From<rusqlite::Error>,
     {
+        if let Some(reader) = &self.reader {
+            return f(reader);
+        }
         let guard = QueryOnly::set(&self.conn)?;
         let out = f(&self.conn);
         guard.reset()?;
@@ -249,8 +259,23 @@ where
     Ok(out)
 }
 
-/// `PRAGMA query_only` for the length of a [`Store::read`], turned off again even if the read
-/// panics.
+/// The read-only connection beside the store's at `path`, or `None` for a store in memory
+/// (another connection to `:memory:` would be another, empty database).
+fn open_reader(path: &Path) -> Result<Option<Connection>> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+        return Ok(None);
+    }
+    let reader = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    reader.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(Some(reader))
+}
+
+/// `PRAGMA query_only` for the length of a [`Store::read`] of a store in memory, turned off
+/// again even if the read panics.
 struct QueryOnly<'c>(Option<&'c Connection>);
 
 impl<'c> QueryOnly<'c> {

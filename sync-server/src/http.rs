@@ -199,25 +199,39 @@ async fn intake_handler(
             format!("the work order is not readable or larger than {INTAKE_BODY_BYTES} bytes: {e}"),
         )
     })?;
+    let parsed = crate::intake::parse(&body)?;
     let wake = state.forward_wake.clone();
     let st = state.clone();
-    // One order at a time: ten retries sent at once find the first one's answer.
-    let _turn = state.intake.turn.lock().await;
+    // The key and the order number, one request at a time: ten retries sent at once find the
+    // first one's answer. Other orders go on.
+    let _claim = state
+        .intake
+        .claim(&device, &key, &scope, &parsed.order.number)
+        .await;
     let answer = blocking(move || {
         let now = (st.clock)();
         {
             let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
             fresh_directory(&mut db, &st.directory_seen)?;
         }
-        crate::intake::dispatch(&st.db, &device, &scope, &key, &body, &st.sync_limits, now)
-            .inspect_err(|e| {
-                tracing::warn!(
-                    device = %device.id,
-                    code = ?e.code,
-                    "work order refused: {}",
-                    escape(&e.message)
-                )
-            })
+        crate::intake::dispatch(
+            &st.db,
+            &st.intake,
+            &device,
+            &scope,
+            &key,
+            &parsed,
+            &st.sync_limits,
+            now,
+        )
+        .inspect_err(|e| {
+            tracing::warn!(
+                device = %device.id,
+                code = ?e.code,
+                "work order refused: {}",
+                escape(&e.message)
+            )
+        })
     })
     .await?;
     if !answer.replayed {

@@ -13,20 +13,21 @@
 //! Idempotent after the IETF `Idempotency-Key` draft: the request's key, with the credential,
 //! names one answer, stored in the transaction that stores the order. The same key and body
 //! again get that answer (with `Idempotent-Replayed: true`); the same key with another body
-//! gets 422 `idempotency_key_reused`; no key, 400 `missing_idempotency_key`. Requests of one
-//! server are taken one at a time ([`Intake::turn`]), so that ten retries sent at once store
-//! one case and nine replays. Device syncs do not take the turn, but a request waiting for it
-//! holds one of the server's body slots (BENCHMARKS.md: with 16 orders in flight a phone's sync
-//! waits longer), and a replay waits for the turn too.
+//! gets 422 `idempotency_key_reused`; no key, 400 `missing_idempotency_key`. A request claims
+//! its key and its order number ([`Intake::claim`]) until it is answered, so that ten retries
+//! sent at once store one case and nine replays, and a re-dispatch waits for the dispatch it
+//! follows; requests for other orders go on meanwhile, each building its case on its own core
+//! and holding the database only to check and commit it (as a device's upload does).
 
 use crate::db::{Device, IntegratorScope, ServerDb};
 use crate::error::ApiError;
-use crate::sync::{store_upload, SyncLimits};
+use crate::sync::{store_upload_queued, CommitQueue, Extra, SyncLimits};
 use app_core::document::{CaseDoc, DocKind};
 use app_core::ids::{CaseId, PersonId, UnitId};
 use app_core::model::{Action, Actor, NewCase, NewParty, OrderKind, PartyRole, WorkOrder};
 use app_core::org::{Directory, Role};
 use app_core::protocol::{ErrorCode, IntakeAnswer, IntakeOrder};
+use app_core::store::NewCaseDocs;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
@@ -37,10 +38,99 @@ pub const MAX_KEY_CHARS: usize = 255;
 /// What the caller is named in a case when they asked for secrecy (保密): nothing of theirs.
 pub const CONFIDENTIAL_CALLER: &str = "来电人（保密）";
 
-/// The intake's shared state: one request at a time.
+/// The intake's shared state: the idempotency keys and order numbers that requests in flight
+/// have claimed.
 #[derive(Debug, Default)]
 pub struct Intake {
-    pub turn: tokio::sync::Mutex<()>,
+    claimed: Mutex<std::collections::HashSet<String>>,
+    released: tokio::sync::Notify,
+    /// The orders checked and waiting to be committed together.
+    commits: CommitQueue,
+}
+
+/// A request's claim on its key and its order number, given up when dropped.
+#[derive(Debug)]
+pub struct Claim<'a> {
+    intake: &'a Intake,
+    names: [String; 2],
+}
+
+impl Intake {
+    /// Claims `device`'s `key` and the order `number` of the integrator's source, waiting
+    /// while another request holds either: both or neither are taken, so two requests never
+    /// hold one each and wait for each other.
+    pub async fn claim(
+        &self,
+        device: &Device,
+        key: &str,
+        scope: &IntegratorScope,
+        number: &str,
+    ) -> Claim<'_> {
+        let names = [
+            format!("key\u{0}{}\u{0}{key}", device.id),
+            format!("order\u{0}{}\u{0}{}", scope.source.code(), number.trim()),
+        ];
+        self.claim_names(names).await
+    }
+
+    async fn claim_names(&self, names: [String; 2]) -> Claim<'_> {
+        loop {
+            // Listening before looking: a release between the look and the wait still wakes.
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            {
+                let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+                if names.iter().all(|n| !claimed.contains(n)) {
+                    claimed.extend(names.iter().cloned());
+                    return Claim {
+                        intake: self,
+                        names,
+                    };
+                }
+            }
+            released.await;
+        }
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        {
+            let mut claimed = self
+                .intake
+                .claimed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for n in &self.names {
+                claimed.remove(n);
+            }
+        }
+        self.intake.released.notify_waiters();
+    }
+}
+
+/// A work order as sent, read, with the fingerprint of what it asks.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub order: IntakeOrder,
+    fingerprint: String,
+}
+
+/// Reads a request's body as a work order.
+pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
+    let order: IntakeOrder = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("the body is not a work order: {e}"),
+        )
+    })?;
+    // The fingerprint of what was asked, whatever the spacing or the order of the fields.
+    let fingerprint = {
+        let canonical = serde_json::to_vec(&order).map_err(ApiError::internal)?;
+        app_core::store::hex(&Sha256::digest(&canonical))
+    };
+    Ok(Parsed { order, fingerprint })
 }
 
 /// An answer to send: its status and body (as stored for replays).
@@ -81,36 +171,45 @@ pub fn integrator_of(db: &ServerDb, device: &Device) -> Result<IntegratorScope, 
         })
 }
 
-/// Takes in one work order: the answer, stored under (device, key) with the order.
+/// Takes in one work order: the answer, stored under (device, key) with the order. The caller
+/// holds the request's [`Claim`].
+#[allow(clippy::too_many_arguments)]
 pub fn dispatch(
     shared: &Mutex<ServerDb>,
+    intake: &Intake,
     device: &Device,
     scope: &IntegratorScope,
     key: &str,
-    body: &[u8],
+    parsed: &Parsed,
     limits: &SyncLimits,
     now_ms: i64,
 ) -> Result<Answer, ApiError> {
-    let order: IntakeOrder = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadJson,
-            format!("the body is not a work order: {e}"),
-        )
-    })?;
-    // The fingerprint of what was asked, whatever the spacing or the order of the fields.
-    let fingerprint = {
-        let canonical = serde_json::to_vec(&order).map_err(ApiError::internal)?;
-        app_core::store::hex(&Sha256::digest(&canonical))
-    };
+    let Parsed { order, fingerprint } = parsed;
     let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
-    let (stored, existing) = {
+    // What the database holds, read under the lock; the case is built without it.
+    let (stored, existing, directory, taxonomy) = {
         let db = lock();
         let stored = stored_answer(&db, device, key)?;
-        let existing = order_case(&db, scope, &order.number)?;
-        (stored, existing)
+        let existing = match (&stored, order_case(&db, scope, &order.number)?) {
+            (None, Some(id)) => {
+                let bytes = db
+                    .store
+                    .document_bytes(DocKind::Case, id.as_str())
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::internal(format!("case {id} of an order is gone")))?;
+                Some((id, bytes))
+            }
+            _ => None,
+        };
+        (
+            stored,
+            existing,
+            db.store.directory_shared(),
+            db.store.taxonomy().clone(),
+        )
     };
     if let Some((print, status, body)) = stored {
-        if print != fingerprint {
+        if &print != fingerprint {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyKeyReused,
                 format!(
@@ -125,20 +224,18 @@ pub fn dispatch(
         });
     }
     let (uploads, case, created, answer) = {
-        let db = lock();
-        let actor = integrator_actor(db.store.directory(), &device.person)?;
+        let actor = integrator_actor(&directory, &device.person)?;
         let actor_id = device_actor(device)?;
-        let work = work_order(&order, scope.source)?;
-        match &existing {
+        let work = work_order(order, scope.source)?;
+        match existing {
             None => {
-                let place = place(db.store.directory(), &scope.units, &order)?;
-                let new = new_case(&order, scope.source, place)?;
-                let mut docs = db
-                    .store
-                    .new_case_docs(&actor, &new, &actor_id, now_ms)
-                    .map_err(|e| refused(e, "order"))?;
+                let place = place(&directory, &scope.units, order)?;
+                let new = new_case(order, scope.source, place)?;
+                let mut docs =
+                    NewCaseDocs::build(&directory, &taxonomy, &actor, &new, &actor_id, now_ms)
+                        .map_err(|e| refused(e, "order"))?;
                 let answer = dispatched(
-                    db.store.directory(),
+                    &directory,
                     &mut docs.doc,
                     &actor,
                     work,
@@ -162,51 +259,62 @@ pub fn dispatch(
                 ];
                 (uploads, id, true, answer)
             }
-            Some(id) => {
-                let bytes = db
-                    .store
-                    .document_bytes(DocKind::Case, id.as_str())
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::internal(format!("case {id} of an order is gone")))?;
+            Some((id, bytes)) => {
                 let mut doc =
                     CaseDoc::load(id.clone(), &bytes, &actor_id).map_err(ApiError::internal)?;
                 let before = doc.automerge().get_heads();
-                let answer = dispatched(
-                    db.store.directory(),
-                    &mut doc,
-                    &actor,
-                    work,
-                    &order.number,
-                    now_ms,
-                )?;
+                let answer = dispatched(&directory, &mut doc, &actor, work, &order.number, now_ms)?;
                 let uploads = vec![(
                     DocKind::Case.key(id.as_str()),
                     changes(doc.automerge(), &before),
                 )];
-                (uploads, id.clone(), false, answer)
+                (uploads, id, false, answer)
             }
         }
     };
     let status = if created { 201 } else { 200 };
     let body = serde_json::to_string(&answer).map_err(ApiError::internal)?;
-    let (person, source, number) = (device.person.clone(), scope.source.code(), &answer.number);
     // The order, its number and the key's answer in one transaction: a retry after a crash
-    // finds all or nothing.
-    let (db, _) = store_upload(shared, device, &uploads, limits, now_ms, |tx| {
+    // finds all or nothing. Committed with the other orders waiting then (group commit).
+    let row = (
+        scope.source.code(),
+        answer.number.clone(),
+        case.to_string(),
+        device.person.to_string(),
+    );
+    let request = (
+        device.id.to_string(),
+        key.to_owned(),
+        fingerprint.clone(),
+        status,
+        body.clone(),
+    );
+    let extra: Extra = Box::new(move |tx| {
         if created {
+            let (source, number, case, person) = &row;
             tx.execute(
                 "INSERT INTO intake_orders(source, number, case_id, person, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![source, number, case.as_str(), person.as_str(), now_ms],
+                params![source, number, case, person, now_ms],
             )?;
         }
+        let (device, key, fingerprint, status, body) = &request;
         tx.execute(
             "INSERT INTO intake_requests(device, key, fingerprint, status, body, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![device.id.as_str(), key, fingerprint, status, body, now_ms],
+            params![device, key, fingerprint, status, body, now_ms],
         )?;
         Ok(())
-    })?;
+    });
+    let (db, _) = store_upload_queued(
+        shared,
+        &intake.commits,
+        device,
+        &uploads,
+        limits,
+        now_ms,
+        extra,
+    )?;
     drop(db);
     Ok(Answer {
         status,
@@ -525,4 +633,52 @@ fn changes(doc: &mut automerge::AutoCommit, heads: &[automerge::ChangeHash]) -> 
         .into_iter()
         .map(|c| c.raw_bytes().to_vec())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    fn names(key: &str, order: &str) -> [String; 2] {
+        [key.to_owned(), order.to_owned()]
+    }
+
+    type Waiting<'a> = std::pin::Pin<&'a mut dyn Future<Output = Claim<'static>>>;
+
+    /// Polls a waiting claim once: ready if both its names are free.
+    fn poll_once(f: &mut Waiting<'_>) -> Poll<Claim<'static>> {
+        f.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[tokio::test]
+    async fn a_claim_waits_only_for_its_own_key_or_order_and_takes_both_or_neither() {
+        let intake: &'static Intake = Box::leak(Box::default());
+        let first = intake.claim_names(names("k1", "o1")).await;
+        // The same key, another order: waits.
+        let mut same_key = pin!(intake.claim_names(names("k1", "o2")));
+        let mut same_key: Waiting = same_key.as_mut();
+        assert!(poll_once(&mut same_key).is_pending());
+        // Another key, the same order: waits.
+        let mut same_order = pin!(intake.claim_names(names("k2", "o1")));
+        let mut same_order: Waiting = same_order.as_mut();
+        assert!(poll_once(&mut same_order).is_pending());
+        // The waiting ones hold nothing: a request for k3 and o2 goes on.
+        let third = intake.claim_names(names("k3", "o2")).await;
+        drop(first);
+        // k1 is free but o2 is still held by the third: the first waiter waits on; the
+        // second (k2, o1) goes on.
+        assert!(poll_once(&mut same_key).is_pending());
+        let Poll::Ready(second) = poll_once(&mut same_order) else {
+            panic!("k2 and o1 are free once the first claim is dropped");
+        };
+        drop(third);
+        let Poll::Ready(after) = poll_once(&mut same_key) else {
+            panic!("k1 and o2 are free once the first and third claims are dropped");
+        };
+        drop((second, after));
+        assert!(intake.claimed.lock().unwrap().is_empty());
+    }
 }

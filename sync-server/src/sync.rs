@@ -467,9 +467,21 @@ fn commit_upload(
         db.store.write(|tx| extra(tx))?;
         return Ok(checked.stored);
     }
+    let logged = logged_of(db, device, &mut checked)?;
+    db.commit_with(checked.received, logged, now_ms, extra)
+        .map_err(|e| ApiError::from_core(e, "upload"))?;
+    Ok(checked.stored)
+}
+
+/// The log rows of a checked upload: each document with its new heads and scope, and the
+/// contacts of a case that gains scope keys (they go where the case goes).
+fn logged_of(
+    db: &ServerDb,
+    device: &Device,
+    checked: &mut Checked,
+) -> Result<Vec<Logged>, ApiError> {
     let mut logged = Vec::new();
     for (r, (keys, before_scope)) in checked.received.iter_mut().zip(&checked.keys) {
-        // A case that gains scope keys takes its contacts document along.
         if r.kind == DocKind::Case && !r.is_new {
             let gained = keys.difference(before_scope).next().is_some();
             let contacts = DocKind::Contacts.key(&r.id);
@@ -495,9 +507,221 @@ fn commit_upload(
             scope: keys.clone(),
         });
     }
-    db.commit_with(checked.received, logged, now_ms, extra)
-        .map_err(|e| ApiError::from_core(e, "upload"))?;
-    Ok(checked.stored)
+    Ok(logged)
+}
+
+// ----- group commit -----
+
+/// Writes of the caller's committed with an upload of the [`CommitQueue`].
+pub(crate) type Extra = Box<dyn FnMut(&rusqlite::Transaction<'_>) -> rusqlite::Result<()> + Send>;
+
+/// Uploads checked and waiting to be committed (group commit): whoever next holds the database
+/// commits every upload waiting then in one transaction, so that they share one commit, one
+/// fsync and one turn of the lock. The others find their outcome when they get the lock.
+#[derive(Default)]
+pub struct CommitQueue {
+    state: Mutex<QueueState>,
+}
+
+impl std::fmt::Debug for CommitQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitQueue").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct QueueState {
+    next: u64,
+    waiting: Vec<Queued>,
+    done: BTreeMap<u64, Outcome>,
+}
+
+struct Queued {
+    id: u64,
+    device: Device,
+    snapshot: Snapshot,
+    checked: Checked,
+    now_ms: i64,
+    extra: Extra,
+    /// Commit it in a transaction of its own: its group's commit failed once.
+    alone: bool,
+}
+
+enum Outcome {
+    Stored(u32),
+    Failed(ApiError),
+    /// Not committed: check it again (its documents moved, or its group's commit failed).
+    Again {
+        extra: Extra,
+        alone: bool,
+    },
+}
+
+impl CommitQueue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// [`store_upload`] with `extra`'s writes, committed together with the other uploads waiting
+/// in `queue` when it reaches the database.
+pub(crate) fn store_upload_queued<'a>(
+    shared: &'a Mutex<ServerDb>,
+    queue: &CommitQueue,
+    device: &Device,
+    order: &[(String, Vec<Vec<u8>>)],
+    limits: &SyncLimits,
+    now_ms: i64,
+    extra: Extra,
+) -> Result<(MutexGuard<'a, ServerDb>, u32), ApiError> {
+    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut extra, mut alone) = (extra, false);
+    for _ in 0..limits.max_attempts {
+        let snapshot = read_snapshot(&lock(), device, order)?;
+        let checked = check_upload(device, &snapshot, order, limits, now_ms)?;
+        let id = {
+            let mut q = queue.lock();
+            q.next += 1;
+            let id = q.next;
+            q.waiting.push(Queued {
+                id,
+                device: device.clone(),
+                snapshot,
+                checked,
+                now_ms,
+                extra,
+                alone,
+            });
+            id
+        };
+        let mut db = lock();
+        // Taken from the queue only under the database's lock: if it is not done now, it is
+        // still waiting, and this request commits it with the others.
+        let done = queue.lock().done.remove(&id);
+        let outcome = match done {
+            Some(o) => o,
+            None => {
+                let group = std::mem::take(&mut queue.lock().waiting);
+                let outcomes = commit_group(&mut db, group);
+                let mut q = queue.lock();
+                q.done.extend(outcomes);
+                q.done
+                    .remove(&id)
+                    .ok_or_else(|| ApiError::internal("an upload left its group"))?
+            }
+        };
+        match outcome {
+            Outcome::Stored(n) => return Ok((db, n)),
+            Outcome::Failed(e) => return Err(e),
+            Outcome::Again { extra: e, alone: a } => (extra, alone) = (e, a),
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::Busy,
+        "these cases kept changing while the upload was checked; nothing was stored; try again shortly",
+    ))
+}
+
+/// Commits `group` (under the database's lock): those whose documents are as their snapshot
+/// saw them and touch no document of another in the group, in one transaction; the others
+/// are checked again by their requests.
+fn commit_group(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
+    let mut outcomes = Vec::new();
+    let mut ready = Vec::new();
+    let mut touched = BTreeSet::new();
+    for job in group {
+        let keys: Vec<&String> = job
+            .snapshot
+            .docs
+            .keys()
+            .filter(|k| !k.starts_with("scope-of:"))
+            .collect();
+        let clash = keys.iter().any(|k| touched.contains(*k));
+        match unchanged(db, &job.snapshot) {
+            Err(e) => outcomes.push((job.id, Outcome::Failed(e))),
+            Ok(false) => outcomes.push(again(job, false)),
+            Ok(true) if clash => outcomes.push(again(job, false)),
+            Ok(true) => {
+                touched.extend(keys.into_iter().cloned());
+                ready.push(job);
+            }
+        }
+    }
+    let (alone, together): (Vec<Queued>, Vec<Queued>) = ready.into_iter().partition(|j| j.alone);
+    for mut job in alone {
+        let outcome = match commit_upload(db, &job.device, job.checked, job.now_ms, &mut job.extra)
+        {
+            Ok(n) => Outcome::Stored(n),
+            Err(e) => Outcome::Failed(e),
+        };
+        outcomes.push((job.id, outcome));
+    }
+    match together.len() {
+        0 => {}
+        1 => {
+            let mut job = together.into_iter().next().expect("one");
+            let outcome =
+                match commit_upload(db, &job.device, job.checked, job.now_ms, &mut job.extra) {
+                    Ok(n) => Outcome::Stored(n),
+                    Err(e) => Outcome::Failed(e),
+                };
+            outcomes.push((job.id, outcome));
+        }
+        _ => outcomes.extend(commit_together(db, together)),
+    }
+    outcomes
+}
+
+/// Several checked uploads in one transaction; if it fails, each is checked again and then
+/// committed alone, so that one bad upload fails only itself.
+fn commit_together(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
+    let mut received = Vec::new();
+    let mut logged = Vec::new();
+    let mut stored = Vec::new();
+    let mut extras = Vec::new();
+    let mut now_ms = 0;
+    for mut job in group {
+        match logged_of(db, &job.device, &mut job.checked) {
+            Ok(l) => logged.extend(l),
+            Err(_) => {
+                // Checked again and committed alone, where its error is its own.
+                extras.push((job.id, job.extra, true));
+                continue;
+            }
+        }
+        received.append(&mut job.checked.received);
+        stored.push((job.id, job.checked.stored));
+        extras.push((job.id, job.extra, false));
+        now_ms = now_ms.max(job.now_ms);
+    }
+    let committed = db
+        .commit_with(received, logged, now_ms, |tx| {
+            for (_, extra, failed) in extras.iter_mut() {
+                if !*failed {
+                    extra(tx)?;
+                }
+            }
+            Ok(())
+        })
+        .is_ok();
+    let stored: BTreeMap<u64, u32> = stored.into_iter().collect();
+    extras
+        .into_iter()
+        .map(|(id, extra, failed)| match stored.get(&id) {
+            Some(n) if committed && !failed => (id, Outcome::Stored(*n)),
+            _ => (id, Outcome::Again { extra, alone: true }),
+        })
+        .collect()
+}
+
+fn again(job: Queued, alone: bool) -> (u64, Outcome) {
+    (
+        job.id,
+        Outcome::Again {
+            extra: job.extra,
+            alone: alone || job.alone,
+        },
+    )
 }
 
 fn out_of_scope(key: &str) -> ApiError {
@@ -604,4 +828,163 @@ pub fn answer(
         resp.docs.push(update);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app_core::ids::{DeviceId, PersonId};
+
+    fn device() -> Device {
+        Device {
+            id: DeviceId::new("dev-test"),
+            person: PersonId::new("hy-staff"),
+            name: "desk".to_owned(),
+            actors: BTreeSet::new(),
+        }
+    }
+
+    /// An upload of no documents whose `extra` writes `meta(key)`, or fails if `key` is empty;
+    /// queued as `id`, with the documents `touching` as its snapshot saw them (none stored).
+    fn job(db: &ServerDb, id: u64, key: &str, touching: &[&str]) -> Queued {
+        let device = device();
+        let mut snapshot = read_snapshot(db, &device, &[]).unwrap();
+        for k in touching {
+            snapshot
+                .docs
+                .insert((*k).to_owned(), (BTreeSet::new(), None, Vec::new()));
+        }
+        let checked = check_upload(&device, &snapshot, &[], &SyncLimits::default(), 1).unwrap();
+        let key = key.to_owned();
+        Queued {
+            id,
+            device,
+            snapshot,
+            checked,
+            now_ms: 1,
+            extra: Box::new(move |tx| {
+                let sql = if key.is_empty() {
+                    "INSERT INTO no_such_table(key) VALUES (?1)"
+                } else {
+                    "INSERT INTO meta(key, value) VALUES (?1, 'v')"
+                };
+                tx.execute(sql, [&key]).map(drop)
+            }),
+            alone: false,
+        }
+    }
+
+    fn meta(db: &ServerDb, key: &str) -> bool {
+        db.store.meta(key).unwrap().is_some()
+    }
+
+    fn stored(outcomes: &[(u64, Outcome)]) -> Vec<u64> {
+        let mut ids: Vec<u64> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Stored(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_group_commits_together_and_one_bad_upload_fails_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ServerDb::open(&dir.path().join("server.sqlite3")).unwrap();
+
+        // Three good uploads: one transaction, all stored.
+        let group = vec![
+            job(&db, 1, "a", &[]),
+            job(&db, 2, "b", &[]),
+            job(&db, 3, "c", &[]),
+        ];
+        let outcomes = commit_group(&mut db, group);
+        assert_eq!(stored(&outcomes), [1, 2, 3]);
+        assert!(["a", "b", "c"].iter().all(|k| meta(&db, k)));
+
+        // One bad among good ones: the group's transaction fails and stores nothing; each is
+        // sent back to be committed alone.
+        let group = vec![
+            job(&db, 4, "d", &[]),
+            job(&db, 5, "", &[]),
+            job(&db, 6, "e", &[]),
+        ];
+        let outcomes = commit_group(&mut db, group);
+        assert!(stored(&outcomes).is_empty());
+        assert!(!meta(&db, "d") && !meta(&db, "e"));
+        assert!(outcomes
+            .iter()
+            .all(|(_, o)| matches!(o, Outcome::Again { alone: true, .. })));
+        // Alone, the good ones are stored and the bad one fails with its own error.
+        let mut again: Vec<Queued> = [(4, "d"), (5, ""), (6, "e")]
+            .into_iter()
+            .map(|(id, key)| job(&db, id, key, &[]))
+            .collect();
+        for j in &mut again {
+            j.alone = true;
+        }
+        let outcomes = commit_group(&mut db, again);
+        assert_eq!(stored(&outcomes), [4, 6]);
+        assert!(meta(&db, "d") && meta(&db, "e"));
+        let failed: Vec<&u64> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(failed, [&5]);
+
+        // Two uploads of one document are never in one group: the second is checked again
+        // after the first is stored.
+        let group = vec![
+            job(&db, 7, "f", &["case:c1"]),
+            job(&db, 8, "g", &["case:c1", "case:c2"]),
+            job(&db, 9, "h", &["case:c2"]),
+        ];
+        let outcomes = commit_group(&mut db, group);
+        assert_eq!(stored(&outcomes), [7, 9]);
+        assert!(matches!(
+            outcomes.iter().find(|(id, _)| *id == 8),
+            Some((_, Outcome::Again { alone: false, .. }))
+        ));
+        assert!(!meta(&db, "g"));
+    }
+
+    #[test]
+    fn uploads_queued_from_many_threads_are_each_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Mutex::new(ServerDb::open(&dir.path().join("server.sqlite3")).unwrap());
+        let queue = CommitQueue::default();
+        let limits = SyncLimits::default();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (shared, queue, limits) = (&shared, &queue, &limits);
+                s.spawn(move || {
+                    for i in 0..10 {
+                        let key = format!("t{t}-{i}");
+                        let extra: Extra = Box::new(move |tx| {
+                            tx.execute("INSERT INTO meta(key, value) VALUES (?1, 'v')", [&key])
+                                .map(drop)
+                        });
+                        let (db, n) =
+                            store_upload_queued(shared, queue, &device(), &[], limits, 1, extra)
+                                .unwrap();
+                        drop(db);
+                        assert_eq!(n, 0);
+                    }
+                });
+            }
+        });
+        let db = shared.lock().unwrap();
+        let rows: i64 = db
+            .store
+            .read(|c| {
+                c.query_row("SELECT COUNT(*) FROM meta WHERE key LIKE 't%'", [], |r| {
+                    r.get(0)
+                })
+            })
+            .unwrap();
+        assert_eq!(rows, 80);
+        assert!(queue.lock().waiting.is_empty() && queue.lock().done.is_empty());
+    }
 }

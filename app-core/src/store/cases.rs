@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::identity::{Phone, ResidentId};
 use crate::ids::{CaseId, EntryId, PartyId};
 use crate::model::{Action, Actor, CaseDocument, NewCase, Party};
+use crate::org::Directory;
 use crate::rules;
 use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
@@ -33,6 +34,94 @@ pub struct NewCaseDocs {
     pub id: CaseId,
     pub doc: CaseDoc,
     pub contacts: ContactsDocument,
+}
+
+impl NewCaseDocs {
+    /// The documents of a new case as `actor` reports it, written under the automerge actor
+    /// `actor_id`, checked as [`Store::create_case`] checks a report, nothing stored: the
+    /// case (its first entry the report, received by the centre nearest the place) and its
+    /// parties' contacts. A server takes a case in for another system (a 12345 work order)
+    /// this way, then checks and stores it as an upload.
+    pub fn build(
+        directory: &Directory,
+        taxonomy: &Taxonomy,
+        actor: &Actor,
+        new: &NewCase,
+        actor_id: &ActorId,
+        now_ms: i64,
+    ) -> Result<NewCaseDocs> {
+        rules::check_actor(directory, actor)?;
+        validate_new_case(new, taxonomy)?;
+        rules::check_report_place(directory, actor, &new.place_unit)?;
+        let place = directory
+            .unit(&new.place_unit)
+            .ok_or_else(|| Error::UnknownUnit(new.place_unit.clone()))?;
+        let centre = directory
+            .receiving_centre(&place.id)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "place",
+                    format!("no centre receives cases from {}", place.name),
+                )
+            })?
+            .id
+            .clone();
+        rules::check_action(
+            directory,
+            None,
+            actor,
+            &Action::Report {
+                centre: centre.clone(),
+                source: new.source,
+            },
+            now_ms,
+        )?;
+        let id = CaseId::generate();
+        let mut parties = Vec::new();
+        let mut contacts = ContactsDocument {
+            case: id.clone(),
+            parties: Default::default(),
+        };
+        for p in &new.parties {
+            let pid = PartyId::generate();
+            // Kept in their canonical forms (checked above): a phone as its digits, an ID
+            // number in 18 characters (a 15-digit one upgraded), so that every reader agrees.
+            fn written(v: &Option<String>) -> Option<&str> {
+                v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+            }
+            contacts.parties.insert(
+                pid.to_string(),
+                PartyContact {
+                    // (A number with an extension is kept as written: its digits would lose it.)
+                    phone: written(&p.phone).map(|t| match Phone::parse(t) {
+                        Ok(n) if n.extension().is_none() => n.as_str().to_owned(),
+                        _ => t.to_owned(),
+                    }),
+                    id_number: written(&p.id_number).map(|t| {
+                        ResidentId::parse(t)
+                            .map_or_else(|_| t.to_owned(), |n| n.as_str().to_owned())
+                    }),
+                },
+            );
+            parties.push(Party {
+                id: pid,
+                name: p.name.trim().to_owned(),
+                role: p.role,
+            });
+        }
+        let path = directory.path(&place.id);
+        let doc = CaseDoc::create(
+            id.clone(),
+            new,
+            parties,
+            path,
+            centre,
+            actor,
+            actor_id,
+            now_ms,
+        )?;
+        Ok(NewCaseDocs { id, doc, contacts })
+    }
 }
 
 impl std::fmt::Debug for NewCaseDocs {
@@ -81,11 +170,8 @@ impl Store {
         Ok(id)
     }
 
-    /// The documents of a new case as `actor` reports it, written under the automerge actor
-    /// `actor_id`, checked as [`Store::create_case`] checks a report, nothing stored: the
-    /// case (its first entry the report, received by the centre nearest the place) and its
-    /// parties' contacts. A server takes a case in for another system (a 12345 work order)
-    /// this way, then checks and stores it as an upload.
+    /// The documents of a new case as `actor` reports it ([`NewCaseDocs::build`] with this
+    /// store's directory and taxonomy), nothing stored.
     pub fn new_case_docs(
         &self,
         actor: &Actor,
@@ -93,79 +179,14 @@ impl Store {
         actor_id: &ActorId,
         now_ms: i64,
     ) -> Result<NewCaseDocs> {
-        rules::check_actor(&self.directory, actor)?;
-        validate_new_case(new, &self.taxonomy)?;
-        rules::check_report_place(&self.directory, actor, &new.place_unit)?;
-        let place = self
-            .directory
-            .unit(&new.place_unit)
-            .ok_or_else(|| Error::UnknownUnit(new.place_unit.clone()))?;
-        let centre = self
-            .directory
-            .receiving_centre(&place.id)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "place",
-                    format!("no centre receives cases from {}", place.name),
-                )
-            })?
-            .id
-            .clone();
-        rules::check_action(
+        NewCaseDocs::build(
             &self.directory,
-            None,
+            &self.taxonomy,
             actor,
-            &Action::Report {
-                centre: centre.clone(),
-                source: new.source,
-            },
-            now_ms,
-        )?;
-        let id = CaseId::generate();
-        let mut parties = Vec::new();
-        let mut contacts = ContactsDocument {
-            case: id.clone(),
-            parties: Default::default(),
-        };
-        for p in &new.parties {
-            let pid = PartyId::generate();
-            // Kept in their canonical forms (checked above): a phone as its digits, an ID
-            // number in 18 characters (a 15-digit one upgraded), so that every reader agrees.
-            fn written(v: &Option<String>) -> Option<&str> {
-                v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-            }
-            contacts.parties.insert(
-                pid.to_string(),
-                PartyContact {
-                    // (A number with an extension is kept as written: its digits would lose it.)
-                    phone: written(&p.phone).map(|t| match Phone::parse(t) {
-                        Ok(n) if n.extension().is_none() => n.as_str().to_owned(),
-                        _ => t.to_owned(),
-                    }),
-                    id_number: written(&p.id_number).map(|t| {
-                        ResidentId::parse(t)
-                            .map_or_else(|_| t.to_owned(), |n| n.as_str().to_owned())
-                    }),
-                },
-            );
-            parties.push(Party {
-                id: pid,
-                name: p.name.trim().to_owned(),
-                role: p.role,
-            });
-        }
-        let path = self.directory.path(&place.id);
-        let doc = CaseDoc::create(
-            id.clone(),
             new,
-            parties,
-            path,
-            centre,
-            actor,
             actor_id,
             now_ms,
-        )?;
-        Ok(NewCaseDocs { id, doc, contacts })
+        )
     }
 
     /// Records a workflow step on a case, durably, if the rules allow it.

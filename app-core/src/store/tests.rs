@@ -1512,15 +1512,48 @@ fn write_commits_on_ok_and_stores_nothing_on_err() {
 
 #[test]
 fn read_cannot_write() {
+    let (_dir, file) = fixture_store();
+    for mut store in [file, Store::open(":memory:").unwrap()] {
+        let err = store
+            .read(|c| c.execute("INSERT INTO meta(key, value) VALUES ('a', '1')", []))
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+        assert_eq!(store.meta("a").unwrap(), None);
+        // Writes work again after the read.
+        store.set_meta("a", "1").unwrap();
+        assert_eq!(store.meta("a").unwrap().as_deref(), Some("1"));
+    }
+}
+
+#[test]
+fn a_read_sees_each_write_once_it_commits() {
     let (_dir, mut store) = fixture_store();
-    let err = store
-        .read(|c| c.execute("INSERT INTO meta(key, value) VALUES ('a', '1')", []))
-        .unwrap_err();
-    assert!(err.to_string().contains("readonly"), "{err}");
-    assert_eq!(store.meta("a").unwrap(), None);
-    // Writes work again after the read.
-    store.set_meta("a", "1").unwrap();
-    assert_eq!(store.meta("a").unwrap().as_deref(), Some("1"));
+    let count = |store: &Store| -> i64 {
+        store
+            .read(|c| {
+                c.prepare_cached("SELECT count(*) FROM meta WHERE key LIKE 'k%'")?
+                    .query_row([], |r| r.get(0))
+            })
+            .unwrap()
+    };
+    for i in 0..5 {
+        assert_eq!(count(&store), i);
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, 'v')",
+                    [format!("k{i}")],
+                )
+            })
+            .unwrap();
+        assert_eq!(count(&store), i + 1, "the read after write {i} sees it");
+    }
+    // A write that fails is not seen.
+    let _ = store.write(|tx| -> Result<()> {
+        tx.execute("INSERT INTO meta(key, value) VALUES ('k9', 'v')", [])?;
+        Err(Error::invalid("k9", "refused"))
+    });
+    assert_eq!(count(&store), 5);
 }
 
 fn fixture_store() -> (tempfile::TempDir, Store) {

@@ -305,6 +305,7 @@ fn dispatch_alone(
     let scope = sync_server::intake::integrator_of(&db, &device)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let shared = Mutex::new(db);
+    let intake = sync_server::intake::Intake::default();
     let limits = sync_server::sync::SyncLimits::default();
     let (mut orders, mut replays) = (Vec::new(), Vec::new());
     let mut split = Some((0.0, 0.0, 0.0));
@@ -314,16 +315,20 @@ fn dispatch_alone(
         for replay in [false, true] {
             let before = thread_times();
             let t = Instant::now();
-            let answer = sync_server::intake::dispatch(
-                &shared,
-                &device,
-                &scope,
-                &key,
-                &body,
-                &limits,
-                now_ms(),
-            )
-            .map_err(|e| anyhow::anyhow!("order {k}: {}", e.message))?;
+            let answer = sync_server::intake::parse(&body)
+                .and_then(|parsed| {
+                    sync_server::intake::dispatch(
+                        &shared,
+                        &intake,
+                        &device,
+                        &scope,
+                        &key,
+                        &parsed,
+                        &limits,
+                        now_ms(),
+                    )
+                })
+                .map_err(|e| anyhow::anyhow!("order {k}: {}", e.message))?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             if answer.status != 201 || answer.replayed != replay {
                 bail!("order {k}: {} replayed {}", answer.status, answer.replayed);
@@ -462,6 +467,7 @@ async fn main() -> anyhow::Result<()> {
     let mut sends = tokio::task::JoinSet::new();
     let mut orders = 0usize;
     let mut lag = Duration::ZERO;
+    let cpu_before = (server.cpu_ms(), support::cpu_ms("self"));
     let started = Instant::now();
     let started_at = tokio::time::Instant::now();
     for i in 0u32.. {
@@ -568,6 +574,10 @@ async fn main() -> anyhow::Result<()> {
         outcomes.push(o?);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = (
+        server.cpu_ms() - cpu_before.0,
+        support::cpu_ms("self") - cpu_before.1,
+    );
     stop.store(true, Ordering::Relaxed);
     let mut runs = Vec::new();
     for t in phone_tasks {
@@ -624,6 +634,13 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "    replays: {replays_right} of {} retries answered 201, Idempotent-Replayed: true, the first answer's body   [goal: all]",
         retries.len()
+    );
+    println!(
+        "    CPU while sending: the server {:.2} cores ({:.1} ms per accepted order, the phones' syncs included), this load generator {:.2} cores (the platform, the phones and their stores), of the machine's {}",
+        cpu.0 / 1000.0 / elapsed,
+        cpu.0 / accepted.len().max(1) as f64,
+        cpu.1 / 1000.0 / elapsed,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     if !errors.is_empty() {
         println!(

@@ -48,7 +48,27 @@ impl Drop for ServerProc {
     }
 }
 
+/// The CPU time (user and system) process `pid` has used, in ms; 0 if it cannot be read.
+pub(crate) fn cpu_ms(pid: &str) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // After the command's name (in parentheses): state is field 3, utime 14, stime 15.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+        })
+        .unwrap_or(0.0);
+    // Linux reports it in clock ticks of 1/100 s (USER_HZ) on every architecture it runs here.
+    ticks * 10.0
+}
+
 impl ServerProc {
+    /// The CPU time the server has used so far, in ms.
+    pub(crate) fn cpu_ms(&self) -> f64 {
+        cpu_ms(&self.child.id().to_string())
+    }
+
     pub(crate) fn peak_rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
