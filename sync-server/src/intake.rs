@@ -6,7 +6,7 @@
 //! intake role, scoped to some units and one source. The server writes the order as that
 //! device would: the case's documents (its report, by the integrator's person, then the
 //! dispatch, 派单) under the automerge actor registered to the credential, checked and stored
-//! by the same path as a device's upload ([`crate::sync::store_upload`]): the guard, the log,
+//! by the same path as a device's upload ([`crate::sync::store_upload_queued`]): the guard, the log,
 //! the scope, forwarding. A re-dispatched order (the same source and number, 重派) adds a
 //! dispatch to its case instead of creating another.
 //!
