@@ -918,3 +918,118 @@ async fn tier_a_hotline_order_escalated_by_the_township_reaches_the_county() -> 
     );
     Ok(())
 }
+
+/// The county refuses one escalated case (its directory lacks the grid worker who reported it,
+/// added at the township only): that case is held back at the township, with the refusal on
+/// `/healthz`, and the escalations behind it still reach the county. Once the county's
+/// directory has the grid worker, the held case goes up by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_one_case_the_county_refuses_holds_up_no_other() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let newcomer = dir.path().join("newcomer.csv");
+    std::fs::write(
+        &newcomer,
+        "id,name,unit,roles,specialties,phone\ngw3,周小燕,haiyan-nacheng-g1,grid_worker,,\n",
+    )?;
+    township.admin(&["import-people", &newcomer.display().to_string()])?;
+
+    let gw3 = Device::enrol(&township, "gw3").await?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    for d in [&gw3, &gw2, &tstaff] {
+        d.sync().await?;
+    }
+    let refused = {
+        let mut s = gw3.store();
+        let a = actor(&s, "gw3", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), "鱼塘承包款纠纷"),
+            now_ms(),
+        )?
+    };
+    gw3.sync().await?;
+    tstaff.sync().await?;
+    {
+        let mut s = tstaff.store();
+        let a = actor(&s, "tstaff", Role::CentreStaff);
+        s.act(
+            &refused,
+            &a,
+            Action::Escalate {
+                to: "taishan".into(),
+                reason: EscalationReason::Unresolved,
+                note: "涉及多村，提请市中心协调".to_owned(),
+            },
+            now_ms(),
+        )?;
+    }
+    tstaff.sync().await?;
+    // The township holds it back, saying why.
+    let health = || async {
+        reqwest::get(format!("{}/healthz", township.url()))
+            .await?
+            .json::<serde_json::Value>()
+            .await
+    };
+    let key = format!("case:{refused}");
+    let started = Instant::now();
+    let held = loop {
+        let h = health().await?;
+        let held = h["parent"]["held"].as_array().cloned().unwrap_or_default();
+        if !held.is_empty() {
+            break held;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing held: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["doc"], key.as_str());
+    assert_eq!(held[0]["code"], "wrong_author", "{held:?}");
+    assert!(!holds(&county, &refused)?);
+
+    // The next escalation goes up all the same.
+    let next = escalated_to_county(&gw2, &tstaff, "宅基地边界纠纷", "两村交界，提请协调").await?;
+    until(
+        "the county holds the case behind the refused one",
+        &[&tstaff],
+        || holds(&county, &next),
+    )
+    .await?;
+    assert!(!holds(&county, &refused)?, "the refused case is still held");
+    assert_eq!(
+        county.count(&format!(
+            "SELECT COUNT(*) FROM documents WHERE key = 'contacts:{refused}'"
+        ))?,
+        0,
+        "its contacts wait with it"
+    );
+
+    // The county learns of the grid worker: the held case goes up by itself.
+    county.admin(&["import-people", &newcomer.display().to_string()])?;
+    let contacts = format!("SELECT COUNT(*) FROM documents WHERE key = 'contacts:{refused}'");
+    until(
+        "the county holds the case it refused, with its contacts",
+        &[&tstaff],
+        || Ok(holds(&county, &refused)? && county.count(&contacts)? == 1),
+    )
+    .await?;
+    let started = Instant::now();
+    loop {
+        let h = health().await?;
+        if h["parent"]["held"].as_array().is_some_and(|a| a.is_empty()) {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "still held: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    Ok(())
+}

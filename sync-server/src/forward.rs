@@ -12,6 +12,12 @@
 //!
 //! Both tables are the store's layer [`LAYER`], created and upgraded once, at open.
 //!
+//! A document the parent refuses (its guard, say, does not know a person this server's
+//! directory has) is held back (`forward_held`, with the refusal) and the others go on: one
+//! refused case never holds up the escalations behind it. A held document is offered again
+//! when it changes here, when the parent's directory changes, or after [`HELD_RETRY_MS`];
+//! `/healthz` lists what is held and why.
+//!
 //! What comes down: the parent's answer (its staff's work on those cases, cases it assigned
 //! down to this unit) is merged and logged like an upload, so this server's devices receive it.
 //!
@@ -64,14 +70,120 @@ pub struct ParentStatus {
     /// Attachments' bytes sent up and fetched down since the server started.
     pub sent_blobs: u64,
     pub received_blobs: u64,
+    /// Documents the parent refused, held back here.
+    pub held: Vec<Held>,
+}
+
+/// A document the parent refused, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Held {
+    pub doc: String,
+    pub code: String,
+    pub message: String,
+    pub held_at: i64,
+}
+
+/// The documents held back, oldest first.
+pub fn held(db: &ServerDb) -> rusqlite::Result<Vec<Held>> {
+    db.store.read(|c| {
+        c.prepare_cached(
+            "SELECT key, code, message, held_at FROM forward_held ORDER BY held_at, key",
+        )?
+        .query_map([], |r| {
+            Ok(Held {
+                doc: r.get(0)?,
+                code: r.get(1)?,
+                message: r.get(2)?,
+                held_at: r.get(3)?,
+            })
+        })?
+        .collect()
+    })
+}
+
+/// Holds back a document the parent refused, as it was sent.
+fn hold(
+    db: &mut ServerDb,
+    key: &str,
+    heads: &[ChangeHash],
+    refusal: &Refusal,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let directory: i64 = meta(db, "parent.directory")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    db.store.write(|tx| {
+        tx.execute(
+            "INSERT INTO forward_held(key, heads, directory, code, message, held_at, retry_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(key) DO UPDATE SET heads = ?2, directory = ?3, code = ?4, message = ?5,
+                 held_at = ?6, retry_at = ?7",
+            params![
+                key,
+                crate::db::heads_bytes(heads),
+                directory,
+                refusal.code.as_str(),
+                refusal.message,
+                now_ms,
+                now_ms + HELD_RETRY_MS
+            ],
+        )
+        .map(drop)
+    })
+}
+
+/// The held documents not yet due to be offered again, by key, with the heads they were held
+/// at: due once they change, the parent's directory changes, or their time comes.
+fn held_back(
+    conn: &Connection,
+    now_ms: i64,
+) -> rusqlite::Result<BTreeMap<String, Vec<ChangeHash>>> {
+    let directory: i64 = crate::db::server_meta(conn, "parent.directory")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    conn.prepare_cached(
+        "SELECT key, heads FROM forward_held WHERE retry_at > ?1 AND directory = ?2",
+    )?
+    .query_map(params![now_ms, directory], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?
+    .map(|row| row.map(|(k, h)| (k, crate::db::heads_from_bytes(&h))))
+    .collect()
+}
+
+/// The held documents due to be offered again (not in `held_back`).
+fn held_due(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<String>> {
+    let back = held_back(conn, now_ms)?;
+    let all: Vec<String> = conn
+        .prepare_cached("SELECT key FROM forward_held ORDER BY key")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(all.into_iter().filter(|k| !back.contains_key(k)).collect())
 }
 
 /// Forwarding's tables in the store's migration ladder. Never edit a step that has shipped; add
 /// one.
 pub(crate) const LAYER: Layer = Layer {
     name: "forward",
-    steps: &[V1],
+    steps: &[V1, V2],
 };
+
+/// Documents the parent refused, held back until they change, the parent's directory changes,
+/// or `retry_at`.
+const V2: &str = "
+CREATE TABLE forward_held (
+    key TEXT PRIMARY KEY,
+    heads BLOB NOT NULL,
+    directory INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    held_at INTEGER NOT NULL,
+    retry_at INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// How long a refused document is held back at most before it is offered again.
+pub const HELD_RETRY_MS: i64 = 30 * 60 * 1000;
 
 /// The tables as forwarding created them before they were versioned (on every link and every
 /// start): `IF NOT EXISTS`, so that this first step adopts those files as they are.
@@ -190,7 +302,7 @@ fn forwarded_cases(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         .collect()
 }
 
-fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
+fn build_round(db: &ServerDb, parent: &Parent, now_ms: i64) -> Result<Round, ApiError> {
     let cursor: u64 = meta(db, "forward.cursor")
         .map_err(ApiError::internal)?
         .and_then(|v| v.parse().ok())
@@ -201,7 +313,7 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
         .unwrap_or(0);
     let current = db.current_seq().map_err(ApiError::internal)?;
     let scope = format!("u:{}", parent.unit);
-    let rows = db
+    let mut rows = db
         .store
         .read(|c| crate::db::in_scope_after(c, cursor, &scope, ROUND_DOCS))?;
     let full = rows.len() == ROUND_DOCS;
@@ -210,6 +322,21 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
     } else {
         current
     };
+    // Refused documents: offered again when due, else left out while unchanged.
+    let (back, due) = db
+        .store
+        .read(|c| Ok::<_, rusqlite::Error>((held_back(c, now_ms)?, held_due(c, now_ms)?)))?;
+    // A case's contacts go with it: held back while it is, offered again with it.
+    for key in due {
+        let contacts = key
+            .strip_prefix("case:")
+            .map(|id| DocKind::Contacts.key(id));
+        for key in std::iter::once(key).chain(contacts) {
+            if !rows.iter().any(|(k, _)| *k == key) {
+                rows.push((key, 0));
+            }
+        }
+    }
     let mut upload = Vec::new();
     let mut sent = Vec::new();
     let mut attachments = Vec::new();
@@ -229,7 +356,8 @@ fn build_round(db: &ServerDb, parent: &Parent) -> Result<Round, ApiError> {
             continue;
         };
         let heads = doc.get_heads();
-        if acked == heads {
+        let case_held = kind == DocKind::Contacts && back.contains_key(&DocKind::Case.key(id));
+        if acked == heads || back.get(&key) == Some(&heads) || case_held {
             continue;
         }
         let changes: Vec<Vec<u8>> = doc
@@ -369,12 +497,19 @@ fn apply_round(
     acks.extend(in_step);
     let next_cursor = round.next_cursor;
     let parent_cursor = answer.cursor;
+    let parent_directory = answer.directory;
     let parent_unit = parent.unit.to_string();
+    let taken: Vec<String> = round.sent.iter().map(|(k, _)| k.clone()).collect();
     let record = move |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<()> {
         blobs::record_listed(tx, &parent_unit, &attachments)?;
         for (key, heads) in &acks {
             set_acked_heads(tx, key, heads)?;
         }
+        // What the parent took is no longer held back.
+        for key in &taken {
+            tx.execute("DELETE FROM forward_held WHERE key = ?1", [key])?;
+        }
+        set_server_meta(tx, "parent.directory", &parent_directory.to_string())?;
         set_server_meta(tx, "forward.cursor", &next_cursor.to_string())?;
         set_server_meta(tx, "parent.cursor", &parent_cursor.to_string())?;
         Ok(())
@@ -392,6 +527,8 @@ pub struct Pass {
     /// Attachments' bytes sent up and fetched down.
     pub sent_blobs: u64,
     pub received_blobs: u64,
+    /// Documents the parent refused in this pass (held back).
+    pub held: u64,
 }
 
 /// The forwarder's side of the round loop: this server's documents in the parent's scope go
@@ -400,6 +537,8 @@ struct ToParent<'a> {
     state: &'a Arc<AppState>,
     parent: &'a Parent,
     pass: Pass,
+    /// What the last round offered: (key, heads).
+    offered: Vec<(String, Vec<ChangeHash>)>,
 }
 
 impl Source for ToParent<'_> {
@@ -411,10 +550,11 @@ impl Source for ToParent<'_> {
         let p = self.parent.clone();
         let round = tokio::task::spawn_blocking(move || {
             let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
-            build_round(&db, &p)
+            build_round(&db, &p, (st.clock)())
         })
         .await??;
         let mut round = round;
+        self.offered = round.sent.clone();
         Ok(Prepared {
             request: std::mem::take(&mut round.request),
             full: round.full,
@@ -422,10 +562,36 @@ impl Source for ToParent<'_> {
         })
     }
 
-    /// The parent refused a document: forwarding stops and backs off (the parent's staff or
-    /// this centre's must look at it).
+    /// The parent refused one document of the round: it is held back and the others go on.
+    /// A refusal of the whole request (the credential, the rate, the server) stops forwarding,
+    /// which backs off and tries again.
     async fn refused(&mut self, refusal: Refusal) -> Result<()> {
-        Err(SyncError::from(refusal).into())
+        // One document's refusal names it; the credential's (401) or the rate's (429) do not
+        // concern one document, whatever they name.
+        let one = (400..500).contains(&refusal.status) && ![401, 429].contains(&refusal.status);
+        let offered = refusal
+            .doc
+            .as_ref()
+            .and_then(|d| self.offered.iter().find(|(k, _)| k == d))
+            .cloned();
+        let Some((key, heads)) = offered.filter(|_| one) else {
+            return Err(SyncError::from(refusal).into());
+        };
+        tracing::warn!(
+            doc = %key,
+            code = %refusal.code.as_str(),
+            "the parent refused a document; it is held back and the others go on: {}",
+            refusal.message
+        );
+        let st = self.state.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            hold(&mut db, &key, &heads, &refusal, (st.clock)())?;
+            Ok::<_, Error>(())
+        })
+        .await??;
+        self.pass.held += 1;
+        Ok(())
     }
 
     async fn apply(&mut self, round: Round, synced: Synced) -> Result<Applied> {
@@ -469,6 +635,7 @@ pub async fn forward_once(
         state,
         parent,
         pass: Pass::default(),
+        offered: Vec::new(),
     };
     rounds::run(transport, &mut to_parent, |_| {}).await?;
     let mut pass = to_parent.pass;
@@ -513,6 +680,7 @@ pub async fn run(
                 s.received_blobs += pass.received_blobs;
                 if pass.sent_docs + pass.received_docs + pass.sent_blobs + pass.received_blobs > 0 {
                     tracing::info!(
+                        held = pass.held,
                         sent = pass.sent_docs,
                         received = pass.received_docs,
                         sent_blobs = pass.sent_blobs,
@@ -533,6 +701,19 @@ pub async fn run(
                 retry
             }
         };
+        // What is held back, for /healthz.
+        let st = state.clone();
+        if let Ok(Ok(h)) = tokio::task::spawn_blocking(move || {
+            held(&st.db.lock().unwrap_or_else(|e| e.into_inner()))
+        })
+        .await
+        {
+            state
+                .parent_status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .held = h;
+        }
         if backoff.failures() > 0 {
             // While the parent is away, local changes do not hurry the next try.
             tokio::time::sleep(wait).await;
