@@ -133,6 +133,15 @@ type BadRequest<'a> = (
     &'a str,
 );
 
+/// The orders the township's desk has waiting to be signed for.
+pub(crate) fn to_sign_at_haiyan() -> CaseFilter {
+    CaseFilter {
+        responsible: Some(UnitId::new("haiyan")),
+        orders: Some(OrderFilter::ToSign),
+        ..Default::default()
+    }
+}
+
 fn bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("json")
 }
@@ -184,11 +193,7 @@ async fn intake_ten_retries_at_once_make_one_case_that_the_hotline_follows_to_it
     // It reaches the township's desk in its next sync, waiting to be signed for, placed in
     // 五丰村 from the address, the caller an applicant with her phone.
     desk.sync().await?;
-    let waiting = CaseFilter {
-        responsible: Some(UnitId::new("haiyan")),
-        orders: Some(OrderFilter::ToSign),
-        ..Default::default()
-    };
+    let waiting = to_sign_at_haiyan();
     let rows = desk.store().list(&waiting, now_ms())?;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].id, case);
@@ -340,11 +345,7 @@ async fn intake_many_orders_sent_at_once_are_each_stored_once_while_the_desk_syn
         "a version logged for each document"
     );
     desk.sync().await?;
-    let waiting = CaseFilter {
-        responsible: Some(UnitId::new("haiyan")),
-        orders: Some(OrderFilter::ToSign),
-        ..Default::default()
-    };
+    let waiting = to_sign_at_haiyan();
     let rows = desk.store().list(&waiting, now_ms())?;
     let on_desk: std::collections::BTreeSet<String> =
         rows.iter().map(|r| r.id.as_str().to_owned()).collect();

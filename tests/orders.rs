@@ -9,7 +9,6 @@ use app_core::document::DocKind;
 use app_core::ids::{EntryId, UnitId};
 use app_core::model::{Action, OrderKind, Source, TimelineEntry, WorkOrder};
 use app_core::org::Role;
-use app_core::store::{CaseFilter, OrderFilter};
 use app_core::workflow::{self, OrderState};
 use system_tests::{now_ms, Device};
 
@@ -66,11 +65,7 @@ async fn orders_a_hotline_case_is_dispatched_signed_and_replied_and_the_platform
 
     // The township's desk finds it waiting to be signed for, signs and replies.
     desk.sync().await?;
-    let waiting = CaseFilter {
-        responsible: Some(UnitId::new("haiyan")),
-        orders: Some(OrderFilter::ToSign),
-        ..Default::default()
-    };
+    let waiting = crate::intake::to_sign_at_haiyan();
     let rows = desk.store().list(&waiting, now_ms())?;
     assert_eq!(rows.len(), 1);
     let o = rows[0].order.as_ref().expect("the order");
