@@ -132,33 +132,37 @@ fn hold(
     })
 }
 
-/// The held documents not yet due to be offered again, by key, with the heads they were held
-/// at: due once they change, the parent's directory changes, or their time comes.
-fn held_back(
-    conn: &Connection,
-    now_ms: i64,
-) -> rusqlite::Result<BTreeMap<String, Vec<ChangeHash>>> {
+/// Held documents not yet due, by key, with the heads they were held at.
+type HeldBack = BTreeMap<String, Vec<ChangeHash>>;
+
+/// The held documents, in one read: those not yet due to be offered again, by key, with the
+/// heads they were held at; and the keys of those due (their time came, or the parent's
+/// directory changed since). A held-back document is also due once it changes here.
+fn held_split(conn: &Connection, now_ms: i64) -> rusqlite::Result<(HeldBack, Vec<String>)> {
     let directory: i64 = crate::db::server_meta(conn, "parent.directory")?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    conn.prepare_cached(
-        "SELECT key, heads FROM forward_held WHERE retry_at > ?1 AND directory = ?2",
-    )?
-    .query_map(params![now_ms, directory], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-    })?
-    .map(|row| row.map(|(k, h)| (k, crate::db::heads_from_bytes(&h))))
-    .collect()
-}
-
-/// The held documents due to be offered again (not in `held_back`).
-fn held_due(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<String>> {
-    let back = held_back(conn, now_ms)?;
-    let all: Vec<String> = conn
-        .prepare_cached("SELECT key FROM forward_held ORDER BY key")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(all.into_iter().filter(|k| !back.contains_key(k)).collect())
+    let mut back = BTreeMap::new();
+    let mut due = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, heads, retry_at > ?1 AND directory = ?2 FROM forward_held ORDER BY key",
+    )?;
+    let rows = stmt.query_map(params![now_ms, directory], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (key, heads, waiting) = row?;
+        if waiting {
+            back.insert(key, crate::db::heads_from_bytes(&heads));
+        } else {
+            due.push(key);
+        }
+    }
+    Ok((back, due))
 }
 
 /// Forwarding's tables in the store's migration ladder. Never edit a step that has shipped; add
@@ -323,9 +327,7 @@ fn build_round(db: &ServerDb, parent: &Parent, now_ms: i64) -> Result<Round, Api
         current
     };
     // Refused documents: offered again when due, else left out while unchanged.
-    let (back, due) = db
-        .store
-        .read(|c| Ok::<_, rusqlite::Error>((held_back(c, now_ms)?, held_due(c, now_ms)?)))?;
+    let (back, due) = db.store.read(|c| held_split(c, now_ms))?;
     // A case's contacts go with it: held back while it is, offered again with it.
     for key in due {
         let contacts = key

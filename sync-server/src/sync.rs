@@ -647,7 +647,14 @@ fn commit_group(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
             }
         }
     }
-    let (alone, together): (Vec<Queued>, Vec<Queued>) = ready.into_iter().partition(|j| j.alone);
+    let (mut alone, together): (Vec<Queued>, Vec<Queued>) =
+        ready.into_iter().partition(|j| j.alone);
+    if together.len() < 2 {
+        // A group of one is an upload alone.
+        alone.extend(together);
+    } else {
+        outcomes.extend(commit_together(db, together));
+    }
     for mut job in alone {
         let outcome = match commit_upload(db, &job.device, job.checked, job.now_ms, &mut job.extra)
         {
@@ -655,19 +662,6 @@ fn commit_group(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
             Err(e) => Outcome::Failed(e),
         };
         outcomes.push((job.id, outcome));
-    }
-    match together.len() {
-        0 => {}
-        1 => {
-            let mut job = together.into_iter().next().expect("one");
-            let outcome =
-                match commit_upload(db, &job.device, job.checked, job.now_ms, &mut job.extra) {
-                    Ok(n) => Outcome::Stored(n),
-                    Err(e) => Outcome::Failed(e),
-                };
-            outcomes.push((job.id, outcome));
-        }
-        _ => outcomes.extend(commit_together(db, together)),
     }
     outcomes
 }
