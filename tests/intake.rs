@@ -19,7 +19,7 @@ const HOUR: i64 = 3_600_000;
 /// A server of 海宴镇 with the city's hotline platform and the police linkage registered at the
 /// county, each with an integrator credential for 海宴镇: (dir, server, hotline token, police
 /// token).
-fn intake_server() -> anyhow::Result<(tempfile::TempDir, Server, String, String)> {
+pub(crate) fn intake_server() -> anyhow::Result<(tempfile::TempDir, Server, String, String)> {
     let dir = tempfile::tempdir()?;
     let server = Server::start(dir.path(), 4)?;
     let people = dir.path().join("intake.csv");
@@ -52,7 +52,7 @@ fn token(printed: &str) -> String {
 }
 
 /// A work order as the platform sends it.
-fn order(number: &str) -> Value {
+pub(crate) fn order(number: &str) -> Value {
     let now = now_ms();
     json!({
         "number": number,
@@ -71,7 +71,7 @@ fn order(number: &str) -> Value {
 }
 
 /// Posts a work order: status, JSON answer, whether it was a replay.
-async fn post(
+pub(crate) async fn post(
     server: &Server,
     token: Option<&str>,
     key: Option<&str>,
@@ -142,7 +142,7 @@ pub(crate) fn to_sign_at_haiyan() -> CaseFilter {
     }
 }
 
-fn bytes(v: &Value) -> Vec<u8> {
+pub(crate) fn bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("json")
 }
 

@@ -2,13 +2,15 @@
 //! reminds of the case that falls due and overdue meanwhile, once a local day, and of a
 //! supervision it received before; turned off, it reminds of nothing.
 
-use crate::sync::new_case;
+use crate::intake::{bytes, intake_server, order, post};
+use crate::sync::{new_case, GW, STAFF};
 use crate::tier::start;
-use app_core::ids::UnitId;
+use app_core::ids::{CaseId, UnitId};
 use app_core::model::{Action, SuperviseLevel};
-use app_core::reminders::ReminderKind;
-use app_core::screens::ActInput;
+use app_core::reminders::{Reminder, ReminderKind};
+use app_core::screens::{ActInput, CaseQuery};
 use app_core::session::Session;
+use chrono::Datelike;
 use system_tests::now_ms;
 
 const MINUTE: i64 = 60_000;
@@ -59,6 +61,21 @@ async fn reminders_fire_once_a_day_for_a_case_that_falls_overdue_while_offline(
         t0,
     )?;
     assert_eq!(desk.sync_now().await?.waiting, 0);
+    // The desk's list of supervised cases (the 督办 filter) holds the one, not the other.
+    let listed = |q: CaseQuery| -> anyhow::Result<Vec<CaseId>> {
+        Ok(desk
+            .cases(&q, t0)?
+            .into_iter()
+            .map(|r| r.summary.id)
+            .collect())
+    };
+    let all = listed(CaseQuery::default())?;
+    assert!(all.contains(&late) && all.contains(&pressed), "{all:?}");
+    let supervised = CaseQuery {
+        supervised: true,
+        ..CaseQuery::default()
+    };
+    assert_eq!(listed(supervised)?, std::slice::from_ref(&pressed));
     phone.sync_now().await?;
     assert!(lock(&phone).summary(&pressed)?.supervised.is_some());
 
@@ -124,5 +141,117 @@ async fn reminders_fire_once_a_day_for_a_case_that_falls_overdue_while_offline(
     drop(phone);
     let phone = Session::open(apps.path().join("phone.sqlite3"))?;
     assert!(!phone.settings()?.reminders);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_the_desk_is_reminded_to_sign_for_and_reply_to_a_hotline_order(
+) -> anyhow::Result<()> {
+    let (_dir, server, hotline, _police) = intake_server()?;
+    let apps = tempfile::tempdir()?;
+    let desk = Session::open(apps.path().join("desk.sqlite3"))?;
+    let phone = Session::open(apps.path().join("phone.sqlite3"))?;
+    desk.enrol(&server.url(), &server.code_for(STAFF)?, "综治中心电脑")
+        .await?;
+    phone
+        .enrol(&server.url(), &server.code_for(GW)?, "网格员的手机")
+        .await?;
+    let local = lock(&desk)
+        .directory()
+        .policy(&UnitId::new("haiyan"))
+        .local();
+    // The hotline dispatches an order now: to be signed for by 14:00 local time tomorrow,
+    // replied to three days later. (Reminders are asked for at chosen instants, away from
+    // local midnight, so that "the same day" is the same day however slow the machine.)
+    let t0 = now_ms();
+    let tomorrow = local.date(t0) + chrono::Days::new(1);
+    let sign_by = local.midnight(tomorrow) + 14 * HOUR;
+    let reply_by = sign_by + 3 * DAY;
+    let mut body = order("TS12345-20261203-0042");
+    body["sign_by"] = sign_by.into();
+    body["reply_by"] = reply_by.into();
+    let (status, answer, _) = post(&server, Some(&hotline), Some("k-42"), bytes(&body)).await?;
+    assert_eq!(status, 201, "{answer}");
+    let case: CaseId = answer["case"].as_str().unwrap_or_default().into();
+    desk.sync_now().await?;
+    phone.sync_now().await?;
+    assert!(
+        lock(&desk).summary(&case).is_ok(),
+        "the order is on the desk"
+    );
+    // Offline from here: the reminders come from the local store.
+    drop(server);
+    let about = |r: &[Reminder]| -> Vec<Reminder> {
+        r.iter()
+            .filter(|r| r.case.as_ref() == Some(&case))
+            .cloned()
+            .collect()
+    };
+
+    // The morning it is due, the desk: sign for it, by the deadline to the minute.
+    let morning = sign_by - 5 * HOUR;
+    let r = about(&desk.due_reminders(morning)?);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, ReminderKind::OrderToSign);
+    assert_eq!(r[0].title, "工单待签收：养殖场排污影响邻居");
+    let at = local.datetime(sign_by);
+    assert_eq!(
+        r[0].body,
+        format!(
+            "12345工单TS12345-20261203-0042，请于{}月{}日 14:00前签收。",
+            at.month(),
+            at.day()
+        )
+    );
+    // Not again that day; never on the grid worker's phone: the centre's orders are not theirs.
+    assert!(about(&desk.due_reminders(morning + HOUR)?).is_empty());
+    assert!(
+        about(&phone.due_reminders(morning)?).is_empty(),
+        "a grid worker is not reminded of the centre's orders"
+    );
+    // Not signed for by the next morning: reminded again, as late.
+    let r = about(&desk.due_reminders(morning + DAY)?);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, ReminderKind::OrderToSign);
+    assert!(r[0].body.contains("已超过签收期限"), "{}", r[0].body);
+
+    // Signed for (offline, on the desk): the reply is reminded of once it falls due soon.
+    desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::SignOrder,
+        },
+        morning + DAY + HOUR,
+    )?;
+    assert!(
+        about(&desk.due_reminders(reply_by - 2 * DAY)?).is_empty(),
+        "two days before the reply is due, nothing"
+    );
+    let r = about(&desk.due_reminders(reply_by - 5 * HOUR)?);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, ReminderKind::OrderReply);
+    assert_eq!(r[0].title, "工单待答复：养殖场排污影响邻居");
+    assert!(r[0].body.ends_with("14:00前答复。"), "{}", r[0].body);
+    // Late, the next day: said so.
+    let r = about(&desk.due_reminders(reply_by + DAY)?);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, ReminderKind::OrderReply);
+    assert!(r[0].body.contains("已超过答复期限"), "{}", r[0].body);
+    // Replied to: the order is reminded of no more (the case itself may still be due).
+    desk.act(
+        &ActInput {
+            case: case.clone(),
+            action: Action::ReplyOrder {
+                reply: "已约双方到村委会调解，养殖场承诺三日内整改排污管道。".to_owned(),
+            },
+        },
+        reply_by + DAY + HOUR,
+    )?;
+    let r = about(&desk.due_reminders(reply_by + 2 * DAY)?);
+    assert!(
+        r.iter()
+            .all(|r| !matches!(r.kind, ReminderKind::OrderToSign | ReminderKind::OrderReply)),
+        "{r:?}"
+    );
     Ok(())
 }

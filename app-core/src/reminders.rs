@@ -1,12 +1,15 @@
 //! Reminders (提醒): the local notifications a phone or a desk raises for cases that are due
-//! soon, overdue, or newly supervised (督办), with no network. Which cases, and the once-a-day
+//! soon, overdue, or newly supervised (督办), and, on a centre's desk, for work orders (工单) of
+//! the 12345 hotline waiting to be signed for or replied to, with no network. Which cases, and the once-a-day
 //! bookkeeping, are the session's (`session::reminders`, over the local store); this module is
 //! what a reminder says and how many a person gets at once.
 //!
 //! A desk with hundreds of overdue cases must not get hundreds of notifications: at most
 //! [`SEPARATE`] cases, the most urgent, get a notification of their own, and the rest one
 //! summary ("另有 N 件案件超期"). Urgency: a new supervision first (the firmest level first), then
-//! overdue cases (the longest overdue first), then cases due soon (the soonest first).
+//! work orders to sign for (a signing deadline is hours), then orders whose reply falls due, then
+//! overdue cases (the longest overdue first), then cases due soon (the soonest first): the
+//! hotline's deadlines are counted against the centre by the platform, to the minute.
 //!
 //! Pure: time comes in as an argument, and the words are Chinese (the notification the shell
 //! shows) and English.
@@ -29,6 +32,11 @@ const DAY_MS: i64 = 86_400_000;
 pub enum ReminderKind {
     /// A supervision (督办) this person has not been reminded of, issued by someone else.
     Supervised,
+    /// A work order (工单) of the hotline waiting to be signed for (待签收).
+    OrderToSign,
+    /// A work order signed for but not replied to, its reply deadline within the due-soon
+    /// window or past (待答复).
+    OrderReply,
     /// Open and past its deadline (超期).
     Overdue,
     /// Open and within the warning period before its deadline (即将到期).
@@ -59,6 +67,20 @@ pub struct Reminder {
     pub body_en: String,
 }
 
+impl Due {
+    /// The deadline the reminder is about: the order's signing or reply deadline for an order,
+    /// the case's otherwise.
+    fn deadline(&self) -> i64 {
+        let order = self.summary.order.as_ref();
+        match self.kind {
+            ReminderKind::OrderToSign => order.map(|o| o.sign_by),
+            ReminderKind::OrderReply => order.map(|o| o.reply_by),
+            _ => None,
+        }
+        .unwrap_or(self.summary.due_at)
+    }
+}
+
 /// The order of urgency: kind, then (supervisions) the firmest level, then the earliest
 /// deadline, then the case id (so that equal cases always come out alike).
 fn urgency(
@@ -76,7 +98,7 @@ fn urgency(
     (
         d.kind,
         std::cmp::Reverse(level),
-        d.summary.due_at,
+        d.deadline(),
         d.summary.id.clone(),
     )
 }
@@ -100,14 +122,25 @@ pub fn group(mut due: Vec<Due>, now: i64, local: LocalTime) -> Vec<Reminder> {
 
 /// A deadline (the first late instant) as the last day to meet it: "6月3日", "3 Jun".
 fn last_day(due_at: i64, local: LocalTime) -> (String, String) {
+    day_of(local.date(due_at - 1))
+}
+
+fn day_of(d: chrono::NaiveDate) -> (String, String) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let d = local.date(due_at - 1);
     (
         format!("{}月{}日", d.month(), d.day()),
         format!("{} {}", d.day(), MONTHS[d.month0() as usize]),
     )
+}
+
+/// An instant as the local date and time it names: "6月3日 14:00", "3 Jun 14:00".
+fn moment(at: i64, local: LocalTime) -> (String, String) {
+    let t = local.datetime(at);
+    let (day, day_en) = day_of(t.date());
+    let clock = t.format("%H:%M");
+    (format!("{day} {clock}"), format!("{day_en} {clock}"))
 }
 
 fn parties(s: &CaseSummary) -> (String, String) {
@@ -144,6 +177,42 @@ fn one(d: &Due, now: i64, local: LocalTime) -> Reminder {
                 ),
             )
         }
+        (ReminderKind::OrderToSign | ReminderKind::OrderReply, _) => {
+            let number = s.order.as_ref().map(|o| o.number.as_str()).unwrap_or("");
+            let (at, at_en) = moment(d.deadline(), local);
+            let late = now > d.deadline();
+            let sign = d.kind == ReminderKind::OrderToSign;
+            let (what, what_en) = if sign {
+                ("签收", "sign for")
+            } else {
+                ("答复", "reply to")
+            };
+            let (body, body_en) = if late {
+                (
+                    format!("12345工单{number}已超过{what}期限（{at}），请尽快{what}。"),
+                    format!("Hotline order {number}: the deadline to {what_en} it ({at_en}) has passed."),
+                )
+            } else {
+                (
+                    format!("12345工单{number}，请于{at}前{what}。"),
+                    format!("Hotline order {number}: {what_en} it by {at_en}."),
+                )
+            };
+            (
+                format!("工单待{what}：{}", s.title),
+                body,
+                format!(
+                    "{}: {}",
+                    if sign {
+                        "Order to sign for"
+                    } else {
+                        "Order to reply to"
+                    },
+                    s.title
+                ),
+                body_en,
+            )
+        }
         (ReminderKind::Overdue, _) => {
             let days = (now - s.due_at).max(0) / DAY_MS + 1;
             (
@@ -173,36 +242,59 @@ fn one(d: &Due, now: i64, local: LocalTime) -> Reminder {
 
 /// The one notification for the cases that did not get their own.
 fn others(rest: &[Due]) -> Reminder {
-    let count = |k: ReminderKind| rest.iter().filter(|d| d.kind == k).count();
-    let (supervised, overdue, soon) = (
-        count(ReminderKind::Supervised),
-        count(ReminderKind::Overdue),
-        count(ReminderKind::DueSoon),
-    );
-    let n = rest.len();
-    let (what, what_en) = match (supervised, overdue, soon) {
-        (0, 0, _) => ("即将到期", "due soon"),
-        (0, _, 0) => ("超期", "overdue"),
-        (_, 0, 0) => ("被督办", "newly supervised"),
-        _ => ("待办", "needing attention"),
-    };
-    let parts: Vec<(usize, &str, &str)> = [
-        (supervised, "督办", "newly supervised"),
-        (overdue, "超期", "overdue"),
-        (soon, "即将到期", "due soon"),
+    // Each kind's count, in the order of urgency, with its words: in the body, and in the
+    // title when it is the only kind.
+    let parts: Vec<(usize, &str, &str, &str)> = [
+        (
+            ReminderKind::Supervised,
+            "督办",
+            "案件被督办",
+            "newly supervised",
+        ),
+        (
+            ReminderKind::OrderToSign,
+            "工单待签收",
+            "工单待签收",
+            "hotline orders to sign for",
+        ),
+        (
+            ReminderKind::OrderReply,
+            "工单待答复",
+            "工单待答复",
+            "hotline orders to reply to",
+        ),
+        (ReminderKind::Overdue, "超期", "案件超期", "overdue"),
+        (
+            ReminderKind::DueSoon,
+            "即将到期",
+            "案件即将到期",
+            "due soon",
+        ),
     ]
     .into_iter()
-    .filter(|(k, _, _)| *k > 0)
+    .map(|(k, zh, title, en)| (rest.iter().filter(|d| d.kind == k).count(), zh, title, en))
+    .filter(|(n, _, _, _)| *n > 0)
     .collect();
-    let zh: Vec<String> = parts.iter().map(|(k, w, _)| format!("{w}{k}件")).collect();
-    let en: Vec<String> = parts.iter().map(|(k, _, w)| format!("{k} {w}")).collect();
+    let n = rest.len();
+    let (what, what_en) = match parts.as_slice() {
+        [(_, _, title, en)] => (*title, format!("more: {en}")),
+        _ => ("案件待办", "more cases needing attention".to_owned()),
+    };
+    let zh: Vec<String> = parts
+        .iter()
+        .map(|(k, w, _, _)| format!("{w}{k}件"))
+        .collect();
+    let en: Vec<String> = parts
+        .iter()
+        .map(|(k, _, _, w)| format!("{k} {w}"))
+        .collect();
     Reminder {
         kind: ReminderKind::Others,
         case: None,
         cases: n,
-        title: format!("另有{n}件案件{what}"),
+        title: format!("另有{n}件{what}"),
         body: format!("{}，请打开应用查看。", zh.join("，")),
-        title_en: format!("{n} more cases {what_en}"),
+        title_en: format!("{n} {what_en}"),
         body_en: format!("{}: open the app to see them.", en.join(", ")),
     }
 }
@@ -288,6 +380,82 @@ mod tests {
         }
     }
 
+    /// A case whose hotline order (signing deadline `sign_by`, reply three days later) is owed.
+    fn ordered(kind: ReminderKind, id: &str, sign_by: i64) -> Due {
+        let mut s = summary(id, sign_by + 9 * DAY);
+        s.order = Some(crate::summary::OrderSummary {
+            number: format!("TS-{id}"),
+            channel: "12345".into(),
+            kind: crate::model::OrderKind::Complaint,
+            confidential: false,
+            state: crate::workflow::OrderState::Dispatched,
+            dispatched_at: sign_by - 2 * 3_600_000,
+            sign_by,
+            reply_by: sign_by + 3 * DAY,
+            dispatches: 1,
+            signed_at: None,
+            signed_by: None,
+            reply: None,
+            replied_at: None,
+            return_reason: None,
+            returned_at: None,
+        });
+        Due { kind, summary: s }
+    }
+
+    #[test]
+    fn hotline_orders_come_after_supervisions_and_before_overdue_cases() {
+        // 10:00 on 10 October, China Standard Time.
+        let now = OCT10 + 10 * 3_600_000;
+        let r = group(
+            vec![
+                due(ReminderKind::Overdue, "late", OCT10 - 2 * DAY),
+                // Its reply is due at 14:30 on 13 October.
+                ordered(
+                    ReminderKind::OrderReply,
+                    "reply",
+                    now + 4 * 3_600_000 + 1_800_000 - 3 * DAY,
+                ),
+                ordered(ReminderKind::OrderToSign, "sign", now + 2 * 3_600_000),
+                supervised("pressed", SuperviseLevel::General, OCT10 + 9 * DAY),
+            ],
+            now,
+            LocalTime::CHINA,
+        );
+        assert_eq!(
+            ids(&r),
+            [Some("pressed"), Some("sign"), Some("reply"), None],
+            "{r:?}"
+        );
+        assert_eq!(r[1].title, "工单待签收：纠纷sign");
+        assert_eq!(r[1].body, "12345工单TS-sign，请于10月10日 12:00前签收。");
+        assert_eq!(
+            r[1].body_en,
+            "Hotline order TS-sign: sign for it by 10 Oct 12:00."
+        );
+        assert_eq!(r[2].title, "工单待答复：纠纷reply");
+        assert_eq!(r[2].body, "12345工单TS-reply，请于10月10日 14:30前答复。");
+        // Late: said so.
+        let late = group(
+            vec![ordered(ReminderKind::OrderToSign, "sign", now - 3_600_000)],
+            now,
+            LocalTime::CHINA,
+        );
+        assert_eq!(
+            late[0].body,
+            "12345工单TS-sign已超过签收期限（10月10日 09:00），请尽快签收。"
+        );
+        // The summary names the orders among the rest.
+        assert_eq!(r[3].title, "另有1件案件超期");
+        let many: Vec<Due> = (0..6)
+            .map(|i| ordered(ReminderKind::OrderToSign, &format!("o{i}"), now + DAY))
+            .collect();
+        let r = group(many, now, LocalTime::CHINA);
+        assert_eq!(r[3].title, "另有3件工单待签收");
+        assert_eq!(r[3].title_en, "3 more: hotline orders to sign for");
+        assert_eq!(r[3].body, "工单待签收3件，请打开应用查看。");
+    }
+
     fn ids(r: &[Reminder]) -> Vec<Option<&str>> {
         r.iter()
             .map(|r| r.case.as_ref().map(CaseId::as_str))
@@ -350,7 +518,7 @@ mod tests {
         );
         assert_eq!(summary.title, "另有497件案件超期");
         assert_eq!(summary.body, "超期497件，请打开应用查看。");
-        assert_eq!(summary.title_en, "497 more cases overdue");
+        assert_eq!(summary.title_en, "497 more: overdue");
     }
 
     #[test]

@@ -196,6 +196,9 @@ pub struct CaseQuery {
     /// with its reply.
     #[serde(default)]
     pub orders: bool,
+    /// Only open cases under a supervision (督办) in force, the earliest deadline first.
+    #[serde(default)]
+    pub supervised: bool,
     /// At most this many rows (0: the default page of 200).
     pub limit: u32,
 }

@@ -419,12 +419,16 @@ impl Session {
                 Some(DueState::DueSoon) => Some(DueFilter::DueSoon),
                 _ => None,
             },
-            open_only: q.open_only,
+            open_only: q.open_only || q.supervised,
             conflicts_only: q.conflicts_only,
             search: q.search.clone().filter(|s| !s.trim().is_empty()),
+            supervised: q.supervised,
             orders: q.orders.then_some(OrderFilter::Owed),
+            // As today's sections order them: an order's deadline, else a supervision's.
             order: if q.orders {
                 ListOrder::OrderDeadline
+            } else if q.supervised {
+                ListOrder::Deadline
             } else {
                 ListOrder::Default
             },

@@ -116,7 +116,7 @@ keys! {
     LastMoved => "上次发送 {} 项，接收 {} 项", "Last sync sent {} and received {}";
     Refused => "被中心退回", "Refused by the centre";
     SettingsTitle => "本机设置", "This device's settings";
-    RemindersToggle => "提醒我超期、即将到期和被督办的案件", "Remind me of overdue, due-soon and supervised cases";
+    RemindersToggle => "提醒我超期、即将到期、被督办的案件和待办工单", "Remind me of overdue, due-soon and supervised cases and of hotline orders";
     RemindersHint => "无网络时也会提醒；同一案件每天最多提醒一次。", "Works without a network; at most one reminder a day for each case.";
     NothingRefused => "没有被退回的记录", "Nothing was refused";
     // Today
@@ -186,6 +186,7 @@ keys! {
     FilterMine => "只看我经办的", "Only mine";
     FilterConflicts => "待处理冲突", "Conflicts to settle";
     FilterOrders => "只看待办的12345工单", "Only hotline orders waiting on us";
+    FilterSupervised => "只看督办案件", "Only cases under supervision";
     CasesCount => "共 {} 件", "{} cases";
     NoCases => "没有符合条件的案件", "No cases match";
     // Case screen

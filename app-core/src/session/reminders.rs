@@ -13,7 +13,7 @@ use super::{lock, AppError, AppResult, Session};
 use crate::error::Error;
 use crate::reminders::{self, Due, Reminder, ReminderKind};
 use crate::screens::Settings;
-use crate::store::{CaseFilter, DueFilter, Layer, Store};
+use crate::store::{CaseFilter, DueFilter, Layer, OrderFilter, Store};
 use rusqlite::OptionalExtension;
 use std::collections::HashSet;
 
@@ -37,7 +37,8 @@ fn enabled(store: &Store) -> Result<bool, Error> {
 impl Session {
     /// The reminders to show now (`now`: UTC milliseconds): the person's own cases (reported
     /// by or assigned to them) and, for centre staff, their unit's, that are newly supervised by
-    /// someone else, overdue or due soon, each at most once a local day; grouped as
+    /// someone else, overdue or due soon, and, for centre staff, the cases whose work order the
+    /// centre has to sign for or whose reply falls due; each at most once a local day; grouped as
     /// [`reminders::group`] says. What is returned is recorded as notified in the same
     /// transaction. Nothing when reminders are turned off or the device is not enrolled.
     pub fn due_reminders(&self, now: i64) -> AppResult<Vec<Reminder>> {
@@ -50,7 +51,9 @@ impl Session {
         if !enabled(&store)? {
             return Ok(Vec::new());
         }
-        let local = store.directory().policy(&me.actor.unit).local();
+        let policy = store.directory().policy(&me.actor.unit);
+        let local = policy.local();
+        let soon = now + i64::from(policy.due_soon_hours) * 3_600_000;
         let today = local.date(now).format("%Y-%m-%d").to_string();
         // Whose cases: as today's sections choose them for staff; a person's own elsewhere.
         let scope = if me.at_centre {
@@ -65,15 +68,29 @@ impl Session {
                 ..Default::default()
             }
         };
-        let lists = [
-            (
-                ReminderKind::Supervised,
-                CaseFilter {
-                    supervised: true,
-                    open_only: true,
-                    ..scope.clone()
-                },
-            ),
+        // In the order of urgency, so that a case due for two reasons is reminded of the first.
+        let mut lists = vec![(
+            ReminderKind::Supervised,
+            CaseFilter {
+                supervised: true,
+                open_only: true,
+                ..scope.clone()
+            },
+        )];
+        if me.at_centre {
+            // The work orders the centre owes, as today's 工单 section chooses them.
+            let orders = |filter: OrderFilter| CaseFilter {
+                responsible: Some(me.actor.unit.clone()),
+                orders: Some(filter),
+                ..Default::default()
+            };
+            lists.push((ReminderKind::OrderToSign, orders(OrderFilter::ToSign)));
+            lists.push((
+                ReminderKind::OrderReply,
+                orders(OrderFilter::ReplyDueBefore(soon)),
+            ));
+        }
+        lists.extend([
             (
                 ReminderKind::Overdue,
                 CaseFilter {
@@ -88,7 +105,7 @@ impl Session {
                     ..scope
                 },
             ),
-        ];
+        ]);
         let mut found = Vec::new();
         for (kind, filter) in lists {
             for summary in store.list(&filter, now)? {

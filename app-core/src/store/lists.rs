@@ -75,6 +75,9 @@ pub enum OrderFilter {
     Overdue,
     /// Waiting to be signed for, or late with the reply: what today's 工单 section shows.
     Owed,
+    /// Not replied to, and the reply deadline before this instant (UTC milliseconds): replies
+    /// falling due, for reminders.
+    ReplyDueBefore(i64),
 }
 
 /// Deadline filters, evaluated at the `now` passed to [`Store::list`].
@@ -212,6 +215,10 @@ impl Store {
                 clauses.push(format!(
                     "(c.order_sign_by IS NOT NULL OR c.order_reply_by < {a})"
                 ));
+            }
+            Some(OrderFilter::ReplyDueBefore(at)) => {
+                let a = arg(at.into(), &mut args);
+                clauses.push(format!("c.order_reply_by < {a}"));
             }
             None => {}
         }

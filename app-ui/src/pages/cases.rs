@@ -32,6 +32,9 @@ pub struct CasesUrl {
     /// `?orders=true`: work orders of the 12345 hotline waiting on the centre.
     #[serde(default)]
     pub orders: Option<String>,
+    /// `?supervised=true`: open cases under a supervision (督办).
+    #[serde(default)]
+    pub supervised: Option<String>,
 }
 
 impl CasesUrl {
@@ -45,6 +48,7 @@ impl CasesUrl {
             due: self.due.as_deref().and_then(due_from_code),
             conflicts_only: yes(&self.conflicts),
             orders: yes(&self.orders),
+            supervised: yes(&self.supervised),
             ..CaseQuery::default()
         }
     }
@@ -153,6 +157,14 @@ pub fn cases_page() -> Html {
             query.set(q);
         })
     };
+    let on_supervised = {
+        let query = query.clone();
+        Callback::from(move |e: Event| {
+            let mut q = (*query).clone();
+            q.supervised = checked_of(&e);
+            query.set(q);
+        })
+    };
     let q = &*query;
     let categories = match &*options {
         Load::Ready(o) => o.categories.clone(),
@@ -213,6 +225,10 @@ pub fn cases_page() -> Html {
                         <input id="cases-orders" type="checkbox" checked={q.orders} onchange={on_orders} />
                         { t(l, Key::FilterOrders) }
                     </label>
+                    <label class="check">
+                        <input id="cases-supervised" type="checkbox" checked={q.supervised} onchange={on_supervised} />
+                        { t(l, Key::FilterSupervised) }
+                    </label>
                 </div>
             </section>
             { loaded(l, &rows, |rows| html! {
@@ -264,6 +280,12 @@ mod tests {
             ..CasesUrl::default()
         };
         assert!(orders.query().orders && !q.orders);
+        // Today's 督办 section leads here with `?supervised=true`.
+        let supervised = CasesUrl {
+            supervised: Some("true".into()),
+            ..CasesUrl::default()
+        };
+        assert!(supervised.query().supervised && !orders.query().supervised);
         let returned = CasesUrl {
             status: Some("returned".into()),
             ..CasesUrl::default()

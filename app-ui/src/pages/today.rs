@@ -122,7 +122,8 @@ pub fn today_page() -> Html {
                     <p class="card muted" id="today-nothing">{ t(l, Key::NothingToday) }</p>
                 }
                 if c.supervised > 0 {
-                    { section(l, "today-supervised", Key::TodaySupervised, (c.supervised, &d.supervised), now, None) }
+                    { section(l, "today-supervised", Key::TodaySupervised, (c.supervised, &d.supervised), now,
+                        query(&[("supervised", "true")])) }
                 }
                 if c.orders > 0 {
                     { section(l, "today-orders", Key::TodayOrders, (c.orders, &d.orders), now,
