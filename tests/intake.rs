@@ -133,13 +133,31 @@ type BadRequest<'a> = (
     &'a str,
 );
 
-/// The orders the township's desk has waiting to be signed for.
-pub(crate) fn to_sign_at_haiyan() -> CaseFilter {
-    CaseFilter {
+/// The work orders the server has recorded from these tests (numbered `TS12345-…`; the demo
+/// data's own hotline orders are numbered otherwise).
+fn recorded(server: &Server) -> anyhow::Result<i64> {
+    server.count("SELECT COUNT(*) FROM intake_orders WHERE number LIKE 'TS12345-%'")
+}
+
+/// The orders of these tests (numbered `TS12345-…`, unlike the demo data's own) that `store`
+/// has waiting to be signed for at 海宴镇.
+pub(crate) fn to_sign_at_haiyan(
+    store: &app_core::store::Store,
+) -> anyhow::Result<Vec<app_core::summary::CaseSummary>> {
+    let waiting = CaseFilter {
         responsible: Some(UnitId::new("haiyan")),
         orders: Some(OrderFilter::ToSign),
         ..Default::default()
-    }
+    };
+    Ok(store
+        .list(&waiting, now_ms())?
+        .into_iter()
+        .filter(|s| {
+            s.order
+                .as_ref()
+                .is_some_and(|o| o.number.starts_with("TS12345-"))
+        })
+        .collect())
 }
 
 pub(crate) fn bytes(v: &Value) -> Vec<u8> {
@@ -179,7 +197,7 @@ async fn intake_ten_retries_at_once_make_one_case_that_the_hotline_follows_to_it
         1,
         "one request did the work, nine were replayed"
     );
-    assert_eq!(server.count("SELECT COUNT(*) FROM intake_orders")?, 1);
+    assert_eq!(recorded(&server)?, 1);
     let after = holdings(&server)?;
     assert_eq!(after.0 - before.0, 2, "one case and its contacts");
     let first = &answers[0].1;
@@ -193,8 +211,7 @@ async fn intake_ten_retries_at_once_make_one_case_that_the_hotline_follows_to_it
     // It reaches the township's desk in its next sync, waiting to be signed for, placed in
     // 五丰村 from the address, the caller an applicant with her phone.
     desk.sync().await?;
-    let waiting = to_sign_at_haiyan();
-    let rows = desk.store().list(&waiting, now_ms())?;
+    let rows = to_sign_at_haiyan(&desk.store())?;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].id, case);
     assert_eq!(rows[0].village, Some(UnitId::new("haiyan-wufeng")));
@@ -325,10 +342,7 @@ async fn intake_many_orders_sent_at_once_are_each_stored_once_while_the_desk_syn
         cases.insert(a.1["case"].as_str().unwrap_or_default().to_owned());
     }
     assert_eq!(cases.len(), N, "a case for each order");
-    assert_eq!(
-        server.count("SELECT COUNT(*) FROM intake_orders")?,
-        N as i64
-    );
+    assert_eq!(recorded(&server)?, N as i64);
     assert_eq!(
         server.count("SELECT COUNT(*) FROM intake_requests")?,
         N as i64
@@ -345,8 +359,7 @@ async fn intake_many_orders_sent_at_once_are_each_stored_once_while_the_desk_syn
         "a version logged for each document"
     );
     desk.sync().await?;
-    let waiting = to_sign_at_haiyan();
-    let rows = desk.store().list(&waiting, now_ms())?;
+    let rows = to_sign_at_haiyan(&desk.store())?;
     let on_desk: std::collections::BTreeSet<String> =
         rows.iter().map(|r| r.id.as_str().to_owned()).collect();
     assert_eq!(on_desk, cases, "every order on the desk, to sign");
@@ -373,7 +386,7 @@ async fn intake_a_redispatched_order_updates_its_case_and_a_confidential_caller_
     assert_eq!((status, replayed), (200, false), "{redone}");
     assert_eq!(redone["case"], made["case"]);
     assert_eq!(redone["dispatches"], 2);
-    assert_eq!(server.count("SELECT COUNT(*) FROM intake_orders")?, 1);
+    assert_eq!(recorded(&server)?, 1);
     let case = made["case"].as_str().unwrap_or_default().to_owned();
     let reply_by: i64 = server.count(&format!(
         "SELECT json_extract(summary, '$.order.reply_by') FROM cases WHERE id = '{case}'"
@@ -404,7 +417,7 @@ async fn intake_a_redispatched_order_updates_its_case_and_a_confidential_caller_
     let (status, theirs, _) = post(&server, Some(&police), Some("k-first"), bytes(&theirs)).await?;
     assert_eq!(status, 201, "{theirs}");
     assert_ne!(theirs["case"], made["case"]);
-    assert_eq!(server.count("SELECT COUNT(*) FROM intake_orders")?, 2);
+    assert_eq!(recorded(&server)?, 2);
 
     // The desk sees the police's order as a 公安移交 case.
     let desk = Device::enrol(&server, STAFF).await?;
@@ -463,7 +476,7 @@ async fn intake_refuses_each_bad_request_with_its_code_and_stores_nothing() -> a
     let stored = || -> anyhow::Result<_> {
         Ok((
             holdings(&server)?,
-            server.count("SELECT COUNT(*) FROM intake_orders")?,
+            recorded(&server)?,
             server.count("SELECT COUNT(*) FROM intake_requests")?,
         ))
     };
@@ -616,5 +629,67 @@ async fn intake_refuses_each_bad_request_with_its_code_and_stores_nothing() -> a
     assert_eq!((status, replayed), (201, true));
     assert_eq!(again, made);
     assert_eq!(stored()?, before);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_the_demo_hotline_follows_its_own_orders_with_the_token_the_demo_prints(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 80)?;
+    let token = server
+        .hotline_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the demo prints the hotline's token"))?;
+    // The demo's hotline cases: reported by the platform, each with its work order.
+    let orders: Vec<(CaseId, app_core::summary::OrderSummary)> = {
+        let store = server.store()?;
+        store
+            .list(&CaseFilter::default(), now_ms())?
+            .into_iter()
+            .filter_map(|s| s.order.clone().map(|o| (s.id, o)))
+            .collect()
+    };
+    assert!(
+        orders.len() >= 2,
+        "{} hotline orders in 80 cases",
+        orders.len()
+    );
+    // Among them the call of half an hour ago, waiting on the desk to be signed for.
+    let waiting: Vec<_> = orders
+        .iter()
+        .filter(|(_, o)| o.state == app_core::workflow::OrderState::Dispatched)
+        .collect();
+    assert_eq!(waiting.len(), 1, "{orders:?}");
+    assert!(waiting[0].1.dispatched_at > now_ms() - HOUR);
+    let to_sign = CaseFilter {
+        responsible: Some(UnitId::new("haiyan")),
+        orders: Some(OrderFilter::ToSign),
+        ..Default::default()
+    };
+    assert_eq!(server.store()?.count(&to_sign, now_ms())?, 1);
+    for (case, order) in &orders {
+        let (status, answer) = poll(&server, &token, &order.number).await?;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["case"], case.as_str());
+        assert_eq!(answer["state_zh"], order.state.zh(), "{answer}");
+    }
+    // An open one dispatched again by the platform (重派): its case is updated, no other made.
+    let (case, order) = orders
+        .iter()
+        .find(|(_, o)| o.state != app_core::workflow::OrderState::Concluded)
+        .ok_or_else(|| anyhow::anyhow!("an open order among {orders:?}"))?;
+    let cases_before = server.count("SELECT COUNT(*) FROM cases")?;
+    let (status, answer, _) = post(
+        &server,
+        Some(&token),
+        Some("demo-redispatch"),
+        bytes(&self::order(&order.number)),
+    )
+    .await?;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["case"], case.as_str());
+    assert_eq!(answer["dispatches"], order.dispatches + 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM cases")?, cases_before);
     Ok(())
 }

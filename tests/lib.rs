@@ -89,6 +89,8 @@ pub struct Server {
     pub demo_cases: usize,
     /// Enrolment codes printed at start, by person.
     pub codes: BTreeMap<String, String>,
+    /// The demo's 12345 hotline bearer token, printed when the demo is loaded.
+    pub hotline_token: Option<String>,
     /// Extra environment for the process (configuration overrides).
     pub env: Vec<(String, String)>,
     /// `http` or `https`.
@@ -135,6 +137,7 @@ impl Server {
             port: free_port(),
             demo_cases,
             codes: BTreeMap::new(),
+            hotline_token: None,
             env,
             scheme: "http".to_owned(),
             log: None,
@@ -229,6 +232,9 @@ impl Server {
                     let code = code.split_whitespace().next().unwrap_or_default();
                     self.codes.insert(person.to_owned(), code.to_owned());
                 }
+            }
+            if line.starts_with("the 12345 hotline's bearer token") {
+                self.hotline_token = line.rsplit_once(": ").map(|(_, t)| t.trim().to_owned());
             }
         }
         Ok(())

@@ -6,6 +6,7 @@ mod attachments;
 mod demo;
 mod enrolment;
 mod intake;
+mod notifications;
 mod orders;
 mod prevention;
 mod reminders;

@@ -67,6 +67,7 @@ mod tests;
 mod texts;
 
 pub use random::{demo_device, device_actor_id};
+pub use texts::HOTLINE_ID;
 use texts::{COUNTY_ID, TOWNSHIPS};
 
 // --- The generator ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@
 //! - the store: `fengqiao.sqlite3` in the app's data directory (`FENGQIAO_APP_DATA` overrides
 //!   the directory, so that tests and a desk can run several instances side by side);
 //! - the sync interval: 30 s, or `FENGQIAO_SYNC_SECS`; every local write also wakes the sync;
-//! - reminders: looked for at start and every minute ([`REMIND_EVERY`]) in the local store,
-//!   network or not ([`Session::due_reminders`]: due soon, overdue, newly supervised, once a day
+//! - reminders: looked for at start, every minute ([`REMIND_EVERY`]) and after each sync (which
+//!   may bring a supervision or a work order) in the local store, network or not ([`Session::due_reminders`]: due soon, overdue, newly supervised, once a day
 //!   per case, grouped), and shown through the notification plugin unless the person turned them
 //!   off on the sync screen or the platform does not allow notifications;
 //! - first start on a prepared machine: with `FENGQIAO_SERVER` and `FENGQIAO_ENROL_CODE` set and
@@ -38,10 +38,11 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-/// Shows the session's reminders as notifications, at start and every [`REMIND_EVERY`]. The
-/// platform is asked once for permission (phones); while it is not granted nothing is taken
-/// from the session, so nothing is recorded as notified that was not shown.
-fn remind(handle: tauri::AppHandle, session: Arc<Session>) {
+/// Shows the session's reminders as notifications, at start, every [`REMIND_EVERY`] and when
+/// `synced` is notified. The platform is asked once for permission (phones); while it is not
+/// granted nothing is taken from the session, so nothing is recorded as notified that was not
+/// shown.
+fn remind(handle: tauri::AppHandle, session: Arc<Session>, synced: Arc<tokio::sync::Notify>) {
     tauri::async_runtime::spawn(async move {
         let notification = handle.notification();
         if !matches!(
@@ -52,7 +53,10 @@ fn remind(handle: tauri::AppHandle, session: Arc<Session>) {
         }
         let mut tick = tokio::time::interval(REMIND_EVERY);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = synced.notified() => {}
+            }
             if !matches!(
                 notification.permission_state(),
                 Ok(PermissionState::Granted)
@@ -87,7 +91,8 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let path = data_dir(app)?.join("fengqiao.sqlite3");
     let session = Arc::new(Session::open(&path)?);
     app.manage(session.clone());
-    remind(app.handle().clone(), session.clone());
+    let synced = Arc::new(tokio::sync::Notify::new());
+    remind(app.handle().clone(), session.clone(), synced.clone());
     let every = std::env::var("FENGQIAO_SYNC_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -109,7 +114,11 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         }
         session
             .run_sync(every, |state| {
+                let done = !state.syncing;
                 let _ = handle.emit(SYNC_EVENT, state);
+                if done {
+                    synced.notify_one();
+                }
             })
             .await;
     });

@@ -16,6 +16,8 @@ pub struct Seeded {
     /// A one-time enrolment code (valid 72 hours) per person: a grid worker of the unit and one
     /// of its centre staff.
     pub codes: Vec<(PersonId, String)>,
+    /// The bearer token of the city's 12345 platform, an integrator for the unit (docs/intake.md).
+    pub hotline_token: String,
 }
 
 /// Whether this build carries the demo data.
@@ -37,7 +39,17 @@ pub fn seed(db: &mut ServerDb, unit: &UnitId, cases: usize, now_ms: i64) -> Resu
         let code = db.issue_code(&person, now_ms, 72 * 3_600_000)?;
         codes.push((person, code));
     }
-    Ok(Some(Seeded { documents, codes }))
+    let (_, hotline_token) = db.add_integrator(
+        &PersonId::new(app_core::demo::HOTLINE_ID),
+        std::slice::from_ref(unit),
+        app_core::model::Source::Hotline12345,
+        now_ms,
+    )?;
+    Ok(Some(Seeded {
+        documents,
+        codes,
+        hotline_token,
+    }))
 }
 
 /// Fills an empty server with the demo county's directory and `cases` demo cases placed in
@@ -54,18 +66,34 @@ pub fn load_demo(
     use app_core::demo::Generator;
     let mut g = Generator::new(seed);
     db.store.set_directory(g.directory().clone())?;
+    // One of the cases, when `unit` is a township: a call to the hotline half an hour ago,
+    // its order waiting on the desk (待签收).
+    let call = g.townships().into_iter().find(|t| t == unit && cases > 0);
+    let played = cases - usize::from(call.is_some());
     // In batches, so that memory stays small however many cases are asked for.
     let mut imported = 0;
-    while imported < cases {
+    while imported < played {
         let mut picked = Vec::new();
+        let mut orders = Vec::new();
         for c in g.cases(100, now_ms)? {
             let doc = c.doc.read()?;
-            if doc.place.unit_path.contains(unit) && imported + picked.len() < cases {
+            if doc.place.unit_path.contains(unit) && imported + picked.len() < played {
+                orders.extend(crate::intake::dispatched_orders(&doc));
                 picked.push((c.doc, Some(c.contacts)));
             }
         }
         imported += picked.len();
         db.store.import_cases(picked, now_ms)?;
+        // The hotline's orders among them, as if dispatched through intake: the platform
+        // follows them, and a re-dispatch updates its case.
+        crate::intake::record_orders(db, &orders, now_ms)?;
+    }
+    if let Some(township) = call {
+        let call = g.hotline_call(&township, now_ms)?;
+        let orders = crate::intake::dispatched_orders(&call.doc.read()?);
+        db.store
+            .import_cases(vec![(call.doc, Some(call.contacts))], now_ms)?;
+        crate::intake::record_orders(db, &orders, now_ms)?;
     }
     let mut households = Vec::new();
     for grid in g.grids(Some(unit)) {
@@ -122,6 +150,8 @@ mod tests {
         let seeded = first?.ok_or_else(|| anyhow::anyhow!("an empty server takes the demo"))?;
         assert!(seeded.documents > 3, "cases, contacts and households");
         assert_eq!(seeded.codes.len(), 2, "a grid worker and a centre's staff");
+        assert!(!seeded.hotline_token.is_empty());
+        assert_eq!(db.integrators()?.len(), 1, "the city's 12345 platform");
         assert!(seed(&mut db, &unit, 3, now)?.is_none(), "only once");
         Ok(())
     }

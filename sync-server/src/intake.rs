@@ -323,6 +323,62 @@ pub fn dispatch(
     })
 }
 
+/// An order a case holds as dispatched by another system: (source code, number, case, the
+/// system's person), for [`record_orders`].
+pub type DispatchedOrder = (String, String, CaseId, PersonId);
+
+/// The work orders in a case's timeline that another system dispatched (派单 by a person in
+/// the intake role), under the source the case was reported with.
+pub fn dispatched_orders(doc: &app_core::model::CaseDocument) -> Vec<DispatchedOrder> {
+    let source = doc.timeline.iter().find_map(|e| match &e.action {
+        Action::Report { source, .. } => Some(*source),
+        _ => None,
+    });
+    let Some(source) = source.filter(|s| s.is_intake()) else {
+        return Vec::new();
+    };
+    doc.timeline
+        .iter()
+        .filter(|e| e.actor.role == Role::Intake)
+        .filter_map(|e| match &e.action {
+            Action::DispatchOrder { order } => Some((
+                source.code().to_owned(),
+                order.number.clone(),
+                doc.id.clone(),
+                e.actor.person.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Records orders that reached the server other than through `POST` (the demo's, played
+/// through the workflow), as `POST` records them: the platform can then poll them, and a
+/// re-dispatch updates their case. An order already recorded is left as it is.
+pub fn record_orders(
+    db: &mut ServerDb,
+    orders: &[DispatchedOrder],
+    now_ms: i64,
+) -> crate::error::Result<()> {
+    db.store.write(|tx| -> Result<(), rusqlite::Error> {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO intake_orders(source, number, case_id, person, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (source, number, case, person) in orders {
+            insert.execute(params![
+                source,
+                number,
+                case.as_str(),
+                person.as_str(),
+                now_ms
+            ])?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 /// Where an order of this integrator's person stands (`GET`).
 pub fn state(
     db: &ServerDb,

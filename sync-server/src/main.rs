@@ -161,6 +161,10 @@ fn main() -> anyhow::Result<()> {
                     for (person, code) in seeded.codes {
                         println!("enrolment code for {person}: {code} (valid 72 hours, once)");
                     }
+                    println!(
+                        "the 12345 hotline's bearer token (POST /v1/intake/work-orders, docs/intake.md): {}",
+                        seeded.hotline_token
+                    );
                 }
                 None => println!("the directory is set up already: no demo loaded"),
             }

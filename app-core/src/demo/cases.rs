@@ -3,7 +3,8 @@
 
 use super::random::{demo_device, device_actor_id};
 use super::texts::{
-    CategoryText, Parties, Vars, CATEGORIES, COUNTY_NAME, GRIDS_PER_VILLAGE, HAMLETS, TOWNSHIPS,
+    CategoryText, Parties, Vars, CATEGORIES, COUNTY_NAME, GRIDS_PER_VILLAGE, HAMLETS, HOTLINE_ID,
+    TOWNSHIPS,
 };
 use super::{GeneratedCase, Generator, DAY, HOUR, MINUTE, WINDOW_DAYS};
 use crate::document::{CaseDoc, CaseEdit, ContactsDocument, PartyContact};
@@ -11,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AttachmentId, CaseId, PartyId, PersonId, UnitId};
 use crate::model::{
     Action, Agreement, Assignee, Attachment, Difficulty, EscalationReason, FollowUpMethod, NewCase,
-    NewParty, Party, PartyRole, RiskFlag, Satisfaction, SessionMode, Source,
+    NewParty, OrderKind, Party, PartyRole, RiskFlag, Satisfaction, SessionMode, Source, WorkOrder,
 };
 use crate::org::{Person, Role};
 use crate::taxonomy::CategoryCode;
@@ -43,6 +44,8 @@ pub(super) struct Play {
     /// Whether the case came back down from the county (交办) and owes a report back.
     pub(super) owes_feedback: bool,
     pub(super) reopened: bool,
+    /// The case's 12345 work order waits for the township's reply (答复).
+    pub(super) owes_reply: bool,
 }
 
 /// How a round of mediation ended.
@@ -84,8 +87,28 @@ impl Generator {
     /// resolved (or stabilised, or failed and escalated to the county), followed up and
     /// concluded. Recent cases are often still open; a few older ones are stuck (overdue).
     pub fn case(&mut self, now_ms: i64) -> Result<GeneratedCase> {
+        self.case_in(now_ms, None)
+    }
+
+    /// A call to the 12345 hotline about a dispute in `township`, reported by the platform and
+    /// its work order dispatched (派单) within the hour before `now_ms`, not yet signed for: what
+    /// the township's desk finds waiting (待签收).
+    pub fn hotline_call(&mut self, township: &UnitId, now_ms: i64) -> Result<GeneratedCase> {
+        self.case_in(now_ms, Some(township))
+    }
+
+    /// A case as [`Generator::case`] makes it or, with `call`, the hotline call of
+    /// [`Generator::hotline_call`] in that township.
+    fn case_in(&mut self, now_ms: i64, call: Option<&UnitId>) -> Result<GeneratedCase> {
         // Where.
-        let township = self.pick(&[(0usize, TOWNSHIPS[0].share), (1, TOWNSHIPS[1].share)]);
+        let township = match call {
+            Some(t) => self
+                .townships
+                .iter()
+                .position(|u| u == t)
+                .ok_or_else(|| Error::UnknownUnit(t.clone()))?,
+            None => self.pick(&[(0usize, TOWNSHIPS[0].share), (1, TOWNSHIPS[1].share)]),
+        };
         let tdef = &TOWNSHIPS[township];
         let township = self.townships[township].clone();
         let vi = self.rng.gen_range(0..tdef.villages.len());
@@ -106,6 +129,9 @@ impl Generator {
         let mut reported = self.daytime(now_ms - back);
         if reported > now_ms {
             reported = now_ms - self.rng.gen_range(10..240) * MINUTE;
+        }
+        if call.is_some() {
+            reported = now_ms - self.rng.gen_range(20..50) * MINUTE;
         }
 
         // What.
@@ -141,17 +167,21 @@ impl Generator {
             days: self.rng.gen_range(3..=15),
             years: self.rng.gen_range(2..=15),
         };
-        let source = self.pick(&[
-            (Source::GridVisit, 62),
-            (Source::WalkIn, 18),
-            (Source::Hotline12345, 10),
-            (Source::Police, 5),
-            (Source::HigherAssignment, 3),
-            (Source::Other, 2),
-        ]);
+        let source = call.map(|_| Source::Hotline12345).unwrap_or_else(|| {
+            self.pick(&[
+                (Source::GridVisit, 62),
+                (Source::WalkIn, 18),
+                (Source::Hotline12345, 10),
+                (Source::Police, 5),
+                (Source::HigherAssignment, 3),
+                (Source::Other, 2),
+            ])
+        });
         let (reporter, reporter_role) = match source {
             Source::GridVisit => (grid_worker.clone(), Role::GridWorker),
             Source::HigherAssignment => (self.staff(&self.county.clone()), Role::CentreStaff),
+            // The hotline's platform reports the call itself, through its intake credential.
+            Source::Hotline12345 => (PersonId::new(HOTLINE_ID), Role::Intake),
             _ => (self.staff(&township), Role::CentreStaff),
         };
         let reporter_name = self.actor_for(&reporter, reporter_role).name;
@@ -251,8 +281,15 @@ impl Generator {
             handler: None,
             owes_feedback: false,
             reopened: false,
+            owes_reply: false,
         };
-        self.play(&mut play)?;
+        if call.is_some() {
+            // Dispatched minutes after the call, at any hour: the hotline never closes.
+            play.t += 2 * MINUTE;
+            self.dispatch_order(&mut play)?;
+        } else {
+            self.play(&mut play)?;
+        }
         Ok(GeneratedCase {
             doc: play.doc,
             contacts: ContactsDocument {
@@ -345,6 +382,9 @@ impl Generator {
     }
 
     pub(super) fn play(&mut self, c: &mut Play) -> Result<()> {
+        if c.reporter_role == Role::Intake {
+            step!(self.hotline_order(c)?);
+        }
         // The reporter adds photos of the scene.
         if c.reporter_role == Role::GridWorker && self.pct(50) {
             step!(self.next(c, 0.1, 2.0));
@@ -456,6 +496,46 @@ impl Generator {
                 self.at_county(c)
             }
         }
+    }
+
+    /// A call to the 12345 hotline: minutes after it reported the call, the platform dispatches
+    /// its work order (派单: sign for it within 4 hours, reply within 5 days), and the township's
+    /// staff sign for it (签收) within hours. `None` when now comes first.
+    pub(super) fn hotline_order(&mut self, c: &mut Play) -> Result<Option<()>> {
+        if self.next(c, 0.02, 0.2).is_none() {
+            return Ok(None);
+        }
+        self.dispatch_order(c)?;
+        if self.next(c, 0.2, 3.0).is_none() {
+            return Ok(None);
+        }
+        let township = c.township.clone();
+        let staff = self.staff(&township);
+        self.act(c, &staff, Role::CentreStaff, Action::SignOrder)?;
+        Ok(Some(()))
+    }
+
+    /// The platform dispatches the case's work order at the case's clock.
+    fn dispatch_order(&mut self, c: &mut Play) -> Result<()> {
+        let t = c.t;
+        let day = crate::deadline::LocalTime::CHINA.date(t).format("%Y%m%d");
+        let order = WorkOrder {
+            number: format!("TS{day}{:06}", self.rng.gen_range(1..1_000_000)),
+            channel: "12345".to_owned(),
+            kind: self.pick(&[
+                (OrderKind::Complaint, 60),
+                (OrderKind::Help, 30),
+                (OrderKind::Consultation, 10),
+            ]),
+            confidential: false,
+            dispatched_at: t,
+            sign_by: t + 4 * HOUR,
+            reply_by: t + 5 * DAY,
+        };
+        let hotline = c.reporter.clone();
+        self.act(c, &hotline, Role::Intake, Action::DispatchOrder { order })?;
+        c.owes_reply = true;
+        Ok(())
     }
 
     pub(super) fn on_the_spot(&mut self, c: &mut Play) -> Result<()> {
@@ -753,6 +833,28 @@ impl Generator {
     /// After resolution: judicial confirmation sometimes, report back if owed, follow-up,
     /// close (by the leader for a major case), and sometimes a later 回头看.
     pub(super) fn conclude(&mut self, c: &mut Play, unit: &UnitId) -> Result<()> {
+        // The hotline hears how its order ended (答复), from the township that signed for it.
+        if c.owes_reply && unit == &c.township {
+            step!(self.next(c, 1.0, 24.0));
+            let staff = self.staff(unit);
+            self.act(
+                c,
+                &staff,
+                Role::CentreStaff,
+                Action::ReplyOrder {
+                    reply: format!(
+                        "经{}综治中心组织调解，{}与{}已达成协议。来电人对处理结果表示认可。",
+                        TOWNSHIPS
+                            .iter()
+                            .find(|t| t.id == unit.as_str())
+                            .map_or("镇", |t| t.name),
+                        c.vars.a,
+                        c.vars.b
+                    ),
+                },
+            )?;
+            c.owes_reply = false;
+        }
         let has_agreement = c.doc.state()?.is_some_and(|s| s.agreement.is_some());
         let judicial_pct = match c.text.code {
             "economic_debt" | "labour" | "road_traffic" | "marriage_family" => 35,

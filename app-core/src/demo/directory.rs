@@ -2,8 +2,8 @@
 //! the queries the generator and its callers ask of it.
 
 use super::texts::{
-    COUNTY_ID, COUNTY_NAME, COUNTY_SPECIALTIES, GRIDS_PER_VILLAGE, GRID_ORDINALS, TOWNSHIPS,
-    TOWNSHIP_SPECIALTIES,
+    COUNTY_ID, COUNTY_NAME, COUNTY_SPECIALTIES, GRIDS_PER_VILLAGE, GRID_ORDINALS, HOTLINE_ID,
+    TOWNSHIPS, TOWNSHIP_SPECIALTIES,
 };
 use super::Generator;
 use crate::ids::{PersonId, UnitId};
@@ -86,6 +86,16 @@ impl Generator {
                 }
             }
         }
+        // The city's 12345 hotline platform, registered at the county as another system's
+        // principal (系统对接): it reports calls and dispatches their work orders.
+        people.push(Person {
+            id: HOTLINE_ID.into(),
+            name: "12345政务服务便民热线".to_owned(),
+            unit: COUNTY_ID.into(),
+            roles: BTreeSet::from([Role::Intake]),
+            specialties: BTreeSet::new(),
+            phone: None,
+        });
         (units, people)
     }
 

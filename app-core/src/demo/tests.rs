@@ -44,7 +44,11 @@ fn directory_is_the_county_tree() {
     assert_eq!(g.staff_of(&g.county()).len(), 2);
     assert_eq!(g.mediators_of(&g.county()).len(), 2);
     assert!(g.leader_of(&g.county()).is_some());
-    assert_eq!(d.people().count(), 30 + 2 * 8 + 5);
+    // Grid workers, each township's eight, the county's five, and the city's 12345 platform.
+    assert_eq!(d.people().count(), 30 + 2 * 8 + 5 + 1);
+    assert!(d
+        .person(&super::HOTLINE_ID.into())
+        .is_some_and(|p| p.roles.contains(&crate::org::Role::Intake)));
     for p in d.people() {
         for s in &p.specialties {
             assert!(g.taxonomy().contains(s), "{s}");
@@ -95,8 +99,22 @@ fn read_matches_autosurgeon() {
 #[test]
 fn every_case_folds_cleanly_and_looks_real() {
     let mut g = Generator::new(42);
+    let (mut orders, mut signed, mut replied) = (0, 0, 0);
     for _ in 0..150 {
         let case = g.case(DEMO_NOW_MS).unwrap();
+        // A hotline call is reported by the platform, which dispatches its work order; the
+        // township signs for it and, once it is settled there, replies.
+        if let Some(order) = case.doc.state().unwrap().and_then(|s| s.order) {
+            orders += 1;
+            signed += usize::from(order.signed_at.is_some());
+            replied += usize::from(order.reply.is_some());
+            assert!(
+                order.order.number.starts_with("TS2025"),
+                "{}",
+                order.order.number
+            );
+            assert!(order.order.sign_by < order.order.reply_by);
+        }
         let timeline = case.doc.timeline().unwrap();
         assert!(matches!(
             timeline[0].action,
@@ -131,6 +149,10 @@ fn every_case_folds_cleanly_and_looks_real() {
         assert!(doc.place.address.as_str().starts_with("台山市"));
         assert_eq!(doc.place.unit_path.len(), 4);
     }
+    assert!(
+        orders >= 5 && signed >= orders / 2 && replied > 0,
+        "{orders} orders, {signed} signed, {replied} replied"
+    );
 }
 
 #[test]

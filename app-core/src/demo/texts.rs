@@ -16,6 +16,8 @@ pub(super) struct TownshipDef {
 }
 
 pub(super) const COUNTY_ID: &str = "taishan";
+/// The city's 12345 hotline platform (系统对接), a principal of the county.
+pub const HOTLINE_ID: &str = "taishan-12345";
 pub(super) const COUNTY_NAME: &str = "台山市";
 
 pub(super) const TOWNSHIPS: [TownshipDef; 2] = [

@@ -696,7 +696,11 @@ async fn main() -> anyhow::Result<()> {
         &db_path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?
-    .query_row("SELECT COUNT(*) FROM intake_orders", [], |r| r.get(0))?;
+    .query_row(
+        "SELECT COUNT(*) FROM intake_orders WHERE number LIKE 'TS12345-%'",
+        [],
+        |r| r.get(0),
+    )?;
     let on_desk = to_sign_after - to_sign_before;
     println!(
         "desk: {STAFF}'s next sync took {desk_ms:.0} ms ({} documents, {} round trips); orders waiting to be signed: {to_sign_before} → {to_sign_after}, {on_desk} new for {} accepted ({server_orders} on the server); {placed} of them its case, in the village the address names   [goal: all, within its next sync]",
