@@ -78,6 +78,23 @@ pub use crate::model::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 /// See [`crate::validate::is_phone`].
 pub use crate::validate::{is_phone, is_resident_id};
 
+/// How many prepared statements each connection keeps (rusqlite's default is 16). A server's
+/// writer runs a few dozen distinct statements per sync; with 16 they evicted one another and
+/// every write was parsed again.
+pub const STATEMENT_CACHE: usize = 256;
+
+/// `execute` through the connection's statement cache: for statements a store runs on every
+/// write (rusqlite's `execute` parses the SQL each time).
+pub trait CachedExecute {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl CachedExecute for Connection {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
 use crate::error::{Error, Result};
 use crate::org::Directory;
 use crate::taxonomy::Taxonomy;
@@ -113,6 +130,7 @@ impl Store {
     pub fn open_with(path: impl AsRef<Path>, layers: &[Layer]) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -183,7 +201,8 @@ impl Store {
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     }
 
@@ -271,6 +290,7 @@ fn open_reader(path: &Path) -> Result<Option<Connection>> {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     reader.busy_timeout(std::time::Duration::from_secs(5))?;
+    reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(Some(reader))
 }
 

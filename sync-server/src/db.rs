@@ -25,7 +25,7 @@ use crate::credential::{self, ServerKey};
 use crate::error::{ApiError, Error, Result};
 use app_core::ids::{DeviceId, PersonId};
 use app_core::protocol::ErrorCode;
-use app_core::store::{Layer, Received, Store};
+use app_core::store::{CachedExecute, Layer, Received, Store};
 use automerge::ChangeHash;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
@@ -594,10 +594,9 @@ fn device_rows(conn: &Connection) -> rusqlite::Result<Vec<DeviceRow>> {
 
 /// A value the server keeps about itself (its link to a parent, forwarding cursors).
 pub fn server_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
-        r.get(0)
-    })
-    .optional()
+    conn.prepare_cached("SELECT value FROM server_meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
 }
 
 pub fn set_server_meta(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
@@ -613,26 +612,25 @@ pub fn set_server_meta(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite
 
 /// The last sequence number given out.
 pub fn last_seq(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_seq", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|n| n as u64)
+    conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM doc_seq")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
 }
 
 fn write_log(tx: &Transaction<'_>, logged: &[Logged]) -> app_core::Result<()> {
     let mut seq = last_seq(tx)? as i64;
     for l in logged {
         seq += 1;
-        tx.execute(
+        tx.exec(
             "INSERT INTO doc_seq(key, seq) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET seq = ?2",
             params![l.key, seq],
         )?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO doc_versions(key, seq, heads, writer) VALUES (?1, ?2, ?3, ?4)",
             params![l.key, seq, heads_bytes(&l.heads), l.writer],
         )?;
         for s in &l.scope {
-            tx.execute(
+            tx.exec(
                 "INSERT OR IGNORE INTO doc_scope(scope, key, since) VALUES (?1, ?2, ?3)",
                 params![s, l.key, seq],
             )?;

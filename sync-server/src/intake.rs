@@ -27,7 +27,7 @@ use app_core::ids::{CaseId, PersonId, UnitId};
 use app_core::model::{Action, Actor, NewCase, NewParty, OrderKind, PartyRole, WorkOrder};
 use app_core::org::{Directory, Role};
 use app_core::protocol::{ErrorCode, IntakeAnswer, IntakeOrder};
-use app_core::store::NewCaseDocs;
+use app_core::store::{CachedExecute, NewCaseDocs};
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
@@ -292,14 +292,14 @@ pub fn dispatch(
     let extra: Extra = Box::new(move |tx| {
         if created {
             let (source, number, case, person) = &row;
-            tx.execute(
+            tx.exec(
                 "INSERT INTO intake_orders(source, number, case_id, person, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![source, number, case, person, now_ms],
             )?;
         }
         let (device, key, fingerprint, status, body) = &request;
-        tx.execute(
+        tx.exec(
             "INSERT INTO intake_requests(device, key, fingerprint, status, body, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![device, key, fingerprint, status, body, now_ms],

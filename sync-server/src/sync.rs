@@ -378,7 +378,7 @@ fn check_upload(
                     .with_actor(snapshot.actor.clone()),
             ),
         };
-        let Some(r) = prepare_detached(
+        let Some(mut r) = prepare_detached(
             &snapshot.directory,
             &snapshot.actor,
             kind,
@@ -450,6 +450,8 @@ fn check_upload(
         }
         out.stored += r.new_changes.len() as u32;
         out.keys.push((keys, before_scope.clone()));
+        // Serialised here, outside the database's lock: the commit only writes it.
+        r.encode();
         out.received.push(r);
     }
     Ok(out)

@@ -4,6 +4,7 @@
 //! see `parties`).
 
 use super::parties::{Contacts, PartyRow};
+use super::CachedExecute;
 use super::Store;
 use crate::document::{CaseDoc, CaseEdit, ContactsDocument, DocKind, PartyContact};
 use crate::error::{Error, Result};
@@ -298,11 +299,8 @@ impl Store {
     pub fn summary(&self, id: &CaseId) -> Result<CaseSummary> {
         let json: String = self
             .conn
-            .query_row(
-                "SELECT summary FROM cases WHERE id = ?1",
-                [id.as_str()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT summary FROM cases WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))
             .optional()?
             .ok_or_else(|| Error::UnknownCase(id.clone()))?;
         Ok(serde_json::from_str(&json)?)
@@ -358,12 +356,12 @@ impl Store {
                 "DELETE FROM outbox WHERE key = ?1",
                 "DELETE FROM rejected WHERE key = ?1",
             ] {
-                tx.execute(sql, [&contacts])?;
+                tx.exec(sql, [&contacts])?;
             }
             // And the parties' ID numbers and phones with it; their names stay indexed.
             Self::erase_party_contacts(tx, id)?;
         }
-        tx.execute(
+        tx.exec(
             "INSERT INTO cases(id, status, category, responsible_unit, reported_at, due_at,
                                due_soon_at, handled, conflicts, party_names, summary,
                                supervised_at, order_sign_by, order_reply_by)
@@ -389,8 +387,8 @@ impl Store {
                 summary.order.as_ref().and_then(|o| o.reply_owed()),
             ],
         )?;
-        tx.execute("DELETE FROM case_units WHERE case_id = ?1", [id])?;
-        tx.execute("DELETE FROM case_people WHERE case_id = ?1", [id])?;
+        tx.exec("DELETE FROM case_units WHERE case_id = ?1", [id])?;
+        tx.exec("DELETE FROM case_people WHERE case_id = ?1", [id])?;
         let mut units =
             tx.prepare_cached("INSERT INTO case_units(unit, case_id) VALUES (?1, ?2)")?;
         for u in &summary.units {

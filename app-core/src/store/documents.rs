@@ -2,6 +2,7 @@
 //! `document_chunks`), compacted into a fresh snapshot every [`COMPACT_AFTER`] chunks. Loading,
 //! inserting a new document whole, appending a save's changes as one chunk.
 
+use super::CachedExecute;
 use super::Store;
 use crate::document::{CaseDoc, DocKind, HouseholdDoc};
 use crate::error::{Error, Result};
@@ -21,11 +22,8 @@ impl Store {
     /// what the transaction has written so far.
     pub(super) fn load_bytes_in(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
         let Some(mut bytes) = conn
-            .query_row(
-                "SELECT snapshot FROM documents WHERE key = ?1",
-                [key],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
+            .prepare_cached("SELECT snapshot FROM documents WHERE key = ?1")?
+            .query_row([key], |r| r.get::<_, Vec<u8>>(0))
             .optional()?
         else {
             return Ok(None);
@@ -75,14 +73,26 @@ impl Store {
         local: bool,
         now_ms: i64,
     ) -> Result<()> {
-        tx.execute(
-            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
-             VALUES (?1, ?2, ?3, 0, ?4)",
-            params![key, kind.code(), doc.save(), now_ms],
-        )?;
+        Self::insert_saved(tx, key, kind, &doc.save(), now_ms)?;
         if local {
             Self::enqueue(tx, key, doc.get_changes(&[]))?;
         }
+        Ok(())
+    }
+
+    /// Stores a new document from its saved bytes.
+    pub(super) fn insert_saved(
+        tx: &Transaction<'_>,
+        key: &str,
+        kind: DocKind,
+        saved: &[u8],
+        now_ms: i64,
+    ) -> Result<()> {
+        tx.exec(
+            "INSERT INTO documents(key, kind, snapshot, chunks, updated_at)
+             VALUES (?1, ?2, ?3, 0, ?4)",
+            params![key, kind.code(), saved, now_ms],
+        )?;
         Ok(())
     }
 
@@ -112,23 +122,35 @@ impl Store {
         before: &[ChangeHash],
         now_ms: i64,
     ) -> Result<()> {
-        let chunks: i64 =
-            tx.query_row("SELECT chunks FROM documents WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })?;
+        Self::write_chunk_of(tx, key, doc, before, None, now_ms)
+    }
+
+    /// [`Store::write_chunk`] with the chunk (`doc.save_after(before)`) serialised beforehand,
+    /// when it was.
+    pub(super) fn write_chunk_of(
+        tx: &Transaction<'_>,
+        key: &str,
+        doc: &mut AutoCommit,
+        before: &[ChangeHash],
+        chunk: Option<Vec<u8>>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let chunks: i64 = tx
+            .prepare_cached("SELECT chunks FROM documents WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))?;
         if chunks + 1 >= COMPACT_AFTER {
-            tx.execute("DELETE FROM document_chunks WHERE key = ?1", [key])?;
-            tx.execute(
+            tx.exec("DELETE FROM document_chunks WHERE key = ?1", [key])?;
+            tx.exec(
                 "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE key = ?1",
                 params![key, doc.save(), now_ms],
             )?;
         } else {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO document_chunks(key, seq, bytes)
                  VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_chunks WHERE key = ?1), ?2)",
-                params![key, doc.save_after(before)],
+                params![key, chunk.unwrap_or_else(|| doc.save_after(before))],
             )?;
-            tx.execute(
+            tx.exec(
                 "UPDATE documents SET chunks = chunks + 1, updated_at = ?2 WHERE key = ?1",
                 params![key, now_ms],
             )?;

@@ -22,6 +22,7 @@
 //! and ours is then compared with [`PartyMatch::between`] (two different ID numbers are two
 //! people, whatever the names say), and a case is a match by its strongest pair.
 
+use super::CachedExecute;
 use super::Store;
 use crate::document::{ContactsDocument, DocKind};
 use crate::error::{Error, Result};
@@ -219,7 +220,7 @@ impl Store {
     /// Drops the ID numbers and phones of a case's parties, and their keys; the names stay
     /// (contacts erased, 删除联系方式).
     pub(super) fn erase_party_contacts(tx: &Transaction<'_>, case: &str) -> Result<()> {
-        tx.execute(
+        tx.exec(
             "UPDATE case_parties SET resident_id = NULL, phone = NULL
              WHERE case_id = ?1 AND (resident_id IS NOT NULL OR phone IS NOT NULL)",
             [case],
@@ -238,8 +239,8 @@ impl Store {
 
     /// Drops a case from the index (the case left the store).
     pub(super) fn drop_parties(tx: &Transaction<'_>, case: &str) -> Result<()> {
-        tx.execute("DELETE FROM case_parties WHERE case_id = ?1", [case])?;
-        tx.execute("DELETE FROM party_keys WHERE case_id = ?1", [case])?;
+        tx.exec("DELETE FROM case_parties WHERE case_id = ?1", [case])?;
+        tx.exec("DELETE FROM party_keys WHERE case_id = ?1", [case])?;
         Ok(())
     }
 

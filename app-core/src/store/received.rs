@@ -42,6 +42,8 @@ pub struct Received {
     pub household: Option<HouseholdDocument>,
     /// For a volume of visits: the merged volume, read.
     pub visit_book: Option<VisitBookDocument>,
+    /// What the commit writes, serialised beforehand ([`Received::encode`]).
+    pub encoded: Option<Vec<u8>>,
 }
 
 impl Received {
@@ -52,6 +54,19 @@ impl Received {
             before: &self.before,
             new: &self.new_changes,
         }
+    }
+
+    /// Serialises ahead of the commit what [`Store::commit_received`] writes of the document:
+    /// the whole document when it is new here, else the changes since `before` as one chunk.
+    /// A server does this outside its database's lock, after checking the upload, so that
+    /// only the writing itself waits for the lock. (A document due for compaction is saved
+    /// whole at the commit all the same.)
+    pub fn encode(&mut self) {
+        self.encoded = Some(if self.is_new {
+            self.doc.save()
+        } else {
+            self.doc.save_after(&self.before)
+        });
     }
 }
 
@@ -219,10 +234,16 @@ impl Store {
             .collect();
         self.write(|tx| -> Result<()> {
             for (r, parties) in received.iter_mut().zip(&mut parties) {
-                if r.is_new {
-                    Self::insert_document(tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
-                } else {
-                    Self::write_chunk(tx, &r.key, &mut r.doc, &r.before, now_ms)?;
+                match (r.is_new, r.encoded.take()) {
+                    (true, Some(saved)) => {
+                        Self::insert_saved(tx, &r.key, r.kind, &saved, now_ms)?;
+                    }
+                    (true, None) => {
+                        Self::insert_document(tx, &r.key, r.kind, &mut r.doc, false, now_ms)?;
+                    }
+                    (false, chunk) => {
+                        Self::write_chunk_of(tx, &r.key, &mut r.doc, &r.before, chunk, now_ms)?;
+                    }
                 }
                 if let Some(s) = &r.summary {
                     Self::write_summary(tx, s)?;
@@ -376,6 +397,7 @@ pub fn prepare_document(
         contacts,
         household,
         visit_book,
+        encoded: None,
     })
 }
 

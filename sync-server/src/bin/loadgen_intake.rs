@@ -10,8 +10,8 @@
 //! ```
 //!
 //! The platform is a person with the intake role at the county (`taishan`) with an integrator
-//! credential for 海宴镇 (`integrator-add`). For `--seconds` it sends at `--rate` requests/s,
-//! open loop (each request at its time, at most `--concurrency` in flight; when they are all
+//! credential for 海宴镇 (`integrator-add`). For `--seconds` it sends `--rate` new orders a
+//! second and the retries on top (at 200 and one retry in ten, 222 requests/s), open loop (each request at its time, at most `--concurrency` in flight; when they are all
 //! in flight the schedule waits, and what falls due after the window is not sent): each a new
 //! order with its own number and `Idempotency-Key`, its address in one of the township's five
 //! villages, except about one in ten, which is a retry of an earlier answered request (the same
@@ -90,6 +90,9 @@ fn args() -> anyhow::Result<Args> {
     }
     if a.rate <= 0.0 || a.seconds <= 0.0 || a.concurrency == 0 {
         bail!("--rate, --seconds and --concurrency must be positive");
+    }
+    if !(0.0..0.9).contains(&a.retry_share) {
+        bail!("--retries is the share of requests that are retries, from 0 to 0.9");
     }
     Ok(a)
 }
@@ -462,7 +465,9 @@ async fn main() -> anyhow::Result<()> {
     let answered: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let in_flight = Arc::new(tokio::sync::Semaphore::new(a.concurrency));
     let mut rng = rand::rngs::SmallRng::seed_from_u64(12345);
-    let interval = Duration::from_secs_f64(1.0 / a.rate);
+    // New orders at `--rate`, retries on top.
+    let requests_per_s = a.rate / (1.0 - a.retry_share);
+    let interval = Duration::from_secs_f64(1.0 / requests_per_s);
     let window = Duration::from_secs_f64(a.seconds);
     let mut sends = tokio::task::JoinSet::new();
     let mut orders = 0usize;
@@ -600,8 +605,9 @@ async fn main() -> anyhow::Result<()> {
     let retry_ms = sorted(retries.iter().map(|o| o.ms).collect());
     let accepted_rate = accepted.len() as f64 / elapsed;
     println!(
-        "intake: {sent} requests in {elapsed:.2} s ({:.0} requests/s, target {:.0}/s, {} in flight at most; the schedule fell behind by up to {:.0} ms): {} new orders, {} retries",
+        "intake: {sent} requests in {elapsed:.2} s ({:.0} requests/s, target {:.0}/s: {:.0} new orders/s and the retries, {} in flight at most; the schedule fell behind by up to {:.0} ms): {} new orders, {} retries",
         sent as f64 / elapsed,
+        requests_per_s,
         a.rate,
         a.concurrency,
         lag.as_secs_f64() * 1000.0,
