@@ -27,18 +27,28 @@ impl Desktop {
     fn start() -> anyhow::Result<Desktop> {
         let dir = tempfile::tempdir()?;
         let address = format!("unix:path={}", dir.path().join("bus").display());
-        let bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile"])
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
             .arg(format!("--address={address}"))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .context("start dbus-daemon (installed by .ci/setup)")?;
+        // The bus prints its address once it listens: dunst must not come before (it gives up
+        // at once when there is no bus to join).
+        let mut listening = String::new();
+        BufReader::new(bus.stdout.take().context("dbus-daemon's output")?)
+            .read_line(&mut listening)?;
+        if listening.trim().is_empty() {
+            let _ = bus.kill();
+            bail!("dbus-daemon did not start a session bus at {address}");
+        }
+        let errors = dir.path().join("dunst.err");
         let mut dunst = Command::new("dunst")
             .arg("-print")
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&errors)?))
             .spawn()
             .context("start dunst (installed by .ci/setup)")?;
         let shown = Arc::new(Mutex::new(String::new()));
@@ -51,7 +61,7 @@ impl Desktop {
                 s.push('\n');
             }
         });
-        let desktop = Desktop {
+        let mut desktop = Desktop {
             bus,
             dunst,
             address,
@@ -59,7 +69,7 @@ impl Desktop {
             _dir: dir,
         };
         // Ready once the notification service has its name on the bus.
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let owned = Command::new("dbus-send")
                 .args([
@@ -75,8 +85,13 @@ impl Desktop {
             if owned.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true")) {
                 return Ok(desktop);
             }
-            if Instant::now() > deadline {
-                bail!("dunst did not take org.freedesktop.Notifications on the session bus");
+            let exited = desktop.dunst.try_wait()?;
+            if exited.is_some() || Instant::now() > deadline {
+                bail!(
+                    "dunst did not take org.freedesktop.Notifications on the session bus ({}): {}",
+                    exited.map_or("still running".to_owned(), |s| s.to_string()),
+                    std::fs::read_to_string(&errors).unwrap_or_default().trim()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
