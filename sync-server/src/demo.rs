@@ -74,26 +74,19 @@ pub fn load_demo(
     let mut imported = 0;
     while imported < played {
         let mut picked = Vec::new();
-        let mut orders = Vec::new();
         for c in g.cases(100, now_ms)? {
             let doc = c.doc.read()?;
             if doc.place.unit_path.contains(unit) && imported + picked.len() < played {
-                orders.extend(crate::intake::dispatched_orders(&doc));
-                picked.push((c.doc, Some(c.contacts)));
+                picked.push((c, doc));
             }
         }
         imported += picked.len();
-        db.store.import_cases(picked, now_ms)?;
-        // The hotline's orders among them, as if dispatched through intake: the platform
-        // follows them, and a re-dispatch updates its case.
-        crate::intake::record_orders(db, &orders, now_ms)?;
+        import(db, picked, now_ms)?;
     }
     if let Some(township) = call {
         let call = g.hotline_call(&township, now_ms)?;
-        let orders = crate::intake::dispatched_orders(&call.doc.read()?);
-        db.store
-            .import_cases(vec![(call.doc, Some(call.contacts))], now_ms)?;
-        crate::intake::record_orders(db, &orders, now_ms)?;
+        let doc = call.doc.read()?;
+        import(db, vec![(call, doc)], now_ms)?;
     }
     let mut households = Vec::new();
     for grid in g.grids(Some(unit)) {
@@ -103,6 +96,25 @@ pub fn load_demo(
     }
     db.store.import_households(households, now_ms)?;
     crate::log_unlogged(db)
+}
+
+/// Imports generated cases (each with its document as read) and records the hotline's orders
+/// among them as if dispatched through intake: the platform follows them, and a re-dispatch
+/// updates its case.
+#[cfg(feature = "demo")]
+fn import(
+    db: &mut ServerDb,
+    cases: Vec<(app_core::demo::GeneratedCase, app_core::model::CaseDocument)>,
+    now_ms: i64,
+) -> Result<()> {
+    let mut orders = Vec::new();
+    let mut docs = Vec::with_capacity(cases.len());
+    for (c, doc) in cases {
+        orders.extend(crate::intake::dispatched_orders(&doc));
+        docs.push((c.doc, Some(c.contacts)));
+    }
+    db.store.import_cases(docs, now_ms)?;
+    crate::intake::record_orders(db, &orders, now_ms)
 }
 
 #[cfg(not(feature = "demo"))]

@@ -844,12 +844,7 @@ impl Generator {
                 Action::ReplyOrder {
                     reply: format!(
                         "经{}综治中心组织调解，{}与{}已达成协议。来电人对处理结果表示认可。",
-                        TOWNSHIPS
-                            .iter()
-                            .find(|t| t.id == unit.as_str())
-                            .map_or("镇", |t| t.name),
-                        c.vars.a,
-                        c.vars.b
+                        c.vars.township, c.vars.a, c.vars.b
                     ),
                 },
             )?;
