@@ -25,8 +25,21 @@ async fn tap_text(w: &AppWindow, css: &str, needle: &str) -> anyhow::Result<()> 
             .unwrap_or_default()
         {
             if e.text().await.unwrap_or_default().contains(needle) {
-                e.click().await?;
-                return Ok(());
+                // The screen scrolls inside its own container: bring the row into view. A screen
+                // that re-renders (a background sync every second) between finding and tapping
+                // leaves a stale element: find it again.
+                w.scroll_to(&e).await?;
+                match e.click().await {
+                    Ok(()) => return Ok(()),
+                    Err(err) if Instant::now() < deadline => {
+                        eprintln!("{}: tap `{css}` `{needle}` failed ({err:?}); again", w.name);
+                        break;
+                    }
+                    Err(err) => {
+                        return Err(err)
+                            .with_context(|| format!("{}: tap `{css}` `{needle}`", w.name))
+                    }
+                }
             }
         }
         anyhow::ensure!(Instant::now() < deadline, "no `{css}` says `{needle}`");

@@ -65,7 +65,7 @@ pub struct AppWindow {
     driver: Child,
     /// The app's data directory (its SQLite store lives here).
     pub data: tempfile::TempDir,
-    name: String,
+    pub name: String,
 }
 
 /// How long a screen may take to show what the test waits for.
@@ -214,12 +214,18 @@ impl AppWindow {
     /// inside its own container, which WebKitWebDriver does not scroll by itself.
     pub async fn reveal(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
         let e = self.wait(css).await?;
-        let arg = serde_json::to_value(&e)?;
+        self.scroll_to(&e).await?;
+        Ok(e)
+    }
+
+    /// Scrolls an element already found to the middle of the screen.
+    pub async fn scroll_to(&self, e: &fantoccini::elements::Element) -> anyhow::Result<()> {
+        let arg = serde_json::to_value(e)?;
         let _ = self
             .client
             .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
             .await;
-        Ok(e)
+        Ok(())
     }
 
     /// Types into a field (after clearing it).
