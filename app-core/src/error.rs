@@ -59,6 +59,8 @@ pub enum Error {
     Storage(#[from] rusqlite::Error),
     #[error("stored data could not be decoded: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("the spreadsheet could not be written: {0}")]
+    Spreadsheet(String),
 }
 
 /// A field's problem as the store and the server refuse it: the field, and the problem in both
@@ -142,6 +144,7 @@ impl Error {
             }
             #[cfg(feature = "store")]
             Error::Storage(_) => format!("本机数据库出错：{self}"),
+            Error::Spreadsheet(e) => format!("表格文件写入失败：{e}"),
         }
     }
 }

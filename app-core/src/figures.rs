@@ -202,56 +202,101 @@ pub fn report<'a>(
     to_ms: i64,
     now_ms: i64,
 ) -> Report {
-    let children: Vec<UnitId> = directory
-        .children(unit)
-        .into_iter()
-        .map(|u| u.id.clone())
-        .collect();
-    let local = directory.policy(unit).local();
-    let mut out = Report {
-        unit: unit.clone(),
-        from: from_ms,
-        to: to_ms,
-        total: Figures::default(),
-        by_category: BTreeMap::new(),
-        by_unit: BTreeMap::new(),
-        by_month: BTreeMap::new(),
-    };
-    // The matters already counted, per slice: (slice kind, slice key, matter).
-    let mut counted: HashSet<(u8, String, MatterId)> = HashSet::new();
-    let mut first = |slice: u8, key: &str, case: &CaseSummary| match &case.matter {
-        Some(m) => counted.insert((slice, key.to_owned(), m.clone())),
-        None => true,
-    };
+    let mut builder = ReportBuilder::new(directory, unit, from_ms, to_ms, now_ms);
     for case in cases {
-        if !case.units.contains(unit) || case.reported_at < from_ms || case.reported_at >= to_ms {
-            continue;
+        builder.add(case);
+    }
+    builder.finish()
+}
+
+/// [`report`] one case at a time, for callers that stream their cases (the ledger of a
+/// hundred thousand cases counts its figures as it writes its rows).
+#[derive(Debug)]
+pub struct ReportBuilder {
+    out: Report,
+    children: Vec<UnitId>,
+    local: crate::deadline::LocalTime,
+    now_ms: i64,
+    /// The matters already counted, per slice: (slice kind, slice key, matter).
+    counted: HashSet<(u8, String, MatterId)>,
+}
+
+impl ReportBuilder {
+    pub fn new(
+        directory: &Directory,
+        unit: &UnitId,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> ReportBuilder {
+        ReportBuilder {
+            out: Report {
+                unit: unit.clone(),
+                from: from_ms,
+                to: to_ms,
+                total: Figures::default(),
+                by_category: BTreeMap::new(),
+                by_unit: BTreeMap::new(),
+                by_month: BTreeMap::new(),
+            },
+            children: directory
+                .children(unit)
+                .into_iter()
+                .map(|u| u.id.clone())
+                .collect(),
+            local: directory.policy(unit).local(),
+            now_ms,
+            counted: HashSet::new(),
         }
-        let new = first(0, "", case);
-        out.total.add(case, Some(unit), now_ms, new);
-        let new = first(1, &case.category, case);
-        out.by_category
+    }
+
+    /// Counts `case` if it is the unit's and was reported in the period.
+    pub fn add(&mut self, case: &CaseSummary) {
+        let unit = &self.out.unit.clone();
+        if !case.units.contains(unit)
+            || case.reported_at < self.out.from
+            || case.reported_at >= self.out.to
+        {
+            return;
+        }
+        let now_ms = self.now_ms;
+        let counted = &mut self.counted;
+        let mut first = |slice: u8, key: &str| match &case.matter {
+            Some(m) => counted.insert((slice, key.to_owned(), m.clone())),
+            None => true,
+        };
+        let new = first(0, "");
+        self.out.total.add(case, Some(unit), now_ms, new);
+        let new = first(1, &case.category);
+        self.out
+            .by_category
             .entry(case.category.clone())
             .or_default()
             .add(case, Some(unit), now_ms, new);
-        let child = children
+        let child = self
+            .children
             .iter()
             .find(|c| case.units.contains(*c))
             .unwrap_or(unit);
-        let new = first(2, child.as_str(), case);
-        out.by_unit
+        let new = first(2, child.as_str());
+        self.out
+            .by_unit
             .entry(child.clone())
             .or_default()
             .add(case, Some(unit), now_ms, new);
-        let at = local.date(case.reported_at);
+        let at = self.local.date(case.reported_at);
         let month = format!("{:04}-{:02}", at.year(), at.month());
-        let new = first(3, &month, case);
-        out.by_month
+        let new = first(3, &month);
+        self.out
+            .by_month
             .entry(month)
             .or_default()
             .add(case, Some(unit), now_ms, new);
     }
-    out
+
+    pub fn finish(self) -> Report {
+        self.out
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +378,9 @@ mod tests {
             supervised: None,
             supervisions: 0,
             order: None,
+            source: None,
+            brief: String::new(),
+            assigned_down_to: None,
         }
     }
 

@@ -49,6 +49,8 @@ pub mod workflow;
 pub mod client;
 #[cfg(feature = "store")]
 pub mod ledger;
+#[cfg(feature = "paperwork")]
+pub mod paperwork;
 #[cfg(feature = "client")]
 pub mod session;
 #[cfg(feature = "store")]

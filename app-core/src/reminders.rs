@@ -351,6 +351,9 @@ mod tests {
             supervised: None,
             supervisions: 0,
             order: None,
+            source: None,
+            brief: String::new(),
+            assigned_down_to: None,
         }
     }
 

@@ -8,7 +8,9 @@
 
 use crate::deadline::DueState;
 use crate::ids::{CaseId, HouseholdId, MatterId, PersonId, UnitId};
-use crate::model::{Action, Assignee, CaseDocument, Difficulty, OrderKind, RiskFlag, Satisfaction};
+use crate::model::{
+    Action, Assignee, CaseDocument, Difficulty, OrderKind, RiskFlag, Satisfaction, Source,
+};
 use crate::org::Directory;
 use crate::workflow::{
     AlertRecord, Folded, Judicial, OrderRecord, OrderState, Status, SupervisionRecord,
@@ -180,6 +182,31 @@ pub struct CaseSummary {
     /// The case's work order (工单) of the 12345 hotline, if one was dispatched to it.
     #[serde(default)]
     pub order: Option<OrderSummary>,
+    /// Where the case came from (来源), as its report says.
+    #[serde(default)]
+    pub source: Option<Source>,
+    /// The narrative's beginning (简要案情) for the ledger: at most [`BRIEF_CHARS`] characters,
+    /// its whitespace folded.
+    #[serde(default)]
+    pub brief: String,
+    /// The unit a higher centre assigned the case down to (交办), if it did.
+    #[serde(default)]
+    pub assigned_down_to: Option<UnitId>,
+}
+
+/// How much of the narrative a summary keeps ([`CaseSummary::brief`]).
+pub const BRIEF_CHARS: usize = 80;
+
+/// The beginning of a narrative: runs of whitespace folded into one space, cut at
+/// [`BRIEF_CHARS`] characters with an ellipsis.
+pub fn brief(narrative: &str) -> String {
+    let folded = narrative.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() <= BRIEF_CHARS {
+        return folded;
+    }
+    let mut out: String = folded.chars().take(BRIEF_CHARS - 1).collect();
+    out.push('…');
+    out
 }
 
 impl CaseSummary {
@@ -206,10 +233,11 @@ impl CaseSummary {
         // whichever of its village centres received it), and from the centre that received
         // the report down: a county does not see a township's case merely because the
         // township lies in the county, only when the case reaches it.
-        let received_by = document.timeline.iter().find_map(|e| match &e.action {
-            Action::Report { centre, .. } => Some(centre),
+        let report = document.timeline.iter().find_map(|e| match &e.action {
+            Action::Report { centre, source } => Some((centre, *source)),
             _ => None,
         });
+        let received_by = report.map(|(centre, _)| centre);
         let path = &document.place.unit_path;
         let from_centre = received_by
             .and_then(|c| path.iter().position(|u| u == c))
@@ -275,6 +303,9 @@ impl CaseSummary {
             supervised: state.and_then(|s| s.supervision.clone()),
             supervisions: state.map_or(0, |s| s.supervisions),
             order: state.and_then(|s| s.order.as_ref().map(|o| OrderSummary::of(o, s.status))),
+            source: report.map(|(_, source)| source),
+            brief: brief(document.narrative.as_str()),
+            assigned_down_to: state.and_then(|s| s.assigned_down.as_ref().map(|a| a.to.clone())),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -252,6 +252,12 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
              CREATE INDEX cases_order_reply ON cases(order_reply_by)
                  WHERE order_reply_by IS NOT NULL;
              INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = '1';",
+        )?,
+        // 9: the summaries gain what the ledger (台账) shows of a case beyond the lists: its
+        // source, the narrative's beginning and where it was assigned down; they are rebuilt.
+        8 => tx.execute_batch(
+            "INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
                  ON CONFLICT(key) DO UPDATE SET value = '1';",
         )?,
         _ => unreachable!("no upgrade from version {version}"),

@@ -1,0 +1,287 @@
+//! The ledger (台账) as rows: one row per case reported to a unit in a period, with the columns
+//! a centre keeps ([`COLUMNS`]), read from the summaries and the parties' index alone (never a
+//! document), in report order. Rows are handed over one at a time ([`for_each_case`]), so a
+//! ledger of a hundred thousand cases is never in memory at once.
+
+use super::{IdDisclosure, Period};
+use crate::deadline::{DueState, LocalTime};
+use crate::error::{Error, Result};
+use crate::identity::ResidentId;
+use crate::ids::UnitId;
+use crate::org::Directory;
+use crate::summary::CaseSummary;
+use crate::taxonomy::{CategoryCode, Taxonomy};
+use crate::workflow::{Judicial, Status};
+use chrono::NaiveDate;
+use rusqlite::{params, Connection};
+
+/// The ledger's columns, in order.
+pub const COLUMNS: [&str; 19] = [
+    "编号",
+    "受理日期",
+    "来源",
+    "类别",
+    "当事人",
+    "村/网格",
+    "简要案情",
+    "难度",
+    "风险",
+    "责任单位/调解员",
+    "期限",
+    "状态",
+    "结果",
+    "协议",
+    "司法确认",
+    "回访满意度",
+    "办结日期",
+    "是否超期",
+    "上报/交办",
+];
+
+/// One party as the ledger shows them: the name, and the resident ID number if one was given
+/// (and not erased), masked or whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerParty {
+    pub name: String,
+    pub id_number: Option<String>,
+}
+
+/// One row of the ledger. Dates are local calendar dates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerRow {
+    /// 编号: the report date and the case id's random end (`20261203-3F4A5B`), for reading and
+    /// searching; `case_id` is the whole id.
+    pub number: String,
+    pub case_id: String,
+    pub reported: NaiveDate,
+    pub source: String,
+    pub category: String,
+    pub parties: Vec<LedgerParty>,
+    /// 村/网格: the village, and the grid when the case names one below it.
+    pub place: String,
+    pub title: String,
+    pub brief: String,
+    pub difficulty: String,
+    pub risks: String,
+    /// 责任单位/调解员
+    pub responsible: String,
+    /// 期限: the last day to handle it by.
+    pub due: NaiveDate,
+    pub status: String,
+    pub outcome: String,
+    pub agreement: bool,
+    pub judicial: String,
+    pub satisfaction: String,
+    pub concluded: Option<NaiveDate>,
+    /// 是否超期: open past its deadline now, or handled after it.
+    pub overdue: bool,
+    /// 上报/交办: where it was escalated to, or assigned down to.
+    pub referred: String,
+}
+
+impl LedgerRow {
+    /// The parties as one cell: "周建国（110105********002X）；李秀英".
+    pub fn parties_cell(&self) -> String {
+        self.parties
+            .iter()
+            .map(|p| match &p.id_number {
+                Some(id) => format!("{}（{}）", p.name, id),
+                None => p.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+
+    /// The case's title and brief as one cell: "【排水沟堵塞纠纷】两户因……".
+    pub fn brief_cell(&self) -> String {
+        if self.brief.is_empty() {
+            self.title.clone()
+        } else {
+            format!("【{}】{}", self.title, self.brief)
+        }
+    }
+}
+
+/// What rows are made with: the directory and taxonomy in force, the unit and the moment.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerContext<'a> {
+    pub directory: &'a Directory,
+    pub taxonomy: &'a Taxonomy,
+    pub unit: &'a UnitId,
+    pub now_ms: i64,
+    pub disclosure: IdDisclosure,
+}
+
+impl LedgerContext<'_> {
+    fn local(&self) -> LocalTime {
+        self.directory.policy(self.unit).local()
+    }
+
+    fn unit_name(&self, id: &UnitId) -> String {
+        self.directory
+            .unit(id)
+            .map_or_else(|| id.to_string(), |u| u.name.clone())
+    }
+
+    /// The row of a case, its parties as the index holds them (name, canonical ID number).
+    pub fn row(&self, s: &CaseSummary, parties: &[(String, Option<String>)]) -> LedgerRow {
+        let local = self.local();
+        let date = |ms: i64| local.date(ms);
+        let id_tail: String = {
+            let hex: Vec<char> = s.id.as_str().chars().filter(|c| *c != '-').collect();
+            hex[hex.len().saturating_sub(6)..]
+                .iter()
+                .collect::<String>()
+                .to_uppercase()
+        };
+        let parties = if parties.is_empty() {
+            s.party_names
+                .iter()
+                .map(|name| LedgerParty {
+                    name: name.clone(),
+                    id_number: None,
+                })
+                .collect()
+        } else {
+            parties
+                .iter()
+                .map(|(name, id)| LedgerParty {
+                    name: name.clone(),
+                    id_number: id.as_deref().map(|id| match self.disclosure {
+                        IdDisclosure::Full => id.to_owned(),
+                        IdDisclosure::Masked => ResidentId::parse(id)
+                            .map(|r| r.masked())
+                            .unwrap_or_else(|_| "*".repeat(id.chars().count())),
+                    }),
+                })
+                .collect()
+        };
+        let place = match &s.village {
+            Some(v) if *v != s.place_unit => {
+                format!("{}/{}", self.unit_name(v), self.unit_name(&s.place_unit))
+            }
+            _ => self.unit_name(&s.place_unit),
+        };
+        let responsible = match &s.assignee {
+            Some(a) => format!("{}/{}", self.unit_name(&s.responsible_unit), a),
+            None => self.unit_name(&s.responsible_unit),
+        };
+        let outcome = match s.status {
+            Status::Resolved => "调解成功",
+            Status::Stabilised => "稳控",
+            Status::Failed => "调解失败",
+            Status::Closed if s.resolved_at.is_some() => "调解成功",
+            Status::Closed => "办结",
+            Status::Returned => "退单",
+            Status::Escalated => "上报上级",
+            _ => "",
+        };
+        let judicial = match s.judicial {
+            Some(Judicial::Requested) => "已申请",
+            Some(Judicial::Granted) => "已确认",
+            Some(Judicial::Refused) => "未予确认",
+            None => "",
+        };
+        let overdue = match s.due_state(self.now_ms) {
+            DueState::Overdue => true,
+            DueState::Handled => s.on_time() == Some(false),
+            DueState::OnTrack | DueState::DueSoon => false,
+        };
+        let mut referred: Vec<String> = s
+            .escalated_to
+            .iter()
+            .map(|u| format!("上报{}", self.unit_name(u)))
+            .collect();
+        if let Some(to) = &s.assigned_down_to {
+            referred.push(format!("交办{}", self.unit_name(to)));
+        }
+        LedgerRow {
+            number: format!("{}-{}", date(s.reported_at).format("%Y%m%d"), id_tail),
+            case_id: s.id.to_string(),
+            reported: date(s.reported_at),
+            source: s.source.map_or("", |src| src.zh()).to_owned(),
+            category: self
+                .taxonomy
+                .zh(&CategoryCode::from(s.category.as_str()))
+                .to_owned(),
+            parties,
+            place,
+            title: s.title.clone(),
+            brief: s.brief.clone(),
+            difficulty: s.difficulty.map_or("", |d| d.zh()).to_owned(),
+            risks: s
+                .risks
+                .iter()
+                .map(|r| r.zh())
+                .collect::<Vec<_>>()
+                .join("、"),
+            responsible,
+            // The deadline is the first late instant; the last day to act is the day before it
+            // begins.
+            due: date(s.due_at - 1),
+            status: s.status.zh().to_owned(),
+            outcome: outcome.to_owned(),
+            agreement: s.agreement,
+            judicial: judicial.to_owned(),
+            satisfaction: s.satisfaction.map_or("", |x| x.zh()).to_owned(),
+            concluded: s.closed_at.map(date),
+            overdue,
+            referred: referred.join("；"),
+        }
+    }
+}
+
+/// Hands `f` each case reported to `unit` in `period` (the cases its figures count: those in
+/// its area or that were with its centre), in report order, with its parties from the index.
+/// Answers how many there were.
+pub fn for_each_case(
+    conn: &Connection,
+    directory: &Directory,
+    unit: &UnitId,
+    period: &Period,
+    mut f: impl FnMut(&CaseSummary, &[(String, Option<String>)]) -> Result<()>,
+) -> Result<u64> {
+    if directory.unit(unit).is_none() {
+        return Err(Error::UnknownUnit(unit.clone()));
+    }
+    let mut cases = conn.prepare_cached(
+        "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
+         WHERE c.reported_at >= ?2 AND c.reported_at < ?3
+         ORDER BY c.reported_at, c.id",
+    )?;
+    let mut parties = conn.prepare_cached(
+        "SELECT name, resident_id FROM case_parties WHERE case_id = ?1 ORDER BY party_id",
+    )?;
+    let mut rows = cases.query(params![unit.as_str(), period.from, period.to])?;
+    let mut n = 0;
+    let mut list: Vec<(String, Option<String>)> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let json: String = row.get(0)?;
+        let summary: CaseSummary = serde_json::from_str(&json)?;
+        list.clear();
+        let mut found = parties.query(params![summary.id.as_str()])?;
+        while let Some(p) = found.next()? {
+            list.push((p.get(0)?, p.get(1)?));
+        }
+        f(&summary, &list)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The open cases of `unit` past their deadline at `now_ms` (超期督办), the longest overdue
+/// first, whenever they were reported.
+pub fn overdue(conn: &Connection, unit: &UnitId, now_ms: i64) -> Result<Vec<CaseSummary>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
+         WHERE c.handled = 0 AND c.due_at <= ?2
+         ORDER BY c.due_at, c.id",
+    )?;
+    let mut out = Vec::new();
+    let mut rows = stmt.query(params![unit.as_str(), now_ms])?;
+    while let Some(row) = rows.next()? {
+        let json: String = row.get(0)?;
+        out.push(serde_json::from_str(&json)?);
+    }
+    Ok(out)
+}
