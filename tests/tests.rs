@@ -8,6 +8,7 @@ mod enrolment;
 mod intake;
 mod notifications;
 mod orders;
+mod paperwork;
 mod prevention;
 mod reminders;
 mod supervision;

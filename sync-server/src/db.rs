@@ -35,7 +35,7 @@ use std::path::Path;
 /// one.
 pub const LAYER: Layer = Layer {
     name: "sync-server",
-    steps: &[V1, V2],
+    steps: &[V1, V2, V3],
 };
 
 /// The tables as the server created them on every open before they were versioned: `IF NOT
@@ -110,6 +110,23 @@ CREATE TABLE intake_requests (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (device, key)
 ) WITHOUT ROWID;
+";
+
+/// The export log (paperwork.rs): every ledger or report a person or the operator took out of
+/// the system, what it covered and whether ID numbers were whole.
+const V3: &str = "
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    person TEXT NOT NULL,
+    device TEXT,
+    kind TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    first_day TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    cases INTEGER NOT NULL,
+    ids TEXT NOT NULL
+);
 ";
 
 /// The credential of a child server (a lower tier's server forwarding its escalations) is

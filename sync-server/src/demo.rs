@@ -23,6 +23,12 @@ pub struct Seeded {
 /// Whether this build carries the demo data.
 pub const AVAILABLE: bool = cfg!(feature = "demo");
 
+/// The demo's 12345 platform (none in a build without the demo).
+#[cfg(feature = "demo")]
+const HOTLINE_ID: &str = app_core::demo::HOTLINE_ID;
+#[cfg(not(feature = "demo"))]
+const HOTLINE_ID: &str = "";
+
 /// Loads the demo county with `cases` demo cases of `unit` into an empty server, and issues
 /// codes to enrol with. A server whose directory is set up already (its own, or the demo loaded
 /// before) is left as it is: `Ok(None)`, and no code is issued.
@@ -40,7 +46,7 @@ pub fn seed(db: &mut ServerDb, unit: &UnitId, cases: usize, now_ms: i64) -> Resu
         codes.push((person, code));
     }
     let (_, hotline_token) = db.add_integrator(
-        &PersonId::new(app_core::demo::HOTLINE_ID),
+        &PersonId::new(HOTLINE_ID),
         std::slice::from_ref(unit),
         app_core::model::Source::Hotline12345,
         now_ms,

@@ -168,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES as usize)),
         )
         .route("/v1/figures", get(figures_handler))
+        .route("/v1/ledger.xlsx", get(ledger_handler))
         .route(
             "/v1/intake/work-orders",
             post(intake_handler).layer(DefaultBodyLimit::max(INTAKE_BODY_BYTES)),
@@ -556,6 +557,92 @@ async fn figures_handler(
     })
     .await?;
     Ok(Json(report).into_response())
+}
+
+/// `GET /v1/ledger.xlsx?unit=&from=YYYY-MM-DD&to=YYYY-MM-DD`: the ledger (台账) of a unit for
+/// a period as an XLSX workbook, for centre staff of the unit or above ([`crate::paperwork`]).
+/// Allowed under the lock; written from a connection of its own, outside it; logged.
+async fn ledger_handler(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    Query(q): Query<crate::paperwork::LedgerQuery>,
+) -> Result<Response, Error> {
+    let started = Instant::now();
+    let st = state.clone();
+    let (req, path, directory, taxonomy, now) = blocking(move || {
+        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        fresh_directory(&mut db, &st.directory_seen)?;
+        let now = (st.clock)();
+        let req = crate::paperwork::authorise(&db, &device, &q, &st.unit, now)?;
+        Ok((
+            req,
+            db.store.path().to_owned(),
+            db.store.directory_shared(),
+            db.store.taxonomy().clone(),
+            now,
+        ))
+    })
+    .await?;
+    let (req, file) = blocking(move || {
+        let file = crate::paperwork::write(&path, directory, &taxonomy, &req, now)?;
+        Ok((req, file))
+    })
+    .await?;
+    let st = state.clone();
+    let (req, file) = blocking(move || {
+        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        crate::paperwork::log(&mut db, &req, &file, now)?;
+        Ok((req, file))
+    })
+    .await?;
+    tracing::info!(
+        unit = %req.unit,
+        person = %req.person,
+        cases = file.cases,
+        bytes = file.bytes.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "ledger exported"
+    );
+    let name = format!(
+        "{}-台账-{}-{}.xlsx",
+        req.unit,
+        req.period.first.format("%Y%m%d"),
+        req.period.last.format("%Y%m%d")
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!(
+                    "attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{}",
+                    percent_encode(&name)
+                ))
+                .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        file.bytes,
+    )
+        .into_response())
+}
+
+/// RFC 5987's encoding of a file name: unreserved characters as they are, every other byte as
+/// `%XX`.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `PUT /v1/cases/{id}/attachments/{sha256}`: an attachment's bytes, from a device that may see

@@ -110,6 +110,31 @@ enum Command {
     },
     /// List the integrator credentials.
     Integrators,
+    /// Write a unit's ledger (台账) for a period as an XLSX workbook: every case reported in
+    /// it, the figures by category, village and month, the overdue cases. Logged as the
+    /// operator's export.
+    Ledger {
+        /// The unit (the server's own by default).
+        #[arg(long)]
+        unit: Option<String>,
+        /// The first day, YYYY-MM-DD (by default the first of --to's month).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day, YYYY-MM-DD, included (by default today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Where to write the workbook.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Show parties' ID numbers whole (masked by default).
+        #[arg(long)]
+        full_ids: bool,
+    },
+    /// List the exports of ledgers and reports: who, what, when.
+    Exports {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Print a unit's figures (the ledger) for the last --days days.
     Figures {
         #[arg(long)]
@@ -291,6 +316,70 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         "active"
                     }
+                );
+            }
+        }
+        Command::Ledger {
+            unit,
+            from,
+            to,
+            out,
+            full_ids,
+        } => {
+            let mut db = sync_server::open(&config)?;
+            let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
+            let now = http::now_ms();
+            let req = sync_server::paperwork::operator_request(
+                db.store.directory(),
+                unit,
+                from.as_deref(),
+                to.as_deref(),
+                full_ids,
+                now,
+            )?;
+            let file = sync_server::paperwork::write(
+                db.store.path(),
+                db.store.directory_shared(),
+                db.store.taxonomy(),
+                &req,
+                now,
+            )?;
+            std::fs::write(&out, &file.bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            sync_server::paperwork::log(&mut db, &req, &file, now)?;
+            println!(
+                "{}: the ledger of {} for {} to {}: {} cases, {} overdue now, {} bytes{}",
+                out.display(),
+                req.unit,
+                req.period.first,
+                req.period.last,
+                file.cases,
+                file.overdue,
+                file.bytes.len(),
+                if full_ids { " (ID numbers whole)" } else { "" }
+            );
+        }
+        Command::Exports { limit } => {
+            let db = sync_server::open(&config)?;
+            let local = db
+                .store
+                .directory()
+                .policy(&UnitId::new(config.unit.clone()))
+                .local();
+            for e in sync_server::paperwork::exports(&db, limit)? {
+                println!(
+                    "{}  {:<24} {:<8} {:<10} {} to {}  {} cases  ids {}{}",
+                    local.datetime(e.at).format("%Y-%m-%d %H:%M:%S"),
+                    e.person,
+                    e.kind,
+                    e.unit,
+                    e.first_day,
+                    e.last_day,
+                    e.cases,
+                    e.ids,
+                    e.device
+                        .map(|d| format!("  device {d}"))
+                        .unwrap_or_default()
                 );
             }
         }

@@ -1,0 +1,261 @@
+//! Exports of the centre's paperwork: the ledger (台账) of a unit for a period as an XLSX
+//! workbook ([`app_core::paperwork::xlsx`]), for staff devices (`GET /v1/ledger.xlsx`) and the
+//! operator (`sync-server ledger`).
+//!
+//! - **Who**: centre staff and leaders, for their own unit or a unit below it. A grid worker,
+//!   a mediator or another system may not export a ledger: it lists every party of the unit.
+//! - **What they see**: parties' ID numbers masked unless the role may see them
+//!   ([`IdDisclosure::for_roles`]); the operator's command line masks them unless asked.
+//! - **Logged**: every export, who, from which device, what (unit, days, how many cases,
+//!   masked or not) and when, in `exports`; `sync-server exports` lists them.
+//! - **Not under the lock**: the workbook is written from a read-only connection of its own
+//!   (SQLite's WAL lets it read while syncs write), so a large ledger never holds up a sync.
+
+use crate::db::{Device, ServerDb};
+use crate::error::ApiError;
+use app_core::ids::UnitId;
+use app_core::org::{Directory, Role};
+use app_core::paperwork::xlsx::{self, Exporter, LedgerFile};
+use app_core::paperwork::{IdDisclosure, Period};
+use app_core::protocol::ErrorCode;
+use app_core::taxonomy::Taxonomy;
+use rusqlite::{params, Connection, OpenFlags};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The query of `GET /v1/ledger.xlsx`: a unit (the server's own by default) and a period of
+/// local days, `YYYY-MM-DD`, both ends included (by default the month so far).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    pub unit: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// An export allowed: what, for whom.
+#[derive(Clone, Debug)]
+pub struct LedgerRequest {
+    pub unit: UnitId,
+    pub period: Period,
+    pub disclosure: IdDisclosure,
+    /// The person (or `operator` for the command line), and their name and unit as the file
+    /// names them.
+    pub person: String,
+    pub device: Option<String>,
+    pub who: String,
+}
+
+/// The period a query names: `from`..`to`, or the month so far.
+pub fn period(
+    directory: &Directory,
+    unit: &UnitId,
+    from: Option<&str>,
+    to: Option<&str>,
+    now_ms: i64,
+) -> Result<Period, ApiError> {
+    let local = directory.policy(unit).local();
+    let today = local.date(now_ms).format("%Y-%m-%d").to_string();
+    let to = to.unwrap_or(&today);
+    let month_start = format!("{}-01", &to.get(..7).unwrap_or(&today[..7]));
+    let from = from.unwrap_or(&month_start);
+    Period::parse(local, from, to).map_err(|e| ApiError::new(ErrorCode::BadJson, e.to_string()))
+}
+
+/// Checks that `device`'s person may export the ledger of the unit `q` names, and what they
+/// see of it.
+pub fn authorise(
+    db: &ServerDb,
+    device: &Device,
+    q: &LedgerQuery,
+    default_unit: &UnitId,
+    now_ms: i64,
+) -> Result<LedgerRequest, ApiError> {
+    let directory = db.store.directory();
+    let person = directory.person(&device.person).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::WrongAuthor,
+            "this device's person is no longer in the directory",
+        )
+    })?;
+    let unit = q
+        .unit
+        .as_deref()
+        .map(UnitId::new)
+        .unwrap_or_else(|| default_unit.clone());
+    let Some(target) = directory.unit(&unit) else {
+        return Err(ApiError::new(
+            ErrorCode::UnknownDoc,
+            format!("unit {unit} is not in this server's directory"),
+        ));
+    };
+    if !person.roles.iter().any(|r| r.is_centre()) {
+        return Err(ApiError::new(
+            ErrorCode::OutOfScope,
+            format!(
+                "the ledger of {} is kept by its centre's staff; {} may not export it",
+                target.name,
+                person.roles.first().map_or("this person", |r| r.zh())
+            ),
+        ));
+    }
+    if !directory.is_within(&unit, &person.unit) {
+        return Err(ApiError::new(
+            ErrorCode::OutOfScope,
+            format!(
+                "the ledger of {} is not yours to export: it is outside {}",
+                target.name, person.unit
+            ),
+        ));
+    }
+    let period = period(directory, &unit, q.from.as_deref(), q.to.as_deref(), now_ms)?;
+    let centre = directory
+        .unit(&person.unit)
+        .map_or(person.unit.to_string(), |u| u.name.clone());
+    Ok(LedgerRequest {
+        unit,
+        period,
+        disclosure: IdDisclosure::for_roles(&person.roles.iter().copied().collect::<Vec<_>>()),
+        person: person.id.to_string(),
+        device: Some(device.id.to_string()),
+        who: format!("{}（{}）", person.name, centre),
+    })
+}
+
+/// Writes the workbook from a read-only connection of its own to the database at `path`.
+pub fn write(
+    path: &Path,
+    directory: Arc<Directory>,
+    taxonomy: &Taxonomy,
+    req: &LedgerRequest,
+    now_ms: i64,
+) -> Result<LedgerFile, ApiError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // One read transaction: every row and figure from the same moment of the database.
+    conn.execute_batch("BEGIN")?;
+    let out = xlsx::ledger(
+        &conn,
+        &directory,
+        taxonomy,
+        &req.unit,
+        &req.period,
+        req.disclosure,
+        &Exporter {
+            who: req.who.clone(),
+            at_ms: now_ms,
+        },
+    )
+    .map_err(|e| ApiError::from_core(e, "ledger"))?;
+    conn.execute_batch("COMMIT")?;
+    Ok(out)
+}
+
+/// Records an export in the log.
+pub fn log(
+    db: &mut ServerDb,
+    req: &LedgerRequest,
+    file: &LedgerFile,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    db.store.write(|tx| {
+        tx.execute(
+            "INSERT INTO exports(at, person, device, kind, unit, first_day, last_day, cases, ids)
+             VALUES (?1, ?2, ?3, 'ledger', ?4, ?5, ?6, ?7, ?8)",
+            params![
+                now_ms,
+                req.person,
+                req.device,
+                req.unit.as_str(),
+                req.period.first.to_string(),
+                req.period.last.to_string(),
+                file.cases as i64,
+                match req.disclosure {
+                    IdDisclosure::Masked => "masked",
+                    IdDisclosure::Full => "full",
+                },
+            ],
+        )
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// One line of the export log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ExportRecord {
+    pub at: i64,
+    pub person: String,
+    pub device: Option<String>,
+    pub kind: String,
+    pub unit: String,
+    pub first_day: String,
+    pub last_day: String,
+    pub cases: i64,
+    pub ids: String,
+}
+
+/// The export log, latest first.
+pub fn exports(db: &ServerDb, limit: u32) -> Result<Vec<ExportRecord>, ApiError> {
+    Ok(db.store.read(|conn| {
+        let mut stmt = conn.prepare(
+            "SELECT at, person, device, kind, unit, first_day, last_day, cases, ids
+             FROM exports ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(ExportRecord {
+                at: r.get(0)?,
+                person: r.get(1)?,
+                device: r.get(2)?,
+                kind: r.get(3)?,
+                unit: r.get(4)?,
+                first_day: r.get(5)?,
+                last_day: r.get(6)?,
+                cases: r.get(7)?,
+                ids: r.get(8)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, rusqlite::Error>>()
+    })?)
+}
+
+/// The person an operator's export is logged as.
+pub const OPERATOR: &str = "operator";
+
+/// What the command line exports: the operator sees ID numbers masked unless `full_ids`.
+pub fn operator_request(
+    directory: &Directory,
+    unit: UnitId,
+    from: Option<&str>,
+    to: Option<&str>,
+    full_ids: bool,
+    now_ms: i64,
+) -> Result<LedgerRequest, ApiError> {
+    if directory.unit(&unit).is_none() {
+        return Err(ApiError::new(
+            ErrorCode::UnknownDoc,
+            format!("unit {unit} is not in this server's directory"),
+        ));
+    }
+    let period = period(directory, &unit, from, to, now_ms)?;
+    Ok(LedgerRequest {
+        unit,
+        period,
+        disclosure: if full_ids {
+            IdDisclosure::Full
+        } else {
+            IdDisclosure::Masked
+        },
+        person: OPERATOR.into(),
+        device: None,
+        who: "服务器管理员（命令行）".into(),
+    })
+}
+
+/// Roles that may export a ledger (for the interface to offer the button).
+pub fn may_export(roles: &[Role]) -> bool {
+    roles.iter().any(|r| r.is_centre())
+}

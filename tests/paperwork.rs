@@ -1,0 +1,289 @@
+//! The centre's paperwork over the real server: the ledger (台账) downloaded as XLSX by the
+//! township's staff, read back with a real XLSX reader and compared with `/v1/figures`; masking
+//! by role; scope; bad requests; the export log; the operator's command line.
+
+use crate::sync::{GW, STAFF};
+use calamine::{Data, Reader, Xlsx};
+use std::io::Cursor;
+use system_tests::{now_ms, Device, Server};
+
+const LEADER: &str = "haiyan-leader";
+
+struct Download {
+    status: u16,
+    content_type: String,
+    disposition: String,
+    bytes: Vec<u8>,
+}
+
+async fn download(server: &Server, path: &str, token: &str) -> anyhow::Result<Download> {
+    let resp = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok(Download {
+        status: resp.status().as_u16(),
+        content_type: header("content-type"),
+        disposition: header("content-disposition"),
+        bytes: resp.bytes().await?.to_vec(),
+    })
+}
+
+fn error_of(d: &Download) -> serde_json::Value {
+    serde_json::from_slice(&d.bytes).unwrap_or_default()
+}
+
+fn rows(bytes: &[u8], sheet: &str) -> Vec<Vec<Data>> {
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("an XLSX workbook");
+    book.worksheet_range(sheet)
+        .unwrap_or_else(|e| panic!("sheet {sheet}: {e}"))
+        .rows()
+        .map(|r| r.to_vec())
+        .collect()
+}
+
+fn text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn number(d: &Data) -> u64 {
+    match d {
+        Data::Float(f) => *f as u64,
+        Data::Int(i) => *i as u64,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// Party cells holding an 18-character resident ID number whole.
+fn whole_ids(ledger: &[Vec<Data>]) -> usize {
+    ledger[1..]
+        .iter()
+        .filter(|r| {
+            text(&r[4])
+                .split(['（', '）'])
+                .any(|part| part.len() == 18 && part[..17].chars().all(|c| c.is_ascii_digit()))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paperwork_the_township_ledger_downloads_as_xlsx_with_the_figures_of_v1_figures(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 60)?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    let leader = Device::enrol(&server, LEADER).await?;
+    let gw = Device::enrol(&server, GW).await?;
+    let st = staff.client.credentials().token.clone();
+    let lt = leader.client.credentials().token.clone();
+    let gt = gw.client.credentials().token.clone();
+
+    // The demo's cases go back 120 days: the last 150 days, in China's local dates.
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = chrono::DateTime::from_timestamp_millis(now_ms())
+        .unwrap()
+        .with_timezone(&cst)
+        .date_naive();
+    let first = today - chrono::Duration::days(149);
+    let query = format!("unit=haiyan&from={first}&to={today}");
+    let from_ms = first
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(cst)
+        .unwrap()
+        .timestamp_millis();
+    let to_ms = (today + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(cst)
+        .unwrap()
+        .timestamp_millis();
+
+    let got = download(&server, &format!("/v1/ledger.xlsx?{query}"), &st).await?;
+    assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.bytes));
+    assert_eq!(
+        got.content_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        got.disposition.starts_with("attachment;"),
+        "{}",
+        got.disposition
+    );
+    assert!(
+        got.disposition
+            .contains("filename*=UTF-8''haiyan-%E5%8F%B0%E8%B4%A6-"),
+        "the file is named 台账 for the unit: {}",
+        got.disposition
+    );
+
+    // The same numbers as /v1/figures for the same days.
+    let figures: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/figures?unit=haiyan&from={from_ms}&to={to_ms}",
+            server.url()
+        ))
+        .bearer_auth(&st)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let total = &figures["total"];
+    let received = total["received"].as_u64().unwrap();
+    assert!(
+        received >= 50,
+        "the demo's cases are in the period: {total}"
+    );
+    let ledger = rows(&got.bytes, "台账");
+    assert_eq!(
+        ledger.len() as u64 - 1,
+        received,
+        "one row per case received"
+    );
+    let by_village = rows(&got.bytes, "按村统计");
+    let col = |name: &str| {
+        by_village[0]
+            .iter()
+            .position(|h| text(h) == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let directory = server.store()?.directory().clone();
+    let units = figures["by_unit"].as_object().unwrap();
+    assert_eq!(
+        by_village.len(),
+        units.len() + 2,
+        "a row per village and the total"
+    );
+    for (unit, f) in units {
+        let name = &directory.unit(&unit.as_str().into()).unwrap().name;
+        let row = by_village
+            .iter()
+            .find(|r| text(&r[0]) == *name)
+            .unwrap_or_else(|| panic!("no row for {name}"));
+        for (column, key) in [
+            ("受理", "received"),
+            ("化解", "resolved"),
+            ("办结", "concluded"),
+            ("超期", "overdue"),
+            ("督办", "supervised"),
+            ("12345工单", "orders"),
+        ] {
+            assert_eq!(
+                number(&row[col(column)]),
+                f[key].as_u64().unwrap(),
+                "{name} {column}"
+            );
+        }
+    }
+    let last = by_village.last().unwrap();
+    assert_eq!(text(&last[0]), "合计");
+    for (column, key) in [("受理", "received"), ("化解", "resolved"), ("在办", "open")] {
+        assert_eq!(
+            number(&last[col(column)]),
+            total[key].as_u64().unwrap(),
+            "{column}"
+        );
+    }
+
+    // Staff see ID numbers masked; the leader whole.
+    assert!(ledger[1..].iter().any(|r| text(&r[4]).contains("********")));
+    assert_eq!(whole_ids(&ledger), 0, "no whole ID number for staff");
+    let lead = download(&server, &format!("/v1/ledger.xlsx?{query}"), &lt).await?;
+    assert_eq!(lead.status, 200);
+    assert!(
+        whole_ids(&rows(&lead.bytes, "台账")) > 0,
+        "whole numbers for the leader"
+    );
+
+    // Refusals: each with its code and words, nothing logged.
+    let refusals: [(&str, &str, u16, &str, &str); 6] = [
+        (
+            &gt,
+            "unit=haiyan",
+            403,
+            "out_of_scope",
+            "kept by its centre's staff",
+        ),
+        (&st, "unit=duhu", 403, "out_of_scope", "not yours to export"),
+        (
+            &st,
+            "unit=nowhere",
+            404,
+            "unknown_doc",
+            "unit nowhere is not in",
+        ),
+        (
+            &st,
+            "unit=haiyan&from=2026-11-30&to=2026-11-01",
+            400,
+            "bad_json",
+            "ends (2026-11-01) before it starts (2026-11-30)",
+        ),
+        (
+            &st,
+            "from=2026-13-01",
+            400,
+            "bad_json",
+            "`2026-13-01` is not a date",
+        ),
+        (&st, "unit=haiyan&format=pdf", 400, "bad_json", "format"),
+    ];
+    for (token, q, status, code, words) in refusals {
+        let d = download(&server, &format!("/v1/ledger.xlsx?{q}"), token).await?;
+        let e = error_of(&d);
+        assert_eq!(d.status, status, "{q}: {e}");
+        assert_eq!(e["error"]["code"], code, "{q}: {e}");
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{q}: {message}");
+    }
+
+    // The log holds the two exports, who and what; the refusals left nothing.
+    let log = server.admin(&["exports"])?;
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains(LEADER) && lines[0].contains("ids full"),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains(STAFF) && lines[1].contains("ids masked"),
+        "{log}"
+    );
+    assert!(lines[1].contains(&format!("{first} to {today}")), "{log}");
+    assert!(lines[1].contains(&format!("{received} cases")), "{log}");
+
+    // The operator's command line writes the same ledger, masked, and is logged too.
+    let out = dir.path().join("台账.xlsx");
+    let printed = server.admin(&[
+        "ledger",
+        "--unit",
+        "haiyan",
+        "--from",
+        &first.to_string(),
+        "--to",
+        &today.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ])?;
+    assert!(printed.contains(&format!("{received} cases")), "{printed}");
+    let cli = rows(&std::fs::read(&out)?, "台账");
+    assert_eq!(cli.len(), ledger.len());
+    assert_eq!(whole_ids(&cli), 0);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM exports WHERE person = 'operator'")?,
+        1
+    );
+    Ok(())
+}
