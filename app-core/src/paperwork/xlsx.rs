@@ -115,6 +115,9 @@ pub fn ledger(
                 disclosure.zh()
             )),
     );
+    // Excel's own level: about a third faster to save than the default 6, for a file about 5%
+    // larger.
+    book.set_zip_compression_level(3);
     let fmt = Formats::new();
     book.add_worksheet()
         .set_name(SHEET_OVERVIEW)
