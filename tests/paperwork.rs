@@ -287,3 +287,157 @@ async fn paperwork_the_township_ledger_downloads_as_xlsx_with_the_figures_of_v1_
     );
     Ok(())
 }
+
+/// `pdftotext` of a PDF, its whitespace removed (a paragraph may break anywhere); the first
+/// page rendered with `pdftoppm` beside the e2e screenshots as `<name>.png`.
+fn read_pdf(bytes: &[u8], name: &str) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, bytes)?;
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()?;
+    anyhow::ensure!(out.status.success(), "pdftotext refused the file");
+    let shots = system_tests::window::screenshot_dir();
+    std::fs::create_dir_all(&shots)?;
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "80", "-singlefile", "-f", "1"])
+        .arg(&path)
+        .arg(shots.join(name))
+        .status()?;
+    anyhow::ensure!(status.success(), "pdftoppm could not render the file");
+    Ok(String::from_utf8(out.stdout)?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paperwork_a_resolved_cases_agreement_prints_as_pdf_for_those_who_see_the_case(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), 60)?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    let gw = Device::enrol(&server, GW).await?;
+    let st = staff.client.credentials().token.clone();
+    let gt = gw.client.credentials().token.clone();
+    let (with, open, parties) = {
+        let store = server.store()?;
+        let all = store.list(
+            &app_core::store::CaseFilter {
+                unit: Some("haiyan".into()),
+                limit: 1000,
+                ..Default::default()
+            },
+            now_ms(),
+        )?;
+        let with = all
+            .iter()
+            .find(|s| s.agreement && !s.units.contains(&"haiyan-fengjiang-g1".into()))
+            .expect("a case with an agreement outside the grid worker's grid")
+            .clone();
+        let open = all
+            .iter()
+            .find(|s| s.resolved_at.is_none())
+            .expect("an open case")
+            .clone();
+        let parties = store.case(&with.id)?.document.parties;
+        (with, open, parties)
+    };
+
+    let got = download(
+        &server,
+        &format!("/v1/cases/{}/agreement.pdf", with.id),
+        &st,
+    )
+    .await?;
+    assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.bytes));
+    assert_eq!(got.content_type, "application/pdf");
+    assert!(got.bytes.len() < 300_000, "{} bytes", got.bytes.len());
+    let text = read_pdf(&got.bytes, "paper-agreement")?;
+    assert!(text.contains("人民调解协议书"), "{text}");
+    for p in &parties {
+        assert!(text.contains(&p.name), "{} in {text}", p.name);
+    }
+    assert!(text.contains("当事人自愿达成如下协议"), "{text}");
+    // Staff prepare the agreement: the parties' ID numbers are whole on it.
+    assert!(!text.contains("********"), "{text}");
+
+    let app = download(
+        &server,
+        &format!("/v1/cases/{}/judicial-application.pdf", with.id),
+        &st,
+    )
+    .await?;
+    assert_eq!(app.status, 200);
+    let text = read_pdf(&app.bytes, "paper-judicial-application")?;
+    assert!(
+        text.contains("司法确认申请书") && text.contains("请求事项"),
+        "{text}"
+    );
+
+    // Refusals, each with its code; none logged.
+    let cases: [(&str, String, u16, &str); 4] = [
+        (
+            &gt,
+            format!("{}/agreement.pdf", with.id),
+            404,
+            "unknown_doc",
+        ),
+        (
+            &st,
+            format!("{}/agreement.pdf", open.id),
+            409,
+            "workflow_denied",
+        ),
+        (
+            &st,
+            "01a2aaaa-0000-7000-8000-000000000000/agreement.pdf".into(),
+            404,
+            "unknown_doc",
+        ),
+        (
+            &st,
+            "..%2F..%2Fetc/agreement.pdf".into(),
+            400,
+            "bad_encoding",
+        ),
+    ];
+    for (token, path, status, code) in cases {
+        let d = download(&server, &format!("/v1/cases/{path}"), token).await?;
+        let e = error_of(&d);
+        assert_eq!(d.status, status, "{path}: {e}");
+        assert_eq!(e["error"]["code"], code, "{path}: {e}");
+    }
+    let open_refusal = error_of(
+        &download(
+            &server,
+            &format!("/v1/cases/{}/agreement.pdf", open.id),
+            &st,
+        )
+        .await?,
+    );
+    assert!(
+        open_refusal["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no mediation agreement to print"),
+        "{open_refusal}"
+    );
+
+    // The log: the two documents printed, by whom, of which case.
+    let log = server.admin(&["exports"])?;
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains("judicial_application") && lines[0].contains(with.id.as_str()),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains("agreement") && lines[1].contains(STAFF),
+        "{log}"
+    );
+    assert!(lines[1].contains("ids full"), "{log}");
+    Ok(())
+}

@@ -61,6 +61,9 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("the spreadsheet could not be written: {0}")]
     Spreadsheet(String),
+    /// A printed document (PDF) could not be made: its font, or the writer.
+    #[error("{0}")]
+    Document(String),
 }
 
 /// A field's problem as the store and the server refuse it: the field, and the problem in both
@@ -145,6 +148,7 @@ impl Error {
             #[cfg(feature = "store")]
             Error::Storage(_) => format!("本机数据库出错：{self}"),
             Error::Spreadsheet(e) => format!("表格文件写入失败：{e}"),
+            Error::Document(e) => format!("文书生成失败：{e}"),
         }
     }
 }

@@ -9,7 +9,9 @@
 //! them masked (`110105********002X`) unless [`IdDisclosure::for_roles`] says the reader may
 //! see them whole.
 
+pub mod agreement;
 pub mod ledger;
+pub mod pdf;
 pub mod width;
 pub mod xlsx;
 
@@ -33,6 +35,17 @@ impl IdDisclosure {
     /// system, and a ledger needs the person, not their birth date.
     pub fn for_roles(roles: &[Role]) -> IdDisclosure {
         if roles.contains(&Role::CentreLeader) {
+            IdDisclosure::Full
+        } else {
+            IdDisclosure::Masked
+        }
+    }
+
+    /// For a document of one case the parties sign (an agreement, an application to the court):
+    /// the whole number for those who prepare it (centre staff and leaders, mediators), since
+    /// it identifies the parties in law; masked for anyone else.
+    pub fn for_document(roles: &[Role]) -> IdDisclosure {
+        if roles.iter().any(|r| r.is_centre() || *r == Role::Mediator) {
             IdDisclosure::Full
         } else {
             IdDisclosure::Masked
@@ -150,5 +163,7 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod agreement_tests;
 #[cfg(test)]
 mod ledger_tests;

@@ -112,8 +112,9 @@ CREATE TABLE intake_requests (
 ) WITHOUT ROWID;
 ";
 
-/// The export log (paperwork.rs): every ledger or report a person or the operator took out of
-/// the system, what it covered and whether ID numbers were whole.
+/// The export log (paperwork.rs): every ledger, report or document a person or the operator
+/// took out of the system, what it covered (a unit and days; a case for a document) and whether
+/// ID numbers were whole.
 const V3: &str = "
 CREATE TABLE exports (
     id INTEGER PRIMARY KEY,
@@ -125,7 +126,8 @@ CREATE TABLE exports (
     first_day TEXT NOT NULL,
     last_day TEXT NOT NULL,
     cases INTEGER NOT NULL,
-    ids TEXT NOT NULL
+    ids TEXT NOT NULL,
+    subject TEXT
 );
 ";
 

@@ -169,6 +169,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/figures", get(figures_handler))
         .route("/v1/ledger.xlsx", get(ledger_handler))
+        .route("/v1/cases/{id}/agreement.pdf", get(agreement_handler))
+        .route(
+            "/v1/cases/{id}/judicial-application.pdf",
+            get(judicial_application_handler),
+        )
         .route(
             "/v1/intake/work-orders",
             post(intake_handler).layer(DefaultBodyLimit::max(INTAKE_BODY_BYTES)),
@@ -628,6 +633,88 @@ async fn ledger_handler(
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         file.bytes,
+    )
+        .into_response())
+}
+
+/// `GET /v1/cases/{id}/agreement.pdf`: a resolved case's mediation agreement (人民调解协议书),
+/// for anyone who may see the case; ID numbers as [`IdDisclosure::for_document`] says; logged.
+///
+/// [`IdDisclosure::for_document`]: app_core::paperwork::IdDisclosure::for_document
+async fn agreement_handler(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    case_document(
+        state,
+        device,
+        id,
+        crate::paperwork::CaseDocumentKind::Agreement,
+    )
+    .await
+}
+
+/// `GET /v1/cases/{id}/judicial-application.pdf`: the parties' application for the agreement's
+/// judicial confirmation (司法确认申请书), as for the agreement.
+async fn judicial_application_handler(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    case_document(
+        state,
+        device,
+        id,
+        crate::paperwork::CaseDocumentKind::JudicialApplication,
+    )
+    .await
+}
+
+async fn case_document(
+    state: Arc<AppState>,
+    device: Device,
+    id: String,
+    kind: crate::paperwork::CaseDocumentKind,
+) -> Result<Response, Error> {
+    let doc = blocking(move || {
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        fresh_directory(&mut db, &state.directory_seen)?;
+        let key = format!("case:{id}");
+        crate::sync::parse_key(&key)?;
+        if !crate::read::may_read(&db, &device, &key)? {
+            return Err(crate::read::not_visible(&id));
+        }
+        let disclosure = crate::paperwork::document_disclosure(&db, &device)?;
+        let doc = crate::paperwork::print_case_document(&db, &id, kind, disclosure)?;
+        crate::paperwork::log_document(
+            &mut db,
+            device.person.as_str(),
+            Some(device.id.as_str()),
+            &doc,
+            (state.clock)(),
+        )?;
+        Ok(doc)
+    })
+    .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!(
+                    "inline; filename=\"{}.pdf\"; filename*=UTF-8''{}",
+                    kind.code(),
+                    percent_encode(&doc.file_name)
+                ))
+                .unwrap_or_else(|_| HeaderValue::from_static("inline")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        doc.bytes,
     )
         .into_response())
 }

@@ -130,6 +130,23 @@ enum Command {
         #[arg(long)]
         full_ids: bool,
     },
+    /// Print a resolved case's mediation agreement (人民调解协议书), or with --application the
+    /// parties' application for its judicial confirmation (司法确认申请书), as PDF. Logged as
+    /// the operator's export.
+    Agreement {
+        /// The case's id.
+        #[arg(long)]
+        case: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The application for judicial confirmation instead of the agreement.
+        #[arg(long)]
+        application: bool,
+        /// Show parties' ID numbers whole (masked by default).
+        #[arg(long)]
+        full_ids: bool,
+    },
     /// List the exports of ledgers and reports: who, what, when.
     Exports {
         #[arg(long, default_value_t = 50)]
@@ -359,6 +376,36 @@ fn main() -> anyhow::Result<()> {
                 if full_ids { " (ID numbers whole)" } else { "" }
             );
         }
+        Command::Agreement {
+            case,
+            out,
+            application,
+            full_ids,
+        } => {
+            use sync_server::paperwork::{self as paper, CaseDocumentKind};
+            let mut db = sync_server::open(&config)?;
+            let kind = if application {
+                CaseDocumentKind::JudicialApplication
+            } else {
+                CaseDocumentKind::Agreement
+            };
+            let disclosure = if full_ids {
+                app_core::paperwork::IdDisclosure::Full
+            } else {
+                app_core::paperwork::IdDisclosure::Masked
+            };
+            let doc = paper::print_case_document(&db, &case, kind, disclosure)?;
+            std::fs::write(&out, &doc.bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            paper::log_document(&mut db, paper::OPERATOR, None, &doc, http::now_ms())?;
+            println!(
+                "{}: {} of case {case} ({}), {} bytes",
+                out.display(),
+                kind.zh(),
+                doc.file_name,
+                doc.bytes.len()
+            );
+        }
         Command::Exports { limit } => {
             let db = sync_server::open(&config)?;
             let local = db
@@ -377,9 +424,10 @@ fn main() -> anyhow::Result<()> {
                     e.last_day,
                     e.cases,
                     e.ids,
-                    e.device
-                        .map(|d| format!("  device {d}"))
-                        .unwrap_or_default()
+                    e.subject.map(|c| format!("  case {c}")).unwrap_or_default()
+                        + &e.device
+                            .map(|d| format!("  device {d}"))
+                            .unwrap_or_default()
                 );
             }
         }

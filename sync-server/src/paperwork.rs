@@ -1,11 +1,15 @@
 //! Exports of the centre's paperwork: the ledger (台账) of a unit for a period as an XLSX
 //! workbook ([`app_core::paperwork::xlsx`]), for staff devices (`GET /v1/ledger.xlsx`) and the
-//! operator (`sync-server ledger`).
+//! operator (`sync-server ledger`); a resolved case's mediation agreement and application for
+//! judicial confirmation as PDF ([`app_core::paperwork::agreement`]), for anyone who may see the
+//! case (`GET /v1/cases/{id}/agreement.pdf`, `…/judicial-application.pdf`, `sync-server
+//! agreement`).
 //!
 //! - **Who**: centre staff and leaders, for their own unit or a unit below it. A grid worker,
 //!   a mediator or another system may not export a ledger: it lists every party of the unit.
 //! - **What they see**: parties' ID numbers masked unless the role may see them
-//!   ([`IdDisclosure::for_roles`]); the operator's command line masks them unless asked.
+//!   ([`IdDisclosure::for_roles`] for a ledger, [`IdDisclosure::for_document`] for a case's
+//!   documents); the operator's command line masks them unless asked.
 //! - **Logged**: every export, who, from which device, what (unit, days, how many cases,
 //!   masked or not) and when, in `exports`; `sync-server exports` lists them.
 //! - **Not under the lock**: the workbook is written from a read-only connection of its own
@@ -15,6 +19,8 @@ use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use app_core::ids::UnitId;
 use app_core::org::{Directory, Role};
+use app_core::paperwork::agreement::{self, AgreementPaper};
+use app_core::paperwork::pdf::Fonts;
 use app_core::paperwork::xlsx::{self, Exporter, LedgerFile};
 use app_core::paperwork::{IdDisclosure, Period};
 use app_core::protocol::ErrorCode;
@@ -196,13 +202,15 @@ pub struct ExportRecord {
     pub last_day: String,
     pub cases: i64,
     pub ids: String,
+    /// The case a document was printed from.
+    pub subject: Option<String>,
 }
 
 /// The export log, latest first.
 pub fn exports(db: &ServerDb, limit: u32) -> Result<Vec<ExportRecord>, ApiError> {
     Ok(db.store.read(|conn| {
         let mut stmt = conn.prepare(
-            "SELECT at, person, device, kind, unit, first_day, last_day, cases, ids
+            "SELECT at, person, device, kind, unit, first_day, last_day, cases, ids, subject
              FROM exports ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit], |r| {
@@ -216,6 +224,7 @@ pub fn exports(db: &ServerDb, limit: u32) -> Result<Vec<ExportRecord>, ApiError>
                 last_day: r.get(6)?,
                 cases: r.get(7)?,
                 ids: r.get(8)?,
+                subject: r.get(9)?,
             })
         })?;
         rows.collect::<Result<Vec<_>, rusqlite::Error>>()
@@ -258,4 +267,129 @@ pub fn operator_request(
 /// Roles that may export a ledger (for the interface to offer the button).
 pub fn may_export(roles: &[Role]) -> bool {
     roles.iter().any(|r| r.is_centre())
+}
+
+/// Which of a case's documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseDocumentKind {
+    /// 人民调解协议书
+    Agreement,
+    /// 司法确认申请书
+    JudicialApplication,
+}
+
+impl CaseDocumentKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseDocumentKind::Agreement => "agreement",
+            CaseDocumentKind::JudicialApplication => "judicial_application",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            CaseDocumentKind::Agreement => "人民调解协议书",
+            CaseDocumentKind::JudicialApplication => "司法确认申请书",
+        }
+    }
+}
+
+/// The fonts documents are printed in, loaded once (two font files of ~20 MB each; the PDF
+/// embeds only the glyphs it uses).
+pub fn fonts() -> Result<&'static Fonts, ApiError> {
+    static FONTS: std::sync::OnceLock<Result<Fonts, String>> = std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| Fonts::load(None).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| ApiError::internal(format!("documents cannot be printed: {e}")))
+}
+
+/// A printed document of a case and what the log says of it.
+#[derive(Debug)]
+pub struct PrintedDocument {
+    pub kind: CaseDocumentKind,
+    pub case: String,
+    pub disclosure: IdDisclosure,
+    pub bytes: Vec<u8>,
+    pub file_name: String,
+    pub unit: UnitId,
+    pub date: chrono::NaiveDate,
+}
+
+/// Prints `kind` of case `id` for `person` (their roles decide the ID numbers); `None` for the
+/// operator, who sees them masked unless `full_ids`. The caller has checked the case is theirs
+/// to see.
+pub fn print_case_document(
+    db: &ServerDb,
+    id: &str,
+    kind: CaseDocumentKind,
+    disclosure: IdDisclosure,
+) -> Result<PrintedDocument, ApiError> {
+    let key = format!("case:{id}");
+    let view = db
+        .store
+        .case(&app_core::ids::CaseId::new(id))
+        .map_err(|e| ApiError::from_core(e, &key))?;
+    let paper = AgreementPaper::of(&view, db.store.directory(), disclosure)
+        .map_err(|e| ApiError::new(ErrorCode::WorkflowDenied, e.to_string()).on(&key))?;
+    let fonts = fonts()?;
+    let bytes = match kind {
+        CaseDocumentKind::Agreement => agreement::mediation_agreement(&paper, fonts),
+        CaseDocumentKind::JudicialApplication => agreement::judicial_application(&paper, fonts),
+    }
+    .map_err(ApiError::internal)?;
+    Ok(PrintedDocument {
+        kind,
+        case: id.to_owned(),
+        disclosure,
+        bytes,
+        file_name: format!("{}-{}.pdf", kind.zh(), paper.number),
+        unit: view.summary.responsible_unit.clone(),
+        date: paper.date,
+    })
+}
+
+/// Records a printed document in the log.
+pub fn log_document(
+    db: &mut ServerDb,
+    person: &str,
+    device: Option<&str>,
+    doc: &PrintedDocument,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    db.store.write(|tx| {
+        tx.execute(
+            "INSERT INTO exports(at, person, device, kind, unit, first_day, last_day, cases, ids,
+                 subject)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7, ?8)",
+            params![
+                now_ms,
+                person,
+                device,
+                doc.kind.code(),
+                doc.unit.as_str(),
+                doc.date.to_string(),
+                match doc.disclosure {
+                    IdDisclosure::Masked => "masked",
+                    IdDisclosure::Full => "full",
+                },
+                doc.case,
+            ],
+        )
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// What `device`'s person sees of ID numbers on a case's documents.
+pub fn document_disclosure(db: &ServerDb, device: &Device) -> Result<IdDisclosure, ApiError> {
+    let person = db.store.directory().person(&device.person).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::WrongAuthor,
+            "this device's person is no longer in the directory",
+        )
+    })?;
+    Ok(IdDisclosure::for_document(
+        &person.roles.iter().copied().collect::<Vec<_>>(),
+    ))
 }

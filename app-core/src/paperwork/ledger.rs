@@ -102,6 +102,14 @@ impl LedgerRow {
     }
 }
 
+/// A case's number as the ledger and the documents print it: the report date and the case
+/// id's random end (`20261203-3F4A5B`).
+pub fn case_number(id: &str, reported: NaiveDate) -> String {
+    let hex: Vec<char> = id.chars().filter(|c| *c != '-').collect();
+    let tail: String = hex[hex.len().saturating_sub(6)..].iter().collect();
+    format!("{}-{}", reported.format("%Y%m%d"), tail.to_uppercase())
+}
+
 /// What rows are made with: the directory and taxonomy in force, the unit and the moment.
 #[derive(Clone, Copy, Debug)]
 pub struct LedgerContext<'a> {
@@ -127,13 +135,6 @@ impl LedgerContext<'_> {
     pub fn row(&self, s: &CaseSummary, parties: &[(String, Option<String>)]) -> LedgerRow {
         let local = self.local();
         let date = |ms: i64| local.date(ms);
-        let id_tail: String = {
-            let hex: Vec<char> = s.id.as_str().chars().filter(|c| *c != '-').collect();
-            hex[hex.len().saturating_sub(6)..]
-                .iter()
-                .collect::<String>()
-                .to_uppercase()
-        };
         let parties = if parties.is_empty() {
             s.party_names
                 .iter()
@@ -196,7 +197,7 @@ impl LedgerContext<'_> {
             referred.push(format!("交办{}", self.unit_name(to)));
         }
         LedgerRow {
-            number: format!("{}-{}", date(s.reported_at).format("%Y%m%d"), id_tail),
+            number: case_number(s.id.as_str(), date(s.reported_at)),
             case_id: s.id.to_string(),
             reported: date(s.reported_at),
             source: s.source.map_or("", |src| src.zh()).to_owned(),
