@@ -4,6 +4,7 @@
 
 use crate::sync::{GW, STAFF};
 use calamine::{Data, Reader, Xlsx};
+use chrono::Datelike;
 use std::io::Cursor;
 use system_tests::{now_ms, Device, Server};
 
@@ -264,6 +265,86 @@ async fn paperwork_the_township_ledger_downloads_as_xlsx_with_the_figures_of_v1_
     assert!(lines[1].contains(&format!("{first} to {today}")), "{log}");
     assert!(lines[1].contains(&format!("{received} cases")), "{log}");
 
+    // The monthly notice of the month before, as XLSX and PDF: every village's figures are
+    // /v1/figures' for that month.
+    let month_first = (today.with_day(1).unwrap()) - chrono::Duration::days(1);
+    let month_first = month_first.with_day(1).unwrap();
+    let next_first = today.with_day(1).unwrap();
+    let ms = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_local_timezone(cst)
+            .unwrap()
+            .timestamp_millis()
+    };
+    let month_figures: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/figures?unit=haiyan&from={}&to={}",
+            server.url(),
+            ms(month_first),
+            ms(next_first)
+        ))
+        .bearer_auth(&st)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let q = format!("unit=haiyan&date={month_first}");
+    let xlsx = download(&server, &format!("/v1/reports/monthly.xlsx?{q}"), &st).await?;
+    assert_eq!(xlsx.status, 200, "{}", String::from_utf8_lossy(&xlsx.bytes));
+    let ranking = rows(&xlsx.bytes, "各村（社区）化解情况排名");
+    let head: Vec<String> = ranking[0].iter().map(text).collect();
+    let at = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let units = month_figures["by_unit"].as_object().unwrap();
+    assert_eq!(ranking.len(), units.len() + 1, "{head:?}");
+    for (unit, f) in units {
+        let name = &directory.unit(&unit.as_str().into()).unwrap().name;
+        let row = ranking
+            .iter()
+            .find(|r| text(&r[at("村（社区）")]) == *name)
+            .unwrap_or_else(|| panic!("{name} ranked"));
+        assert_eq!(
+            number(&row[at("受理")]),
+            f["received"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            number(&row[at("化解")]),
+            f["resolved"].as_u64().unwrap(),
+            "{name}"
+        );
+    }
+    let pdf = download(&server, &format!("/v1/reports/monthly.pdf?{q}"), &st).await?;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.content_type, "application/pdf");
+    let words = read_pdf(&pdf.bytes, "paper-monthly-report")?;
+    assert!(words.contains("海宴镇矛盾纠纷每月通报"), "{words}");
+    assert!(
+        words.contains(&format!(
+            "共受理矛盾纠纷{}件",
+            month_figures["total"]["received"]
+        )),
+        "{words}"
+    );
+    for (token, path, status, code) in [
+        (&gt, "monthly.pdf", 403, "out_of_scope"),
+        (&st, "yearly.pdf", 404, "unknown_doc"),
+        (&st, "monthly.docx", 404, "unknown_doc"),
+    ] {
+        let d = download(&server, &format!("/v1/reports/{path}"), token).await?;
+        assert_eq!(
+            (d.status, error_of(&d)["error"]["code"].clone()),
+            (status, code.into()),
+            "{path}"
+        );
+    }
+    let d = download(&server, "/v1/reports/weekly.pdf?date=2026-02-30", &st).await?;
+    assert_eq!(d.status, 400);
+    assert!(error_of(&d)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("`2026-02-30` is not a date"));
+
     // The operator's command line writes the same ledger, masked, and is logged too.
     let out = dir.path().join("台账.xlsx");
     let printed = server.admin(&[
@@ -284,6 +365,11 @@ async fn paperwork_the_township_ledger_downloads_as_xlsx_with_the_figures_of_v1_
     assert_eq!(
         server.count("SELECT COUNT(*) FROM exports WHERE person = 'operator'")?,
         1
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM exports WHERE kind = 'report_monthly'")?,
+        2,
+        "the two reports logged, the refusals not"
     );
     Ok(())
 }

@@ -6,6 +6,8 @@
 //! cargo run --release -p app-core --example ledger_bench -- [--cases N] [--base N]
 //! ```
 //!
+//! It also times the monthly notice (每月通报) of the last whole month as PDF.
+//!
 //! `--base` cases (2,000) are generated and played through the real workflow; the township's
 //! are then copied (their summary rows and parties' index rows under new ids, in SQL, since the
 //! ledger reads only those tables) until it has `--cases`. The export runs in a process of its
@@ -14,6 +16,7 @@
 
 use anyhow::Context;
 use app_core::demo::{Generator, DEMO_NOW_MS};
+use app_core::paperwork::report::{self, ReportKind};
 use app_core::paperwork::xlsx::{self, Exporter};
 use app_core::paperwork::{IdDisclosure, Period};
 use app_core::store::Store;
@@ -177,6 +180,34 @@ fn export(db: &str) -> anyhow::Result<()> {
         "reading the same rows and counting them, nothing written: {:.2} s ({:.0}% of the export)",
         reading.as_secs_f64(),
         reading.as_secs_f64() * 100.0 / took.as_secs_f64()
+    );
+    // The monthly notice of the demo's last whole month, as PDF (the fonts loaded first, as a
+    // server holds them).
+    let fonts = app_core::paperwork::pdf::Fonts::load(None)?;
+    let month = ReportKind::Monthly.period(local, last - chrono::Duration::days(31))?;
+    let started = Instant::now();
+    let report = store.read(|conn| {
+        report::build(
+            conn,
+            store.directory(),
+            store.taxonomy(),
+            &township,
+            ReportKind::Monthly,
+            &month,
+            DEMO_NOW_MS,
+        )
+    })?;
+    let built = started.elapsed();
+    let pdf = report::to_pdf(&report, &fonts, "基准测试")?;
+    let took_pdf = started.elapsed();
+    println!(
+        "monthly notice ({} to {}, {} cases): {:.2} s as PDF ({:.2} s reading and counting), {} KB",
+        month.first,
+        month.last,
+        report.figures.total.received,
+        took_pdf.as_secs_f64(),
+        built.as_secs_f64(),
+        pdf.len() / 1024
     );
     println!(
         "memory: peak resident {:.0} MB (the process opened its store at {:.0} MB)",

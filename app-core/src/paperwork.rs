@@ -12,6 +12,7 @@
 pub mod agreement;
 pub mod ledger;
 pub mod pdf;
+pub mod report;
 pub mod width;
 pub mod xlsx;
 
@@ -167,3 +168,5 @@ mod tests {
 mod agreement_tests;
 #[cfg(test)]
 mod ledger_tests;
+#[cfg(test)]
+mod report_tests;

@@ -169,6 +169,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/figures", get(figures_handler))
         .route("/v1/ledger.xlsx", get(ledger_handler))
+        .route("/v1/reports/{file}", get(report_handler))
         .route("/v1/cases/{id}/agreement.pdf", get(agreement_handler))
         .route(
             "/v1/cases/{id}/judicial-application.pdf",
@@ -633,6 +634,84 @@ async fn ledger_handler(
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         file.bytes,
+    )
+        .into_response())
+}
+
+/// `GET /v1/reports/{weekly|monthly|quarterly}.{xlsx|pdf}?unit=&date=YYYY-MM-DD`: a periodic
+/// report (每周研判、每月通报、每季总结) of the week, month or quarter holding `date`, for centre
+/// staff of the unit or above; as the ledger, written outside the lock and logged.
+async fn report_handler(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    Path(file): Path<String>,
+    Query(q): Query<crate::paperwork::ReportQuery>,
+) -> Result<Response, Error> {
+    let started = Instant::now();
+    let (kind, format) = crate::paperwork::report_file(&file)?;
+    let st = state.clone();
+    let (req, path, directory, taxonomy, now) = blocking(move || {
+        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        fresh_directory(&mut db, &st.directory_seen)?;
+        let now = (st.clock)();
+        let req = crate::paperwork::authorise_report(&db, &device, &q, kind, &st.unit, now)?;
+        Ok((
+            req,
+            db.store.path().to_owned(),
+            db.store.directory_shared(),
+            db.store.taxonomy().clone(),
+            now,
+        ))
+    })
+    .await?;
+    let (req, bytes, cases) = blocking(move || {
+        let (bytes, cases) =
+            crate::paperwork::write_report(&path, directory, &taxonomy, &req, kind, format, now)?;
+        Ok((req, bytes, cases))
+    })
+    .await?;
+    let st = state.clone();
+    let req = blocking(move || {
+        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        crate::paperwork::log_report(&mut db, &req, kind, cases, now)?;
+        Ok(req)
+    })
+    .await?;
+    tracing::info!(
+        unit = %req.unit,
+        person = %req.person,
+        report = kind.code(),
+        bytes = bytes.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "report exported"
+    );
+    let name = format!(
+        "{}-{}-{}-{}.{}",
+        req.unit,
+        kind.zh(),
+        req.period.first.format("%Y%m%d"),
+        req.period.last.format("%Y%m%d"),
+        format.extension()
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!(
+                    "attachment; filename=\"{}.{}\"; filename*=UTF-8''{}",
+                    kind.code(),
+                    format.extension(),
+                    percent_encode(&name)
+                ))
+                .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
     )
         .into_response())
 }

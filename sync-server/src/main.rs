@@ -147,6 +147,22 @@ enum Command {
         #[arg(long)]
         full_ids: bool,
     },
+    /// Write a periodic report (每周研判、每月通报、每季总结) of the week, month or quarter
+    /// holding --date, as XLSX or PDF (by --out's extension). Logged as the operator's export.
+    Report {
+        /// weekly, monthly or quarterly.
+        #[arg(long)]
+        kind: String,
+        /// The unit (the server's own by default).
+        #[arg(long)]
+        unit: Option<String>,
+        /// A day of the week, month or quarter, YYYY-MM-DD (by default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Where to write the report: a .xlsx or .pdf file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// List the exports of ledgers and reports: who, what, when.
     Exports {
         #[arg(long, default_value_t = 50)]
@@ -404,6 +420,48 @@ fn main() -> anyhow::Result<()> {
                 kind.zh(),
                 doc.file_name,
                 doc.bytes.len()
+            );
+        }
+        Command::Report {
+            kind,
+            unit,
+            date,
+            out,
+        } => {
+            use sync_server::paperwork as paper;
+            let mut db = sync_server::open(&config)?;
+            let unit = UnitId::new(unit.unwrap_or(config.unit.clone()));
+            let now = http::now_ms();
+            let file = format!(
+                "{kind}.{}",
+                out.extension().and_then(|e| e.to_str()).unwrap_or("")
+            );
+            let (kind, format) = paper::report_file(&file)?;
+            let mut req =
+                paper::operator_request(db.store.directory(), unit, None, None, false, now)?;
+            req.period =
+                paper::report_period(db.store.directory(), &req.unit, kind, date.as_deref(), now)?;
+            let (bytes, cases) = paper::write_report(
+                db.store.path(),
+                db.store.directory_shared(),
+                db.store.taxonomy(),
+                &req,
+                kind,
+                format,
+                now,
+            )?;
+            std::fs::write(&out, &bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            paper::log_report(&mut db, &req, kind, cases, now)?;
+            println!(
+                "{}: {} of {} for {} to {}: {} cases, {} bytes",
+                out.display(),
+                kind.zh(),
+                req.unit,
+                req.period.first,
+                req.period.last,
+                cases,
+                bytes.len()
             );
         }
         Command::Exports { limit } => {

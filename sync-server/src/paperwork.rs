@@ -21,6 +21,7 @@ use app_core::ids::UnitId;
 use app_core::org::{Directory, Role};
 use app_core::paperwork::agreement::{self, AgreementPaper};
 use app_core::paperwork::pdf::Fonts;
+use app_core::paperwork::report::{self, ReportKind};
 use app_core::paperwork::xlsx::{self, Exporter, LedgerFile};
 use app_core::paperwork::{IdDisclosure, Period};
 use app_core::protocol::ErrorCode;
@@ -77,6 +78,42 @@ pub fn authorise(
     default_unit: &UnitId,
     now_ms: i64,
 ) -> Result<LedgerRequest, ApiError> {
+    authorise_unit(
+        db,
+        device,
+        q.unit.as_deref(),
+        default_unit,
+        |directory, unit| period(directory, unit, q.from.as_deref(), q.to.as_deref(), now_ms),
+    )
+}
+
+/// Checks that `device`'s person may export a report of the unit `q` names.
+pub fn authorise_report(
+    db: &ServerDb,
+    device: &Device,
+    q: &ReportQuery,
+    kind: ReportKind,
+    default_unit: &UnitId,
+    now_ms: i64,
+) -> Result<LedgerRequest, ApiError> {
+    authorise_unit(
+        db,
+        device,
+        q.unit.as_deref(),
+        default_unit,
+        |directory, unit| report_period(directory, unit, kind, q.date.as_deref(), now_ms),
+    )
+}
+
+/// The one scope rule of a unit's paperwork: centre staff and leaders, of the unit or a unit
+/// above it. `period` reads the days asked for once the unit is known.
+fn authorise_unit(
+    db: &ServerDb,
+    device: &Device,
+    unit: Option<&str>,
+    default_unit: &UnitId,
+    period: impl FnOnce(&Directory, &UnitId) -> Result<Period, ApiError>,
+) -> Result<LedgerRequest, ApiError> {
     let directory = db.store.directory();
     let person = directory.person(&device.person).ok_or_else(|| {
         ApiError::new(
@@ -84,9 +121,7 @@ pub fn authorise(
             "this device's person is no longer in the directory",
         )
     })?;
-    let unit = q
-        .unit
-        .as_deref()
+    let unit = unit
         .map(UnitId::new)
         .unwrap_or_else(|| default_unit.clone());
     let Some(target) = directory.unit(&unit) else {
@@ -99,7 +134,7 @@ pub fn authorise(
         return Err(ApiError::new(
             ErrorCode::OutOfScope,
             format!(
-                "the ledger of {} is kept by its centre's staff; {} may not export it",
+                "the ledger and reports of {} are kept by its centre's staff; {} may not export them",
                 target.name,
                 person.roles.first().map_or("this person", |r| r.zh())
             ),
@@ -109,12 +144,12 @@ pub fn authorise(
         return Err(ApiError::new(
             ErrorCode::OutOfScope,
             format!(
-                "the ledger of {} is not yours to export: it is outside {}",
+                "the ledger and reports of {} are not yours to export: it is outside {}",
                 target.name, person.unit
             ),
         ));
     }
-    let period = period(directory, &unit, q.from.as_deref(), q.to.as_deref(), now_ms)?;
+    let period = period(directory, &unit)?;
     let centre = directory
         .unit(&person.unit)
         .map_or(person.unit.to_string(), |u| u.name.clone());
@@ -392,4 +427,158 @@ pub fn document_disclosure(db: &ServerDb, device: &Device) -> Result<IdDisclosur
     Ok(IdDisclosure::for_document(
         &person.roles.iter().copied().collect::<Vec<_>>(),
     ))
+}
+
+/// The query of `GET /v1/reports/{kind}.{xlsx|pdf}`: a unit (the server's own by default) and a
+/// day within the week, month or quarter (today by default).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    pub unit: Option<String>,
+    pub date: Option<String>,
+}
+
+/// A report's file: `monthly.pdf` → (monthly, pdf).
+pub fn report_file(file: &str) -> Result<(ReportKind, ReportFormat), ApiError> {
+    let bad = || {
+        ApiError::new(
+            ErrorCode::UnknownDoc,
+            format!(
+                "no report `{}`: the reports are weekly, monthly and quarterly, as .xlsx or .pdf",
+                app_core::terminal::escape(file)
+            ),
+        )
+    };
+    let (kind, ext) = file.rsplit_once('.').ok_or_else(bad)?;
+    let kind = ReportKind::from_code(kind).ok_or_else(bad)?;
+    let format = match ext {
+        "xlsx" => ReportFormat::Xlsx,
+        "pdf" => ReportFormat::Pdf,
+        _ => return Err(bad()),
+    };
+    Ok((kind, format))
+}
+
+/// A report's file type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Xlsx,
+    Pdf,
+}
+
+impl ReportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ReportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ReportFormat::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Pdf => "pdf",
+        }
+    }
+}
+
+/// The period of a report: the week, month or quarter holding `date` (today by default).
+pub fn report_period(
+    directory: &Directory,
+    unit: &UnitId,
+    kind: ReportKind,
+    date: Option<&str>,
+    now_ms: i64,
+) -> Result<Period, ApiError> {
+    let local = directory.policy(unit).local();
+    let day = match date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadJson,
+                format!(
+                    "date: `{}` is not a date of the form 2026-11-30",
+                    app_core::terminal::escape(d)
+                ),
+            )
+        })?,
+        None => local.date(now_ms),
+    };
+    kind.period(local, day)
+        .map_err(|e| ApiError::new(ErrorCode::BadJson, e.to_string()))
+}
+
+/// Writes a report from a read-only connection of its own, as XLSX or PDF.
+pub fn write_report(
+    path: &Path,
+    directory: Arc<Directory>,
+    taxonomy: &Taxonomy,
+    req: &LedgerRequest,
+    kind: ReportKind,
+    format: ReportFormat,
+    now_ms: i64,
+) -> Result<(Vec<u8>, u64), ApiError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch("BEGIN")?;
+    let r = report::build(
+        &conn,
+        &directory,
+        taxonomy,
+        &req.unit,
+        kind,
+        &req.period,
+        now_ms,
+    )
+    .map_err(|e| ApiError::from_core(e, "report"))?;
+    conn.execute_batch("COMMIT")?;
+    let bytes = match format {
+        ReportFormat::Xlsx => report::to_xlsx(&r),
+        ReportFormat::Pdf => {
+            let local = directory.policy(&req.unit).local();
+            report::to_pdf(
+                &r,
+                fonts()?,
+                &format!(
+                    "{} 于 {} 导出",
+                    req.who,
+                    local.datetime(now_ms).format("%Y-%m-%d %H:%M")
+                ),
+            )
+        }
+    }
+    .map_err(ApiError::internal)?;
+    Ok((bytes, r.figures.total.received))
+}
+
+/// Records a report in the log (`report_weekly`, …), as a ledger is.
+pub fn log_report(
+    db: &mut ServerDb,
+    req: &LedgerRequest,
+    kind: ReportKind,
+    cases: u64,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    db.store.write(|tx| {
+        tx.execute(
+            "INSERT INTO exports(at, person, device, kind, unit, first_day, last_day, cases, ids)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'none')",
+            params![
+                now_ms,
+                req.person,
+                req.device,
+                format!("report_{}", kind.code()),
+                req.unit.as_str(),
+                req.period.first.to_string(),
+                req.period.last.to_string(),
+                cases as i64,
+            ],
+        )
+        .map(|_| ())
+    })?;
+    Ok(())
 }

@@ -350,6 +350,91 @@ impl<'f> Layout<'f> {
         self.y += h * 0.4;
     }
 
+    /// A table: a bold header row and a rule under it, then one line per row; columns share the
+    /// text width in proportion to `widths`; a cell too long for its column is cut with "…"; a
+    /// table that runs over a page repeats its header.
+    pub fn table(&mut self, head: &[&str], rows: &[Vec<String>], widths: &[f32], style: Style) {
+        let total: f32 = widths.iter().sum::<f32>().max(1.0);
+        let usable = PAGE_W - 2.0 * MARGIN_X;
+        let mut xs = Vec::with_capacity(widths.len());
+        let mut x = MARGIN_X;
+        for w in widths {
+            xs.push((x, w / total * usable - 6.0));
+            x += w / total * usable;
+        }
+        let h = style.size * 1.6;
+        let header = |l: &mut Layout<'_>| {
+            l.y += style.size;
+            for (i, text) in head.iter().enumerate() {
+                if let Some(&(x, width)) = xs.get(i) {
+                    let t = l.fit(text, width, style.size, true);
+                    l.put(Draw::Text {
+                        x,
+                        y: l.y,
+                        size: style.size,
+                        bold: true,
+                        text: t,
+                    });
+                }
+            }
+            l.put(Draw::Line {
+                x1: MARGIN_X,
+                x2: PAGE_W - MARGIN_X,
+                y: l.y + style.size * 0.4,
+            });
+            l.y += h - style.size;
+        };
+        self.room(h * 2.0);
+        header(self);
+        for row in rows {
+            if self.y + h > PAGE_H - MARGIN_BOTTOM {
+                self.pages.push(Vec::new());
+                self.y = MARGIN_TOP;
+                header(self);
+            }
+            self.y += style.size;
+            for (i, text) in row.iter().enumerate() {
+                if let Some(&(x, width)) = xs.get(i) {
+                    let t = self.fit(text, width, style.size, style.bold);
+                    self.put(Draw::Text {
+                        x,
+                        y: self.y,
+                        size: style.size,
+                        bold: style.bold,
+                        text: t,
+                    });
+                }
+            }
+            self.y += h - style.size;
+        }
+        self.put(Draw::Line {
+            x1: MARGIN_X,
+            x2: PAGE_W - MARGIN_X,
+            y: self.y - style.size * 0.2,
+        });
+        self.y += style.size * 0.6;
+    }
+
+    /// `text` cut with "…" to fit `width` points.
+    fn fit(&self, text: &str, width: f32, size: f32, bold: bool) -> String {
+        let face = self.fonts.face(bold);
+        if face.width(text, size) <= width {
+            return text.to_owned();
+        }
+        let mut out = String::new();
+        for c in text.chars() {
+            let mut next = out.clone();
+            next.push(c);
+            next.push('…');
+            if face.width(&next, size) > width {
+                break;
+            }
+            out.push(c);
+        }
+        out.push('…');
+        out
+    }
+
     /// Writes the pages: a footer with the page number on each.
     pub fn finish(self) -> Result<Vec<u8>> {
         let mut doc = Document::new();
