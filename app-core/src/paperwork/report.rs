@@ -174,15 +174,13 @@ fn figures_of(
     unit: &UnitId,
     period: &Period,
     now_ms: i64,
-) -> Result<(Report, Vec<CaseSummary>)> {
+) -> Result<Report> {
     let mut b = ReportBuilder::new(directory, unit, period.from, period.to, now_ms);
-    let mut cases = Vec::new();
     ledger::for_each_case(conn, directory, unit, period, |s, _| {
         b.add(s);
-        cases.push(s.clone());
         Ok(())
     })?;
-    Ok((b.finish(), cases))
+    Ok(b.finish())
 }
 
 fn figures_row(name: String, f: &Figures) -> Vec<Cell> {
@@ -233,7 +231,7 @@ pub fn build(
         .name
         .clone();
     let local = directory.policy(unit).local();
-    let (figures, _cases) = figures_of(conn, directory, unit, period, now_ms)?;
+    let figures = figures_of(conn, directory, unit, period, now_ms)?;
     let name_of = |id: &UnitId| {
         directory
             .unit(id)
@@ -446,7 +444,7 @@ pub fn build(
         }
         ReportKind::Quarterly => {
             let before = kind.period(local, period.first - Duration::days(1))?;
-            let (previous, _) = figures_of(conn, directory, unit, &before, now_ms)?;
+            let previous = figures_of(conn, directory, unit, &before, now_ms)?;
             let p = &previous.total;
             let change = |now: u64, then: u64| -> String {
                 if then == 0 {
