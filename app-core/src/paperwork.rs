@@ -34,8 +34,8 @@ impl IdDisclosure {
     /// Whole numbers for the centre's leader (综治中心主任, who signs off cases and answers for
     /// the centre's files); masked for everyone else, staff included: a spreadsheet leaves the
     /// system, and a ledger needs the person, not their birth date.
-    pub fn for_roles(roles: &[Role]) -> IdDisclosure {
-        if roles.contains(&Role::CentreLeader) {
+    pub fn for_roles<'a>(roles: impl IntoIterator<Item = &'a Role>) -> IdDisclosure {
+        if roles.into_iter().any(|r| *r == Role::CentreLeader) {
             IdDisclosure::Full
         } else {
             IdDisclosure::Masked
@@ -45,8 +45,11 @@ impl IdDisclosure {
     /// For a document of one case the parties sign (an agreement, an application to the court):
     /// the whole number for those who prepare it (centre staff and leaders, mediators), since
     /// it identifies the parties in law; masked for anyone else.
-    pub fn for_document(roles: &[Role]) -> IdDisclosure {
-        if roles.iter().any(|r| r.is_centre() || *r == Role::Mediator) {
+    pub fn for_document<'a>(roles: impl IntoIterator<Item = &'a Role>) -> IdDisclosure {
+        if roles
+            .into_iter()
+            .any(|r| r.is_centre() || *r == Role::Mediator)
+        {
             IdDisclosure::Full
         } else {
             IdDisclosure::Masked
@@ -170,3 +173,5 @@ mod agreement_tests;
 mod ledger_tests;
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod test_store;

@@ -18,7 +18,7 @@
 use crate::db::{Device, ServerDb};
 use crate::error::ApiError;
 use app_core::ids::UnitId;
-use app_core::org::{Directory, Role};
+use app_core::org::Directory;
 use app_core::paperwork::agreement::{self, AgreementPaper};
 use app_core::paperwork::pdf::Fonts;
 use app_core::paperwork::report::{self, ReportKind};
@@ -156,7 +156,7 @@ fn authorise_unit(
     Ok(LedgerRequest {
         unit,
         period,
-        disclosure: IdDisclosure::for_roles(&person.roles.iter().copied().collect::<Vec<_>>()),
+        disclosure: IdDisclosure::for_roles(&person.roles),
         person: person.id.to_string(),
         device: Some(device.id.to_string()),
         who: format!("{}（{}）", person.name, centre),
@@ -171,26 +171,37 @@ pub fn write(
     req: &LedgerRequest,
     now_ms: i64,
 ) -> Result<LedgerFile, ApiError> {
+    snapshot(path, |conn| {
+        xlsx::ledger(
+            conn,
+            &directory,
+            taxonomy,
+            &req.unit,
+            &req.period,
+            req.disclosure,
+            &Exporter {
+                who: req.who.clone(),
+                at_ms: now_ms,
+            },
+        )
+        .map_err(|e| ApiError::from_core(e, "ledger"))
+    })
+}
+
+/// Runs `f` on a read-only connection of its own to the database at `path`, in one read
+/// transaction: every row and figure from the same moment of the database, and the server's
+/// lock never held.
+fn snapshot<T>(
+    path: &Path,
+    f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // One read transaction: every row and figure from the same moment of the database.
     conn.execute_batch("BEGIN")?;
-    let out = xlsx::ledger(
-        &conn,
-        &directory,
-        taxonomy,
-        &req.unit,
-        &req.period,
-        req.disclosure,
-        &Exporter {
-            who: req.who.clone(),
-            at_ms: now_ms,
-        },
-    )
-    .map_err(|e| ApiError::from_core(e, "ledger"))?;
+    let out = f(&conn)?;
     conn.execute_batch("COMMIT")?;
     Ok(out)
 }
@@ -297,11 +308,6 @@ pub fn operator_request(
         device: None,
         who: "服务器管理员（命令行）".into(),
     })
-}
-
-/// Roles that may export a ledger (for the interface to offer the button).
-pub fn may_export(roles: &[Role]) -> bool {
-    roles.iter().any(|r| r.is_centre())
 }
 
 /// Which of a case's documents.
@@ -424,9 +430,7 @@ pub fn document_disclosure(db: &ServerDb, device: &Device) -> Result<IdDisclosur
             "this device's person is no longer in the directory",
         )
     })?;
-    Ok(IdDisclosure::for_document(
-        &person.roles.iter().copied().collect::<Vec<_>>(),
-    ))
+    Ok(IdDisclosure::for_document(&person.roles))
 }
 
 /// The query of `GET /v1/reports/{kind}.{xlsx|pdf}`: a unit (the server's own by default) and a
@@ -519,23 +523,18 @@ pub fn write_report(
     format: ReportFormat,
     now_ms: i64,
 ) -> Result<(Vec<u8>, u64), ApiError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch("BEGIN")?;
-    let r = report::build(
-        &conn,
-        &directory,
-        taxonomy,
-        &req.unit,
-        kind,
-        &req.period,
-        now_ms,
-    )
-    .map_err(|e| ApiError::from_core(e, "report"))?;
-    conn.execute_batch("COMMIT")?;
+    let r = snapshot(path, |conn| {
+        report::build(
+            conn,
+            &directory,
+            taxonomy,
+            &req.unit,
+            kind,
+            &req.period,
+            now_ms,
+        )
+        .map_err(|e| ApiError::from_core(e, "report"))
+    })?;
     let bytes = match format {
         ReportFormat::Xlsx => report::to_xlsx(&r),
         ReportFormat::Pdf => {

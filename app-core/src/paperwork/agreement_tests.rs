@@ -2,9 +2,10 @@
 
 use super::agreement::{judicial_application, mediation_agreement, AgreementPaper};
 use super::pdf::Fonts;
+use super::test_store::demo_store;
 use super::IdDisclosure;
-use crate::demo::{Generator, DEMO_NOW_MS};
-use crate::store::{CaseFilter, Store};
+use crate::demo::DEMO_NOW_MS;
+use crate::store::CaseFilter;
 use std::process::Command;
 
 fn text_of(pdf: &[u8]) -> String {
@@ -42,17 +43,9 @@ fn flat(s: &str) -> String {
 
 #[test]
 fn a_resolved_cases_agreement_prints_its_parties_terms_and_committee() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut g = Generator::new(5);
-    let cases = g.cases(60, DEMO_NOW_MS).unwrap();
-    let mut store = Store::open(dir.path().join("s.sqlite3")).unwrap();
-    store.set_directory(g.directory().clone()).unwrap();
-    store
-        .import_cases(
-            cases.into_iter().map(|c| (c.doc, Some(c.contacts))),
-            DEMO_NOW_MS,
-        )
-        .unwrap();
+    // Kept whole: its directory holds the file.
+    let demo = demo_store(5, 60);
+    let store = &demo.store;
     let all = store
         .list(
             &CaseFilter {

@@ -50,9 +50,8 @@ pub struct LedgerParty {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LedgerRow {
     /// 编号: the report date and the case id's random end (`20261203-3F4A5B`), for reading and
-    /// searching; `case_id` is the whole id.
+    /// searching.
     pub number: String,
-    pub case_id: String,
     pub reported: NaiveDate,
     pub source: String,
     pub category: String,
@@ -198,7 +197,6 @@ impl LedgerContext<'_> {
         }
         LedgerRow {
             number: case_number(s.id.as_str(), date(s.reported_at)),
-            case_id: s.id.to_string(),
             reported: date(s.reported_at),
             source: s.source.map_or("", |src| src.zh()).to_owned(),
             category: self
@@ -270,16 +268,21 @@ pub fn for_each_case(
     Ok(n)
 }
 
-/// The open cases of `unit` past their deadline at `now_ms` (超期督办), the longest overdue
-/// first, whenever they were reported.
-pub fn overdue(conn: &Connection, unit: &UnitId, now_ms: i64) -> Result<Vec<CaseSummary>> {
+/// The open cases of `unit` (not handled at their tier), the earliest deadline first, whenever
+/// they were reported; with `due_by`, only those whose deadline is at or before it (超期督办:
+/// `due_by` is now).
+pub fn open_cases(
+    conn: &Connection,
+    unit: &UnitId,
+    due_by: Option<i64>,
+) -> Result<Vec<CaseSummary>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
-         WHERE c.handled = 0 AND c.due_at <= ?2
+         WHERE c.handled = 0 AND (?2 IS NULL OR c.due_at <= ?2)
          ORDER BY c.due_at, c.id",
     )?;
     let mut out = Vec::new();
-    let mut rows = stmt.query(params![unit.as_str(), now_ms])?;
+    let mut rows = stmt.query(params![unit.as_str(), due_by])?;
     while let Some(row) = rows.next()? {
         let json: String = row.get(0)?;
         out.push(serde_json::from_str(&json)?);

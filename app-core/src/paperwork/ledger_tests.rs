@@ -1,37 +1,19 @@
 //! The ledger workbook, read back with a real XLSX reader (calamine) and compared with the
 //! figures the store computes for the same unit and period.
 
+use super::test_store::{demo_store, DemoStore};
 use super::xlsx::{self, Exporter, FIGURE_COLUMNS};
 use super::{IdDisclosure, Period};
-use crate::demo::{Generator, DEMO_NOW_MS};
+use crate::demo::DEMO_NOW_MS;
 use crate::figures::{Figures, Report};
-use crate::store::{CaseFilter, DueFilter, Store};
+use crate::store::{CaseFilter, DueFilter};
 use calamine::{Data, Reader, Xlsx};
 use std::io::{Cursor, Read};
 
-struct Fixture {
-    store: Store,
-    g: Generator,
-    _dir: tempfile::TempDir,
-}
+type Fixture = DemoStore;
 
 fn fixture(n: usize) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let mut g = Generator::new(11);
-    let cases = g.cases(n, DEMO_NOW_MS).unwrap();
-    let mut store = Store::open(dir.path().join("s.sqlite3")).unwrap();
-    store.set_directory(g.directory().clone()).unwrap();
-    store
-        .import_cases(
-            cases.into_iter().map(|c| (c.doc, Some(c.contacts))),
-            DEMO_NOW_MS,
-        )
-        .unwrap();
-    Fixture {
-        store,
-        g,
-        _dir: dir,
-    }
+    demo_store(11, n)
 }
 
 fn period(f: &Fixture) -> Period {

@@ -24,7 +24,7 @@ use crate::org::Directory;
 use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use chrono::{Datelike, Duration, NaiveDate};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use rust_xlsxwriter::{Format, FormatBorder, Workbook};
 
 const DAY: i64 = 86_400_000;
@@ -153,21 +153,6 @@ pub struct PeriodicReport {
     pub sections: Vec<Section>,
 }
 
-/// The open cases of `unit` now (not handled at their tier), oldest deadline first.
-fn open_cases(conn: &Connection, unit: &UnitId) -> Result<Vec<CaseSummary>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
-         WHERE c.handled = 0 ORDER BY c.due_at, c.id",
-    )?;
-    let mut out = Vec::new();
-    let mut rows = stmt.query(params![unit.as_str()])?;
-    while let Some(r) = rows.next()? {
-        let json: String = r.get(0)?;
-        out.push(serde_json::from_str(&json)?);
-    }
-    Ok(out)
-}
-
 fn figures_of(
     conn: &Connection,
     directory: &Directory,
@@ -279,7 +264,7 @@ pub fn build(
     };
     match kind {
         ReportKind::Weekly => {
-            let open = open_cases(conn, unit)?;
+            let open = ledger::open_cases(conn, unit, None)?;
             let overdue: Vec<&CaseSummary> = open
                 .iter()
                 .filter(|s| s.due_state(now_ms) == DueState::Overdue)

@@ -3,8 +3,8 @@
 
 use super::pdf::Fonts;
 use super::report::{self, Cell, ReportKind, Section};
-use crate::demo::{Generator, DEMO_NOW_MS};
-use crate::store::Store;
+use super::test_store::demo_store;
+use crate::demo::DEMO_NOW_MS;
 use calamine::{Reader, Xlsx};
 use std::io::Cursor;
 
@@ -26,17 +26,9 @@ fn pdf_text(pdf: &[u8]) -> String {
 
 #[test]
 fn each_report_says_what_the_figures_say_in_a_spreadsheet_and_on_paper() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut g = Generator::new(3);
-    let cases = g.cases(200, DEMO_NOW_MS).unwrap();
-    let mut store = Store::open(dir.path().join("s.sqlite3")).unwrap();
-    store.set_directory(g.directory().clone()).unwrap();
-    store
-        .import_cases(
-            cases.into_iter().map(|c| (c.doc, Some(c.contacts))),
-            DEMO_NOW_MS,
-        )
-        .unwrap();
+    // Kept whole: its directory holds the file.
+    let demo = demo_store(3, 200);
+    let (store, g) = (&demo.store, &demo.g);
     let township = g.township();
     let local = store.directory().policy(&township).local();
     let today = local.date(DEMO_NOW_MS);

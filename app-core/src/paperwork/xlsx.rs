@@ -183,7 +183,7 @@ pub fn ledger(
     }
 
     // 超期督办.
-    let overdue = ledger::overdue(conn, unit, now_ms)?;
+    let overdue = ledger::open_cases(conn, unit, Some(now_ms))?;
     let sheet = book.add_worksheet();
     sheet.set_name(SHEET_OVERDUE).map_err(xlsx)?;
     let heads = [
