@@ -10,14 +10,14 @@ use system_tests::{now_ms, Device, Server};
 
 const LEADER: &str = "haiyan-leader";
 
-struct Download {
-    status: u16,
+pub(crate) struct Download {
+    pub status: u16,
     content_type: String,
     disposition: String,
-    bytes: Vec<u8>,
+    pub bytes: Vec<u8>,
 }
 
-async fn download(server: &Server, path: &str, token: &str) -> anyhow::Result<Download> {
+pub(crate) async fn download(server: &Server, path: &str, token: &str) -> anyhow::Result<Download> {
     let resp = reqwest::Client::new()
         .get(format!("{}{path}", server.url()))
         .bearer_auth(token)
@@ -42,7 +42,7 @@ fn error_of(d: &Download) -> serde_json::Value {
     serde_json::from_slice(&d.bytes).unwrap_or_default()
 }
 
-fn rows(bytes: &[u8], sheet: &str) -> Vec<Vec<Data>> {
+pub(crate) fn rows(bytes: &[u8], sheet: &str) -> Vec<Vec<Data>> {
     let mut book: Xlsx<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("an XLSX workbook");
     book.worksheet_range(sheet)
@@ -52,14 +52,14 @@ fn rows(bytes: &[u8], sheet: &str) -> Vec<Vec<Data>> {
         .collect()
 }
 
-fn text(d: &Data) -> String {
+pub(crate) fn text(d: &Data) -> String {
     match d {
         Data::Empty => String::new(),
         other => other.to_string(),
     }
 }
 
-fn number(d: &Data) -> u64 {
+pub(crate) fn number(d: &Data) -> u64 {
     match d {
         Data::Float(f) => *f as u64,
         Data::Int(i) => *i as u64,

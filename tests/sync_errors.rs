@@ -598,3 +598,66 @@ async fn sync_replayed_changes_store_nothing_twice() -> anyhow::Result<()> {
     assert_eq!(timeline, 1, "one report, once");
     healthy(&server).await
 }
+
+/// A retry that carries a case the server already has whole, with its contacts it does not
+/// have yet (the case went up in one request whose answer was lost, the contacts were not in
+/// it): the contacts are taken, read against the case as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_a_retry_with_the_case_already_here_takes_its_new_contacts() -> anyhow::Result<()> {
+    let (_dir, server) = server()?;
+    let d = Device::enrol(&server, GW).await?;
+    let grid = UnitId::new("haiyan-fengjiang-g1");
+    let id = {
+        let mut s = d.store();
+        let a = actor(&s, GW, Role::GridWorker);
+        s.create_case(&a, &new_case(&grid, "丰江村排水沟纠纷"), now_ms())?
+    };
+    let pending = d.store().outbox(100)?;
+    let of = |key: &str| -> Vec<Vec<u8>> {
+        pending
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.change.clone())
+            .collect()
+    };
+    let (case_key, contacts_key) = (
+        DocKind::Case.key(id.as_str()),
+        DocKind::Contacts.key(id.as_str()),
+    );
+    assert!(!of(&contacts_key).is_empty(), "the case has contacts");
+    let first = upload(&server, &d, &case_key, of(&case_key)).await?;
+    assert_eq!(first.0, 200, "{}", first.1);
+    let req = SyncRequest {
+        cursor: 0,
+        upload: vec![
+            DocChanges {
+                doc: case_key.clone(),
+                changes: of(&case_key),
+            },
+            DocChanges {
+                doc: contacts_key.clone(),
+                changes: of(&contacts_key),
+            },
+        ],
+        max_docs: Some(1),
+    };
+    let retry = post(
+        &server,
+        "/v1/sync",
+        Some(&token(&d)),
+        serde_json::to_vec(&req)?,
+    )
+    .await?;
+    assert_eq!(retry.0, 200, "{}", retry.1);
+    assert_eq!(
+        retry.1["stored"], 1,
+        "the contacts' change, and nothing of the case again"
+    );
+    assert_eq!(
+        server.count(&format!(
+            "SELECT COUNT(*) FROM documents WHERE key = '{contacts_key}'"
+        ))?,
+        1
+    );
+    healthy(&server).await
+}

@@ -47,6 +47,7 @@ fn env(unit: &str) -> Vec<(String, String)> {
     vec![
         ("FENGQIAO_UNIT".to_owned(), unit.to_owned()),
         ("FENGQIAO_PARENT_POLL_MS".to_owned(), "300".to_owned()),
+        ("FENGQIAO_FIGURES_EVERY_MS".to_owned(), "300".to_owned()),
     ]
 }
 
@@ -1030,6 +1031,257 @@ async fn tier_one_case_the_county_refuses_holds_up_no_other() -> anyhow::Result<
             "still held: {h}"
         );
         tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    Ok(())
+}
+
+/// The figures of `unit` over `[from, to)` as `d` reads them from `server`.
+async fn figures_of(
+    server: &Server,
+    d: &Device,
+    unit: &str,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<serde_json::Value> {
+    let (status, body) = get(
+        server,
+        &format!("/v1/figures?unit={unit}&from={from}&to={to}"),
+        d,
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "figures of {unit}: {status} {body}");
+    Ok(body)
+}
+
+/// A figures upload with `token`, as a lower tier's server would send it.
+async fn post_figures(
+    server: &Server,
+    token: &str,
+    body: &str,
+) -> anyhow::Result<(u16, serde_json::Value)> {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/tier/figures", server.url()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or_default()))
+}
+
+/// 逐级汇总: the township's server sends its figures by day after each forwarding pass. The
+/// county's figures of the township become the township's own, case for case; the county's own
+/// figures count every township case, the escalated ones once; its monthly notice ranks the
+/// township with them; a new case at the township follows. Figures that are not the sender's
+/// to send, or that real cases cannot have, are refused and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_the_countys_figures_cover_the_township_with_the_townships_own_numbers(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let gw1 = Device::enrol(&township, "gw1").await?;
+    let gw2 = Device::enrol(&township, "gw2").await?;
+    let tstaff = Device::enrol(&township, "tstaff").await?;
+    let cstaff = Device::enrol(&county, "cstaff").await?;
+    let (from, to) = (now_ms() - 86_400_000, now_ms() + 86_400_000);
+
+    // Three cases the township keeps, one it escalates to the county.
+    for (d, person, grid, title) in [
+        (&gw1, "gw1", "haiyan-wufeng-g1", "五丰村排水沟纠纷"),
+        (&gw1, "gw1", "haiyan-wufeng-g1", "五丰村宅基地纠纷"),
+        (&gw2, "gw2", "haiyan-nacheng-g1", "那陈村邻里纠纷"),
+    ] {
+        let mut s = d.store();
+        let a = actor(&s, person, Role::GridWorker);
+        s.create_case(&a, &new_case(&UnitId::new(grid), title), now_ms())?;
+    }
+    gw1.sync().await?;
+    let escalated = escalated_to_county(&gw2, &tstaff, "那陈村土地纠纷", "调解不成").await?;
+    until("the county holds the escalation", &[], || {
+        holds(&county, &escalated)
+    })
+    .await?;
+
+    let mut own = figures_of(&township, &tstaff, "haiyan", from, to).await?;
+    assert_eq!(own["total"]["received"], 4);
+    assert_eq!(own["total"]["escalated_out"], 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The county's figures of the township: the township's own.
+    loop {
+        let there = figures_of(&county, &cstaff, "haiyan", from, to).await?;
+        if there["total"] == own["total"] && there["by_unit"] == own["by_unit"] {
+            assert_eq!(there["by_category"], own["by_category"]);
+            assert_eq!(there["by_month"], own["by_month"]);
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the county's figures of haiyan stayed {there} while the township's are {own}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // The county's own figures: every township case once, the escalation as the county's.
+    let whole = figures_of(&county, &cstaff, "taishan", from, to).await?;
+    assert_eq!(whole["total"]["received"], 4, "{whole}");
+    assert_eq!(whole["total"]["escalated_in"], 1);
+    assert_eq!(whole["total"]["escalated_out"], 0);
+    assert_eq!(whole["by_unit"]["haiyan"]["received"], 4);
+    assert_eq!(whole["total"]["open"], own["total"]["open"]);
+
+    // A new case at the township: the county's figures follow.
+    {
+        let mut s = gw2.store();
+        let a = actor(&s, "gw2", Role::GridWorker);
+        s.create_case(
+            &a,
+            &new_case(&UnitId::new("haiyan-nacheng-g1"), "那陈村灌溉用水纠纷"),
+            now_ms(),
+        )?;
+    }
+    gw2.sync().await?;
+    own = figures_of(&township, &tstaff, "haiyan", from, to).await?;
+    assert_eq!(own["total"]["received"], 5);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while figures_of(&county, &cstaff, "haiyan", from, to).await?["total"] != own["total"] {
+        anyhow::ensure!(Instant::now() < deadline, "the county did not follow");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    // The county's monthly notice ranks the township with its figures.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let first = chrono::Datelike::with_day(&today, 1).unwrap();
+    let month_start = first
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .unwrap()
+        .timestamp_millis();
+    let month = figures_of(&county, &cstaff, "taishan", month_start, now_ms() + 1).await?;
+    let xlsx = crate::paperwork::download(
+        &county,
+        &format!("/v1/reports/monthly.xlsx?unit=taishan&date={first}"),
+        &cstaff.client.credentials().token,
+    )
+    .await?;
+    assert_eq!(xlsx.status, 200, "{}", String::from_utf8_lossy(&xlsx.bytes));
+    let ranking = crate::paperwork::rows(&xlsx.bytes, "各乡镇（街道）化解情况排名");
+    let head: Vec<String> = ranking[0].iter().map(crate::paperwork::text).collect();
+    let at = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let row = ranking
+        .iter()
+        .find(|r| crate::paperwork::text(&r[at("乡镇（街道）")]) == "海宴镇")
+        .unwrap_or_else(|| panic!("海宴镇 ranked: {ranking:?}"));
+    assert_eq!(
+        crate::paperwork::number(&row[at("受理")]),
+        month["by_unit"]["haiyan"]["received"].as_u64().unwrap()
+    );
+    assert!(crate::paperwork::number(&row[at("受理")]) >= 5);
+
+    // What a device holding a credential might try. Nothing changes the county's figures.
+    let before = figures_of(&county, &cstaff, "taishan", from, to).await?;
+    let server_token: String = township.open_db()?.query_row(
+        "SELECT value FROM server_meta WHERE key = 'parent.token'",
+        [],
+        |r| r.get(0),
+    )?;
+    let day = today.to_string();
+    // (No child: a cell of haiyan itself, sent with a time a month ahead.)
+    let upload = |unit: &str, child: &str, open: u64, received: u64| {
+        let (child, as_of) = match child {
+            "" => (unit, now_ms() + 30 * 86_400_000),
+            c => (c, now_ms()),
+        };
+        serde_json::json!({
+            "unit": unit,
+            "as_of": as_of,
+            "days": [{
+                "day": day,
+                "cells": [{
+                    "category": "neighbour",
+                    "child": child,
+                    "figures": {
+                        "received": received, "matters": received, "linked": 0, "resolved": 0,
+                        "stabilised": 0, "concluded": 0, "open": open, "overdue": 0,
+                        "handled": 0, "handled_on_time": 0, "followed_up": 0, "satisfied": 0,
+                        "escalated_out": 0, "escalated_in": 0
+                    },
+                    "matters": []
+                }],
+                "cases": (0..received).map(|i| format!("forged-{i}")).collect::<Vec<_>>()
+            }]
+        })
+        .to_string()
+    };
+    let person = cstaff.client.credentials().token.clone();
+    for (what, token, body, status, code, words) in [
+        (
+            "a person's device",
+            &person,
+            upload("haiyan", "haiyan-wufeng", 1, 1),
+            403,
+            "out_of_scope",
+            "only the server of haiyan",
+        ),
+        (
+            "the township's server sending the county's figures",
+            &server_token,
+            upload("taishan", "haiyan", 1, 1),
+            403,
+            "out_of_scope",
+            "this credential is server:haiyan's",
+        ),
+        (
+            "a cell of a grid, not a village",
+            &server_token,
+            upload("haiyan", "haiyan-wufeng-g1", 1, 1),
+            422,
+            "bad_document",
+            "not haiyan or a unit directly below it",
+        ),
+        (
+            "a case neither open nor handled",
+            &server_token,
+            upload("haiyan", "haiyan-wufeng", 0, 1),
+            422,
+            "bad_document",
+            "do not make the 1 received",
+        ),
+        (
+            "a time a month ahead, which would shut out every update until then",
+            &server_token,
+            upload("haiyan", "", 1, 1),
+            422,
+            "bad_document",
+            "more than a day ahead of this server's clock",
+        ),
+        (
+            "not JSON",
+            &server_token,
+            "{\"unit\": ".to_owned(),
+            400,
+            "bad_json",
+            "not valid JSON",
+        ),
+    ] {
+        let (got, answer) = post_figures(&county, token, &body).await?;
+        assert_eq!(got, status, "{what}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(words),
+            "{what}: {answer}"
+        );
+        assert_eq!(
+            figures_of(&county, &cstaff, "taishan", from, to).await?,
+            before,
+            "{what} changed nothing"
+        );
     }
     Ok(())
 }

@@ -8,12 +8,12 @@
 //! figures its staff saw on their phones.
 
 use crate::deadline::DueState;
-use crate::ids::{MatterId, UnitId};
+use crate::ids::{CaseId, MatterId, UnitId};
 use crate::org::Directory;
 use crate::summary::CaseSummary;
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 /// A ratio as reports quote it: 176/182 = 96.7%.
@@ -130,6 +130,11 @@ impl Figures {
                 self.satisfied += 1;
             }
         }
+        self.add_escalation(case, unit);
+    }
+
+    /// Counts a case's escalations out of and into `unit` (with no unit, any escalation out).
+    fn add_escalation(&mut self, case: &CaseSummary, unit: Option<&UnitId>) {
         if let Some(unit) = unit {
             if case.escalated_from.contains(unit) {
                 self.escalated_out += 1;
@@ -140,6 +145,75 @@ impl Figures {
         } else if !case.escalated_from.is_empty() {
             self.escalated_out += 1;
         }
+    }
+
+    /// Adds another slice's counts to this one's.
+    fn absorb(&mut self, o: &Figures) {
+        self.received += o.received;
+        self.matters += o.matters;
+        self.linked += o.linked;
+        self.resolved += o.resolved;
+        self.stabilised += o.stabilised;
+        self.concluded += o.concluded;
+        self.open += o.open;
+        self.overdue += o.overdue;
+        self.handled += o.handled;
+        self.handled_on_time += o.handled_on_time;
+        self.followed_up += o.followed_up;
+        self.satisfied += o.satisfied;
+        self.escalated_out += o.escalated_out;
+        self.escalated_in += o.escalated_in;
+        self.supervised += o.supervised;
+        self.orders += o.orders;
+        self.returned += o.returned;
+    }
+
+    /// Why these counts cannot be one slice's counts of real cases, if they cannot: a part
+    /// larger than the whole, cases neither open nor handled nor returned, matters that do
+    /// not add up. What a tier above checks of the figures a lower tier sends.
+    pub fn inconsistency(&self, matter_ids: usize) -> Option<String> {
+        let parts = [
+            ("linked", self.linked),
+            ("resolved", self.resolved),
+            ("stabilised", self.stabilised),
+            ("concluded", self.concluded),
+            ("followed_up", self.followed_up),
+            ("escalated_out", self.escalated_out),
+            ("escalated_in", self.escalated_in),
+            ("supervised", self.supervised),
+            ("orders", self.orders),
+        ];
+        if let Some((name, n)) = parts.iter().find(|(_, n)| *n > self.received) {
+            return Some(format!(
+                "{name} is {n}, more than the {} cases received",
+                self.received
+            ));
+        }
+        if self.open + self.handled + self.returned != self.received {
+            return Some(format!(
+                "{} open, {} handled and {} returned do not make the {} received",
+                self.open, self.handled, self.returned, self.received
+            ));
+        }
+        if self.overdue > self.open
+            || self.handled_on_time > self.handled
+            || self.satisfied > self.followed_up
+        {
+            return Some(
+                "overdue exceeds open, on time exceeds handled, or satisfied exceeds followed up"
+                    .to_owned(),
+            );
+        }
+        if matter_ids as u64 > self.linked
+            || self.matters != self.received - self.linked + matter_ids as u64
+        {
+            return Some(format!(
+                "{} matters are not the {} cases in no matter and the {matter_ids} matters named",
+                self.matters,
+                self.received - self.linked
+            ));
+        }
+        None
     }
 
     /// 化解率: resolved / received.
@@ -219,6 +293,93 @@ pub struct ReportBuilder {
     now_ms: i64,
     /// The matters already counted, per slice: (slice kind, slice key, matter).
     counted: HashSet<(u8, String, MatterId)>,
+    /// Cases a lower tier's figures count ([`ReportBuilder::lower`]): `true` when those
+    /// figures count them whole for this report, `false` when only their escalations are
+    /// this report's to count.
+    covered: HashMap<CaseId, bool>,
+}
+
+/// One cell of a unit's figures as it sends them up a tier (逐级汇总): the cases reported on one
+/// local day, of one category, in one of the unit's children (or in the unit itself). Counts
+/// only: no name, no narrative, no number of a person. The matters of its linked cases go
+/// with it, so that a matter reported from two villages still counts once above.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    pub category: String,
+    pub child: UnitId,
+    pub figures: Figures,
+    /// The distinct matters the cell's linked cases are.
+    #[serde(default)]
+    pub matters: Vec<MatterId>,
+}
+
+/// A lower tier's figures of one local day: its cells, and the ids of the cases they count,
+/// so that the tier above, which holds the cases escalated to it, counts none of them twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCells {
+    pub day: NaiveDate,
+    pub cells: Vec<Cell>,
+    pub cases: Vec<CaseId>,
+}
+
+/// The figures of `unit` as it sends them up: one [`DayCells`] for each local day of `days`
+/// (a day with no case has no cells), from the unit's cases reported on those days, as at
+/// `now_ms`. Each cell's figures are exactly what [`report`] counts of its cases for `unit`.
+pub fn day_cells<'a>(
+    directory: &Directory,
+    unit: &UnitId,
+    days: &BTreeSet<NaiveDate>,
+    cases: impl IntoIterator<Item = &'a CaseSummary>,
+    now_ms: i64,
+) -> Vec<DayCells> {
+    type Slot = (Figures, BTreeSet<MatterId>);
+    type Day = (BTreeMap<(String, UnitId), Slot>, Vec<CaseId>);
+    let local = directory.policy(unit).local();
+    let children: Vec<UnitId> = directory
+        .children(unit)
+        .into_iter()
+        .map(|u| u.id.clone())
+        .collect();
+    let mut out: BTreeMap<NaiveDate, Day> = days
+        .iter()
+        .map(|d| (*d, (BTreeMap::new(), Vec::new())))
+        .collect();
+    for case in cases {
+        if !case.units.contains(unit) {
+            continue;
+        }
+        let Some((cells, ids)) = out.get_mut(&local.date(case.reported_at)) else {
+            continue;
+        };
+        let child = children
+            .iter()
+            .find(|c| case.units.contains(*c))
+            .unwrap_or(unit);
+        let (figures, matters) = cells
+            .entry((case.category.clone(), child.clone()))
+            .or_default();
+        let new = match &case.matter {
+            Some(m) => matters.insert(m.clone()),
+            None => true,
+        };
+        figures.add(case, Some(unit), now_ms, new);
+        ids.push(case.id.clone());
+    }
+    out.into_iter()
+        .map(|(day, (cells, cases))| DayCells {
+            day,
+            cells: cells
+                .into_iter()
+                .map(|((category, child), (figures, matters))| Cell {
+                    category,
+                    child,
+                    figures,
+                    matters: matters.into_iter().collect(),
+                })
+                .collect(),
+            cases,
+        })
+        .collect()
 }
 
 impl ReportBuilder {
@@ -247,6 +408,96 @@ impl ReportBuilder {
             local: directory.policy(unit).local(),
             now_ms,
             counted: HashSet::new(),
+            covered: HashMap::new(),
+        }
+    }
+
+    /// Takes in the figures a lower tier's server sent of `lower` (its [`DayCells`]), before
+    /// any case is added. Which of them count depends on where this report's unit stands:
+    /// - the unit is `lower` (a county's staff looking at one township): the township's
+    ///   figures are taken as they are, and the cases they count that are also held here
+    ///   (escalated to this tier) are not counted again;
+    /// - the unit is above `lower` (the county itself): each cell counts in the slice of the
+    ///   child on the way down to `lower`; escalations are counted from the cases held here,
+    ///   as this unit sees them (into it, out of it), not as the township saw them;
+    /// - the unit is a child of `lower` (one village): the cells of that village, likewise.
+    ///
+    /// Days count when they fall within the period (its local days): a lower tier's figures
+    /// are by day.
+    pub fn lower(&mut self, directory: &Directory, lower: &UnitId, days: &[DayCells]) {
+        let unit = self.out.unit.clone();
+        let whole = unit == *lower;
+        let below = directory.is_within(lower, &unit);
+        let child_of = !below && directory.is_within(&unit, lower);
+        if !whole && !below && !child_of {
+            return;
+        }
+        let slice_child = if whole {
+            None
+        } else if below {
+            Some(
+                self.children
+                    .iter()
+                    .find(|c| directory.is_within(lower, c))
+                    .unwrap_or(&unit)
+                    .clone(),
+            )
+        } else {
+            Some(unit.clone())
+        };
+        if self.out.to <= self.out.from {
+            return;
+        }
+        let first = self.local.date(self.out.from);
+        let last = self.local.date(self.out.to - 1);
+        for day in days.iter().filter(|d| d.day >= first && d.day <= last) {
+            for case in &day.cases {
+                self.covered.insert(case.clone(), whole || child_of);
+            }
+            let month = format!("{:04}-{:02}", day.day.year(), day.day.month());
+            for cell in &day.cells {
+                if child_of && cell.child != unit {
+                    continue;
+                }
+                let child = slice_child.as_ref().unwrap_or(&cell.child).clone();
+                let mut f = cell.figures;
+                if !whole {
+                    f.escalated_in = 0;
+                    f.escalated_out = 0;
+                }
+                // Each matter counts once per slice, whoever counted it first.
+                let unlinked = f.matters.saturating_sub(cell.matters.len() as u64);
+                let counted = &mut self.counted;
+                let mut slice = |kind: u8, key: &str, into: &mut Figures| {
+                    let mut g = f;
+                    g.matters = unlinked
+                        + cell
+                            .matters
+                            .iter()
+                            .filter(|m| counted.insert((kind, key.to_owned(), (*m).clone())))
+                            .count() as u64;
+                    into.absorb(&g);
+                };
+                slice(0, "", &mut self.out.total);
+                slice(
+                    1,
+                    &cell.category,
+                    self.out
+                        .by_category
+                        .entry(cell.category.clone())
+                        .or_default(),
+                );
+                slice(
+                    2,
+                    child.as_str(),
+                    self.out.by_unit.entry(child.clone()).or_default(),
+                );
+                slice(
+                    3,
+                    &month,
+                    self.out.by_month.entry(month.clone()).or_default(),
+                );
+            }
         }
     }
 
@@ -257,6 +508,14 @@ impl ReportBuilder {
             || case.reported_at < self.out.from
             || case.reported_at >= self.out.to
         {
+            return;
+        }
+        if let Some(whole) = self.covered.get(&case.id) {
+            // A lower tier's figures count it: only its escalations, as this unit sees them,
+            // are left to count here, if that.
+            if !*whole {
+                self.add_escalation(case);
+            }
             return;
         }
         let now_ms = self.now_ms;
@@ -292,6 +551,33 @@ impl ReportBuilder {
             .entry(month)
             .or_default()
             .add(case, Some(unit), now_ms, new);
+    }
+
+    /// Counts only `case`'s escalations into and out of the unit, in each of its slices.
+    fn add_escalation(&mut self, case: &CaseSummary) {
+        let unit = self.out.unit.clone();
+        if !case.escalated_from.contains(&unit) && !case.escalated_to.contains(&unit) {
+            return;
+        }
+        let child = self
+            .children
+            .iter()
+            .find(|c| case.units.contains(*c))
+            .unwrap_or(&unit)
+            .clone();
+        let at = self.local.date(case.reported_at);
+        let month = format!("{:04}-{:02}", at.year(), at.month());
+        for slice in [
+            &mut self.out.total,
+            self.out
+                .by_category
+                .entry(case.category.clone())
+                .or_default(),
+            self.out.by_unit.entry(child).or_default(),
+            self.out.by_month.entry(month).or_default(),
+        ] {
+            slice.add_escalation(case, Some(&unit));
+        }
     }
 
     pub fn finish(self) -> Report {

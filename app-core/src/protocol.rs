@@ -24,6 +24,29 @@ pub struct EnrolRequest {
     pub actor: String,
 }
 
+/// `POST /v1/tier/figures`: a lower tier's server sends the figures of its unit, by local day
+/// (逐级汇总). Counts only (see [`crate::figures::Cell`]); each day replaces the one sent
+/// before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LowerFigures {
+    /// The unit the sending server serves; its credential must be that unit's.
+    pub unit: UnitId,
+    /// When the figures were counted (epoch milliseconds): open and overdue are as at then.
+    pub as_of: i64,
+    pub days: Vec<crate::figures::DayCells>,
+}
+
+/// The most days one [`LowerFigures`] may carry.
+pub const MAX_FIGURE_DAYS: usize = 400;
+
+/// The answer to [`LowerFigures`]: how many days were taken (a day the server holds newer
+/// figures of is not).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowerFiguresTaken {
+    pub days: usize,
+}
+
 /// The credential and who the device acts for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnrolResponse {

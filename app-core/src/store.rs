@@ -52,6 +52,7 @@ mod directory;
 mod documents;
 mod households;
 mod lists;
+pub mod lower;
 mod maintenance;
 mod outbox;
 mod parties;

@@ -23,6 +23,10 @@ pub struct Config {
     /// How often (ms) a linked server asks its parent for the parent's work on its cases, when
     /// nothing local prompts it sooner.
     pub parent_poll_ms: u64,
+    /// How often (ms) at most a linked server sends its parent the figures of the days that
+    /// changed (逐级汇总). Figures are for reports, not for the minute: sending them with every
+    /// escalation would cost more than the escalations.
+    pub figures_every_ms: u64,
     pub limits: Limits,
     /// Serve HTTPS with these PEM files; without it the server speaks plain HTTP (put it behind
     /// a TLS-terminating proxy, or use it on a trusted network only).
@@ -122,6 +126,7 @@ impl Default for Config {
             data_dir: PathBuf::from("sync-data"),
             demo_cases: 300,
             parent_poll_ms: 2_000,
+            figures_every_ms: 60_000,
             limits: Limits::default(),
             tls: None,
         }
@@ -169,6 +174,11 @@ impl Config {
             config.parent_poll_ms = v
                 .parse()
                 .map_err(|e| bad("FENGQIAO_PARENT_POLL_MS", &v, "a number", e))?;
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_FIGURES_EVERY_MS") {
+            config.figures_every_ms = v
+                .parse()
+                .map_err(|e| bad("FENGQIAO_FIGURES_EVERY_MS", &v, "a number", e))?;
         }
         if let Ok(v) = std::env::var("FENGQIAO_DEMO_CASES") {
             config.demo_cases = v

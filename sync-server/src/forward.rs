@@ -27,6 +27,7 @@
 //! this server lacks come down, each recorded as done once the parent answered 2xx.
 
 mod blobs;
+pub mod figures;
 
 use crate::db::{set_server_meta, Logged, ServerDb};
 use crate::error::{ApiError, Error, Result};
@@ -70,6 +71,17 @@ pub struct ParentStatus {
     /// Attachments' bytes sent up and fetched down since the server started.
     pub sent_blobs: u64,
     pub received_blobs: u64,
+    /// Times figures were sent, and the days the parent took, since the server started
+    /// (逐级汇总).
+    pub figure_sends: u64,
+    pub sent_figure_days: u64,
+    /// Time spent since the server started forwarding documents and attachments, and sending
+    /// figures (microseconds): what figures add to forwarding.
+    pub forward_us: u64,
+    pub figures_us: u64,
+    /// Why the parent did not take the figures the last time, if it did not. Figures wait
+    /// for the next pass; escalations go on regardless.
+    pub figures_error: Option<String>,
     /// Documents the parent refused, held back here.
     pub held: Vec<Held>,
 }
@@ -521,7 +533,7 @@ fn apply_round(
 }
 
 /// What one forwarding pass did.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Pass {
     pub sent_docs: u64,
     pub received_docs: u64,
@@ -531,6 +543,27 @@ pub struct Pass {
     pub received_blobs: u64,
     /// Documents the parent refused in this pass (held back).
     pub held: u64,
+    /// Days of figures the parent took, or why it did not.
+    pub figure_days: Result<u64, String>,
+    /// Time spent on documents and attachments, and on figures (microseconds).
+    pub forward_us: u64,
+    pub figures_us: u64,
+}
+
+impl Default for Pass {
+    fn default() -> Pass {
+        Pass {
+            sent_docs: 0,
+            received_docs: 0,
+            rounds: 0,
+            sent_blobs: 0,
+            received_blobs: 0,
+            held: 0,
+            figure_days: Ok(0),
+            forward_us: 0,
+            figures_us: 0,
+        }
+    }
 }
 
 /// The forwarder's side of the round loop: this server's documents in the parent's scope go
@@ -633,6 +666,7 @@ pub async fn forward_once(
     parent: &Parent,
     transport: &Transport,
 ) -> Result<Pass> {
+    let started = std::time::Instant::now();
     let mut to_parent = ToParent {
         state,
         parent,
@@ -645,17 +679,32 @@ pub async fn forward_once(
     let (up, down) = blobs::exchange(state, parent, transport).await?;
     pass.sent_blobs = up;
     pass.received_blobs = down;
+    pass.forward_us = started.elapsed().as_micros() as u64;
     Ok(pass)
 }
 
+/// The figures of the days that changed, to the parent ([`figures`]), with the time it took.
+/// A parent that does not take them holds up no escalation: they wait for the next time.
+async fn send_figures(state: &Arc<AppState>, transport: &Transport, pass: &mut Pass) {
+    let started = std::time::Instant::now();
+    pass.figure_days = figures::send(state, transport).await.map_err(|e| {
+        tracing::warn!(error = %e, "the parent did not take the figures; they wait for the next time");
+        e.to_string()
+    });
+    pass.figures_us = started.elapsed().as_micros() as u64;
+}
+
 /// The forwarding loop: on every local change that may concern the parent (`wake`), and at
-/// least every `poll` (to take the parent's work), with backoff while the parent is away.
+/// least every `poll` (to take the parent's work), with backoff while the parent is away; and
+/// after a pass, at most every `figures_every`, the figures of the days that changed.
 pub async fn run(
     state: Arc<AppState>,
     parent: Parent,
     wake: Arc<tokio::sync::Notify>,
     poll: Duration,
+    figures_every: Duration,
 ) {
+    let mut figures_at: Option<std::time::Instant> = None;
     let transport = parent.transport();
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
     {
@@ -668,7 +717,11 @@ pub async fn run(
     }
     loop {
         let wait = match forward_once(&state, &parent, &transport).await {
-            Ok(pass) => {
+            Ok(mut pass) => {
+                if figures_at.is_none_or(|t| t.elapsed() >= figures_every) {
+                    figures_at = Some(std::time::Instant::now());
+                    send_figures(&state, &transport, &mut pass).await;
+                }
                 backoff.succeed();
                 let mut s = state
                     .parent_status
@@ -680,6 +733,16 @@ pub async fn run(
                 s.received_docs += pass.received_docs;
                 s.sent_blobs += pass.sent_blobs;
                 s.received_blobs += pass.received_blobs;
+                s.forward_us += pass.forward_us;
+                s.figures_us += pass.figures_us;
+                match &pass.figure_days {
+                    Ok(days) => {
+                        s.figure_sends += u64::from(*days > 0);
+                        s.sent_figure_days += days;
+                        s.figures_error = None;
+                    }
+                    Err(e) => s.figures_error = Some(e.clone()),
+                }
                 if pass.sent_docs + pass.received_docs + pass.sent_blobs + pass.received_blobs > 0 {
                     tracing::info!(
                         held = pass.held,

@@ -168,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES as usize)),
         )
         .route("/v1/figures", get(figures_handler))
+        .route("/v1/tier/figures", post(lower_figures_handler))
         .route("/v1/ledger.xlsx", get(ledger_handler))
         .route("/v1/reports/{file}", get(report_handler))
         .route("/v1/cases/{id}/agreement.pdf", get(agreement_handler))
@@ -350,6 +351,37 @@ impl ProtocolRequest for EnrolRequest {
     fn limit(_: &AppState) -> usize {
         ENROL_BODY_BYTES
     }
+}
+
+impl ProtocolRequest for app_core::protocol::LowerFigures {
+    fn limit(state: &AppState) -> usize {
+        state.http_limits.max_body_bytes
+    }
+}
+
+/// `POST /v1/tier/figures`: a lower tier's server sends its figures by day
+/// ([`crate::forward::figures`]).
+async fn lower_figures_handler(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    _slot: BodySlot,
+    ProtocolJson(req): ProtocolJson<app_core::protocol::LowerFigures>,
+) -> Result<Json<app_core::protocol::LowerFiguresTaken>, Error> {
+    let taken = blocking(move || {
+        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        fresh_directory(&mut db, &state.directory_seen)?;
+        let now = (state.clock)();
+        crate::forward::figures::take(&mut db, &state.unit, &device, &req, now).inspect_err(|e| {
+            tracing::warn!(
+                device = %device.id,
+                code = ?e.code,
+                "figures refused: {}",
+                escape(&e.message)
+            )
+        })
+    })
+    .await?;
+    Ok(Json(taken))
 }
 
 impl ProtocolRequest for SyncRequest {

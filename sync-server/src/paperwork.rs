@@ -191,7 +191,7 @@ pub fn write(
 /// Runs `f` on a read-only connection of its own to the database at `path`, in one read
 /// transaction: every row and figure from the same moment of the database, and the server's
 /// lock never held.
-fn snapshot<T>(
+pub(crate) fn snapshot<T>(
     path: &Path,
     f: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {

@@ -98,6 +98,7 @@ pub async fn run(
                 parent,
                 wake,
                 Duration::from_millis(config.parent_poll_ms),
+                Duration::from_millis(config.figures_every_ms),
             )))
         }
         _ => None,

@@ -332,10 +332,13 @@ fn check_upload(
             let (keys, (parties, erased)): (BTreeSet<String>, (Vec<PartyId>, Option<i64>)) =
                 match case_keys.get(id) {
                     Some(k) => (k.clone(), case_parties.get(id).cloned().unwrap_or_default()),
+                    // Its case is not in the upload, or is but brought nothing new (a retry):
+                    // the case as stored.
                     None => {
                         let (scope, case_bytes, _) = snapshot
                             .docs
                             .get(&format!("scope-of:{case_key}"))
+                            .or_else(|| snapshot.docs.get(&case_key))
                             .ok_or_else(|| ApiError::internal("case of contacts not read"))?;
                         let Some(case_bytes) = case_bytes else {
                             return Err(ApiError::new(

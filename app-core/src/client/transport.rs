@@ -200,6 +200,22 @@ impl Transport {
             .is_ok_and(|r| r.status().is_success())
     }
 
+    /// `POST /v1/tier/figures`: a lower tier's server sends its figures by day.
+    pub async fn send_figures(
+        &self,
+        request: &crate::protocol::LowerFigures,
+    ) -> Result<crate::protocol::LowerFiguresTaken, SyncError> {
+        let resp = self
+            .send_ok(|| {
+                self.request(reqwest::Method::POST, "/v1/tier/figures")
+                    .json(request)
+            })
+            .await?;
+        resp.json()
+            .await
+            .map_err(|e| SyncError::Protocol(format!("the answer is not a receipt: {e}")))
+    }
+
     /// `GET /v1/directory`: the units and people the server knows.
     pub async fn directory(&self) -> Result<DirectoryResponse, SyncError> {
         let resp = self

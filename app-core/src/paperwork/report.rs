@@ -17,10 +17,10 @@ use super::width::ColumnWidths;
 use super::Period;
 use crate::deadline::{DueState, LocalTime};
 use crate::error::{Error, Result};
-use crate::figures::{Figures, Rate, Report, ReportBuilder};
+use crate::figures::{Figures, Rate, Report};
 use crate::ids::UnitId;
 use crate::model::Difficulty;
-use crate::org::Directory;
+use crate::org::{Directory, Tier};
 use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -160,7 +160,8 @@ fn figures_of(
     period: &Period,
     now_ms: i64,
 ) -> Result<Report> {
-    let mut b = ReportBuilder::new(directory, unit, period.from, period.to, now_ms);
+    let mut b =
+        crate::store::lower::builder(conn, directory, unit, period.from, period.to, now_ms)?;
     ledger::for_each_case(conn, directory, unit, period, |s, _| {
         b.add(s);
         Ok(())
@@ -215,6 +216,12 @@ pub fn build(
         .ok_or_else(|| Error::UnknownUnit(unit.clone()))?
         .name
         .clone();
+    // What the units one tier down are called, for the tables by unit.
+    let below = match directory.unit(unit).map(|u| u.tier) {
+        Some(Tier::County) => "乡镇（街道）",
+        Some(Tier::Village) => "网格",
+        _ => "村（社区）",
+    };
     let local = directory.policy(unit).local();
     let figures = figures_of(conn, directory, unit, period, now_ms)?;
     let name_of = |id: &UnitId| {
@@ -393,11 +400,11 @@ pub fn build(
                     .then(a.0.cmp(&b.0))
             });
             let mut head = vec!["排名".to_owned()];
-            head.extend(figures_head("村（社区）"));
+            head.extend(figures_head(below));
             let mut widths = vec![0.9];
             widths.extend(FIGURE_WIDTHS);
             sections.push(Section::Table(Table {
-                title: "各村（社区）化解情况排名".into(),
+                title: format!("各{below}化解情况排名"),
                 head,
                 rows: villages
                     .iter()
@@ -420,7 +427,7 @@ pub fn build(
                 "本月受理的案件中没有超期未办结的案件。".to_owned()
             } else {
                 format!(
-                    "本月受理的案件中超期未办结{}件：{}。请相关村（社区）限期办结，逾期未办结的纳入督办。",
+                    "本月受理的案件中超期未办结{}件：{}。请相关{below}限期办结，逾期未办结的纳入督办。",
                     t.overdue,
                     late.join("、")
                 )
@@ -464,8 +471,8 @@ pub fn build(
             }));
             sections.push(Section::Table(by_category));
             sections.push(Section::Table(Table {
-                title: "按村（社区）".into(),
-                head: figures_head("村（社区）"),
+                title: format!("按{below}"),
+                head: figures_head(below),
                 rows: figures
                     .by_unit
                     .iter()

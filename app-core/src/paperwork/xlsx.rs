@@ -17,7 +17,7 @@ use super::ledger::{self, LedgerContext, LedgerRow, COLUMNS};
 use super::width::ColumnWidths;
 use super::{IdDisclosure, Period};
 use crate::error::{Error, Result};
-use crate::figures::{Figures, Rate, Report, ReportBuilder};
+use crate::figures::{Figures, Rate, Report};
 use crate::ids::UnitId;
 use crate::org::Directory;
 use crate::taxonomy::{CategoryCode, Taxonomy};
@@ -130,7 +130,8 @@ pub fn ledger(
             16, 10, 12, 14, 40, 24, 60, 6, 20, 30, 10, 10, 8, 4, 8, 10, 10, 8, 24,
         ],
     );
-    let mut figures = ReportBuilder::new(directory, unit, period.from, period.to, now_ms);
+    let mut figures =
+        crate::store::lower::builder(conn, directory, unit, period.from, period.to, now_ms)?;
     let sheet = book.add_worksheet_with_constant_memory().map_err(xlsx)?;
     sheet.set_name(SHEET_LEDGER).map_err(xlsx)?;
     for (col, h) in COLUMNS.iter().enumerate() {

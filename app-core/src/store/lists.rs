@@ -3,7 +3,7 @@
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::figures::{self, Report};
+use crate::figures::Report;
 use crate::ids::{MatterId, PersonId, UnitId};
 use crate::summary::CaseSummary;
 use crate::workflow::Status;
@@ -255,19 +255,13 @@ impl Store {
             "SELECT c.summary FROM cases c JOIN case_units u ON u.case_id = c.id AND u.unit = ?1
              WHERE c.reported_at >= ?2 AND c.reported_at < ?3",
         )?;
-        let mut cases: Vec<CaseSummary> = Vec::new();
+        let mut b =
+            super::lower::builder(&self.conn, &self.directory, unit, from_ms, to_ms, now_ms)?;
         for json in stmt.query_map(params![unit.as_str(), from_ms, to_ms], |r| {
             r.get::<_, String>(0)
         })? {
-            cases.push(serde_json::from_str(&json?)?);
+            b.add(&serde_json::from_str::<CaseSummary>(&json?)?);
         }
-        Ok(figures::report(
-            &self.directory,
-            unit,
-            &cases,
-            from_ms,
-            to_ms,
-            now_ms,
-        ))
+        Ok(b.finish())
     }
 }

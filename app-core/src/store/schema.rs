@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -259,6 +259,24 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
         8 => tx.execute_batch(
             "INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
                  ON CONFLICT(key) DO UPDATE SET value = '1';",
+        )?,
+        // 10: the figures lower tiers' servers sent up (逐级汇总), by unit and local day, and
+        // the cases they count, so that a tier's figures cover every unit below it and count
+        // no case twice. Filled only on a server with servers below it.
+        9 => tx.execute_batch(
+            "CREATE TABLE lower_days (
+                 unit TEXT NOT NULL,
+                 day TEXT NOT NULL,
+                 cells TEXT NOT NULL,
+                 as_of INTEGER NOT NULL,
+                 PRIMARY KEY (unit, day)
+             ) WITHOUT ROWID;
+             CREATE TABLE lower_cases (
+                 case_id TEXT PRIMARY KEY,
+                 unit TEXT NOT NULL,
+                 day TEXT NOT NULL
+             ) WITHOUT ROWID;
+             CREATE INDEX lower_cases_day ON lower_cases(unit, day);",
         )?,
         _ => unreachable!("no upgrade from version {version}"),
     }

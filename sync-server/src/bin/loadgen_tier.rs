@@ -48,7 +48,11 @@ fn serve(bin: &Path, data: &Path, unit: &str, port: u16) -> anyhow::Result<Proc>
         .arg("--data-dir")
         .arg(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "error")
+        .env(
+            "RUST_LOG",
+            // The servers' log, errors only unless the run asks for more.
+            std::env::var("LOADGEN_SERVER_LOG").unwrap_or_else(|_| "error".to_owned()),
+        )
         .env("FENGQIAO_UNIT", unit)
         .stdout(Stdio::piped())
         .spawn()?;
@@ -169,8 +173,13 @@ async fn main() -> anyhow::Result<()> {
     {
         let mut store = Store::open(town_dir.join("server.sqlite3"))?;
         let gw = actor(&store, "haiyan-fengjiang-g1-gw", Role::GridWorker)?;
+        // Reported over the past year, about thirty a day, as a township's cases are: the
+        // figures the township sends up go by day.
+        let now = now_ms();
+        let step = (365 * 86_400_000 / total.max(1) as i64).max(1);
         for i in 0..total {
-            ids.push(store.create_case(&gw, &new_case(&grid, i), now_ms())?);
+            let at = now - (total - i) as i64 * step;
+            ids.push(store.create_case(&gw, &new_case(&grid, i), at)?);
         }
     }
     {
@@ -239,6 +248,13 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. Backlog: the county is down while the rest are escalated.
     drop(county.take());
+    let sends_before = {
+        let h: serde_json::Value = reqwest::get(format!("{town_url}/healthz"))
+            .await?
+            .json()
+            .await?;
+        h["parent"]["figure_sends"].as_u64().unwrap_or(0)
+    };
     let t = Instant::now();
     for id in &ids[escalations..] {
         escalate(id)?;
@@ -288,6 +304,40 @@ async fn main() -> anyhow::Result<()> {
         (backlog as i64 - first_n) as f64 / draining,
         forwarded * ((backlog as i64 - first_n) as f64 / backlog as f64) / draining,
         changes
+    );
+
+    // 3. Figures up the tiers: what sending the figures (at most once a minute, the default)
+    // added to the forwarding passes above, as the township's /healthz counts both; once the
+    // figures of the drained backlog went up too. The first send holds every day of the year.
+    let health = || async {
+        let h: serde_json::Value = reqwest::get(format!("{town_url}/healthz"))
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(h["parent"].clone())
+    };
+    // The first figures the township sends once the county is back hold the backlog (with the
+    // county down, none could go up).
+    let waited = Instant::now();
+    let parent = loop {
+        let p = health().await?;
+        if p["figure_sends"].as_u64().unwrap_or(0) > sends_before {
+            break p;
+        }
+        if waited.elapsed() > Duration::from_secs(150) {
+            bail!("the backlog's figures did not go up in 150 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (fwd, fig) = (
+        parent["forward_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        parent["figures_us"].as_f64().unwrap_or(0.0) / 1000.0,
+    );
+    println!(
+        "3. figures up the tiers: {} days in {} sends (at most one a minute; the first one every day of the year); {fig:.0} ms on figures against {fwd:.0} ms forwarding documents and attachments: +{:.1}%   [goal < 5%]",
+        parent["sent_figure_days"],
+        parent["figure_sends"],
+        fig * 100.0 / fwd.max(1e-3)
     );
     drop(town);
     drop(county);
