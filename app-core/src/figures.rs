@@ -249,6 +249,20 @@ impl Figures {
     }
 }
 
+/// The slice of `case` among `unit`'s direct `children`: the child it happened in, or the unit
+/// itself for a case of the unit's own.
+fn child_slice<'a>(children: &'a [UnitId], case: &CaseSummary, unit: &'a UnitId) -> &'a UnitId {
+    children
+        .iter()
+        .find(|c| case.units.contains(*c))
+        .unwrap_or(unit)
+}
+
+/// The key of a local day's month among the slices by month: "2026-10".
+fn month_key(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
 /// A unit's figures for a period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -351,10 +365,7 @@ pub fn day_cells<'a>(
         let Some((cells, ids)) = out.get_mut(&local.date(case.reported_at)) else {
             continue;
         };
-        let child = children
-            .iter()
-            .find(|c| case.units.contains(*c))
-            .unwrap_or(unit);
+        let child = child_slice(&children, case, unit);
         let (figures, matters) = cells
             .entry((case.category.clone(), child.clone()))
             .or_default();
@@ -454,7 +465,7 @@ impl ReportBuilder {
             for case in &day.cases {
                 self.covered.insert(case.clone(), whole || child_of);
             }
-            let month = format!("{:04}-{:02}", day.day.year(), day.day.month());
+            let month = month_key(day.day);
             for cell in &day.cells {
                 if child_of && cell.child != unit {
                     continue;
@@ -532,19 +543,14 @@ impl ReportBuilder {
             .entry(case.category.clone())
             .or_default()
             .add(case, Some(unit), now_ms, new);
-        let child = self
-            .children
-            .iter()
-            .find(|c| case.units.contains(*c))
-            .unwrap_or(unit);
+        let child = child_slice(&self.children, case, unit);
         let new = first(2, child.as_str());
         self.out
             .by_unit
             .entry(child.clone())
             .or_default()
             .add(case, Some(unit), now_ms, new);
-        let at = self.local.date(case.reported_at);
-        let month = format!("{:04}-{:02}", at.year(), at.month());
+        let month = month_key(self.local.date(case.reported_at));
         let new = first(3, &month);
         self.out
             .by_month
@@ -559,14 +565,8 @@ impl ReportBuilder {
         if !case.escalated_from.contains(&unit) && !case.escalated_to.contains(&unit) {
             return;
         }
-        let child = self
-            .children
-            .iter()
-            .find(|c| case.units.contains(*c))
-            .unwrap_or(&unit)
-            .clone();
-        let at = self.local.date(case.reported_at);
-        let month = format!("{:04}-{:02}", at.year(), at.month());
+        let child = child_slice(&self.children, case, &unit).clone();
+        let month = month_key(self.local.date(case.reported_at));
         for slice in [
             &mut self.out.total,
             self.out
