@@ -749,6 +749,7 @@ pub fn check_case(
         let hash = change.hash();
         let view = view_of(cx, m, change, &mut views, merged_case, &new_entries)?;
         check_entry(cx, &entry, view.as_ref(), created_at)?;
+        check_agreement(m.doc, change, &entry)?;
         check_fields(cx, m.doc, &entry, &fields, &tops)?;
         let next = workflow::advance(view.as_ref(), &entry).map_err(crate::Error::from)?;
         views.after.insert(
@@ -898,6 +899,32 @@ fn check_entry(
         });
     }
     rules::check_action(cx.directory, view, &entry.actor, &entry.action, entry.at)?;
+    Ok(())
+}
+
+/// What an agreement names (its signatures, its scan) is in the case as the entry's author saw
+/// it: read at the change's dependencies, only for an agreement that names something (a party
+/// removed since, or an attachment listed only by a concurrent change, would otherwise decide).
+fn check_agreement(doc: &AutoCommit, change: &Change, entry: &TimelineEntry) -> Checked<()> {
+    let Action::Resolve {
+        agreement: Some(a), ..
+    } = &entry.action
+    else {
+        return Ok(());
+    };
+    if a.signatures.is_empty() && a.attachment.is_none() {
+        return Ok(());
+    }
+    let deps = Some(change.deps());
+    let parties: Vec<crate::model::Party> = materialise::read_prop(doc, "parties", deps)
+        .map_err(|e| bad(format!("the parties its author saw cannot be read: {e}")))?;
+    let attachments: Vec<crate::model::Attachment> =
+        materialise::read_prop(doc, "attachments", deps).map_err(|e| {
+            bad(format!(
+                "the attachments its author saw cannot be read: {e}"
+            ))
+        })?;
+    rules::check_agreement(&parties, &attachments, &entry.actor, &entry.action)?;
     Ok(())
 }
 

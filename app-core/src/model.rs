@@ -367,12 +367,39 @@ pub enum SessionMode {
     Online,
 }
 
-/// A written mediation agreement (调解协议书).
+/// A written mediation agreement (调解协议书): the agreed terms, how and by when they are
+/// performed, and, for one made on the spot (就地化解), each party's signature drawn on the
+/// touchscreen. A scanned paper agreement is `attachment`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Agreement {
+    /// The agreed terms, one per line.
     pub summary: String,
     pub attachment: Option<AttachmentId>,
+    /// 履行方式、时限: how and by when the terms are performed. Empty in agreements written
+    /// before it was asked for (their terms may say it in a line beginning 履行).
+    #[serde(default)]
+    #[autosurgeon(missing = "String::new")]
+    pub performance: String,
+    /// The parties' signatures, each an image the case lists as an attachment
+    /// ([`crate::rules::check_agreement`]).
+    #[serde(default)]
+    #[autosurgeon(missing = "Vec::new")]
+    pub signatures: Vec<Signature>,
 }
+
+/// A party's signature on an agreement: what they drew on the touchscreen, kept with the case
+/// like a photo (an image attachment: hash-checked, synced, forwarded up the tiers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Signature {
+    pub party: PartyId,
+    pub attachment: AttachmentId,
+}
+
+/// The file types a signature is kept in.
+pub const SIGNATURE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp"];
+
+/// The largest signature image a device keeps (a drawn signature is a few kilobytes).
+pub const MAX_SIGNATURE_BYTES: u64 = 512 * 1024;
 
 /// Why a case goes up a tier (上报上级).
 #[derive(

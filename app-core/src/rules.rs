@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::UnitId;
-use crate::model::{Action, Actor, Assignee};
+use crate::model::{Action, Actor, Assignee, Attachment, Party, SIGNATURE_TYPES};
 use crate::org::{Directory, Role, Unit};
 use crate::workflow::{self, CaseState};
 
@@ -155,6 +155,97 @@ pub fn check_action(
         }
         _ => Ok(()),
     }
+}
+
+/// What an agreement names must be in the case: its scanned paper (`attachment`) an attachment
+/// the case lists; each signature a party of the case, at most one per party, drawn as an image
+/// (PNG, JPEG or WebP) the case lists and that the one recording the agreement attached (a
+/// signature is drawn on their device, in front of them: no one else's file stands for it).
+/// `parties` and `attachments` are the case's as the step's author sees them; a step other than
+/// 调解成功 with an agreement passes. The store calls this before saving, the server before
+/// accepting an uploaded entry.
+pub fn check_agreement(
+    parties: &[Party],
+    attachments: &[Attachment],
+    actor: &Actor,
+    action: &Action,
+) -> Result<()> {
+    let Action::Resolve {
+        agreement: Some(agreement),
+        ..
+    } = action
+    else {
+        return Ok(());
+    };
+    let listed = |id: &crate::ids::AttachmentId| attachments.iter().find(|a| &a.id == id);
+    if let Some(id) = &agreement.attachment {
+        if listed(id).is_none() {
+            return Err(Error::invalid(
+                "agreement.attachment",
+                format!(
+                    "调解协议书的附件不在本案件中 (the agreement names attachment {id}, which the \
+                     case does not list; attach the scan first)"
+                ),
+            ));
+        }
+    }
+    let mut signed = std::collections::HashSet::new();
+    for (i, s) in agreement.signatures.iter().enumerate() {
+        let field = format!("agreement.signatures[{i}]");
+        let Some(party) = parties.iter().find(|p| p.id == s.party) else {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "签名人不是本案当事人 (the signature is of party {}, who is not a party of the \
+                     case)",
+                    s.party
+                ),
+            ));
+        };
+        if !signed.insert(&s.party) {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "{}已签过名 ({} signs the agreement twice; one signature per party)",
+                    party.name, party.name
+                ),
+            ));
+        }
+        let Some(image) = listed(&s.attachment) else {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "{}的签名图像不在本案件中 (the signature of {} is attachment {}, which the \
+                     case does not list; a signature is attached with the agreement)",
+                    party.name, party.name, s.attachment
+                ),
+            ));
+        };
+        if !SIGNATURE_TYPES
+            .iter()
+            .any(|t| image.mime.eq_ignore_ascii_case(t))
+        {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "{}的签名须为图像 (the signature of {} is a file of type {}; a signature is a \
+                     PNG, JPEG or WebP image)",
+                    party.name, party.name, image.mime
+                ),
+            ));
+        }
+        if image.added_by != actor.person {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "{}的签名须由记录协议的人当场采集 (the signature of {} is a file {} attached, \
+                     not {}, who records the agreement)",
+                    party.name, party.name, image.added_by, actor.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whose centre may supervise (督办) a case: the centre responsible for it, or a centre above

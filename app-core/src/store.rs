@@ -60,7 +60,7 @@ mod received;
 mod schema;
 mod warnings;
 
-pub use blobs::check_attachment;
+pub use blobs::{check_attachment, check_signature_image, SignatureImage};
 pub use cases::{CaseView, NewCaseDocs};
 pub use codec::{hex, sha256_hex, unhex};
 pub use documents::COMPACT_AFTER;

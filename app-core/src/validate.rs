@@ -393,7 +393,9 @@ mod tests {
             fields(&Action::Resolve {
                 agreement: Some(Agreement {
                     summary: long.clone(),
-                    attachment: None
+                    attachment: None,
+                    performance: String::new(),
+                    signatures: Vec::new(),
                 }),
                 note: long,
             }),

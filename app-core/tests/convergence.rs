@@ -235,6 +235,8 @@ fn concrete(kind: &str, s: &CaseState, param: u8, now: i64) -> Option<Action> {
             agreement: (param.is_multiple_of(2)).then(|| Agreement {
                 summary: "乙方退让半米，甲方补偿两千元".to_owned(),
                 attachment: None,
+                performance: String::new(),
+                signatures: Vec::new(),
             }),
             note: note(),
         },

@@ -560,6 +560,8 @@ impl ActionForm {
                     .map(|a| Agreement {
                         summary: a.to_owned(),
                         attachment: None,
+                        performance: String::new(),
+                        signatures: Vec::new(),
                     }),
                 note,
             },
@@ -810,6 +812,8 @@ mod tests {
                 agreement: Some(Agreement {
                     summary: "李家赔偿陈家修沟费用八百元".into(),
                     attachment: None,
+                    performance: String::new(),
+                    signatures: Vec::new(),
                 }),
                 note: String::new(),
             })

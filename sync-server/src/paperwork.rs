@@ -371,7 +371,8 @@ pub fn print_case_document(
         .store
         .case(&app_core::ids::CaseId::new(id))
         .map_err(|e| ApiError::from_core(e, &key))?;
-    let paper = AgreementPaper::of(&view, db.store.directory(), disclosure)
+    let image = |sha: &str| db.store.blob(sha).ok().flatten().map(|(_, bytes)| bytes);
+    let paper = AgreementPaper::of(&view, db.store.directory(), disclosure, &image)
         .map_err(|e| ApiError::new(ErrorCode::WorkflowDenied, e.to_string()).on(&key))?;
     let fonts = fonts()?;
     let bytes = match kind {

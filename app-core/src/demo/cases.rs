@@ -767,6 +767,8 @@ impl Generator {
             let agreement = with_agreement.then(|| Agreement {
                 summary: c.agreement_text.clone(),
                 attachment: None,
+                performance: String::new(),
+                signatures: Vec::new(),
             });
             let note = if with_agreement {
                 "达成调解协议，当场签字。"

@@ -1354,3 +1354,192 @@ fn a_hotline_case_and_its_work_order_are_admitted_and_the_platform_does_nothing_
         "order.reply_by",
     );
 }
+
+/// An attachment as a phone lists it: a PNG drawn by `by` unless said otherwise.
+fn listed(name: &str, mime: &str, seed: u8, by: &PersonId) -> crate::model::Attachment {
+    crate::model::Attachment {
+        id: crate::ids::AttachmentId::generate(),
+        name: name.to_owned(),
+        mime: mime.to_owned(),
+        size: 1200,
+        sha256: format!("{seed:02x}").repeat(32),
+        added_by: by.clone(),
+        added_at: NOW - 60_000,
+    }
+}
+
+fn signed(summary: &str, signatures: Vec<(&str, &crate::ids::AttachmentId)>) -> Action {
+    Action::Resolve {
+        agreement: Some(crate::model::Agreement {
+            summary: summary.to_owned(),
+            attachment: None,
+            performance: "签订当日拆除".to_owned(),
+            signatures: signatures
+                .into_iter()
+                .map(|(party, a)| crate::model::Signature {
+                    party: PartyId::new(party),
+                    attachment: a.clone(),
+                })
+                .collect(),
+        }),
+        note: "就地化解".to_owned(),
+    }
+}
+
+#[test]
+fn an_agreement_signed_on_the_spot_names_only_the_cases_parties_and_their_drawn_images() {
+    let w = World::new();
+    let phone = ActorId::random();
+    let mut case = w.report(&phone);
+    let id = case.id().clone();
+    let gw = w.grid_worker();
+    w.admit(None, &id, all_changes(case.automerge()), &gw.person)
+        .unwrap();
+    let mut server = server_copy(&mut case);
+    // The grid worker adds the respondent and a photo of the scene; the centre adds a scan.
+    let before = case.heads();
+    let photo = listed("现场.jpg", "image/jpeg", 1, &gw.person);
+    case.edit(
+        &gw,
+        &CaseEdit {
+            upsert_parties: vec![Party {
+                id: PartyId::new("p2"),
+                name: "李四".to_owned(),
+                role: PartyRole::Respondent,
+            }],
+            add_attachments: vec![photo.clone()],
+            ..CaseEdit::default()
+        },
+        NOW - 200_000,
+    )
+    .unwrap();
+    let up = changes_since(case.automerge(), &before);
+    w.admit(Some(&mut server), &id, up.clone(), &gw.person)
+        .unwrap();
+    server.apply_changes(up).unwrap();
+    let staff = w.staff();
+    let scan = listed("协议.pdf", "application/pdf", 2, &staff.person);
+    let mut at_desk =
+        CaseDoc::from_automerge(id.clone(), server.fork().with_actor(ActorId::random()));
+    let before = server.get_heads();
+    at_desk
+        .edit(
+            &staff,
+            &CaseEdit {
+                add_attachments: vec![scan.clone()],
+                ..CaseEdit::default()
+            },
+            NOW - 150_000,
+        )
+        .unwrap();
+    let up = changes_since(at_desk.automerge(), &before);
+    w.admit(Some(&mut server), &id, up.clone(), &staff.person)
+        .unwrap();
+    server.apply_changes(up).unwrap();
+
+    // Each attempt: on the phone's copy of what the server holds, the grid worker attaches two
+    // drawn signatures and records the agreement naming `sign`.
+    let mut attempt = |sign: &dyn Fn(&[crate::model::Attachment]) -> Action| -> Checked<()> {
+        let mut phone =
+            CaseDoc::from_automerge(id.clone(), server.fork().with_actor(ActorId::random()));
+        let before = server.get_heads();
+        let drawn = vec![
+            listed("签名-张三.png", "image/png", 3, &gw.person),
+            listed("签名-李四.png", "image/png", 4, &gw.person),
+        ];
+        let all = drawn.clone();
+        phone
+            .edit(
+                &gw,
+                &CaseEdit {
+                    add_attachments: all.clone(),
+                    ..CaseEdit::default()
+                },
+                NOW - 100_000,
+            )
+            .unwrap();
+        phone.act(&gw, sign(&all), NOW - 90_000).unwrap();
+        w.admit(
+            Some(&mut server.fork()),
+            &id,
+            changes_since(phone.automerge(), &before),
+            &gw.person,
+        )
+    };
+    // Honest: each party's own drawing.
+    attempt(&|a| signed("拆除围墙", vec![("p1", &a[0].id), ("p2", &a[1].id)])).unwrap();
+    // Someone who is not a party of the case "signs".
+    refused(
+        attempt(&|a| signed("拆除围墙", vec![("p1", &a[0].id), ("p9", &a[1].id)])),
+        ErrorCode::BadDocument,
+        "not a party of the case",
+    );
+    // One party signs twice (and the other not at all).
+    refused(
+        attempt(&|a| signed("拆除围墙", vec![("p1", &a[0].id), ("p1", &a[1].id)])),
+        ErrorCode::BadDocument,
+        "twice",
+    );
+    // A signature that is no attachment of the case.
+    let nowhere = crate::ids::AttachmentId::generate();
+    refused(
+        attempt(&|a| signed("拆除围墙", vec![("p1", &a[0].id), ("p2", &nowhere)])),
+        ErrorCode::BadDocument,
+        "does not list",
+    );
+    // The centre's scanned PDF passed off as a party's signature.
+    refused(
+        attempt(&|a| signed("拆除围墙", vec![("p1", &a[0].id), ("p2", &scan.id)])),
+        ErrorCode::BadDocument,
+        "application/pdf",
+    );
+    // An image someone else attached (the centre's) stands for a party's signature.
+    let foreign = listed("签名.png", "image/png", 5, &staff.person);
+    let mut server_with_foreign = server.fork();
+    {
+        let mut at_desk = CaseDoc::from_automerge(
+            id.clone(),
+            server_with_foreign.fork().with_actor(ActorId::random()),
+        );
+        let before = server_with_foreign.get_heads();
+        at_desk
+            .edit(
+                &staff,
+                &CaseEdit {
+                    add_attachments: vec![foreign.clone()],
+                    ..CaseEdit::default()
+                },
+                NOW - 120_000,
+            )
+            .unwrap();
+        server_with_foreign
+            .apply_changes(changes_since(at_desk.automerge(), &before))
+            .unwrap();
+    }
+    let mut phone = CaseDoc::from_automerge(
+        id.clone(),
+        server_with_foreign.fork().with_actor(ActorId::random()),
+    );
+    let before = server_with_foreign.get_heads();
+    phone
+        .act(
+            &gw,
+            signed("拆除围墙", vec![("p1", &foreign.id)]),
+            NOW - 90_000,
+        )
+        .unwrap();
+    refused(
+        w.admit(
+            Some(&mut server_with_foreign),
+            &id,
+            changes_since(phone.automerge(), &before),
+            &gw.person,
+        ),
+        ErrorCode::BadDocument,
+        "who records the agreement",
+    );
+    // The grid worker's own photo of the scene stands for a signature: an image they attached,
+    // which the rule cannot tell from a drawing; what it shows is the mediator's word, as on
+    // paper.
+    drop(photo);
+}

@@ -8,7 +8,7 @@
 //! [`judicial_application`] print it.
 
 use super::ledger::case_number;
-use super::pdf::{Fonts, Layout, BODY, LABEL, SMALL, TITLE};
+use super::pdf::{Fonts, Layout, Mark, Picture, BODY, LABEL, SMALL, TITLE};
 use super::IdDisclosure;
 use crate::error::{Error, Result};
 use crate::identity::ResidentId;
@@ -28,6 +28,20 @@ pub struct PaperParty {
     /// The ID number, masked or whole; `None` when none was given (or it was erased).
     pub id_number: Option<String>,
     pub phone: Option<String>,
+    /// Their signature on the agreement, if they signed on the touchscreen.
+    pub signature: PaperSignature,
+}
+
+/// A party's signature as the agreement prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaperSignature {
+    /// Not signed on a device: the paper is signed by hand.
+    None,
+    /// Signed on the touchscreen, drawn here.
+    Drawn(Picture),
+    /// Signed on the touchscreen, but its image is not here yet (the device that took it has
+    /// not synced) or cannot be read.
+    Missing,
 }
 
 /// Everything the agreement and the application print.
@@ -49,15 +63,19 @@ pub struct AgreementPaper {
     pub date: NaiveDate,
     /// The court asked for judicial confirmation, if one was.
     pub court: Option<String>,
+    /// The parties signed on the touchscreen where the dispute was settled (就地化解).
+    pub signed_on_device: bool,
 }
 
 impl AgreementPaper {
     /// The paper of a resolved case with its agreement. Refuses a case that has none: not
-    /// resolved, or resolved without a written agreement.
+    /// resolved, or resolved without a written agreement. `image` gives an attachment's bytes
+    /// by SHA-256, if they are here (the parties' drawn signatures).
     pub fn of(
         view: &CaseView,
         directory: &Directory,
         disclosure: IdDisclosure,
+        image: &dyn Fn(&str) -> Option<Vec<u8>>,
     ) -> Result<AgreementPaper> {
         let doc = &view.document;
         let state = view.folded.state.as_ref();
@@ -131,6 +149,7 @@ impl AgreementPaper {
                         IdDisclosure::Masked => r.masked(),
                     }),
                     phone: contact.and_then(|c| c.phone.clone()),
+                    signature: signature_of(view, agreement, &p.id, image),
                 }
             })
             .collect();
@@ -147,8 +166,28 @@ impl AgreementPaper {
             committee,
             date: local.date(resolve.map_or(resolved_at, |e| e.at)),
             court,
+            signed_on_device: !agreement.signatures.is_empty(),
         })
     }
+}
+
+/// A party's drawn signature: the attachment the agreement names for them, its bytes, decoded.
+fn signature_of(
+    view: &CaseView,
+    agreement: &Agreement,
+    party: &crate::ids::PartyId,
+    image: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> PaperSignature {
+    let Some(s) = agreement.signatures.iter().find(|s| &s.party == party) else {
+        return PaperSignature::None;
+    };
+    view.document
+        .attachments
+        .iter()
+        .find(|a| a.id == s.attachment)
+        .and_then(|a| image(&a.sha256))
+        .and_then(|bytes| Picture::from_png(&bytes).ok())
+        .map_or(PaperSignature::Missing, PaperSignature::Drawn)
 }
 
 /// The agreed terms, one per line (or per `；`) of the agreement's text, numbering removed; a
@@ -172,7 +211,9 @@ fn terms_of(agreement: &Agreement) -> (Vec<String>, String) {
             terms.push(t.trim_end_matches(['。', '.']).to_owned());
         }
     }
-    let performance = if performance.is_empty() {
+    let performance = if !agreement.performance.trim().is_empty() {
+        agreement.performance.trim().to_owned()
+    } else if performance.is_empty() {
         "按上述各项约定履行，自本协议签订之日起生效。".to_owned()
     } else {
         performance.join("；")
@@ -234,9 +275,17 @@ pub fn mediation_agreement(paper: &AgreementPaper, fonts: &Fonts) -> Result<Vec<
         2.0,
     );
     l.gap(10.0);
-    signatures(&mut l, paper);
+    signatures(&mut l, paper, true);
+    if paper.signed_on_device {
+        l.paragraph(
+            "",
+            "（当事人签名系在调解现场于移动设备上手写，随案保存。）",
+            SMALL,
+            0.0,
+        );
+    }
     l.signature(
-        &[("人民调解员（签名）：", Some(paper.mediator.as_str()))],
+        &[("人民调解员（签名）：", Mark::Name(paper.mediator.as_str()))],
         BODY,
     );
     l.gap(10.0);
@@ -245,15 +294,23 @@ pub fn mediation_agreement(paper: &AgreementPaper, fonts: &Fonts) -> Result<Vec<
     l.finish()
 }
 
-/// The parties' places to sign, two to a line.
-fn signatures(l: &mut Layout<'_>, paper: &AgreementPaper) {
-    let labels: Vec<String> = paper
+/// The parties' places to sign, two to a line; with `drawn`, each holds the signature the
+/// party drew on the touchscreen (or says it is still on its way).
+fn signatures(l: &mut Layout<'_>, paper: &AgreementPaper, drawn: bool) {
+    let places: Vec<(String, Mark<'_>)> = paper
         .parties
         .iter()
-        .map(|p| format!("{}（签名）：", p.role.zh()))
+        .map(|p| {
+            let mark = match (&p.signature, drawn) {
+                (PaperSignature::Drawn(picture), true) => Mark::Drawn(picture),
+                (PaperSignature::Missing, true) => Mark::Note("已在现场签名，图像尚未同步"),
+                _ => Mark::Blank,
+            };
+            (format!("{}（签名）：", p.role.zh()), mark)
+        })
         .collect();
-    for pair in labels.chunks(2) {
-        let items: Vec<(&str, Option<&str>)> = pair.iter().map(|s| (s.as_str(), None)).collect();
+    for pair in places.chunks(2) {
+        let items: Vec<(&str, Mark<'_>)> = pair.iter().map(|(s, m)| (s.as_str(), *m)).collect();
         l.signature(&items, BODY);
     }
 }
@@ -307,7 +364,7 @@ pub fn judicial_application(paper: &AgreementPaper, fonts: &Fonts) -> Result<Vec
     l.gap(6.0);
     l.paragraph("附：", "人民调解协议书一份", BODY, 0.0);
     l.gap(10.0);
-    signatures(&mut l, paper);
+    signatures(&mut l, paper, false);
     l.right("年　　月　　日", BODY);
     l.finish()
 }

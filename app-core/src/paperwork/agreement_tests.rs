@@ -36,6 +36,11 @@ fn fonts_in(pdf: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// No attachment's bytes are here.
+fn no_images(_: &str) -> Option<Vec<u8>> {
+    None
+}
+
 /// Text with its line breaks and spaces removed, as pdftotext may break a paragraph anywhere.
 fn flat(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
@@ -60,7 +65,8 @@ fn a_resolved_cases_agreement_prints_its_parties_terms_and_committee() {
         .find(|s| s.agreement)
         .expect("a case with an agreement");
     let view = store.case(&with.id).unwrap();
-    let paper = AgreementPaper::of(&view, store.directory(), IdDisclosure::Full).unwrap();
+    let paper =
+        AgreementPaper::of(&view, store.directory(), IdDisclosure::Full, &no_images).unwrap();
     assert!(!paper.terms.is_empty(), "{paper:?}");
     let fonts = Fonts::load(None).unwrap();
     let pdf = mediation_agreement(&paper, &fonts).unwrap();
@@ -104,7 +110,8 @@ fn a_resolved_cases_agreement_prints_its_parties_terms_and_committee() {
     }
 
     // Masked for one who may not see the numbers.
-    let masked = AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked).unwrap();
+    let masked =
+        AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked, &no_images).unwrap();
     let text = flat(&text_of(&mediation_agreement(&masked, &fonts).unwrap()));
     for p in masked.parties.iter().filter(|p| p.id_number.is_some()) {
         let id = p.id_number.as_deref().unwrap();
@@ -120,7 +127,157 @@ fn a_resolved_cases_agreement_prints_its_parties_terms_and_committee() {
         &store.case(&without.id).unwrap(),
         store.directory(),
         IdDisclosure::Full,
+        &no_images,
     )
     .unwrap_err();
     assert!(e.to_string().contains("it is not resolved"), "{e}");
+}
+
+/// A signature as a phone's canvas gives it: a transparent PNG with a dark stroke across it.
+fn drawn_png(width: u32, height: u32, wave: u32) -> Vec<u8> {
+    let mut rgba = vec![0u8; (width * height * 4) as usize];
+    for x in 0..width {
+        let t = x as f32 / width as f32 * std::f32::consts::TAU * wave as f32;
+        let y = (height as f32 / 2.0 + t.sin() * height as f32 / 3.0) as u32;
+        for dy in 0..4 {
+            let i = (((y + dy).min(height - 1) * width + x) * 4) as usize;
+            rgba[i..i + 4].copy_from_slice(&[20, 20, 60, 255]);
+        }
+    }
+    let mut out = Vec::new();
+    let mut e = png::Encoder::new(&mut out, width, height);
+    e.set_color(png::ColorType::Rgba);
+    e.set_depth(png::BitDepth::Eight);
+    e.write_header().unwrap().write_image_data(&rgba).unwrap();
+    out
+}
+
+fn images_in(pdf: &[u8]) -> Vec<(u32, u32)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdfimages")
+        .arg("-list")
+        .arg(&path)
+        .output()
+        .expect("pdfimages (poppler-utils)");
+    // page num type width height …: the images themselves, not their transparency masks.
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"image")).then(|| (f[3].parse().unwrap(), f[4].parse().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn an_agreement_signed_on_the_spot_prints_each_partys_drawn_signature() {
+    use crate::org::Role;
+    use crate::store::SignatureImage;
+    use crate::workflow::Status;
+    let mut demo = demo_store(11, 80);
+    let store = &mut demo.store;
+    // A case a grid worker reported and nobody has taken up: settled where it happened.
+    let all = store
+        .list(
+            &CaseFilter {
+                limit: 1000,
+                ..CaseFilter::default()
+            },
+            DEMO_NOW_MS,
+        )
+        .unwrap();
+    let (id, view) = all
+        .iter()
+        .filter(|s| s.status == Status::Reported)
+        .map(|s| (s.id.clone(), store.case(&s.id).unwrap()))
+        .find(|(_, v)| {
+            v.document.parties.len() >= 2
+                && demo
+                    .g
+                    .directory()
+                    .person(&v.folded.state.as_ref().unwrap().reporter)
+                    .is_some_and(|p| p.roles.contains(&Role::GridWorker))
+        })
+        .expect("a reported case of a grid worker with two parties");
+    let reporter = view.folded.state.as_ref().unwrap().reporter.clone();
+    let gw = demo.g.actor_for(&reporter, Role::GridWorker);
+    let drawings = [drawn_png(360, 140, 2), drawn_png(300, 120, 3)];
+    let signatures: Vec<SignatureImage> = view
+        .document
+        .parties
+        .iter()
+        .zip(&drawings)
+        .map(|(p, bytes)| SignatureImage {
+            party: p.id.clone(),
+            mime: "image/png".to_owned(),
+            bytes: bytes.clone(),
+        })
+        .collect();
+    let action = crate::model::Action::Resolve {
+        agreement: Some(crate::model::Agreement {
+            summary: "王家于三日内拆除越界围墙\n李家承担拆除费用五百元".to_owned(),
+            attachment: None,
+            performance: "签订协议之日起三日内履行完毕，由网格员现场见证。".to_owned(),
+            signatures: Vec::new(),
+        }),
+        note: "就地化解".to_owned(),
+    };
+    store
+        .resolve_signed(&id, &gw, action, &signatures, DEMO_NOW_MS)
+        .unwrap();
+    let view = store.case(&id).unwrap();
+    let here = |sha: &str| store.blob(sha).unwrap().map(|(_, b)| b);
+    let paper = AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked, &here).unwrap();
+    let fonts = Fonts::load(None).unwrap();
+    let pdf = mediation_agreement(&paper, &fonts).unwrap();
+    // Both drawings are on the page, at their own size in pixels.
+    let mut images = images_in(&pdf);
+    images.sort();
+    assert_eq!(images, vec![(300, 120), (360, 140)]);
+    let text = flat(&text_of(&pdf));
+    for t in [
+        "王家于三日内拆除越界围墙",
+        "李家承担拆除费用五百元",
+        "签订协议之日起三日内履行完毕，由网格员现场见证",
+        "当事人签名系在调解现场于移动设备上手写",
+    ] {
+        assert!(text.contains(t), "{t} missing from {text}");
+    }
+    for p in &view.document.parties[..2] {
+        assert!(text.contains(&p.name), "{}", p.name);
+    }
+
+    // On a server the bytes of one signature have not arrived yet: its place says so, the
+    // other is drawn.
+    let first = &view
+        .document
+        .attachments
+        .iter()
+        .find(|a| a.sha256 == crate::store::sha256_hex(&drawings[0]))
+        .unwrap()
+        .sha256
+        .clone();
+    let partly = |sha: &str| (sha != first).then(|| here(sha)).flatten();
+    let paper =
+        AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked, &partly).unwrap();
+    let pdf = mediation_agreement(&paper, &fonts).unwrap();
+    assert_eq!(images_in(&pdf), vec![(300, 120)]);
+    assert!(flat(&text_of(&pdf)).contains("已在现场签名，图像尚未同步"));
+    // A damaged image is a note too, not a failed document.
+    let damaged = |sha: &str| {
+        here(sha).map(|mut b| {
+            b.truncate(60);
+            b
+        })
+    };
+    let paper =
+        AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked, &damaged).unwrap();
+    let pdf = mediation_agreement(&paper, &fonts).unwrap();
+    assert!(images_in(&pdf).is_empty());
+    // The application for judicial confirmation is signed anew, by hand.
+    assert!(images_in(&judicial_application(&paper, &fonts).unwrap()).is_empty());
 }

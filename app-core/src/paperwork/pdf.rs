@@ -9,7 +9,8 @@
 //! then written.
 
 use crate::error::{Error, Result};
-use krilla::geom::{PathBuilder, Point};
+use krilla::geom::{PathBuilder, Point, Transform};
+use krilla::image::Image;
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::Stroke;
@@ -130,6 +131,88 @@ impl Fonts {
     }
 }
 
+/// An image to draw (a party's signature), decoded to RGBA pixels.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Picture {
+    rgba: Arc<Vec<u8>>,
+    width: u32,
+    height: u32,
+}
+
+impl std::fmt::Debug for Picture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Picture({}×{})", self.width, self.height)
+    }
+}
+
+/// The largest picture decoded, in pixels a side and bytes decoded (a drawn signature is a few
+/// hundred pixels a side).
+const PICTURE_MAX_SIDE: u32 = 4096;
+const PICTURE_MAX_BYTES: usize = 32 << 20;
+
+impl Picture {
+    /// Decodes a PNG. Refused: bytes that are not a PNG, damaged, or larger than
+    /// [`PICTURE_MAX_SIDE`] a side.
+    pub fn from_png(bytes: &[u8]) -> Result<Picture> {
+        let bad = |e: String| Error::Document(format!("the image is not a readable PNG: {e}"));
+        let mut decoder = png::Decoder::new_with_limits(
+            std::io::Cursor::new(bytes),
+            png::Limits {
+                bytes: PICTURE_MAX_BYTES,
+            },
+        );
+        decoder.set_transformations(png::Transformations::normalize_to_color8());
+        let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+        let (width, height) = (reader.info().width, reader.info().height);
+        if width == 0 || height == 0 || width > PICTURE_MAX_SIDE || height > PICTURE_MAX_SIDE {
+            return Err(bad(format!("{width}×{height} pixels")));
+        }
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader
+            .next_frame(&mut buf)
+            .map_err(|e| bad(e.to_string()))?;
+        let pixels = (width * height) as usize;
+        let rgba: Vec<u8> = match frame.color_type {
+            png::ColorType::Rgba => buf[..pixels * 4].to_vec(),
+            png::ColorType::Rgb => buf[..pixels * 3]
+                .chunks_exact(3)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect(),
+            png::ColorType::GrayscaleAlpha => buf[..pixels * 2]
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                .collect(),
+            png::ColorType::Grayscale => {
+                buf[..pixels].iter().flat_map(|&g| [g, g, g, 255]).collect()
+            }
+            png::ColorType::Indexed => {
+                return Err(bad("an indexed image was not expanded".to_owned()))
+            }
+        };
+        Ok(Picture {
+            rgba: Arc::new(rgba),
+            width,
+            height,
+        })
+    }
+}
+
+/// What stands on a signature line.
+#[derive(Clone, Copy, Debug)]
+pub enum Mark<'a> {
+    /// Nothing: the line is signed by hand on paper.
+    Blank,
+    /// A name, printed.
+    Name(&'a str),
+    /// A signature drawn on a touchscreen.
+    Drawn(&'a Picture),
+    /// A word in place of the signature (a signature not yet here).
+    Note(&'a str),
+}
+
+/// The height a drawn signature takes above its line, in points.
+const SIGNATURE_H: f32 = 42.0;
+
 /// Something to draw on a page.
 #[derive(Clone, Debug)]
 enum Draw {
@@ -144,6 +227,14 @@ enum Draw {
         x1: f32,
         x2: f32,
         y: f32,
+    },
+    Picture {
+        x: f32,
+        /// The top of the picture.
+        y: f32,
+        w: f32,
+        h: f32,
+        picture: Picture,
     },
 }
 
@@ -314,13 +405,17 @@ impl<'f> Layout<'f> {
         }
     }
 
-    /// A signature place: a label and a line to sign on, at `x` points from the left margin.
-    pub fn signature(&mut self, items: &[(&str, Option<&str>)], style: Style) {
+    /// Signature places on one line: each a label and a line to sign on, with what stands on
+    /// it; the columns share the text width. A drawn signature stands on its line, scaled to
+    /// [`SIGNATURE_H`] points high (and to its column).
+    pub fn signature(&mut self, items: &[(&str, Mark<'_>)], style: Style) {
+        let drawn = items.iter().any(|(_, m)| matches!(m, Mark::Drawn(_)));
         let h = Self::line_height(style) * 1.6;
-        self.room(h);
-        self.y += h * 0.6;
+        let above = if drawn { SIGNATURE_H - h * 0.3 } else { 0.0 };
+        self.room(h + above);
+        self.y += h * 0.6 + above;
         let column = (PAGE_W - 2.0 * MARGIN_X) / items.len().max(1) as f32;
-        for (i, (label, name)) in items.iter().enumerate() {
+        for (i, (label, mark)) in items.iter().enumerate() {
             let x = MARGIN_X + column * i as f32;
             let w = self.fonts.face(false).width(label, style.size);
             self.put(Draw::Text {
@@ -337,14 +432,30 @@ impl<'f> Layout<'f> {
                 x2,
                 y: self.y + 3.0,
             });
-            if let Some(name) = name {
-                self.put(Draw::Text {
-                    x: x1 + 4.0,
-                    y: self.y,
-                    size: style.size,
-                    bold: false,
-                    text: (*name).to_owned(),
-                });
+            let text = |text: &str, size: f32| Draw::Text {
+                x: x1 + 4.0,
+                y: self.y,
+                size,
+                bold: false,
+                text: text.to_owned(),
+            };
+            match mark {
+                Mark::Blank => {}
+                Mark::Name(name) => self.put(text(name, style.size)),
+                Mark::Note(note) => self.put(text(note, SMALL.size)),
+                Mark::Drawn(picture) => {
+                    let room = (x2 - x1 - 4.0).max(1.0);
+                    let scale =
+                        (SIGNATURE_H / picture.height as f32).min(room / picture.width as f32);
+                    let (pw, ph) = (picture.width as f32 * scale, picture.height as f32 * scale);
+                    self.put(Draw::Picture {
+                        x: x1 + 2.0,
+                        y: self.y + 2.0 - ph,
+                        w: pw,
+                        h: ph,
+                        picture: (*picture).clone(),
+                    });
+                }
             }
         }
         self.y += h * 0.4;
@@ -479,6 +590,24 @@ impl<'f> Layout<'f> {
                             surface.draw_path(&path);
                             surface.set_stroke(None);
                             surface.set_fill(Some(krilla::paint::Fill::default()));
+                        }
+                    }
+                    Draw::Picture {
+                        x,
+                        y,
+                        w,
+                        h,
+                        picture,
+                    } => {
+                        let image = Image::from_rgba8(
+                            picture.rgba.as_ref().clone(),
+                            picture.width,
+                            picture.height,
+                        );
+                        if let Some(size) = krilla::geom::Size::from_wh(*w, *h) {
+                            surface.push_transform(&Transform::from_translate(*x, *y));
+                            surface.draw_image(image, size);
+                            surface.pop();
                         }
                     }
                 }

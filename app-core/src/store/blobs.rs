@@ -4,8 +4,11 @@
 use super::{sha256_hex, Store};
 use crate::document::{CaseEdit, DocKind};
 use crate::error::{Error, Result};
-use crate::ids::{AttachmentId, CaseId};
-use crate::model::{Actor, Attachment, ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
+use crate::ids::{AttachmentId, CaseId, EntryId, PartyId};
+use crate::model::{
+    Action, Actor, Attachment, Signature, ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES,
+    MAX_SIGNATURE_BYTES, SIGNATURE_TYPES,
+};
 use crate::rules;
 use rusqlite::{params, OptionalExtension};
 
@@ -53,7 +56,177 @@ pub fn check_attachment(mime: &str, size: u64) -> Result<String> {
     Ok(mime)
 }
 
+/// A party's signature as drawn on the touchscreen: the image's type and bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureImage {
+    pub party: PartyId,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Checks a drawn signature: a PNG, JPEG or WebP image whose bytes are what its type says, not
+/// empty, at most [`MAX_SIGNATURE_BYTES`]. Returns the type in lower case.
+pub fn check_signature_image(mime: &str, bytes: &[u8]) -> Result<String> {
+    let mime = mime.trim().to_ascii_lowercase();
+    if !SIGNATURE_TYPES.contains(&mime.as_str()) {
+        return Err(Error::invalid(
+            "signature",
+            format!(
+                "签名须为 PNG、JPEG 或 WebP 图像 (a signature of type {mime} cannot be kept: a \
+                 signature is a PNG, JPEG or WebP image)"
+            ),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(Error::invalid(
+            "signature",
+            "签名是空的 (the signature image is empty)",
+        ));
+    }
+    if bytes.len() as u64 > MAX_SIGNATURE_BYTES {
+        return Err(Error::invalid(
+            "signature",
+            format!(
+                "签名图像过大 (the signature image is {} bytes; the limit is {MAX_SIGNATURE_BYTES})",
+                bytes.len()
+            ),
+        ));
+    }
+    let looks = match mime.as_str() {
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
+        _ => bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
+    };
+    if !looks {
+        return Err(Error::invalid(
+            "signature",
+            format!(
+                "签名图像已损坏 (the signature's bytes are not a {mime} image: damaged on the way?)"
+            ),
+        ));
+    }
+    Ok(mime)
+}
+
 impl Store {
+    /// Records 调解成功 with an agreement the parties signed on this device's touchscreen, in
+    /// one transaction: each signature's image is kept here like a photo (by SHA-256, pending
+    /// upload) and listed by the case in an edit entry, then the step's entry names them in
+    /// `agreement.signatures`. If any part is refused (a step the rules do not allow, a
+    /// signature of someone not a party, signed twice, or not an image), nothing is kept.
+    pub fn resolve_signed(
+        &mut self,
+        case: &CaseId,
+        actor: &Actor,
+        mut action: Action,
+        signatures: &[SignatureImage],
+        now_ms: i64,
+    ) -> Result<EntryId> {
+        if signatures.is_empty() {
+            return self.act(case, actor, action, now_ms);
+        }
+        if !matches!(
+            action,
+            Action::Resolve {
+                agreement: Some(_),
+                ..
+            }
+        ) {
+            return Err(Error::invalid(
+                "agreement",
+                "签名只能签在调解协议上 (signatures are taken only on a mediation agreement: \
+                 resolve the case with one)",
+            ));
+        }
+        let mut doc = self.load_case(case)?;
+        let document = doc.read()?;
+        let folded = crate::workflow::fold(&document.timeline);
+        rules::check_action(
+            &self.directory,
+            folded.state.as_ref(),
+            actor,
+            &action,
+            now_ms,
+        )?;
+        let mut images = Vec::with_capacity(signatures.len());
+        let mut names = Vec::with_capacity(signatures.len());
+        for s in signatures {
+            let mime = check_signature_image(&s.mime, &s.bytes)?;
+            let sha256 = sha256_hex(&s.bytes);
+            if document.attachments.iter().any(|a| a.sha256 == sha256)
+                || images.iter().any(|a: &Attachment| a.sha256 == sha256)
+            {
+                return Err(Error::invalid(
+                    "signature",
+                    "两份签名是同一图像 (two signatures are the same image: each party signs \
+                     for themselves)",
+                ));
+            }
+            let name = document
+                .parties
+                .iter()
+                .find(|p| p.id == s.party)
+                .map_or_else(|| s.party.to_string(), |p| p.name.clone());
+            let ext = mime.rsplit('/').next().unwrap_or("png");
+            let attachment = Attachment {
+                id: AttachmentId::generate(),
+                name: format!("签名-{name}.{ext}"),
+                mime,
+                size: s.bytes.len() as u64,
+                sha256,
+                added_by: actor.person.clone(),
+                added_at: now_ms,
+            };
+            names.push(Signature {
+                party: s.party.clone(),
+                attachment: attachment.id.clone(),
+            });
+            images.push(attachment);
+        }
+        if let Action::Resolve {
+            agreement: Some(agreement),
+            ..
+        } = &mut action
+        {
+            agreement.signatures = names;
+        }
+        let mut listed = document.attachments.clone();
+        listed.extend(images.iter().cloned());
+        rules::check_agreement(&document.parties, &listed, actor, &action)?;
+        let before = doc.heads();
+        let edit = CaseEdit {
+            add_attachments: images.clone(),
+            ..CaseEdit::default()
+        };
+        doc.edit(actor, &edit, now_ms)?;
+        let mut document = doc.read()?;
+        let folded = crate::workflow::fold(&document.timeline);
+        let entry = doc.append(&mut document.timeline, &folded, actor, action, now_ms)?;
+        let folded = crate::workflow::fold(&document.timeline);
+        let summary = crate::summary::CaseSummary::compute(&document, &folded, &self.directory);
+        let key = DocKind::Case.key(case.as_str());
+        self.write(|tx| -> Result<()> {
+            for (a, s) in images.iter().zip(signatures) {
+                tx.execute(
+                    "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
+                    params![
+                        a.sha256,
+                        a.mime,
+                        a.size as i64,
+                        s.bytes,
+                        case.as_str(),
+                        now_ms
+                    ],
+                )?;
+            }
+            Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
+            Self::write_summary(tx, &summary)?;
+            Ok(())
+        })?;
+        Ok(entry)
+    }
+
     /// Attaches a file (a photo of the scene, a scanned agreement) to a case: the bytes are kept
     /// here by their SHA-256, pending upload, and the case lists the attachment in an edit entry
     /// signed by `actor`. Blob, document change, outbox entries and summary are written in one

@@ -209,6 +209,7 @@ impl Store {
             &action,
             now_ms,
         )?;
+        rules::check_agreement(&document.parties, &document.attachments, actor, &action)?;
         let before = doc.heads();
         let entry = doc.append(&mut document.timeline, &folded, actor, action, now_ms)?;
         let folded = crate::workflow::fold(&document.timeline);

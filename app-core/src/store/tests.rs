@@ -562,6 +562,8 @@ fn a_whole_loop_gives_the_township_its_figures() {
                 agreement: Some(Agreement {
                     summary: "拆除围墙，恢复通道".to_owned(),
                     attachment: None,
+                    performance: String::new(),
+                    signatures: Vec::new(),
                 }),
                 note: String::new(),
             },
@@ -1950,4 +1952,203 @@ fn the_ledger_counts_supervised_cases_and_lists_them_by_their_new_deadline() {
     assert!(text.contains("督办 1 件"), "{text}");
     let report = f.store.figures(&"hy".into(), T0, now, now).unwrap();
     assert_eq!((report.total.received, report.total.supervised), (2, 1));
+}
+
+/// A "drawn signature" as far as the store looks: PNG's signature, then strokes.
+fn drawing(seed: u8) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend((0..2_000u32).map(|i| (i as u8).wrapping_mul(17).wrapping_add(seed)));
+    b
+}
+
+fn resolve_with(summary: &str) -> Action {
+    Action::Resolve {
+        agreement: Some(Agreement {
+            summary: summary.to_owned(),
+            attachment: None,
+            performance: "签订当日履行".to_owned(),
+            signatures: Vec::new(),
+        }),
+        note: "就地化解".to_owned(),
+    }
+}
+
+#[test]
+fn an_agreement_signed_on_the_spot_keeps_each_signature_with_the_case_in_one_transaction() {
+    use crate::ids::PartyId;
+    let mut f = fixture();
+    let gw = actor(&f.d, "gw", Role::GridWorker);
+    let id = f
+        .store
+        .create_case(&gw, &new_case("hy-wf-1", "张三"), T0)
+        .unwrap();
+    let parties: Vec<PartyId> = f
+        .store
+        .case(&id)
+        .unwrap()
+        .document
+        .parties
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    let sign = |party: &PartyId, mime: &str, bytes: Vec<u8>| SignatureImage {
+        party: party.clone(),
+        mime: mime.to_owned(),
+        bytes,
+    };
+    let honest = [
+        sign(&parties[0], "image/png", drawing(1)),
+        sign(&parties[1], "image/png", drawing(2)),
+    ];
+    let rows = attachment_rows(&f.store);
+    let entries = f.store.case(&id).unwrap().document.timeline.len();
+    let at = T0 + HOUR;
+    let refusals: Vec<(Action, Vec<SignatureImage>, &str)> = vec![
+        (
+            resolve_with("拆除围墙"),
+            vec![
+                honest[0].clone(),
+                sign(&PartyId::new("nobody"), "image/png", drawing(3)),
+            ],
+            "not a party of the case",
+        ),
+        (
+            resolve_with("拆除围墙"),
+            vec![
+                honest[0].clone(),
+                sign(&parties[0], "image/png", drawing(4)),
+            ],
+            "twice",
+        ),
+        (
+            resolve_with("拆除围墙"),
+            vec![sign(&parties[0], "image/gif", drawing(5))],
+            "PNG",
+        ),
+        (
+            resolve_with("拆除围墙"),
+            vec![sign(&parties[0], "image/png", photo(6, 2_000))],
+            "damaged",
+        ),
+        (
+            resolve_with("拆除围墙"),
+            vec![sign(&parties[0], "image/png", Vec::new())],
+            "empty",
+        ),
+        (
+            resolve_with("拆除围墙"),
+            vec![
+                sign(&parties[0], "image/png", vec![0x89; 600_000]),
+                honest[1].clone(),
+            ],
+            "limit",
+        ),
+        (
+            resolve_with("拆除围墙"),
+            vec![
+                honest[0].clone(),
+                sign(&parties[1], "image/png", drawing(1)),
+            ],
+            "same image",
+        ),
+        (
+            Action::Resolve {
+                agreement: None,
+                note: "口头协议".to_owned(),
+            },
+            honest.to_vec(),
+            "only on a mediation agreement",
+        ),
+        (
+            // The workflow: a staff member's step this case is not ready for.
+            Action::Close {
+                note: String::new(),
+            },
+            honest.to_vec(),
+            "only on a mediation agreement",
+        ),
+    ];
+    for (action, signatures, words) in refusals {
+        let e = f
+            .store
+            .resolve_signed(&id, &gw, action, &signatures, at)
+            .unwrap_err();
+        assert!(e.to_string().contains(words), "`{e}` lacks `{words}`");
+        assert_eq!(attachment_rows(&f.store), rows, "{words}: nothing kept");
+        assert_eq!(
+            f.store.case(&id).unwrap().document.timeline.len(),
+            entries,
+            "{words}: no entry"
+        );
+    }
+    // A signature named in an agreement recorded without its image.
+    let mut forged = resolve_with("拆除围墙");
+    if let Action::Resolve {
+        agreement: Some(a), ..
+    } = &mut forged
+    {
+        a.signatures.push(crate::model::Signature {
+            party: parties[0].clone(),
+            attachment: crate::ids::AttachmentId::generate(),
+        });
+    }
+    let e = f.store.act(&id, &gw, forged, at).unwrap_err();
+    assert!(e.to_string().contains("does not list"), "{e}");
+
+    // Both parties sign on the grid worker's phone, in the courtyard.
+    f.store
+        .resolve_signed(&id, &gw, resolve_with("拆除围墙；恢复通道"), &honest, at)
+        .unwrap();
+    let view = f.store.case(&id).unwrap();
+    assert_eq!(view.summary.status, Status::Resolved);
+    let agreement = view
+        .folded
+        .state
+        .as_ref()
+        .unwrap()
+        .agreement
+        .clone()
+        .unwrap();
+    assert_eq!(agreement.performance, "签订当日履行");
+    assert_eq!(agreement.signatures.len(), 2);
+    for (s, image) in agreement.signatures.iter().zip(&honest) {
+        assert_eq!(s.party, image.party);
+        let a = view
+            .document
+            .attachments
+            .iter()
+            .find(|a| a.id == s.attachment)
+            .expect("the case lists the signature");
+        assert_eq!(a.mime, "image/png");
+        assert_eq!(a.added_by, gw.person);
+        assert_eq!(a.sha256, sha256_hex(&image.bytes));
+        let party = view
+            .document
+            .parties
+            .iter()
+            .find(|p| p.id == s.party)
+            .unwrap();
+        assert_eq!(a.name, format!("签名-{}.png", party.name));
+        // Kept here by its hash, waiting to go up with the case.
+        assert_eq!(f.store.blob(&a.sha256).unwrap().unwrap().1, image.bytes);
+        assert!(f
+            .store
+            .pending_blobs()
+            .unwrap()
+            .contains(&(a.sha256.clone(), id.to_string())));
+    }
+    // The images are listed by one edit entry, the agreement by the next.
+    let n = view.document.timeline.len();
+    assert_eq!(n, entries + 2);
+    assert_eq!(
+        view.document.timeline[n - 2].action,
+        Action::Edit {
+            fields: vec!["attachments".to_owned()]
+        }
+    );
+    assert!(matches!(
+        view.document.timeline[n - 1].action,
+        Action::Resolve { .. }
+    ));
+    assert_eq!(attachment_rows(&f.store).0, rows.0 + 2);
 }

@@ -106,6 +106,8 @@ fn agreement() -> Agreement {
     Agreement {
         summary: "双方同意以现有围墙为界".to_owned(),
         attachment: None,
+        performance: String::new(),
+        signatures: Vec::new(),
     }
 }
 fn resolve(agreement: Option<Agreement>) -> Action {
