@@ -310,3 +310,162 @@ async fn app_e2e_phone_and_desk_settle_a_dispute_and_the_phone_catches_up_offlin
     phone.close().await?;
     Ok(())
 }
+
+/// The images in a PDF (not their transparency masks), as `pdfimages -list` gives their sizes.
+fn pdf_images(pdf: &[u8]) -> anyhow::Result<Vec<(u32, u32)>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf)?;
+    let out = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&path)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "pdfimages refused the file");
+    Ok(String::from_utf8(out.stdout)?
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"image")).then(|| Some((f[3].parse().ok()?, f[4].parse().ok()?)))
+        })
+        .flatten()
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_e2e_an_agreement_signed_in_the_courtyard_with_no_signal_prints_with_both_signatures(
+) -> anyhow::Result<()> {
+    const SETTLED: &str = "院内排水沟纠纷";
+    let server_dir = tempfile::tempdir()?;
+    let mut server = Server::start(server_dir.path(), 10)?;
+    let phone = AppWindow::launch("signing", &[("FENGQIAO_SYNC_SECS", "1".to_owned())]).await?;
+    phone.wait("#enrol-server").await?;
+    phone.fill("#enrol-server", &server.url()).await?;
+    phone.fill("#enrol-code", &server.code_for(GW)?).await?;
+    phone.tap("#enrol-submit").await?;
+    phone.wait("#today").await?;
+
+    // In the courtyard, no signal: the grid worker reports the dispute and settles it there.
+    server.kill();
+    phone.tap("#nav-report").await?;
+    fill_report(&phone, SETTLED, "周建华").await?;
+    save_report(&phone, SETTLED).await?;
+    phone.tap("#action-resolve").await?;
+    phone
+        .fill(
+            "#act-agreement",
+            "李秀英家三日内疏通排水沟；周建华承担疏通材料费三百元",
+        )
+        .await?;
+    phone
+        .fill(
+            "#act-performance",
+            "签订之日起三日内履行完毕，网格员回访见证",
+        )
+        .await?;
+    // Each party signs with a finger on their own pad.
+    let pads = [
+        "#act-signatures .signature:nth-of-type(1) canvas",
+        "#act-signatures .signature:nth-of-type(2) canvas",
+    ];
+    for (i, pad) in pads.iter().enumerate() {
+        let w = 40 + 10 * i as i64;
+        phone
+            .draw(
+                pad,
+                &[
+                    (-120, 10),
+                    (-80, -25),
+                    (-w, 20),
+                    (0, -20),
+                    (w, 25),
+                    (110, -15),
+                ],
+            )
+            .await?;
+        phone.draw(pad, &[(-60, 30), (60, 30)]).await?;
+    }
+    let deadline = Instant::now() + system_tests::window::PATIENCE;
+    while count(&phone, "#act-signatures .signature.signed").await < 2 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the pads never took both signatures"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    phone.screenshot("signatures").await?;
+    phone.tap("#act-submit").await?;
+    phone.wait_text("#case-status", "调解成功").await?;
+    // The drawings are kept with the case like photos.
+    phone.wait_text("#case-photos", "签名-周建华.png").await?;
+    phone.wait_text("#case-photos", "签名-李秀英.png").await?;
+    phone.screenshot("resolved-offline").await?;
+
+    // Back in signal: the case and both drawings reach the centre by themselves.
+    server.restart()?;
+    let (id, shas) = {
+        let deadline = Instant::now() + system_tests::window::PATIENCE;
+        loop {
+            let store = server.store()?;
+            let found = store.list(
+                &app_core::store::CaseFilter {
+                    search: Some(SETTLED.into()),
+                    ..Default::default()
+                },
+                now_ms(),
+            )?;
+            if let Some(row) = found.first() {
+                let view = store.case(&row.id)?;
+                let agreement = view.folded.state.as_ref().and_then(|s| s.agreement.clone());
+                if let Some(a) = agreement {
+                    let shas: Vec<String> = a
+                        .signatures
+                        .iter()
+                        .filter_map(|s| {
+                            view.document
+                                .attachments
+                                .iter()
+                                .find(|x| x.id == s.attachment)
+                                .map(|x| x.sha256.clone())
+                        })
+                        .collect();
+                    let here = shas
+                        .iter()
+                        .filter(|sha| store.blob(sha).ok().flatten().is_some())
+                        .count();
+                    if shas.len() == 2 && here == 2 {
+                        break (row.id.clone(), shas);
+                    }
+                }
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the signed agreement and both drawings never reached the server"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    assert_ne!(shas[0], shas[1], "each party drew their own");
+
+    // The centre prints the agreement with both signatures drawn in.
+    let staff = system_tests::Device::enrol(&server, STAFF).await?;
+    let token = staff.client.credentials().token.clone();
+    let pdf = crate::paperwork::download(&server, &format!("/v1/cases/{id}/agreement.pdf"), &token)
+        .await?;
+    assert_eq!(pdf.status, 200, "{}", String::from_utf8_lossy(&pdf.bytes));
+    // Two drawings, each the pad's whole drawing (app-ui's signature_pad::WIDTH × HEIGHT).
+    assert_eq!(pdf_images(&pdf.bytes)?, vec![(600, 220), (600, 220)]);
+    let text = crate::paperwork::read_pdf(&pdf.bytes, "paper-agreement-signed")?;
+    for words in [
+        "1.李秀英家三日内疏通排水沟。",
+        "2.周建华承担疏通材料费三百元。",
+        "签订之日起三日内履行完毕，网格员回访见证",
+        "当事人签名系在调解现场于移动设备上手写",
+        "周建华",
+        "李秀英",
+    ] {
+        assert!(text.contains(words), "`{words}` not in {text}");
+    }
+    phone.close().await?;
+    Ok(())
+}

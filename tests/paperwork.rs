@@ -376,7 +376,7 @@ async fn paperwork_the_township_ledger_downloads_as_xlsx_with_the_figures_of_v1_
 
 /// `pdftotext` of a PDF, its whitespace removed (a paragraph may break anywhere); the first
 /// page rendered with `pdftoppm` beside the e2e screenshots as `<name>.png`.
-fn read_pdf(bytes: &[u8], name: &str) -> anyhow::Result<String> {
+pub(crate) fn read_pdf(bytes: &[u8], name: &str) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("doc.pdf");
     std::fs::write(&path, bytes)?;

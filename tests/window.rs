@@ -228,6 +228,39 @@ impl AppWindow {
         Ok(())
     }
 
+    /// Draws one stroke on an element with the pointer, as a finger signs: presses at the
+    /// first point, moves through the others, lifts. Points are offsets from the element's
+    /// centre, in CSS pixels.
+    pub async fn draw(&self, css: &str, points: &[(i64, i64)]) -> anyhow::Result<()> {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let e = self.reveal(css).await?;
+        let to = |&(x, y): &(i64, i64), ms: u64| PointerAction::MoveToElement {
+            element: e.clone(),
+            duration: Some(Duration::from_millis(ms)),
+            x,
+            y,
+        };
+        let Some(first) = points.first() else {
+            return Ok(());
+        };
+        let mut stroke = MouseActions::new("finger".to_owned())
+            .then(to(first, 0))
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        for p in &points[1..] {
+            stroke = stroke.then(to(p, 20));
+        }
+        stroke = stroke.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+        self.client
+            .perform_actions(stroke)
+            .await
+            .with_context(|| format!("{}: draw on `{css}`", self.name))?;
+        Ok(())
+    }
+
     /// Types into a field (after clearing it).
     pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let e = self.reveal(css).await?;

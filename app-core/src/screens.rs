@@ -314,6 +314,23 @@ pub struct ActInput {
     pub action: Action,
 }
 
+/// 调解成功 with an agreement the parties signed on this device's touchscreen, as the case
+/// screen sends it: the step, and each signature as the canvas gave it (PNG, base64).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedInput {
+    pub case: CaseId,
+    pub action: Action,
+    pub signatures: Vec<SignatureInput>,
+}
+
+/// One party's signature as drawn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignatureInput {
+    pub party: crate::ids::PartyId,
+    /// The PNG's bytes, base64 (a canvas's data URL without its `data:image/png;base64,`).
+    pub png_base64: String,
+}
+
 /// Another case sharing a party with the one shown (或 the report being written): "同一当事人既往纠纷
 /// N 件" lists them, and those that may be the same dispute reported twice are "可能重复上报".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -412,6 +429,8 @@ macro_rules! app_commands {
             case(id: $crate::ids::CaseId) -> $crate::screens::CaseScreen;
             /// Records a workflow step; answers with the case as it is now.
             act(input: $crate::screens::ActInput) -> $crate::screens::CaseScreen;
+            /// 调解成功 with an agreement the parties signed on the touchscreen.
+            resolve_signed(input: $crate::screens::SignedInput) -> $crate::screens::CaseScreen;
             /// The mediators of my unit, their specialties and caseload.
             roster() -> $crate::screens::Roster;
             /// Categories and places for the report form.

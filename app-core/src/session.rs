@@ -20,8 +20,8 @@ use crate::org::{Role, Tier};
 use crate::protocol::ErrorCode;
 use crate::screens::{
     ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, Mediator, RefusedDoc, Roster, SyncState, TimelineRow, Today,
-    TodayCounts, UnitRef, VisitInput, VisitRecorded,
+    HouseholdRow, HouseholdScreen, Me, Mediator, RefusedDoc, Roster, SignedInput, SyncState,
+    TimelineRow, Today, TodayCounts, UnitRef, VisitInput, VisitRecorded,
 };
 use crate::store::{CaseFilter, DueFilter, ListOrder, OrderFilter, Store};
 use crate::summary::CaseSummary;
@@ -525,6 +525,40 @@ impl Session {
         }
         store.act(&input.case, &me.actor, action, now)?;
         drop(store);
+        self.wake.notify_one();
+        self.case(&input.case, now)
+    }
+
+    /// Records 调解成功 with an agreement signed on this device's touchscreen: the signatures
+    /// are kept with the case like photos, and uploaded by the background sync with the step.
+    /// Then shows the case again.
+    pub fn resolve_signed(&self, input: &SignedInput, now: i64) -> AppResult<CaseScreen> {
+        use base64::Engine as _;
+        let me = self.me()?;
+        let action = self.complete(&input.action)?;
+        let images = input
+            .signatures
+            .iter()
+            .map(|s| {
+                let data = s.png_base64.trim();
+                let data = data.strip_prefix("data:image/png;base64,").unwrap_or(data);
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(data.as_bytes())
+                    .map_err(|e| crate::Error::Invalid {
+                        field: "signature".to_owned(),
+                        problem: format!(
+                            "签名数据已损坏 (the signature of party {} is not base64: {e})",
+                            s.party
+                        ),
+                    })?;
+                Ok(crate::store::SignatureImage {
+                    party: s.party.clone(),
+                    mime: "image/png".to_owned(),
+                    bytes,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::Error>>()?;
+        lock(&self.store).resolve_signed(&input.case, &me.actor, action, &images, now)?;
         self.wake.notify_one();
         self.case(&input.case, now)
     }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const TITLE_MAX: usize = 100;
 /// The longest narrative accepted, in characters.
 pub const NARRATIVE_MAX: usize = 5_000;
+/// How and by when an agreement's terms are performed (履行方式、时限), in characters.
+pub const PERFORMANCE_MAX: usize = 500;
 /// The longest work order number (工单号) accepted, in characters.
 pub const ORDER_NUMBER_MAX: usize = 40;
 /// The longest channel name of a work order (`12345`, `110`), in characters.
@@ -195,7 +197,14 @@ pub fn action(action: &Action) -> Vec<FieldProblem> {
         Action::RequestJudicialConfirmation { court } => text("court", court, true, TITLE_MAX),
         Action::Resolve {
             agreement: Some(a), ..
-        } => text("agreement", &a.summary, false, NARRATIVE_MAX),
+        } => text("agreement", &a.summary, false, NARRATIVE_MAX).or_else(|| {
+            text(
+                "agreement.performance",
+                &a.performance,
+                false,
+                PERFORMANCE_MAX,
+            )
+        }),
         Action::SettleConflict { entries, .. } if entries.is_empty() => {
             Some(problem("entries", Problem::Required))
         }

@@ -15,9 +15,9 @@ use app_core::ids::{EntryId, MatterId, PersonId, UnitId};
 use app_core::model::{
     Action, ActionKind, Agreement, Assignee, Difficulty, RiskFlag, SuperviseLevel,
 };
-use app_core::screens::{CaseScreen, Mediator};
+use app_core::screens::{CaseScreen, Mediator, SignatureInput};
 use app_core::validate::{self, FieldProblem, Problem};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An input of an action form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,6 +28,10 @@ pub enum Field {
     ChosenByParties,
     Mode,
     Agreement,
+    /// 履行方式、时限 of an agreement.
+    Performance,
+    /// The parties' signatures, drawn on the screen.
+    Signatures,
     Court,
     Granted,
     /// Where the case goes: escalate to, assign down to.
@@ -58,6 +62,8 @@ impl Field {
             Field::ChosenByParties => "act-chosen-by-parties",
             Field::Mode => "act-mode",
             Field::Agreement => "act-agreement",
+            Field::Performance => "act-performance",
+            Field::Signatures => "act-signatures",
             Field::Court => "act-court",
             Field::Granted => "act-granted",
             Field::To => "act-to",
@@ -83,7 +89,7 @@ pub fn fields(kind: ActionKind) -> Option<&'static [Field]> {
         K::Assess => &[Difficulty, Risks, Note],
         K::Assign => &[Assignee, ChosenByParties, Note],
         K::RecordSession => &[Mode, Note],
-        K::Resolve => &[Agreement, Note],
+        K::Resolve => &[Agreement, Performance, Signatures, Note],
         K::RequestJudicialConfirmation => &[Court],
         K::RecordJudicialConfirmation => &[Granted, Note],
         K::Stabilise | K::Fail | K::ReportBack | K::Close => &[Note],
@@ -249,6 +255,9 @@ pub struct ActionForm {
     /// A [`labels::mode_code`].
     pub mode: String,
     pub agreement: String,
+    pub performance: String,
+    /// Each party's signature as drawn (party id → the canvas's PNG as a data URL).
+    pub signatures: BTreeMap<String, String>,
     pub court: String,
     /// `"true"` or `"false"`.
     pub granted: String,
@@ -335,6 +344,8 @@ impl ActionForm {
             chosen_by_parties: false,
             mode: String::new(),
             agreement: String::new(),
+            performance: String::new(),
+            signatures: BTreeMap::new(),
             court: String::new(),
             granted: String::new(),
             to: String::new(),
@@ -554,17 +565,33 @@ impl ActionForm {
                 mode: mode.unwrap_or(labels::MODES[0]),
                 note,
             },
-            ActionKind::Resolve => Action::Resolve {
-                agreement: Some(self.agreement.trim())
-                    .filter(|a| !a.is_empty())
-                    .map(|a| Agreement {
-                        summary: a.to_owned(),
+            ActionKind::Resolve => {
+                let terms = self.agreement.trim();
+                if terms.is_empty() {
+                    // Performance and signatures belong to written terms.
+                    if !self.performance.trim().is_empty() {
+                        problems.push(ActProblem::new(
+                            Field::Performance,
+                            Key::ProblemAgreementFirst,
+                        ));
+                    }
+                    if !self.signatures.is_empty() {
+                        problems.push(ActProblem::new(
+                            Field::Signatures,
+                            Key::ProblemAgreementFirst,
+                        ));
+                    }
+                }
+                Action::Resolve {
+                    agreement: (!terms.is_empty()).then(|| Agreement {
+                        summary: terms.to_owned(),
                         attachment: None,
-                        performance: String::new(),
+                        performance: self.performance.trim().to_owned(),
                         signatures: Vec::new(),
                     }),
-                note,
-            },
+                    note,
+                }
+            }
             ActionKind::RequestJudicialConfirmation => Action::RequestJudicialConfirmation {
                 court: self.court.trim().to_owned(),
             },
@@ -640,11 +667,29 @@ impl ActionForm {
         Ok(action)
     }
 
+    /// The signatures drawn, as the shell takes them (the PNG without its data-URL prefix).
+    pub fn signature_inputs(&self) -> Vec<SignatureInput> {
+        if self.kind != ActionKind::Resolve {
+            return Vec::new();
+        }
+        self.signatures
+            .iter()
+            .map(|(party, url)| SignatureInput {
+                party: party.as_str().into(),
+                png_base64: url
+                    .strip_prefix("data:image/png;base64,")
+                    .unwrap_or(url)
+                    .to_owned(),
+            })
+            .collect()
+    }
+
     /// The core's problem with the action as this form's field and words.
     fn act_problem(&self, p: FieldProblem) -> ActProblem {
         let field = match (p.field.as_str(), self.kind) {
             ("court", _) => Field::Court,
             ("agreement", _) => Field::Agreement,
+            ("agreement.performance", _) => Field::Performance,
             ("entries", _) => Field::Conflicts,
             ("reason", ActionKind::Reopen) => Field::ReopenReason,
             // The note, the instructions of an assignment down, the reason of an erasure or of a
@@ -818,6 +863,51 @@ mod tests {
                 note: String::new(),
             })
         );
+    }
+
+    #[test]
+    fn an_agreement_signed_on_the_spot_needs_its_terms_and_sends_each_drawing() {
+        let mut f = form("resolve");
+        // Signing and performing come after the terms are written.
+        f.performance = "三日内履行".into();
+        f.signatures
+            .insert("p1".into(), "data:image/png;base64,iVBORw0KGgo=".into());
+        let problems = f.action(NOW).unwrap_err();
+        let fields: Vec<Field> = problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, vec![Field::Performance, Field::Signatures]);
+        assert!(problems
+            .iter()
+            .all(|p| p.message(Lang::Zh) == "请先写明协议内容"));
+        // Too long a performance is the core's limit, said at its field.
+        f.agreement = "王家拆除越界围墙".into();
+        f.performance = "履".repeat(validate::PERFORMANCE_MAX + 1);
+        let problems = f.action(NOW).unwrap_err();
+        assert_eq!(problems[0].field, Field::Performance);
+        assert_eq!(problems[0].key, Key::ProblemTooLong);
+        f.performance = " 三日内履行完毕 ".into();
+        assert_eq!(
+            f.action(NOW),
+            Ok(Action::Resolve {
+                agreement: Some(Agreement {
+                    summary: "王家拆除越界围墙".into(),
+                    attachment: None,
+                    performance: "三日内履行完毕".into(),
+                    signatures: Vec::new(),
+                }),
+                note: String::new(),
+            })
+        );
+        // The drawings go apart from the step, as PNG base64 without the data-URL prefix.
+        f.signatures
+            .insert("p2".into(), "data:image/png;base64,AAAA".into());
+        let sent = f.signature_inputs();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].party.as_str(), "p1");
+        assert_eq!(sent[0].png_base64, "iVBORw0KGgo=");
+        assert_eq!(sent[1].png_base64, "AAAA");
+        // Another step sends none, whatever the form held.
+        f.kind = ActionKind::Fail;
+        assert!(f.signature_inputs().is_empty());
     }
 
     #[test]

@@ -254,7 +254,14 @@ keys! {
     ActCommittees => "人民调解委员会", "Mediation committees";
     ActPartiesChoose => "点单式调解（当事人共同选定）", "Both parties chose this mediator";
     ActMode => "调解方式", "Where it took place";
-    ActAgreementSummary => "调解协议摘要（可选）", "Agreement summary (optional)";
+    ActAgreementSummary => "协议内容（每行一项，可选）", "Agreed terms (one per line, optional)";
+    ActPerformance => "履行方式、时限", "How and by when the terms are performed";
+    ActSignatures => "当事人签名（现场手写）", "The parties sign here, on the screen";
+    ActSignFor => "{}签名", "{} signs";
+    ActSignClear => "重签", "Sign again";
+    ActSigned => "已签名", "Signed";
+    ActNotSigned => "未签名", "Not signed";
+    ProblemAgreementFirst => "请先写明协议内容", "Write the agreed terms first";
     ActCourt => "法院", "Court";
     ActGranted => "法院结果", "Court's answer";
     Granted => "确认有效", "Confirmed";

@@ -6,6 +6,7 @@
 //! - [`pages`]: one module per screen;
 //! - [`widgets`]: what several screens share (loading, errors, links, case and household rows);
 //! - [`bridge`]: the only place that calls the Tauri shell, one function per command;
+//! - [`signature_pad`]: where a party signs an agreement with a finger;
 //! - pure logic, tested natively: [`i18n`] (every text in Chinese and English), [`labels`]
 //!   (names of the core's enumerations), [`forms`] (the report form, validated as you type with
 //!   the core's rules), [`actions`] (workflow-step forms → actions), [`charts`] (figures → bars),
@@ -24,6 +25,7 @@ pub mod labels;
 pub mod orders;
 pub mod pages;
 pub mod prevention;
+pub mod signature_pad;
 pub mod sync_line;
 pub mod time;
 pub mod widgets;

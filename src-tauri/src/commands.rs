@@ -62,7 +62,7 @@ mod handlers {
     use app_core::screens::{
         ActInput, AlertsScreen, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen,
         FormOptions, HouseholdRow, HouseholdScreen, MatchRow, MatterScreen, Me, Roster, Settings,
-        SyncState, Today, VisitInput, VisitRecorded,
+        SignedInput, SyncState, Today, VisitInput, VisitRecorded,
     };
     use app_core::session::Session;
 
@@ -100,6 +100,10 @@ mod handlers {
 
     pub(super) async fn act(app: &Session, input: ActInput) -> Answer<CaseScreen> {
         Ok(app.act(&input, now())?)
+    }
+
+    pub(super) async fn resolve_signed(app: &Session, input: SignedInput) -> Answer<CaseScreen> {
+        Ok(app.resolve_signed(&input, now())?)
     }
 
     pub(super) async fn roster(app: &Session) -> Answer<Roster> {

@@ -13,6 +13,7 @@ use crate::labels;
 use crate::orders;
 use crate::pages::photos::Photos;
 use crate::prevention;
+use crate::signature_pad::SignaturePad;
 use crate::time;
 use crate::widgets::{
     checked_of, error_text, level_badge, loaded, text_of, use_load, value_of, CaseRowView, Load,
@@ -21,7 +22,7 @@ use crate::widgets::{
 use app_core::deadline::{MAX_ASSIGN_DOWN_DAYS, MAX_SUPERVISE_DAYS};
 use app_core::ids::{CaseId, UnitId};
 use app_core::model::{Action, ActionKind, Difficulty, TimelineEntry};
-use app_core::screens::TimelineRow;
+use app_core::screens::{SignedInput, TimelineRow};
 use app_core::summary::OrderSummary;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -548,6 +549,7 @@ pub fn case_page(p: &CaseProps) -> Html {
                 };
                 busy.set(true);
                 failed.set(None);
+                let signatures = f.signature_inputs();
                 let input = ActInput {
                     case: case.clone(),
                     action,
@@ -561,7 +563,18 @@ pub fn case_page(p: &CaseProps) -> Html {
                     refresh.clone(),
                 );
                 wasm_bindgen_futures::spawn_local(async move {
-                    match bridge::act(&input).await {
+                    let answer = if signatures.is_empty() {
+                        bridge::act(&input).await
+                    } else {
+                        // Signed on the spot: the drawings go with the step, in one go.
+                        let signed = SignedInput {
+                            case: input.case,
+                            action: input.action,
+                            signatures,
+                        };
+                        bridge::resolve_signed(&signed).await
+                    };
+                    match answer {
                         Ok(next) => {
                             form.set(None);
                             done.set(true);
@@ -827,6 +840,45 @@ fn action_field(l: Lang, s: &CaseScreen, f: &ActionForm, field: Field, edit: Edi
                 <textarea {id} value={f.agreement.clone()} oninput={on_text(|f, v| f.agreement = v)} />
                 { problem.unwrap_or_default() }
             </label>
+        },
+        Field::Performance => html! {
+            <label class={classes!(invalid)}>{ t(l, Key::ActPerformance) }
+                <textarea {id} rows="2" value={f.performance.clone()}
+                    oninput={on_text(|f, v| f.performance = v)} />
+                { problem.unwrap_or_default() }
+            </label>
+        },
+        Field::Signatures => html! {
+            <fieldset class={classes!("signatures", invalid)} {id}>
+                <legend>{ t(l, Key::ActSignatures) }</legend>
+                { for s.document.parties.iter().map(|party| {
+                    let key = party.id.to_string();
+                    let on_change = {
+                        let (edit, key) = (edit.clone(), key.clone());
+                        Callback::from(move |url: Option<String>| {
+                            edit(&|f| match &url {
+                                Some(u) => {
+                                    f.signatures.insert(key.clone(), u.clone());
+                                }
+                                None => {
+                                    f.signatures.remove(&key);
+                                }
+                            });
+                        })
+                    };
+                    let who = format!("{} {}", labels::party_role(l, party.role), party.name);
+                    html! {
+                        <SignaturePad id={format!("sign-{}", party.id)}
+                            label={tf(l, Key::ActSignFor, &[&who])}
+                            signed={f.signatures.contains_key(&key)}
+                            signed_text={t(l, Key::ActSigned)}
+                            unsigned_text={t(l, Key::ActNotSigned)}
+                            clear_text={t(l, Key::ActSignClear)}
+                            {on_change} />
+                    }
+                }) }
+                { problem.unwrap_or_default() }
+            </fieldset>
         },
         Field::Court => html! {
             <label class={classes!(invalid)}>{ t(l, Key::ActCourt) }
