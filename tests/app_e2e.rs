@@ -453,8 +453,12 @@ async fn app_e2e_an_agreement_signed_in_the_courtyard_with_no_signal_prints_with
     let pdf = crate::paperwork::download(&server, &format!("/v1/cases/{id}/agreement.pdf"), &token)
         .await?;
     assert_eq!(pdf.status, 200, "{}", String::from_utf8_lossy(&pdf.bytes));
-    // Two drawings, each the pad's whole drawing (app-ui's signature_pad::WIDTH × HEIGHT).
-    assert_eq!(pdf_images(&pdf.bytes)?, vec![(600, 220), (600, 220)]);
+    // Two drawings, each cut to its strokes from the pad's 600 × 220 (app-ui's signature_pad).
+    let images = pdf_images(&pdf.bytes)?;
+    assert_eq!(images.len(), 2, "{images:?}");
+    for (w, h) in images {
+        assert!((100..600).contains(&w) && (20..220).contains(&h), "{w}×{h}");
+    }
     let text = crate::paperwork::read_pdf(&pdf.bytes, "paper-agreement-signed")?;
     for words in [
         "1.李秀英家三日内疏通排水沟。",

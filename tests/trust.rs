@@ -865,3 +865,144 @@ async fn trust_a_grid_worker_cannot_link_matters_nor_acknowledge_alerts() -> any
     assert_eq!(desk_timeline(&desk, &id).await?.len(), 2);
     Ok(())
 }
+
+/// A "drawing" as the store takes it: PNG's signature, then strokes.
+fn drawing(seed: u8) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend((0..3_000u32).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
+    b
+}
+
+/// An agreement signed on the spot is the official record of who signed: a device cannot sign
+/// for someone who is not a party, name a drawing the case does not hold, or, once the
+/// agreement is recorded, swap or drop a signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_a_signed_agreement_names_the_cases_parties_and_stays_as_signed() -> anyhow::Result<()>
+{
+    let (_dir, server) = server()?;
+    let gw = Device::enrol(&server, GW).await?;
+    let desk = Device::enrol(&server, STAFF).await?;
+    let (id, doc) = synced_case(&gw).await?;
+    let key = DocKind::Case.key(id.as_str());
+    let parties: Vec<Party> =
+        app_core::materialise::read_prop(&doc, "parties", None).map_err(|e| anyhow::anyhow!(e))?;
+    let resolve = |signatures: Vec<(PartyId, app_core::ids::AttachmentId)>| Action::Resolve {
+        agreement: Some(app_core::model::Agreement {
+            summary: "李秀英家三日内疏通排水沟".to_owned(),
+            attachment: None,
+            performance: "三日内履行".to_owned(),
+            signatures: signatures
+                .into_iter()
+                .map(|(party, attachment)| app_core::model::Signature { party, attachment })
+                .collect(),
+        }),
+        note: "就地化解".to_owned(),
+    };
+    let forged = |action: Action| -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut doc = device_doc(&gw, &id)?;
+        let heads = doc.get_heads();
+        let report = timeline(&doc)?[0].clone();
+        let me = actor(&gw.store(), GW, Role::GridWorker);
+        insert_entry(
+            &mut doc,
+            1,
+            &TimelineEntry {
+                id: EntryId::generate(),
+                base: Some(report.id),
+                at: now_ms(),
+                actor: me,
+                action,
+            },
+        )?;
+        doc.commit();
+        Ok(changes_since(&mut doc, &heads))
+    };
+    // Someone who is not a party "signs".
+    let outsider = forged(resolve(vec![(
+        PartyId::new("someone-else"),
+        app_core::ids::AttachmentId::generate(),
+    )]))?;
+    refused(
+        &server,
+        &gw,
+        &key,
+        outsider,
+        (422, "bad_document", "not a party of the case"),
+    )
+    .await?;
+    // A party's signature that is no drawing the case holds.
+    let nothing = forged(resolve(vec![(
+        parties[0].id.clone(),
+        app_core::ids::AttachmentId::generate(),
+    )]))?;
+    refused(
+        &server,
+        &gw,
+        &key,
+        nothing,
+        (422, "bad_document", "does not list"),
+    )
+    .await?;
+
+    // Signed for real on the phone: the step and both drawings reach the centre.
+    {
+        let mut s = gw.store();
+        let me = actor(&s, GW, Role::GridWorker);
+        let images: Vec<app_core::store::SignatureImage> = parties
+            .iter()
+            .zip([1u8, 2])
+            .map(|(p, seed)| app_core::store::SignatureImage {
+                party: p.id.clone(),
+                mime: "image/png".to_owned(),
+                bytes: drawing(seed),
+            })
+            .collect();
+        s.resolve_signed(&id, &me, resolve(Vec::new()), &images, now_ms())?;
+    }
+    gw.sync().await?;
+    assert_eq!(
+        gw.store().pending_blobs()?.len(),
+        0,
+        "both drawings uploaded"
+    );
+    desk.sync().await?;
+    let view = desk.store().case(&id)?;
+    let signed = view
+        .folded
+        .state
+        .as_ref()
+        .and_then(|s| s.agreement.clone())
+        .expect("the desk holds the agreement");
+    assert_eq!(signed.signatures.len(), 2);
+
+    // Afterwards the phone swaps the two signatures in the recorded agreement.
+    let mut doc = device_doc(&gw, &id)?;
+    let heads = doc.get_heads();
+    let list = doc.get(ROOT, "timeline")?.expect("timeline").1;
+    let last = doc.length(&list) - 1;
+    let entry = doc.get(&list, last)?.expect("entry").1;
+    let action = doc.get(&entry, "action")?.expect("action").1;
+    let variant = doc.get(&action, "Resolve")?.expect("Resolve").1;
+    let agreement = doc.get(&variant, "agreement")?.expect("agreement").1;
+    let signatures = doc.get(&agreement, "signatures")?.expect("signatures").1;
+    let first = doc.get(&signatures, 0)?.expect("first").1;
+    doc.put(
+        &first,
+        "attachment",
+        signed.signatures[1].attachment.as_str(),
+    )?;
+    doc.commit();
+    refused(
+        &server,
+        &gw,
+        &key,
+        changes_since(&mut doc, &heads),
+        (422, "bad_document", "timeline only grows"),
+    )
+    .await?;
+    // The desk's copy still says who signed what.
+    desk.sync().await?;
+    let again = desk.store().case(&id)?;
+    assert_eq!(again.folded.state.and_then(|s| s.agreement), Some(signed));
+    Ok(())
+}

@@ -133,16 +133,15 @@ fn a_resolved_cases_agreement_prints_its_parties_terms_and_committee() {
     assert!(e.to_string().contains("it is not resolved"), "{e}");
 }
 
-/// A signature as a phone's canvas gives it: a transparent PNG with a dark stroke across it.
-fn drawn_png(width: u32, height: u32, wave: u32) -> Vec<u8> {
+/// A signature as a phone's canvas gives it: a transparent PNG, blank but for a stroke from
+/// `margin` pixels in at the top left to `margin` pixels in at the bottom right.
+fn drawn_png(width: u32, height: u32, margin: u32) -> Vec<u8> {
     let mut rgba = vec![0u8; (width * height * 4) as usize];
-    for x in 0..width {
-        let t = x as f32 / width as f32 * std::f32::consts::TAU * wave as f32;
-        let y = (height as f32 / 2.0 + t.sin() * height as f32 / 3.0) as u32;
-        for dy in 0..4 {
-            let i = (((y + dy).min(height - 1) * width + x) * 4) as usize;
-            rgba[i..i + 4].copy_from_slice(&[20, 20, 60, 255]);
-        }
+    let (w, h) = (width - 2 * margin - 1, height - 2 * margin - 1);
+    for i in 0..=w {
+        let (x, y) = (margin + i, margin + i * h / w);
+        let p = ((y * width + x) * 4) as usize;
+        rgba[p..p + 4].copy_from_slice(&[20, 20, 60, 255]);
     }
     let mut out = Vec::new();
     let mut e = png::Encoder::new(&mut out, width, height);
@@ -205,7 +204,7 @@ fn an_agreement_signed_on_the_spot_prints_each_partys_drawn_signature() {
         .expect("a reported case of a grid worker with two parties");
     let reporter = view.folded.state.as_ref().unwrap().reporter.clone();
     let gw = demo.g.actor_for(&reporter, Role::GridWorker);
-    let drawings = [drawn_png(360, 140, 2), drawn_png(300, 120, 3)];
+    let drawings = [drawn_png(600, 220, 50), drawn_png(600, 220, 80)];
     let signatures: Vec<SignatureImage> = view
         .document
         .parties
@@ -234,10 +233,11 @@ fn an_agreement_signed_on_the_spot_prints_each_partys_drawn_signature() {
     let paper = AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked, &here).unwrap();
     let fonts = Fonts::load(None).unwrap();
     let pdf = mediation_agreement(&paper, &fonts).unwrap();
-    // Both drawings are on the page, at their own size in pixels.
+    // Both drawings are on the page, without their blank margins (6 pixels kept around the
+    // strokes), so that a signature fills its line.
     let mut images = images_in(&pdf);
     images.sort();
-    assert_eq!(images, vec![(300, 120), (360, 140)]);
+    assert_eq!(images, vec![(452, 72), (512, 132)]);
     let text = flat(&text_of(&pdf));
     for t in [
         "王家于三日内拆除越界围墙",
@@ -265,7 +265,7 @@ fn an_agreement_signed_on_the_spot_prints_each_partys_drawn_signature() {
     let paper =
         AgreementPaper::of(&view, store.directory(), IdDisclosure::Masked, &partly).unwrap();
     let pdf = mediation_agreement(&paper, &fonts).unwrap();
-    assert_eq!(images_in(&pdf), vec![(300, 120)]);
+    assert_eq!(images_in(&pdf), vec![(452, 72)]);
     assert!(flat(&text_of(&pdf)).contains("已在现场签名，图像尚未同步"));
     // A damaged image is a note too, not a failed document.
     let damaged = |sha: &str| {

@@ -193,7 +193,47 @@ impl Picture {
             rgba: Arc::new(rgba),
             width,
             height,
-        })
+        }
+        .trimmed())
+    }
+
+    /// The picture without its empty margins (a signature pad's drawing is mostly blank space
+    /// around the strokes), keeping a few pixels around what is drawn. A blank or opaque
+    /// picture is kept whole.
+    fn trimmed(self) -> Picture {
+        const KEEP: u32 = 6;
+        let (w, h) = (self.width, self.height);
+        let inked = |x: u32, y: u32| self.rgba[((y * w + x) * 4 + 3) as usize] > 0;
+        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                if inked(x, y) {
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
+                }
+            }
+        }
+        if x0 > x1 {
+            return self;
+        }
+        let (x0, y0) = (x0.saturating_sub(KEEP), y0.saturating_sub(KEEP));
+        let (x1, y1) = ((x1 + KEEP).min(w - 1), (y1 + KEEP).min(h - 1));
+        if (x0, y0, x1, y1) == (0, 0, w - 1, h - 1) {
+            return self;
+        }
+        let (cw, ch) = (x1 - x0 + 1, y1 - y0 + 1);
+        let mut rgba = Vec::with_capacity((cw * ch * 4) as usize);
+        for y in y0..=y1 {
+            let start = ((y * w + x0) * 4) as usize;
+            rgba.extend_from_slice(&self.rgba[start..start + (cw * 4) as usize]);
+        }
+        Picture {
+            rgba: Arc::new(rgba),
+            width: cw,
+            height: ch,
+        }
     }
 }
 
