@@ -15,8 +15,8 @@
 //! Every figure is the one [`crate::figures::report`] gives for the same unit and period: the
 //! rows are counted as they are written ([`ReportBuilder`]).
 
-use super::ledger::VISIT_COLUMNS;
-use super::ledger::{self, LedgerContext, LedgerRow, VisitCounts, VisitSheet, COLUMNS};
+use super::ledger::{self, LedgerContext, LedgerRow, VisitCounts, VisitSheet};
+use super::ledger::{COLUMNS, VISIT_COLUMNS};
 use super::width::ColumnWidths;
 use super::{IdDisclosure, Period};
 use crate::error::{Error, Result};

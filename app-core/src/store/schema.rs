@@ -300,7 +300,6 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
                  PRIMARY KEY (household, volume, idx)
              ) WITHOUT ROWID;
              CREATE INDEX visits_grid_at ON visits(grid, at);
-             CREATE INDEX visits_person_at ON visits(person, at);
              INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
                  ON CONFLICT(key) DO UPDATE SET value = '1';",
         )?,
