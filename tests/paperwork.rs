@@ -3,8 +3,11 @@
 //! by role; scope; bad requests; the export log; the operator's command line.
 
 use crate::sync::{GW, STAFF};
+use app_core::document::VisitOutcome;
+use app_core::org::Tier;
 use calamine::{Data, Reader, Xlsx};
 use chrono::Datelike;
+use std::collections::BTreeSet;
 use std::io::Cursor;
 use system_tests::{now_ms, Device, Server};
 
@@ -197,6 +200,70 @@ async fn paperwork_the_township_ledger_downloads_as_xlsx_with_the_figures_of_v1_
             "{column}"
         );
     }
+
+    // 入户走访: a row per grid worker of the township (the demo's households are visited
+    // every few weeks) and the total; the grid worker's row counts the visits their own phone
+    // holds for the period, of the households of their grid it synced down.
+    gw.sync().await?;
+    let visits = rows(&got.bytes, "入户走访");
+    assert_eq!(
+        visits[0].iter().map(text).collect::<Vec<_>>(),
+        [
+            "网格员",
+            "网格",
+            "走访户数",
+            "走访次数",
+            "无事报平安",
+            "记录事项",
+            "发现纠纷"
+        ]
+    );
+    let haiyan = "haiyan".into();
+    let grids = directory
+        .units()
+        .filter(|u| u.tier == Tier::Grid && directory.is_within(&u.id, &haiyan))
+        .count();
+    assert_eq!(
+        visits.len(),
+        grids + 2,
+        "a row per grid worker and the total"
+    );
+    let me = directory.person(&GW.into()).unwrap();
+    let row = visits
+        .iter()
+        .find(|r| text(&r[0]) == me.name)
+        .expect("the grid worker's row");
+    assert_eq!(text(&row[1]), directory.unit(&me.unit).unwrap().name);
+    let mine = {
+        let phone = gw.store();
+        let (mut households, mut made, mut safe) = (BTreeSet::new(), 0u64, 0u64);
+        for h in phone.households(&me.unit)? {
+            for v in phone.household(&h.id)?.visits {
+                if v.at >= from_ms && v.at < to_ms && v.actor.person == me.id {
+                    households.insert(h.id.clone());
+                    made += 1;
+                    safe += u64::from(v.outcome == VisitOutcome::AllSafe);
+                }
+            }
+        }
+        [households.len() as u64, made, safe]
+    };
+    assert!(mine[1] > 0, "the grid worker visited in the period");
+    assert_eq!(
+        [number(&row[2]), number(&row[3]), number(&row[4])],
+        mine,
+        "走访户数, 走访次数, 无事报平安 of {}",
+        me.name
+    );
+    let sum = |col: usize| {
+        visits[1..visits.len() - 1]
+            .iter()
+            .map(|r| number(&r[col]))
+            .sum::<u64>()
+    };
+    let last = visits.last().unwrap();
+    assert_eq!(text(&last[0]), "合计");
+    assert_eq!(number(&last[3]), sum(3), "the total of 走访次数");
 
     // Staff see ID numbers masked; the leader whole.
     assert!(ledger[1..].iter().any(|r| text(&r[4]).contains("********")));

@@ -499,6 +499,25 @@ pub enum VisitOutcome {
     Dispute { case: CaseId },
 }
 
+impl VisitOutcome {
+    /// The outcome's code in the store's `visits` table: `all_safe`, `noted` or `dispute`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VisitOutcome::AllSafe => "all_safe",
+            VisitOutcome::Noted => "noted",
+            VisitOutcome::Dispute { .. } => "dispute",
+        }
+    }
+
+    /// The case a dispute found on the visit was reported as.
+    pub fn case(&self) -> Option<&CaseId> {
+        match self {
+            VisitOutcome::Dispute { case } => Some(case),
+            VisitOutcome::AllSafe | VisitOutcome::Noted => None,
+        }
+    }
+}
+
 /// One door-to-door visit (入户走访).
 #[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct Visit {

@@ -1,19 +1,22 @@
 //! The ledger (台账) as rows: one row per case reported to a unit in a period, with the columns
 //! a centre keeps ([`COLUMNS`]), read from the summaries and the parties' index alone (never a
 //! document), in report order. Rows are handed over one at a time ([`for_each_case`]), so a
-//! ledger of a hundred thousand cases is never in memory at once.
+//! ledger of a hundred thousand cases is never in memory at once. The visits sheet's rows
+//! ([`visits`]): who visited the unit's households in the period, and what they found, from
+//! the `visits` summary rows.
 
 use super::{IdDisclosure, Period};
 use crate::deadline::{DueState, LocalTime};
 use crate::error::{Error, Result};
 use crate::identity::ResidentId;
-use crate::ids::UnitId;
+use crate::ids::{PersonId, UnitId};
 use crate::org::Directory;
 use crate::summary::CaseSummary;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use crate::workflow::{Judicial, Status};
 use chrono::NaiveDate;
 use rusqlite::{params, Connection};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The ledger's columns, in order.
 pub const COLUMNS: [&str; 19] = [
@@ -288,4 +291,129 @@ pub fn open_cases(
         out.push(serde_json::from_str(&json)?);
     }
     Ok(out)
+}
+
+/// The visits sheet's columns (入户走访), in order: the visitor, the grids of the households
+/// they visited, then [`VisitCounts`].
+pub const VISIT_COLUMNS: [&str; 7] = [
+    "网格员",
+    "网格",
+    "走访户数",
+    "走访次数",
+    "无事报平安",
+    "记录事项",
+    "发现纠纷",
+];
+
+/// Door-to-door visits (入户走访) counted, by what each found
+/// ([`crate::document::VisitOutcome`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VisitCounts {
+    /// 走访户数: the households visited, each once however often.
+    pub households: u64,
+    /// 走访次数
+    pub visits: u64,
+    /// 无事报平安: nothing to report.
+    pub all_safe: u64,
+    /// 记录事项: something noted, no dispute.
+    pub noted: u64,
+    /// 发现纠纷: a dispute found and reported as a case.
+    pub disputes: u64,
+}
+
+/// One person's visits in the unit over the period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisitorRow {
+    pub person: PersonId,
+    /// Their name in the directory, or as their latest visit in the period recorded it.
+    pub name: String,
+    /// The grids of the households they visited, by name ("五丰村第一网格、五丰村第二网格").
+    pub grids: String,
+    pub counts: VisitCounts,
+}
+
+/// The visits sheet: one row per person who visited households of the unit in the period, by
+/// grid and then name, and the total (its households counted once however many visited them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VisitSheet {
+    pub rows: Vec<VisitorRow>,
+    pub total: VisitCounts,
+}
+
+/// The visits made in `period` to the households of `unit` and every unit below it, by who
+/// made them, from the `visits` rows alone (no volume is read).
+pub fn visits(
+    conn: &Connection,
+    directory: &Directory,
+    unit: &UnitId,
+    period: &Period,
+) -> Result<VisitSheet> {
+    if directory.unit(unit).is_none() {
+        return Err(Error::UnknownUnit(unit.clone()));
+    }
+    #[derive(Default)]
+    struct Visitor {
+        /// The latest visit's time and recorded name.
+        latest: (i64, String),
+        grids: BTreeSet<String>,
+        households: HashSet<String>,
+        counts: VisitCounts,
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT person, person_name, household, outcome, at FROM visits
+         WHERE grid = ?1 AND at >= ?2 AND at < ?3",
+    )?;
+    let mut by_person: HashMap<String, Visitor> = HashMap::new();
+    let mut households: HashSet<String> = HashSet::new();
+    let mut total = VisitCounts::default();
+    for grid in directory
+        .units()
+        .filter(|u| directory.is_within(&u.id, unit))
+    {
+        let mut rows = stmt.query(params![grid.id.as_str(), period.from, period.to])?;
+        while let Some(row) = rows.next()? {
+            let person: String = row.get(0)?;
+            let name: String = row.get(1)?;
+            let household: String = row.get(2)?;
+            let outcome: String = row.get(3)?;
+            let at: i64 = row.get(4)?;
+            let v = by_person.entry(person).or_default();
+            if at >= v.latest.0 {
+                v.latest = (at, name);
+            }
+            v.grids.insert(grid.name.clone());
+            for counts in [&mut v.counts, &mut total] {
+                counts.visits += 1;
+                match outcome.as_str() {
+                    "all_safe" => counts.all_safe += 1,
+                    "noted" => counts.noted += 1,
+                    "dispute" => counts.disputes += 1,
+                    _ => {}
+                }
+            }
+            v.households.insert(household.clone());
+            households.insert(household);
+        }
+    }
+    total.households = households.len() as u64;
+    let mut rows: Vec<VisitorRow> = by_person
+        .into_iter()
+        .map(|(person, v)| {
+            let person = PersonId::new(person);
+            let name = directory
+                .person(&person)
+                .map_or(v.latest.1, |p| p.name.clone());
+            VisitorRow {
+                person,
+                name,
+                grids: v.grids.into_iter().collect::<Vec<_>>().join("、"),
+                counts: VisitCounts {
+                    households: v.households.len() as u64,
+                    ..v.counts
+                },
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.grids, &a.name, &a.person).cmp(&(&b.grids, &b.name, &b.person)));
+    Ok(VisitSheet { rows, total })
 }

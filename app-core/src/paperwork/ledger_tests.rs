@@ -5,9 +5,13 @@ use super::test_store::{demo_store, DemoStore};
 use super::xlsx::{self, Exporter, FIGURE_COLUMNS};
 use super::{IdDisclosure, Period};
 use crate::demo::DEMO_NOW_MS;
+use crate::document::VisitOutcome;
 use crate::figures::{Figures, Report};
+use crate::ids::{HouseholdId, UnitId};
+use crate::org::Role;
 use crate::store::{CaseFilter, DueFilter};
 use calamine::{Data, Reader, Xlsx};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{Cursor, Read};
 
 type Fixture = DemoStore;
@@ -23,15 +27,18 @@ fn period(f: &Fixture) -> Period {
 }
 
 fn export(f: &Fixture, disclosure: IdDisclosure) -> xlsx::LedgerFile {
-    let p = period(f);
+    export_of(f, &f.g.township(), &period(f), disclosure)
+}
+
+fn export_of(f: &Fixture, unit: &UnitId, p: &Period, disclosure: IdDisclosure) -> xlsx::LedgerFile {
     f.store
         .read(|conn| {
             xlsx::ledger(
                 conn,
                 f.store.directory(),
                 f.store.taxonomy(),
-                &f.g.township(),
-                &p,
+                unit,
+                p,
                 disclosure,
                 &Exporter {
                     who: "测试".into(),
@@ -129,7 +136,8 @@ fn the_ledger_workbook_holds_every_case_and_the_figures_the_store_reports() {
             "按类型统计",
             "按村统计",
             "按月统计",
-            "超期督办"
+            "超期督办",
+            "入户走访"
         ]
     );
 
@@ -326,4 +334,268 @@ fn a_ledger_of_an_unknown_unit_is_refused() {
         })
         .unwrap_err();
     assert!(matches!(e, crate::Error::UnknownUnit(_)), "{e}");
+}
+
+/// A visitor's row as a reader sees it: the grids, then 走访户数, 走访次数, 无事报平安,
+/// 记录事项, 发现纠纷.
+type VisitLine = (String, [u64; 5]);
+
+/// The visits made in `p` to the households of `unit`, by visitor's name, and the total,
+/// counted from the household documents and their volumes (not the store's visits rows).
+fn visits_from_documents(
+    f: &Fixture,
+    households: &[HouseholdId],
+    unit: &UnitId,
+    p: &Period,
+) -> (BTreeMap<String, VisitLine>, [u64; 5]) {
+    let d = f.store.directory();
+    // By name: the grids, the households, the counts.
+    type Seen = (BTreeSet<String>, HashSet<HouseholdId>, [u64; 5]);
+    let mut by_name: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut all = HashSet::new();
+    let mut total = [0u64; 5];
+    for id in households {
+        let h = f.store.household(id).unwrap();
+        if !d.is_within(&h.grid, unit) {
+            continue;
+        }
+        for v in h.visits.iter().filter(|v| v.at >= p.from && v.at < p.to) {
+            let (grids, seen, counts) = by_name.entry(v.actor.name.clone()).or_default();
+            grids.insert(d.unit(&h.grid).unwrap().name.clone());
+            seen.insert(h.id.clone());
+            all.insert(h.id.clone());
+            let found = match v.outcome {
+                VisitOutcome::AllSafe => 2,
+                VisitOutcome::Noted => 3,
+                VisitOutcome::Dispute { .. } => 4,
+            };
+            for c in [&mut *counts, &mut total] {
+                c[1] += 1;
+                c[found] += 1;
+            }
+        }
+    }
+    total[0] = all.len() as u64;
+    let rows = by_name
+        .into_iter()
+        .map(|(name, (grids, seen, mut counts))| {
+            counts[0] = seen.len() as u64;
+            let grids: Vec<String> = grids.into_iter().collect();
+            (name, (grids.join("、"), counts))
+        })
+        .collect();
+    (rows, total)
+}
+
+/// The 入户走访 sheet read back: its visitors' rows by name, and its total row.
+fn visits_sheet(file: &xlsx::LedgerFile) -> (BTreeMap<String, VisitLine>, [u64; 5]) {
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(file.bytes.clone())).unwrap();
+    let rows = sheet(&mut book, "入户走访");
+    let head: Vec<String> = rows[0].iter().map(text).collect();
+    assert_eq!(
+        head,
+        [
+            "网格员",
+            "网格",
+            "走访户数",
+            "走访次数",
+            "无事报平安",
+            "记录事项",
+            "发现纠纷"
+        ]
+    );
+    let counts = |r: &[Data]| -> [u64; 5] { std::array::from_fn(|i| number(&r[i + 2]) as u64) };
+    let last = rows.last().unwrap();
+    assert_eq!(text(&last[0]), "合计");
+    let visitors: BTreeMap<String, VisitLine> = rows[1..rows.len() - 1]
+        .iter()
+        .map(|r| (text(&r[0]), (text(&r[1]), counts(r))))
+        .collect();
+    assert_eq!(visitors.len(), rows.len() - 2, "one row per visitor");
+    (visitors, counts(last))
+}
+
+#[test]
+fn the_visits_sheet_counts_each_grid_workers_visits_in_the_period_and_the_unit() {
+    let mut f = fixture(40);
+    let township = f.g.township();
+    let local = f.store.directory().policy(&township).local();
+    let last = local.date(DEMO_NOW_MS);
+    // 45 days: the demo's visits go back up to four months, so many fall before.
+    let p = Period::days(local, last - chrono::Duration::days(44), last).unwrap();
+
+    // Two households in every grid of the county, both townships, with months of visits by
+    // their grid workers (in the households' own documents, as before volumes).
+    let mut households = Vec::new();
+    let mut docs = Vec::new();
+    for grid in f.g.grids(None) {
+        for _ in 0..2 {
+            let doc = f.g.household(&grid, DEMO_NOW_MS).unwrap();
+            households.push(doc.read().unwrap().id);
+            docs.push(doc);
+        }
+    }
+    f.store.import_households(docs, DEMO_NOW_MS).unwrap();
+
+    // Visits recorded since, into volumes: a grid worker's on the period's first and last
+    // instants (counted) and just outside it (not), a dispute among them; and the centre's
+    // staff visiting households in two villages.
+    let home = |f: &Fixture, grid: &UnitId| {
+        households
+            .iter()
+            .find(|h| f.store.household_grid(h).unwrap().as_ref() == Some(grid))
+            .unwrap()
+            .clone()
+    };
+    let villages = f.g.villages(&township);
+    let grid_a = f.g.grids(Some(&villages[0]))[0].clone();
+    let grid_b = f.g.grids(Some(&villages[1]))[1].clone();
+    let (ha, hb) = (home(&f, &grid_a), home(&f, &grid_b));
+    let worker = f.g.grid_worker_of(&grid_a).unwrap().id.clone();
+    let worker = f.g.actor_for(&worker, Role::GridWorker);
+    let staff = f.g.staff_of(&township)[0].id.clone();
+    let staff = f.g.actor_for(&staff, Role::CentreStaff);
+    let case = f
+        .store
+        .list(
+            &CaseFilter {
+                unit: Some(township.clone()),
+                ..CaseFilter::default()
+            },
+            DEMO_NOW_MS,
+        )
+        .unwrap()[0]
+        .id
+        .clone();
+    let dispute = VisitOutcome::Dispute { case };
+    for (who, h, outcome, note, at) in [
+        (&worker, &ha, VisitOutcome::AllSafe, "", p.from - 1),
+        (
+            &worker,
+            &ha,
+            dispute.clone(),
+            "发现邻里纠纷，已上报",
+            p.from,
+        ),
+        (
+            &worker,
+            &ha,
+            VisitOutcome::Noted,
+            "老人独居，需常关注",
+            p.to - 1,
+        ),
+        (&worker, &ha, dispute, "又发现纠纷", p.to),
+        (
+            &staff,
+            &ha,
+            VisitOutcome::AllSafe,
+            "",
+            p.from + 3 * 86_400_000,
+        ),
+        (
+            &staff,
+            &hb,
+            VisitOutcome::Noted,
+            "家中有人外出务工",
+            p.from + 4 * 86_400_000,
+        ),
+    ] {
+        f.store.record_visit(h, who, outcome, note, at).unwrap();
+    }
+
+    let file = export_of(&f, &township, &p, IdDisclosure::Masked);
+    let (rows, total) = visits_sheet(&file);
+    let (expected, expected_total) = visits_from_documents(&f, &households, &township, &p);
+    assert_eq!(
+        rows, expected,
+        "each visitor's row is what the documents say"
+    );
+    assert_eq!(total, expected_total, "合计");
+    // What the test exercises: every kind of visit, a visitor over two villages' grids.
+    let [_, visits, all_safe, noted, disputes] = total;
+    assert!(all_safe > 0 && noted > 0, "{total:?}");
+    assert_eq!(
+        disputes, 1,
+        "the dispute on the first instant, not the one after the last"
+    );
+    assert_eq!(visits, all_safe + noted + disputes);
+    let staff_row = &rows[&staff.name];
+    assert_eq!(staff_row.1, [2, 2, 1, 1, 0], "the staff's two visits");
+    let names = |grids: &[&UnitId]| {
+        let mut n: Vec<String> = grids
+            .iter()
+            .map(|g| f.store.directory().unit(g).unwrap().name.clone())
+            .collect();
+        n.sort();
+        n.join("、")
+    };
+    assert_eq!(staff_row.0, names(&[&grid_a, &grid_b]));
+    assert_eq!(rows[&worker.name].0, names(&[&grid_a]));
+    assert!(rows[&worker.name].1[4] == 1, "{:?}", rows[&worker.name]);
+    // Every grid worker of the township (each visits each household at least every 35 days)
+    // and the staff have a row, and nobody of the other township.
+    let grids = f.g.grids(Some(&township));
+    for g in &grids {
+        let name = &f.g.grid_worker_of(g).unwrap().name;
+        assert!(rows.contains_key(name), "{name} of {g} visited");
+    }
+    assert_eq!(rows.len(), grids.len() + 1, "{:?}", rows.keys());
+    let other =
+        f.g.townships()
+            .into_iter()
+            .find(|t| *t != township)
+            .unwrap();
+    let (theirs, their_total) = visits_from_documents(&f, &households, &other, &p);
+    assert!(
+        their_total[1] > 0,
+        "the other township's workers visited in the period"
+    );
+    for name in theirs.keys() {
+        assert!(
+            !rows.contains_key(name),
+            "{name} works in the other township"
+        );
+    }
+    // Visits before the period were made, and are not counted.
+    let before = households
+        .iter()
+        .map(|h| f.store.household(h).unwrap())
+        .filter(|h| f.store.directory().is_within(&h.grid, &township))
+        .flat_map(|h| h.visits)
+        .filter(|v| v.at < p.from)
+        .count();
+    assert!(before > 50, "{before} visits before the period");
+    assert_eq!(
+        file.visits.total.visits, visits,
+        "the file's figures are the sheet's"
+    );
+
+    // A village's ledger counts its own grids' households only.
+    let village = &villages[0];
+    let file = export_of(&f, village, &p, IdDisclosure::Masked);
+    let (rows, total) = visits_sheet(&file);
+    let (expected, expected_total) = visits_from_documents(&f, &households, village, &p);
+    assert_eq!(rows, expected);
+    assert_eq!(total, expected_total);
+    assert_eq!(rows[&staff.name], (names(&[&grid_a]), [1, 1, 1, 0, 0]));
+    assert!(total[1] < visits, "{total:?} of {visits}");
+
+    // The header is frozen; 网格 is as wide as the widest grids' names.
+    let mut zip = zip::ZipArchive::new(Cursor::new(file.bytes)).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet7.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(xml.contains("<pane ySplit=\"1\""), "frozen header");
+    let widest = rows
+        .values()
+        .map(|(g, _)| super::width::display_width(g))
+        .max()
+        .unwrap();
+    let tag = "<col min=\"2\" max=\"2\" width=\"";
+    let at = xml.find(tag).expect("网格's width") + tag.len();
+    let width: f64 = xml[at..].split('"').next().unwrap().parse().unwrap();
+    assert!(width >= widest as f64, "网格 {width} for {widest}");
 }

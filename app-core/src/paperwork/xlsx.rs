@@ -9,11 +9,14 @@
 //! 3. 按类型统计, 按村统计, 按月统计: the figures by category, by the unit's villages (or
 //!    other children) and by month, each with a total row and a native Excel chart.
 //! 4. 超期督办: the unit's open cases past their deadline now, the longest overdue first.
+//! 5. 入户走访: one row per person who visited the unit's households in the period (网格员),
+//!    with the households visited, the visits and what they found, and a total row.
 //!
 //! Every figure is the one [`crate::figures::report`] gives for the same unit and period: the
 //! rows are counted as they are written ([`ReportBuilder`]).
 
-use super::ledger::{self, LedgerContext, LedgerRow, COLUMNS};
+use super::ledger::{self, LedgerContext, LedgerRow, VisitCounts, VisitSheet};
+use super::ledger::{COLUMNS, VISIT_COLUMNS};
 use super::width::ColumnWidths;
 use super::{IdDisclosure, Period};
 use crate::error::{Error, Result};
@@ -37,6 +40,7 @@ pub const SHEET_BY_CATEGORY: &str = "按类型统计";
 pub const SHEET_BY_UNIT: &str = "按村统计";
 pub const SHEET_BY_MONTH: &str = "按月统计";
 pub const SHEET_OVERDUE: &str = "超期督办";
+pub const SHEET_VISITS: &str = "入户走访";
 
 /// The figures tables' columns (the three 统计 sheets), after the slice's name.
 pub const FIGURE_COLUMNS: [&str; 15] = [
@@ -72,6 +76,8 @@ pub struct LedgerFile {
     pub cases: u64,
     pub report: Report,
     pub overdue: u64,
+    /// The visits sheet's rows and total.
+    pub visits: VisitSheet,
 }
 
 fn xlsx(e: XlsxError) -> Error {
@@ -245,6 +251,18 @@ pub fn ledger(
     )
     .map_err(xlsx)?;
 
+    // 入户走访.
+    let visits = ledger::visits(conn, directory, unit, period)?;
+    let sheet = book.add_worksheet();
+    sheet.set_name(SHEET_VISITS).map_err(xlsx)?;
+    visits_sheet(
+        sheet,
+        &visits,
+        &format!("{unit_name}入户走访情况（{}）", period.zh()),
+        &fmt,
+    )
+    .map_err(xlsx)?;
+
     // 概况, now that the figures are known.
     let sheet = book.worksheet_from_name(SHEET_OVERVIEW).map_err(xlsx)?;
     overview(
@@ -267,6 +285,7 @@ pub fn ledger(
         cases,
         report,
         overdue: overdue.len() as u64,
+        visits,
     })
 }
 
@@ -492,6 +511,47 @@ fn figures_sheet(
             .set_values((name, 1, col, last, col));
     }
     sheet.insert_chart(total_row + 2, 0, &chart)?;
+    Ok(())
+}
+
+/// The visits sheet: a row per visitor, then 合计, the header frozen and filtered (the total
+/// row outside the filter, so sorting leaves it last).
+fn visits_sheet(
+    sheet: &mut Worksheet,
+    visits: &VisitSheet,
+    title: &str,
+    fmt: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let mut widths = ColumnWidths::new(&VISIT_COLUMNS, &[16, 40]);
+    for (col, h) in VISIT_COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *h, &fmt.header)?;
+    }
+    let counts = |c: &VisitCounts| [c.households, c.visits, c.all_safe, c.noted, c.disputes];
+    for (i, v) in visits.rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_string(r, 0, &v.name)?;
+        widths.see(0, &v.name);
+        sheet.write_string(r, 1, &v.grids)?;
+        widths.see(1, &v.grids);
+        for (col, n) in counts(&v.counts).into_iter().enumerate() {
+            sheet.write_number(r, col as u16 + 2, n as f64)?;
+        }
+    }
+    let total_row = visits.rows.len() as u32 + 1;
+    sheet.write_string_with_format(total_row, 0, "合计", &fmt.total)?;
+    sheet.write_string_with_format(total_row, 1, "", &fmt.total)?;
+    for (col, n) in counts(&visits.total).into_iter().enumerate() {
+        sheet.write_number_with_format(total_row, col as u16 + 2, n as f64, &fmt.total)?;
+    }
+    for col in 0..widths.len() {
+        sheet.set_column_width(col as u16, widths.width(col))?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, total_row - 1, VISIT_COLUMNS.len() as u16 - 1)?;
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(0, 0)?;
+    sheet.set_header(format!("&C&\"-,Bold\"{}", title.replace('&', "&&")));
+    sheet.set_footer("&C第 &P 页，共 &N 页");
     Ok(())
 }
 

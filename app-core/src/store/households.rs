@@ -1,7 +1,9 @@
 //! Households and door-to-door visits (入户走访), with the `households` summary rows the visit
 //! list reads and the `visit_books` rows that say which volume of a household's visits
 //! ([`VisitBookDoc`]) a visit goes to, so that a visit reads neither the household nor years of
-//! its visits.
+//! its visits; and the `visits` rows, one per visit (who, when, in which grid, what it found),
+//! which the ledger counts (入户走访) without reading a volume. Every write of a household or a
+//! volume writes its rows with it, so they are always what the documents hold.
 
 use super::Store;
 use crate::document::{DocKind, HouseholdDocument, Visit, VisitOutcome};
@@ -157,6 +159,9 @@ impl Store {
                  WHERE id = ?1",
                 params![household.as_str(), now_ms],
             )?;
+            // The visit is the volume's last: its place is the number the volume held.
+            let held = last.filter(|_| !opened).map_or(0, |(_, held)| held);
+            Self::insert_visit_row(tx, household, volume, held, &visit)?;
             Ok(())
         })?;
         Ok(visit.id)
@@ -252,6 +257,13 @@ impl Store {
                 h.visits.iter().map(|v| v.at).max(),
             ],
         )?;
+        // The household document's own visits are its volume 0; its volumes' rows learn its
+        // grid (a volume may have come before its household).
+        Self::replace_visit_rows(tx, &h.id, 0, &h.visits)?;
+        tx.execute(
+            "UPDATE visits SET grid = ?2 WHERE household = ?1 AND grid IS NOT ?2",
+            params![h.id.as_str(), h.grid.as_str()],
+        )?;
         Ok(())
     }
 
@@ -285,6 +297,57 @@ impl Store {
              WHERE id = ?1",
             params![h, visits - had, last],
         )?;
+        Self::replace_visit_rows(tx, &book.household, book.volume, &book.visits)?;
+        Ok(())
+    }
+
+    /// Writes the `visits` rows of one list of a household's visits (`volume` 0: its own
+    /// document's) as the list now is, in its order.
+    fn replace_visit_rows(
+        tx: &Transaction<'_>,
+        household: &HouseholdId,
+        volume: u64,
+        visits: &[Visit],
+    ) -> Result<()> {
+        tx.prepare_cached("DELETE FROM visits WHERE household = ?1 AND volume = ?2")?
+            .execute(params![household.as_str(), volume as i64])?;
+        for (idx, v) in visits.iter().enumerate() {
+            Self::insert_visit_row(tx, household, volume, idx as u64, v)?;
+        }
+        Ok(())
+    }
+
+    /// One visit's row, at place `idx` of its list, in its household's grid if the household
+    /// is here.
+    fn insert_visit_row(
+        tx: &Transaction<'_>,
+        household: &HouseholdId,
+        volume: u64,
+        idx: u64,
+        v: &Visit,
+    ) -> Result<()> {
+        tx.prepare_cached(
+            "INSERT INTO visits(household, volume, idx, id, at, grid, person, person_name, role,
+                 outcome, case_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT grid FROM households WHERE id = ?1), ?6, ?7, ?8,
+                 ?9, ?10)
+             ON CONFLICT(household, volume, idx) DO UPDATE SET id = excluded.id,
+                 at = excluded.at, grid = excluded.grid, person = excluded.person,
+                 person_name = excluded.person_name, role = excluded.role,
+                 outcome = excluded.outcome, case_id = excluded.case_id",
+        )?
+        .execute(params![
+            household.as_str(),
+            volume as i64,
+            idx as i64,
+            v.id.as_str(),
+            v.at,
+            v.actor.person.as_str(),
+            v.actor.name,
+            v.actor.role.code(),
+            v.outcome.code(),
+            v.outcome.case().map(|c| c.as_str()),
+        ])?;
         Ok(())
     }
 }

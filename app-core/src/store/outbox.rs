@@ -183,11 +183,24 @@ impl Store {
                         Some(DocKind::Contacts) => Self::index_contacts(tx, &id, None)?,
                         Some(DocKind::Household) => {
                             tx.execute("DELETE FROM households WHERE id = ?1", [&id])?;
+                            // Its own visits go with it; its volumes' are in no grid held here.
+                            tx.execute(
+                                "DELETE FROM visits WHERE household = ?1 AND volume = 0",
+                                [&id],
+                            )?;
+                            tx.execute(
+                                "UPDATE visits SET grid = NULL WHERE household = ?1",
+                                [&id],
+                            )?;
                         }
                         Some(DocKind::VisitBook) => {
                             if let Some((h, volume)) = VisitBookDoc::parse_id(&id) {
                                 tx.execute(
                                     "DELETE FROM visit_books WHERE household = ?1 AND volume = ?2",
+                                    params![h.as_str(), volume as i64],
+                                )?;
+                                tx.execute(
+                                    "DELETE FROM visits WHERE household = ?1 AND volume = ?2",
                                     params![h.as_str(), volume as i64],
                                 )?;
                             }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -277,6 +277,31 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
                  day TEXT NOT NULL
              ) WITHOUT ROWID;
              CREATE INDEX lower_cases_day ON lower_cases(unit, day);",
+        )?,
+        // 11: every visit of every household held here, one row each (a summary: rebuilt from
+        // the household documents and their volumes, so the visits already here are listed by
+        // the reindex this step asks for), so that the ledger counts a unit's visits over a
+        // period (入户走访) without reading a volume. `volume` 0 is the household document's own
+        // visits (households from before volumes), `idx` a visit's place in its list; `grid` is
+        // the household's (fixed), NULL while the household itself is not here.
+        10 => tx.execute_batch(
+            "CREATE TABLE visits (
+                 household TEXT NOT NULL,
+                 volume INTEGER NOT NULL,
+                 idx INTEGER NOT NULL,
+                 id TEXT NOT NULL,
+                 at INTEGER NOT NULL,
+                 grid TEXT,
+                 person TEXT NOT NULL,
+                 person_name TEXT NOT NULL,
+                 role TEXT NOT NULL,
+                 outcome TEXT NOT NULL,
+                 case_id TEXT,
+                 PRIMARY KEY (household, volume, idx)
+             ) WITHOUT ROWID;
+             CREATE INDEX visits_grid_at ON visits(grid, at);
+             INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = '1';",
         )?,
         _ => unreachable!("no upgrade from version {version}"),
     }
