@@ -492,7 +492,7 @@ mod tests {
     #[test]
     fn commands_have_distinct_snake_case_names() {
         let names = crate::app_commands!(names);
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 26);
         let distinct: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
         for n in names {
