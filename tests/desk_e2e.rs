@@ -312,6 +312,15 @@ async fn app_e2e_desk_shows_cases_side_by_side_sorts_the_ledger_and_exports_mask
         "the ledger lists every case it counts"
     );
     desk.screenshot("wide-figures").await?;
+    // The charts side by side.
+    let (mx, my, _, _) = desk.reveal("#chart-month").await?.rectangle().await?;
+    let (ux, uy, _, _) = desk.wait("#chart-unit").await?.rectangle().await?;
+    let (kx, ky, _, _) = desk.wait("#chart-category").await?.rectangle().await?;
+    anyhow::ensure!(
+        (ky - my).abs() < 1.0 && (uy - my).abs() < 1.0 && kx < mx && mx < ux,
+        "the charts stand side by side: category ({kx},{ky}) month ({mx},{my}) unit ({ux},{uy})"
+    );
+    desk.screenshot("wide-figures-charts").await?;
 
     // ID numbers: the desk's store holds them whole; the file has them masked only.
     let store = desk.data.path().join("fengqiao.sqlite3");

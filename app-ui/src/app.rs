@@ -327,8 +327,20 @@ struct DeskCasesProps {
 #[function_component(DeskCases)]
 fn desk_cases(p: &DeskCasesProps) -> Html {
     let l = use_lang();
+    // The open case's row stands out in the list (its `data-id`; an id is letters, digits and
+    // hyphens, anything else in the address is left out of the rule).
+    let selected = p.case.as_ref().map(|id| {
+        let id: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        format!("#desk-list .case-row[data-id=\"{id}\"] {{ background: var(--info-soft); box-shadow: inset 4px 0 0 var(--info); }}")
+    });
     html! {
         <div id="desk-cases" class="desk-split">
+            if let Some(rule) = selected {
+                <style>{ rule }</style>
+            }
             <div id="desk-list" class="split-pane split-list">
                 <pages::cases::CasesPage />
             </div>
