@@ -324,3 +324,47 @@ impl Session {
         Ok(out.map_err(Error::from)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_file_gets_its_formats_extension_and_must_be_a_place_on_disk() {
+        assert_eq!(
+            target("/home/a/海宴镇-台账", ExportFormat::Xlsx).unwrap(),
+            PathBuf::from("/home/a/海宴镇-台账.xlsx")
+        );
+        assert_eq!(
+            target("/home/a/通报.pdf", ExportFormat::Pdf).unwrap(),
+            PathBuf::from("/home/a/通报.pdf")
+        );
+        assert_eq!(
+            target("/home/a/通报.pdf", ExportFormat::Xlsx).unwrap(),
+            PathBuf::from("/home/a/通报.pdf.xlsx")
+        );
+        for bad in ["", "  ", "台账.xlsx"] {
+            let e = target(bad, ExportFormat::Xlsx).unwrap_err();
+            assert!(e.zh().contains("请选择保存位置"), "{bad}: {}", e.zh());
+        }
+    }
+
+    #[test]
+    fn a_period_is_the_local_days_of_its_range_and_all_time_the_last_ten_years() {
+        let local = LocalTime::CHINA;
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // December 2026, as the figures screen asks for it: [midnight 1 Dec, midnight 1 Jan).
+        let p = period_of(
+            local,
+            local.midnight(day(2026, 12, 1)),
+            local.midnight(day(2027, 1, 1)),
+        )
+        .unwrap();
+        assert_eq!((p.first, p.last), (day(2026, 12, 1), day(2026, 12, 31)));
+        // All time: from the epoch to the end of today, at most the ledger's ten years.
+        let p = period_of(local, 0, local.midnight(day(2026, 12, 5))).unwrap();
+        assert_eq!(p.last, day(2026, 12, 4));
+        assert_eq!((p.last - p.first).num_days() + 1, MAX_PERIOD_DAYS);
+    }
+}
