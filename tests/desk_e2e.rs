@@ -6,11 +6,13 @@
 //! `app_e2e` leaves `desk-*.png` too).
 //!
 //! The export's native save dialog is the platform's (GTK's) own window, which WebDriver cannot
-//! drive. The test therefore calls the very command the export button calls after the dialog
-//! (`export_paperwork`, through the window's `window.__TAURI__.core.invoke`, which the app's
-//! configuration enables), with a path in a temporary directory where the dialog would have
-//! given the person's choice. Everything after the dialog (the command, the session, the
-//! paperwork code, the file and the log) is the app's real path.
+//! drive. The exports whose files are checked call the very command the export button calls
+//! after the dialog (`export_paperwork`, through the window's `window.__TAURI__.core.invoke`,
+//! which the app's configuration enables), with a path in a temporary directory where the
+//! dialog would have given the person's choice; everything after the dialog (the command, the
+//! session, the paperwork code, the file and the log) is the app's real path. Once, the button
+//! itself is pressed and its GTK dialog answered with X keyboard events (xdotool): the
+//! capability, the dialog plugin and the button's wiring are the real ones too.
 //!
 //! Beside it, the desk's exports through the session alone (no window): the centre's leader
 //! gets whole ID numbers, a grid worker is refused.
@@ -399,8 +401,89 @@ async fn app_e2e_desk_shows_cases_side_by_side_sorts_the_ledger_and_exports_mask
             ),
         ]
     );
+
+    // The button itself, with the platform's save dialog answered as a person would: xdotool
+    // (X's keyboard) types a path into the GTK dialog the button opened and presses Enter.
+    desk.tap("#nav-ledger").await?;
+    desk.wait("#ledger-table .ledger-row").await?;
+    desk.tap("#export-quarterly-xlsx").await?;
+    let chosen = out.path().join("quarterly.xlsx");
+    answer_save_dialog("XLSX", &chosen).await?;
+    desk.wait_text("#ledger-export-status", "quarterly.xlsx")
+        .await
+        .context("the button's export says where it wrote")?;
+    let quarterly = std::fs::read(&chosen).context("the button's export wrote the file")?;
+    let book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(quarterly)).context("an XLSX")?;
+    assert!(
+        !calamine::Reader::sheet_names(&book).is_empty(),
+        "the report has its sheets"
+    );
+    let kinds = read_rows(
+        &store,
+        "SELECT kind, path FROM desk_exports ORDER BY id",
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    assert_eq!(
+        kinds.last(),
+        Some(&(
+            "report_quarterly".to_owned(),
+            chosen.to_string_lossy().into_owned()
+        )),
+        "the button's export is logged"
+    );
+    desk.screenshot("wide-ledger-exported").await?;
     desk.close().await?;
     Ok(())
+}
+
+/// Answers the platform's save dialog (a GTK window whose title contains `title`) with `path`:
+/// waits for the window, focuses it, selects the name field's text and types the path, then
+/// presses Enter until the dialog is gone. (`xdotool`, installed by `.ci/setup`, sends X
+/// keyboard events on the test's display.) GTK may take the first Enter for its completion
+/// popup, or ignore it while it reads the typed folder, which no event tells: Enter is pressed
+/// again only while the dialog is still shown, so no key ever reaches the window behind it.
+async fn answer_save_dialog(title: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let path = path.to_str().context("an ASCII path")?.to_owned();
+    let title = title.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let xdotool = |args: &[&str]| -> anyhow::Result<String> {
+            let out = std::process::Command::new("timeout")
+                .arg(PATIENCE.as_secs().to_string())
+                .arg("xdotool")
+                .args(args)
+                .output()
+                .context("run xdotool (installed by .ci/setup)")?;
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let shown = || -> anyhow::Result<Vec<String>> {
+            Ok(xdotool(&["search", "--onlyvisible", "--name", &title])?
+                .lines()
+                .map(str::to_owned)
+                .collect())
+        };
+        let found = xdotool(&["search", "--sync", "--onlyvisible", "--name", &title])?;
+        let dialog = found
+            .lines()
+            .next()
+            .with_context(|| format!("no save dialog `{title}` appeared"))?
+            .to_owned();
+        xdotool(&["windowfocus", "--sync", &dialog])?;
+        xdotool(&["key", "--clearmodifiers", "ctrl+a"])?;
+        xdotool(&["type", "--delay", "20", &path])?;
+        let deadline = Instant::now() + PATIENCE;
+        while shown()?.contains(&dialog) {
+            anyhow::ensure!(Instant::now() < deadline, "the save dialog never closed");
+            xdotool(&["windowfocus", "--sync", &dialog])?;
+            xdotool(&["key", "Return"])?;
+            let pressed = Instant::now();
+            while shown()?.contains(&dialog) && pressed.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    })
+    .await?
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
