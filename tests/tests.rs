@@ -4,6 +4,7 @@ mod app_e2e;
 mod app_session;
 mod attachments;
 mod demo;
+mod desk_e2e;
 mod enrolment;
 mod intake;
 mod notifications;

@@ -398,6 +398,100 @@ pub struct FiguresScreen {
     pub names: BTreeMap<String, String>,
 }
 
+/// The ledger (台账) as the centre's desk shows it: the cases of the unit reported in a period,
+/// one line each, as the exported ledger lists them (`paperwork::ledger`), ID numbers as the
+/// export shows them to this person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerScreen {
+    pub unit_name: String,
+    /// The period's first and last local days, `YYYY-MM-DD`.
+    pub first: String,
+    pub last: String,
+    /// Whether parties' ID numbers are masked for this person (in the lines and the exports).
+    pub masked: bool,
+    pub lines: Vec<LedgerLine>,
+}
+
+/// One case of the ledger. Dates are local days, `YYYY-MM-DD` (they sort as text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerLine {
+    pub case: CaseId,
+    /// 编号 (`20261203-3F4A5B`).
+    pub number: String,
+    /// 受理日期.
+    pub reported: String,
+    pub category: String,
+    /// 当事人, with their ID numbers as the export shows them.
+    pub parties: String,
+    /// 村/网格.
+    pub place: String,
+    pub title: String,
+    /// 责任单位/调解员.
+    pub responsible: String,
+    /// 状态, in Chinese.
+    pub status: String,
+    /// 期限: the last day to handle it by.
+    pub due: String,
+    /// 是否超期.
+    pub overdue: bool,
+}
+
+/// What the desk writes out: the ledger, or a periodic report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeskDocument {
+    /// 台账 (XLSX).
+    Ledger,
+    /// 每周研判.
+    Weekly,
+    /// 每月通报.
+    Monthly,
+    /// 每季总结.
+    Quarterly,
+}
+
+/// The file type of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Xlsx,
+    Pdf,
+}
+
+impl ExportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Xlsx => "xlsx",
+            ExportFormat::Pdf => "pdf",
+        }
+    }
+}
+
+/// An export the desk asks for: the document, the period as the ledger screen shows it
+/// (`[from, to)`, UTC milliseconds: the ledger covers its local days; a report covers the week,
+/// month or quarter holding its last day, or today if that comes first), and the file to write
+/// (the path the save dialog gave).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportInput {
+    pub document: DeskDocument,
+    pub format: ExportFormat,
+    pub from: i64,
+    pub to: i64,
+    pub path: String,
+}
+
+/// An export written: where, how many cases it covers, its days, and whether ID numbers in it
+/// are masked (`masked`, `full`, or `none` for a report, which prints none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportDone {
+    pub path: String,
+    pub cases: u64,
+    pub first: String,
+    pub last: String,
+    pub ids: String,
+    pub bytes: u64,
+}
+
 /// An attachment's bytes for the interface to show (a photo, a PDF): its type and the bytes in
 /// standard base64.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -476,6 +570,12 @@ macro_rules! app_commands {
             /// Turns reminders (local notifications of cases due soon, overdue or supervised) on
             /// or off on this device. Answers the settings.
             set_reminders(on: bool) -> $crate::screens::Settings;
+            /// The ledger (台账) of my centre's unit for cases reported in `[from, to)` (centre
+            /// staff and leaders only).
+            ledger(from: i64, to: i64) -> $crate::screens::LedgerScreen;
+            /// Writes the ledger or a periodic report from this device's store to the file
+            /// `export.path` names (the save dialog's), and logs the export on this device.
+            export_paperwork(export: $crate::screens::ExportInput) -> $crate::screens::ExportDone;
         }
     };
 }
@@ -492,7 +592,7 @@ mod tests {
     #[test]
     fn commands_have_distinct_snake_case_names() {
         let names = crate::app_commands!(names);
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 28);
         let distinct: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
         for n in names {

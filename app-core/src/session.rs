@@ -7,8 +7,13 @@
 //! ([`Session::run_sync`]), which sends them when a server answers, backs off when none does, and
 //! reports every change of its state to the shell (which pushes it to the interface).
 
+#[cfg(feature = "paperwork")]
+mod desk;
 mod prevention;
 mod reminders;
+
+#[cfg(feature = "paperwork")]
+pub use desk::DeskExport;
 
 use crate::client::{SyncClient, SyncError};
 use crate::deadline::DueState;
@@ -113,9 +118,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Session {
     /// Opens (creating if needed) the store at `path`, with the credentials it holds, and the
-    /// session's own table of reminders ([`Session::due_reminders`]).
+    /// session's own tables: reminders ([`Session::due_reminders`]) and, with paperwork, the
+    /// desk's export log ([`Session::export_paperwork`]).
     pub fn open(path: impl AsRef<Path>) -> AppResult<Session> {
-        let store = Store::open_with(path, &[reminders::LAYER])?;
+        let layers = [
+            reminders::LAYER,
+            #[cfg(feature = "paperwork")]
+            desk::LAYER,
+        ];
+        let store = Store::open_with(path, &layers)?;
         let client = SyncClient::from_store(&store)?;
         Ok(Session {
             store: Arc::new(Mutex::new(store)),

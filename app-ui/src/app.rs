@@ -1,6 +1,8 @@
 //! The application shell: language, who is using the device, the routes, the header with the
 //! sync line and the bottom tab bar. Phone-sized first (360–414 px), thumb-reachable tabs at the
-//! bottom, one column that widens on a desk. Every screen is a page in [`crate::pages`].
+//! bottom. On a desk (a screen [`crate::desk::DESK_MIN_WIDTH_PX`] wide or more, [`use_desk`])
+//! the tabs become a rail on the left, the case list and the open case stand side by side, and
+//! centre staff get the ledger (台账). Every screen is a page in [`crate::pages`].
 
 use crate::bridge::{self, BridgeError, Me, SyncState};
 use crate::i18n::{t, Key, Lang};
@@ -41,6 +43,9 @@ pub enum Route {
     /// A matter (事项): cases staff linked as one.
     #[at("/matters/:id")]
     Matter { id: String },
+    /// 台账: the centre's ledger as a table, with its exports (the desk's screen).
+    #[at("/ledger")]
+    Ledger,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -101,6 +106,41 @@ pub fn use_shell() -> ShellContext {
         refresh_sync: Callback::noop(),
         enrolled: Callback::noop(),
     })
+}
+
+/// Whether the window is desk-wide ([`crate::desk::desk_query`]), following it as the window is
+/// resized. A phone is never desk-wide, so its screens stay exactly as they are.
+#[hook]
+pub fn use_desk() -> bool {
+    let query = use_memo((), |_| {
+        web_sys::window().and_then(|w| w.match_media(&crate::desk::desk_query()).ok().flatten())
+    });
+    let desk = use_state_eq(|| query.as_ref().as_ref().is_some_and(|q| q.matches()));
+    {
+        let desk = desk.clone();
+        use_effect_with(query, move |query| {
+            let listener = query.as_ref().as_ref().map(|q| {
+                let q2 = q.clone();
+                let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+                    desk.set(q2.matches());
+                });
+                let _ = q.add_event_listener_with_callback(
+                    "change",
+                    wasm_bindgen::JsCast::unchecked_ref(handler.as_ref()),
+                );
+                (q.clone(), handler)
+            });
+            move || {
+                if let Some((q, handler)) = listener {
+                    let _ = q.remove_event_listener_with_callback(
+                        "change",
+                        wasm_bindgen::JsCast::unchecked_ref(handler.as_ref()),
+                    );
+                }
+            }
+        });
+    }
+    *desk
 }
 
 const LANG_KEY: &str = "fengqiao.lang";
@@ -233,14 +273,17 @@ fn shell() -> Html {
         enrolled,
     };
     let show_tabs = !matches!(*person, Person::NotEnrolled) && route != Route::Enrol;
+    let desk = use_desk();
+    // On a desk the case list and the case scroll on their own, side by side.
+    let split = desk && matches!(route, Route::Cases | Route::Case { .. });
     html! {
         <ContextProvider<ShellContext> context={ctx.clone()}>
             <Header />
-            <main class={classes!("screen", show_tabs.then_some("with-tabs"))}>
+            <main class={classes!("screen", show_tabs.then_some("with-tabs"), desk.then_some("desk"), split.then_some("split"))}>
                 if let Person::Unknown(e) = &*person {
                     if *e == BridgeError::NoShell { <NoShellBanner /> }
                 }
-                <Switch<Route> render={render} />
+                <Switch<Route> render={if desk { render_desk } else { render }} />
             </main>
             if show_tabs { <TabBar /> }
         </ContextProvider<ShellContext>>
@@ -261,7 +304,54 @@ fn render(route: Route) -> Html {
         Route::Roster => html! { <pages::roster::RosterPage /> },
         Route::Alerts => html! { <pages::alerts::AlertsPage /> },
         Route::Matter { id } => html! { <pages::matter::MatterPage {id} /> },
+        Route::Ledger => html! { <pages::ledger::LedgerPage /> },
         Route::NotFound => html! { <Redirect<Route> to={Route::Today} /> },
+    }
+}
+
+/// The routes on a desk: the case list stays on the left while a case is open on the right
+/// (the same list component on both routes, so its search and filters stay as they were).
+fn render_desk(route: Route) -> Html {
+    match route {
+        Route::Cases => html! { <DeskCases case={None::<String>} /> },
+        Route::Case { id } => html! { <DeskCases case={Some(id)} /> },
+        other => render(other),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DeskCasesProps {
+    case: Option<String>,
+}
+
+#[function_component(DeskCases)]
+fn desk_cases(p: &DeskCasesProps) -> Html {
+    let l = use_lang();
+    // The open case's row stands out in the list (its `data-id`; an id is letters, digits and
+    // hyphens, anything else in the address is left out of the rule).
+    let selected = p.case.as_ref().map(|id| {
+        let id: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        format!("#desk-list .case-row[data-id=\"{id}\"] {{ background: var(--info-soft); box-shadow: inset 4px 0 0 var(--info); }}")
+    });
+    html! {
+        <div id="desk-cases" class="desk-split">
+            if let Some(rule) = selected {
+                <style>{ rule }</style>
+            }
+            <div id="desk-list" class="split-pane split-list">
+                <pages::cases::CasesPage />
+            </div>
+            <div id="desk-case" class="split-pane split-case">
+                if let Some(id) = p.case.clone() {
+                    <pages::case::CasePage {id} />
+                } else {
+                    <p id="desk-pick" class="card muted desk-pick">{ t(l, Key::DeskPickCase) }</p>
+                }
+            </div>
+        </div>
     }
 }
 
@@ -316,6 +406,7 @@ const ICON_HOUSEHOLDS: &str = "M3 11l9-7 9 7 M5 10v10h14V10 M10 20v-6h4v6";
 const ICON_CASES: &str = "M5 4h14v16H5z M8 8h8 M8 12h8 M8 16h5";
 const ICON_REPORT: &str = "M12 5v14 M5 12h14";
 const ICON_FIGURES: &str = "M5 20V10 M12 20V4 M19 20v-7";
+const ICON_LEDGER: &str = "M4 4h16v16H4z M4 9h16 M4 14h16 M10 4v16";
 const ICON_SYNC: &str = "M20 7a8 8 0 0 0-14 1 M4 17a8 8 0 0 0 14-1 M20 3v4h-4 M4 21v-4h4";
 
 #[function_component(TabBar)]
@@ -324,6 +415,8 @@ fn tab_bar() -> Html {
     let shell = use_shell();
     let route = use_route::<Route>().unwrap_or(Route::Today);
     let has_grids = shell.me().is_some_and(|me| !me.grids.is_empty());
+    // The ledger is the centre's, and a desk's: a phone's tabs stay as they are.
+    let ledger = use_desk() && shell.me().is_some_and(|me| me.at_centre);
     let mut tabs = vec![Tab {
         route: Route::Today,
         id: "nav-today",
@@ -357,13 +450,21 @@ fn tab_bar() -> Html {
             key: Key::NavFigures,
             icon: ICON_FIGURES,
         },
-        Tab {
-            route: Route::Sync,
-            id: "nav-sync",
-            key: Key::NavSync,
-            icon: ICON_SYNC,
-        },
     ]);
+    if ledger {
+        tabs.push(Tab {
+            route: Route::Ledger,
+            id: "nav-ledger",
+            key: Key::NavLedger,
+            icon: ICON_LEDGER,
+        });
+    }
+    tabs.extend([Tab {
+        route: Route::Sync,
+        id: "nav-sync",
+        key: Key::NavSync,
+        icon: ICON_SYNC,
+    }]);
     let section = |r: &Route| match r {
         Route::Household { .. } => Route::Households,
         Route::Case { .. } | Route::Matter { .. } => Route::Cases,

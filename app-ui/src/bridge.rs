@@ -89,8 +89,9 @@ pub async fn invoke<A: Serialize, R: DeserializeOwned>(
 }
 
 pub use app_core::screens::{
-    ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen, FormOptions,
-    HouseholdRow, HouseholdScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
+    ActInput, AttachmentData, CaseQuery, CaseRow, CaseScreen, DeskDocument, ExportDone,
+    ExportFormat, ExportInput, FiguresScreen, FormOptions, HouseholdRow, HouseholdScreen,
+    LedgerLine, LedgerScreen, Me, Roster, SyncState, Today, VisitInput, VisitRecorded,
 };
 
 /// The name of the event the shell emits whenever the sync state changes (payload: [`SyncState`]).
@@ -233,4 +234,48 @@ pub async fn location() -> Option<(f64, f64)> {
         Err(_) => return None,
     };
     Some((position.coords.latitude, position.coords.longitude))
+}
+
+#[derive(Serialize)]
+struct DialogFilter<'a> {
+    name: &'a str,
+    extensions: [&'a str; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SaveOptions<'a> {
+    title: &'a str,
+    default_path: &'a str,
+    filters: [DialogFilter<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct SaveArgs<'a> {
+    options: SaveOptions<'a>,
+}
+
+/// Asks the person where to save a file, with the platform's own save dialog (the dialog
+/// plugin's `save`, which the window's capability allows): the path chosen, or `None` when
+/// the dialog was closed without one.
+pub async fn save_dialog(
+    title: &str,
+    file_name: &str,
+    filter: &str,
+    extension: &str,
+) -> Result<Option<String>, BridgeError> {
+    invoke(
+        "plugin:dialog|save",
+        &SaveArgs {
+            options: SaveOptions {
+                title,
+                default_path: file_name,
+                filters: [DialogFilter {
+                    name: filter,
+                    extensions: [extension],
+                }],
+            },
+        },
+    )
+    .await
 }

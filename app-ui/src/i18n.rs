@@ -360,6 +360,18 @@ keys! {
     ByMonth => "按月", "By month";
     ByUnit => "按单位", "By unit";
     NoData => "暂无数据", "No data";
+    // The centre's desk: the ledger and its exports
+    NavLedger => "台账", "Ledger";
+    LedgerOf => "{} 矛盾纠纷台账", "Dispute ledger of {}";
+    LedgerDays => "{} 至 {}，共 {} 件", "{} to {}: {} cases";
+    LedgerMasked => "身份证号已脱敏", "ID numbers masked";
+    LedgerFull => "身份证号完整（主任）", "ID numbers whole (the centre's leader)";
+    LedgerSortHint => "点击列名排序", "Click a column's name to sort";
+    Exports => "导出", "Export";
+    ExportSaving => "正在导出…", "Exporting…";
+    ExportDoneMsg => "已导出 {} 件：{}", "Exported {} cases: {}";
+    ExportCancelled => "未选择保存位置，未导出", "No place chosen; nothing exported";
+    DeskPickCase => "在左侧列表中选择案件", "Choose a case in the list on the left";
 }
 
 /// Items listed in a sentence: "陈大文、李秀英" / "陈大文, 李秀英".

@@ -13,12 +13,14 @@
 //!   [`sync_line`] (the header's sync line), [`time`] (China Standard Time, periods),
 //!   [`prevention`] (possible duplicates, matters and early-warning alerts: what they say and
 //!   which buttons they offer), [`orders`] (the 12345 hotline's work orders: what the timeline
-//!   and the case screen say of them).
+//!   and the case screen say of them), [`desk`] (the centre's desk: the ledger table's sorting and
+//!   the exports' names).
 
 pub mod actions;
 pub mod app;
 pub mod bridge;
 pub mod charts;
+pub mod desk;
 pub mod forms;
 pub mod i18n;
 pub mod labels;

@@ -10,6 +10,7 @@ pub mod enrol;
 pub mod figures;
 pub mod household;
 pub mod households;
+pub mod ledger;
 pub mod matter;
 pub mod photos;
 pub mod report;

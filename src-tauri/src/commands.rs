@@ -60,9 +60,10 @@ mod handlers {
     use app_core::ids::{CaseId, HouseholdId, MatterId};
     use app_core::model::NewCase;
     use app_core::screens::{
-        ActInput, AlertsScreen, AttachmentData, CaseQuery, CaseRow, CaseScreen, FiguresScreen,
-        FormOptions, HouseholdRow, HouseholdScreen, MatchRow, MatterScreen, Me, Roster, Settings,
-        SignedInput, SyncState, Today, VisitInput, VisitRecorded,
+        ActInput, AlertsScreen, AttachmentData, CaseQuery, CaseRow, CaseScreen, ExportDone,
+        ExportInput, FiguresScreen, FormOptions, HouseholdRow, HouseholdScreen, LedgerScreen,
+        MatchRow, MatterScreen, Me, Roster, Settings, SignedInput, SyncState, Today, VisitInput,
+        VisitRecorded,
     };
     use app_core::session::Session;
 
@@ -207,5 +208,15 @@ mod handlers {
 
     pub(super) async fn set_reminders(app: &Session, on: bool) -> Answer<Settings> {
         Ok(app.set_reminders(on)?)
+    }
+
+    pub(super) async fn ledger(app: &Session, from: i64, to: i64) -> Answer<LedgerScreen> {
+        Ok(app.ledger(from, to, now())?)
+    }
+
+    /// The interface has asked the person where to save (the dialog plugin's save dialog) and
+    /// sends the path; the file is written here, from this device's store, and logged.
+    pub(super) async fn export_paperwork(app: &Session, export: ExportInput) -> Answer<ExportDone> {
+        Ok(app.export_paperwork(&export, now())?)
     }
 }

@@ -10,6 +10,10 @@
 //!   may bring a supervision or a work order) in the local store, network or not ([`Session::due_reminders`]: due soon, overdue, newly supervised, once a day
 //!   per case, grouped), and shown through the notification plugin unless the person turned them
 //!   off on the sync screen or the platform does not allow notifications;
+//! - the desk's exports: the interface asks where to save with the dialog plugin's save dialog,
+//!   then the `export_paperwork` command writes the file from the local store;
+//! - the window's size: `FENGQIAO_WINDOW` (`1366x768`) sets it at start (a desk's screen; the
+//!   configuration's default is a phone's);
 //! - first start on a prepared machine: with `FENGQIAO_SERVER` and `FENGQIAO_ENROL_CODE` set and
 //!   the device not yet enrolled, the app enrols itself (the demo's run command uses this).
 
@@ -87,7 +91,17 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(dir)
 }
 
+/// `FENGQIAO_WINDOW=1366x768`: the window's inner size in logical pixels.
+fn window_size() -> Option<tauri::LogicalSize<f64>> {
+    let s = std::env::var("FENGQIAO_WINDOW").ok()?;
+    let (w, h) = s.trim().split_once('x')?;
+    Some(tauri::LogicalSize::new(w.parse().ok()?, h.parse().ok()?))
+}
+
 fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+    if let (Some(size), Some(window)) = (window_size(), app.get_webview_window("main")) {
+        window.set_size(size)?;
+    }
     let path = data_dir(app)?.join("fengqiao.sqlite3");
     let session = Arc::new(Session::open(&path)?);
     app.manage(session.clone());
@@ -128,7 +142,9 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
 /// Runs the app (desktop `main`, and the entry point Android and iOS call).
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let builder = tauri::Builder::default().plugin(tauri_plugin_notification::init());
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init());
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_geolocation::init());
     let result = builder
