@@ -1070,6 +1070,30 @@ async fn post_figures(
     Ok((status, resp.json().await.unwrap_or_default()))
 }
 
+/// Syncs the county staff's device and compares its own figures of the county with the
+/// county server's `/v1/figures`.
+async fn device_figures_are_the_servers(
+    device: &Device,
+    server: &Server,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<()> {
+    device.sync().await?;
+    let here = {
+        let s = device.store();
+        serde_json::to_value(s.figures(&UnitId::new("taishan"), from, to, now_ms())?)?
+    };
+    let there = figures_of(server, device, "taishan", from, to).await?;
+    for part in ["total", "by_unit", "by_category", "by_month"] {
+        assert_eq!(
+            here[part], there[part],
+            "{part}: the device's {here} vs the server's {there}"
+        );
+    }
+    assert!(here["total"]["received"].as_u64() >= Some(4), "{here}");
+    Ok(())
+}
+
 /// 逐级汇总: the township's server sends its figures by day after each forwarding pass. The
 /// county's figures of the township become the township's own, case for case; the county's own
 /// figures count every township case, the escalated ones once; its monthly notice ranks the
@@ -1130,6 +1154,10 @@ async fn tier_the_countys_figures_cover_the_township_with_the_townships_own_numb
     assert_eq!(whole["by_unit"]["haiyan"]["received"], 4);
     assert_eq!(whole["total"]["open"], own["total"]["open"]);
 
+    // The county's staff device takes the townships' figures down with its sync: its own
+    // figures screen (the store's figures) says what the county's server says, offline too.
+    device_figures_are_the_servers(&cstaff, &county, from, to).await?;
+
     // A new case at the township: the county's figures follow.
     {
         let mut s = gw2.store();
@@ -1148,6 +1176,29 @@ async fn tier_the_countys_figures_cover_the_township_with_the_townships_own_numb
         anyhow::ensure!(Instant::now() < deadline, "the county did not follow");
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
+
+    // And the device follows, from where it stopped.
+    let after = cstaff.store().lower_after()?;
+    device_figures_are_the_servers(&cstaff, &county, from, to).await?;
+    assert!(cstaff.store().lower_after()? > after);
+    // The tiers' figures go down to centre staff only, and a cursor is a count.
+    let (status, body) = get(&township, "/v1/figures/lower?after=0", &gw1).await?;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "out_of_scope", "{body}");
+    assert_eq!(
+        gw1.store().lower_after()?,
+        0,
+        "a grid worker's device takes none"
+    );
+    let (status, body) = get(&county, "/v1/figures/lower?after=-1", &cstaff).await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("after"),
+        "{body}"
+    );
 
     // The county's monthly notice ranks the township with its figures.
     let today = chrono::Utc::now()

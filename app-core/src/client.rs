@@ -286,6 +286,7 @@ impl SyncClient {
         rounds::run(&self.transport, &mut outbox, |o| progress(&o.p)).await?;
         let mut p = outbox.p;
         self.upload_blobs(store, &mut p, &mut progress).await?;
+        self.pull_lower_days(store).await?;
         // What the sync wrote is in the database file now: the log need not stay large.
         lock(store).checkpoint()?;
         Ok(p)
@@ -334,6 +335,39 @@ impl SyncClient {
             progress(p);
         }
         p.pending_blobs = lock(store).pending_blobs()?.len();
+        Ok(())
+    }
+
+    /// For a centre's staff and leaders: takes the figures the tiers below sent the server since
+    /// the last time (逐级汇总), so that this device's figures cover the townships (or villages)
+    /// as the server's do, offline too. Others, and a server that refuses or does not offer
+    /// them, take nothing; no connection ends the sync with its error.
+    async fn pull_lower_days(&self, store: &Mutex<Store>) -> Result<(), SyncError> {
+        let (centre, mut after) = {
+            let s = lock(store);
+            let centre = s
+                .directory()
+                .person(&self.credentials().person)
+                .is_some_and(|p| p.roles.iter().any(|r| r.is_centre()));
+            (centre, s.lower_after()?)
+        };
+        if !centre {
+            return Ok(());
+        }
+        // A few pages a sync at most; the next sync goes on from where this one stopped.
+        for _ in 0..20 {
+            let Ok(page) = self.transport.lower_days(after).await? else {
+                return Ok(());
+            };
+            if page.next <= after && page.days.is_empty() {
+                return Ok(());
+            }
+            lock(store).take_lower_days(&page.days, page.next)?;
+            after = page.next;
+            if !page.more {
+                break;
+            }
+        }
         Ok(())
     }
 

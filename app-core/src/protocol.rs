@@ -40,6 +40,28 @@ pub struct LowerFigures {
 /// The most days one [`LowerFigures`] may carry.
 pub const MAX_FIGURE_DAYS: usize = 400;
 
+/// One day of a lower tier's figures as a server keeps it, with the order it was kept in
+/// (`seq`): what a county's server hands its staff's devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowerDay {
+    pub unit: UnitId,
+    pub as_of: i64,
+    pub seq: i64,
+    pub day: crate::figures::DayCells,
+}
+
+/// `GET /v1/figures/lower?after=<seq>`: the days of the figures of the units below the
+/// device's that the server kept after `after`, in order; ask again from `next` while `more`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowerDays {
+    pub days: Vec<LowerDay>,
+    pub next: i64,
+    pub more: bool,
+}
+
+/// The most days one [`LowerDays`] holds.
+pub const MAX_LOWER_DAYS_DOWN: usize = 500;
+
 /// The answer to [`LowerFigures`]: how many days were taken (a day the server holds newer
 /// figures of is not).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

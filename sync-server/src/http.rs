@@ -168,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES as usize)),
         )
         .route("/v1/figures", get(figures_handler))
+        .route("/v1/figures/lower", get(lower_days_handler))
         .route("/v1/tier/figures", post(lower_figures_handler))
         .route("/v1/ledger.xlsx", get(ledger_handler))
         .route("/v1/reports/{file}", get(report_handler))
@@ -595,6 +596,20 @@ async fn figures_handler(
     })
     .await?;
     Ok(Json(report).into_response())
+}
+
+/// `GET /v1/figures/lower?after=<seq>`: the lower tiers' figures kept here since `after`, for
+/// a centre's staff device ([`crate::read::lower_days`]).
+async fn lower_days_handler(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    Query(q): Query<crate::read::LowerQuery>,
+) -> Result<Response, Error> {
+    let days = read(state, device, move |db, d, _now, _st| {
+        crate::read::lower_days(db, d, q)
+    })
+    .await?;
+    Ok(Json(days).into_response())
 }
 
 /// `GET /v1/ledger.xlsx?unit=&from=YYYY-MM-DD&to=YYYY-MM-DD`: the ledger (台账) of a unit for

@@ -253,3 +253,58 @@ pub fn figures(
         .figures(&unit, from, to, now_ms)
         .map_err(|e| ApiError::from_core(e, "figures"))
 }
+
+/// `GET /v1/figures/lower?after=<seq>`.
+#[derive(Debug, serde::Deserialize)]
+pub struct LowerQuery {
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// The figures the lower tiers' servers sent this one (逐级汇总) that were kept after
+/// `q.after`, of the units below the device's person's, for centre staff and leaders: what
+/// their devices keep so that their own figures screen covers the townships as `/v1/figures`
+/// here does. Counts and case ids only, as the townships sent them.
+pub fn lower_days(
+    db: &ServerDb,
+    device: &Device,
+    q: LowerQuery,
+) -> Result<app_core::protocol::LowerDays, ApiError> {
+    use app_core::protocol::{LowerDays, MAX_LOWER_DAYS_DOWN};
+    if q.after < 0 {
+        return Err(ApiError::new(
+            ErrorCode::BadJson,
+            format!("`after` is the last seq taken, 0 or more; got {}", q.after),
+        ));
+    }
+    let directory = db.store.directory();
+    let person = directory.person(&device.person).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::WrongAuthor,
+            "this device's person is no longer in the directory",
+        )
+    })?;
+    if !person.roles.iter().any(|r| r.is_centre()) {
+        return Err(ApiError::new(
+            ErrorCode::OutOfScope,
+            "the figures of the tiers below are for the centre's staff and leaders",
+        ));
+    }
+    let unit = person.unit.clone();
+    let wanted = |u: &UnitId| *u != unit && directory.is_within(u, &unit);
+    let (days, next) = db
+        .store
+        .read(|c| {
+            let (days, next) =
+                app_core::store::lower::changed_after(c, q.after, MAX_LOWER_DAYS_DOWN, &wanted)?;
+            let more: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM lower_days WHERE seq > ?1)",
+                [next],
+                |r| r.get(0),
+            )?;
+            Ok::<_, app_core::Error>(((days, more), next))
+        })
+        .map_err(|e| ApiError::from_core(e, "figures"))?;
+    let (days, more) = days;
+    Ok(LowerDays { days, next, more })
+}

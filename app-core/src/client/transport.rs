@@ -216,6 +216,28 @@ impl Transport {
             .map_err(|e| SyncError::Protocol(format!("the answer is not a receipt: {e}")))
     }
 
+    /// `GET /v1/figures/lower?after=<seq>`: the lower tiers' figures the server kept since
+    /// `after`. `Ok(Err(..))` when the server refuses them to this device (not centre staff)
+    /// or does not offer them (an older server).
+    pub async fn lower_days(
+        &self,
+        after: i64,
+    ) -> Result<Result<crate::protocol::LowerDays, Refusal>, SyncError> {
+        let path = format!("/v1/figures/lower?after={after}");
+        let resp = match self
+            .send(|| self.request(reqwest::Method::GET, &path))
+            .await?
+        {
+            Ok(resp) => resp,
+            Err(r) => return Ok(Err(r)),
+        };
+        Ok(Ok(resp.json().await.map_err(|e| {
+            SyncError::Protocol(format!(
+                "the answer is not the figures of the tiers below: {e}"
+            ))
+        })?))
+    }
+
     /// `GET /v1/directory`: the units and people the server knows.
     pub async fn directory(&self) -> Result<DirectoryResponse, SyncError> {
         let resp = self

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::figures::{day_cells, Cell, DayCells, ReportBuilder};
 use crate::ids::{CaseId, UnitId};
 use crate::org::Directory;
+use crate::protocol::LowerDay;
 use crate::summary::CaseSummary;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -110,23 +111,21 @@ pub fn put(
             "DELETE FROM lower_cases WHERE unit = ?1 AND day = ?2",
             params![lower.as_str(), day],
         )?;
-        if d.cells.is_empty() {
-            tx.execute(
-                "DELETE FROM lower_days WHERE unit = ?1 AND day = ?2",
-                params![lower.as_str(), day],
-            )?;
-        } else {
-            tx.execute(
-                "INSERT INTO lower_days(unit, day, cells, as_of) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(unit, day) DO UPDATE SET cells = ?3, as_of = ?4",
-                params![
-                    lower.as_str(),
-                    day,
-                    serde_json::to_string(&d.cells)?,
-                    as_of_ms
-                ],
-            )?;
-        }
+        // A day with no case is kept empty (it counts nothing), so that its emptying reaches
+        // the devices that hold it ([`changed_after`]). Each write takes the next `seq`: one
+        // writer at a time, so the order is the order of commits.
+        tx.execute(
+            "INSERT INTO lower_days(unit, day, cells, as_of, seq)
+             VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lower_days))
+             ON CONFLICT(unit, day) DO UPDATE SET cells = ?3, as_of = ?4,
+                 seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM lower_days)",
+            params![
+                lower.as_str(),
+                day,
+                serde_json::to_string(&d.cells)?,
+                as_of_ms
+            ],
+        )?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO lower_cases(case_id, unit, day) VALUES (?1, ?2, ?3)
              ON CONFLICT(case_id) DO UPDATE SET unit = ?2, day = ?3",
@@ -137,6 +136,52 @@ pub fn put(
         taken += 1;
     }
     Ok(taken)
+}
+
+/// The days of lower tiers' figures kept after `after` (in [`LowerDay::seq`] order), at most
+/// `limit`, of the units `wanted` accepts; and the last `seq` looked at (the cursor to ask from
+/// next: rows `wanted` refuses are passed over). What a county's server hands its staff's
+/// devices, so that their figures cover the townships too.
+pub fn changed_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    wanted: &dyn Fn(&UnitId) -> bool,
+) -> Result<(Vec<LowerDay>, i64)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT unit, day, cells, as_of, seq FROM lower_days WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let mut cases = conn.prepare_cached(
+        "SELECT case_id FROM lower_cases WHERE unit = ?1 AND day = ?2 ORDER BY case_id",
+    )?;
+    let mut rows = stmt.query(params![after, limit as i64])?;
+    let (mut out, mut last) = (Vec::new(), after);
+    while let Some(row) = rows.next()? {
+        last = row.get(4)?;
+        let unit = UnitId::new(row.get::<_, String>(0)?);
+        if !wanted(&unit) {
+            continue;
+        }
+        let day: String = row.get(1)?;
+        let Ok(date) = day.parse::<NaiveDate>() else {
+            continue;
+        };
+        let ids = cases
+            .query_map(params![unit.as_str(), day], |r| r.get::<_, String>(0))?
+            .map(|id| id.map(CaseId::new))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push(LowerDay {
+            unit,
+            as_of: row.get(3)?,
+            seq: last,
+            day: DayCells {
+                day: date,
+                cells: serde_json::from_str(&row.get::<_, String>(2)?)?,
+                cases: ids,
+            },
+        });
+    }
+    Ok((out, last))
 }
 
 /// The figures of `unit` for each of `days` (local days), from its cases, as at `now_ms`: what
@@ -213,6 +258,37 @@ pub fn days_fallen_due(
     .query_map(params![after_ms, until_ms], |r| r.get::<_, i64>(0))?
     .map(|r| Ok(local.date(r?)))
     .collect()
+}
+
+/// Where a device's copy of its server's lower-tier figures stands: the `seq` to ask after.
+const DOWN_CURSOR: &str = "lower.after";
+
+impl super::Store {
+    /// The `seq` of the last lower-tier day this device took from its server (0: none yet).
+    pub fn lower_after(&self) -> Result<i64> {
+        Ok(self
+            .meta(DOWN_CURSOR)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Keeps the lower-tier days a device's server handed down ([`changed_after`] there), and
+    /// moves the cursor to `next`, in one transaction: the figures of a county's staff device
+    /// then cover the townships, as the county's server's do. Returns the days taken.
+    pub fn take_lower_days(&mut self, days: &[LowerDay], next: i64) -> Result<usize> {
+        self.write(|tx| -> Result<usize> {
+            let mut taken = 0;
+            for d in days {
+                taken += put(tx, &d.unit, std::slice::from_ref(&d.day), d.as_of)?;
+            }
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![DOWN_CURSOR, next.to_string()],
+            )?;
+            Ok(taken)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +429,41 @@ mod tests {
                 }
             }
         }
+        // A county staff's device takes what its server kept, a page at a time, and its
+        // figures are the server's.
+        let mut device = Store::open(dir.path().join("device.sqlite3")).unwrap();
+        device.set_directory(directory.clone()).unwrap();
+        device
+            .import_cases(
+                Generator::new(7)
+                    .cases(200, DEMO_NOW_MS)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|c| at_county.contains(c.doc.id()))
+                    .map(|c| (c.doc, Some(c.contacts))),
+                DEMO_NOW_MS,
+            )
+            .unwrap();
+        let below = |u: &UnitId| *u != county && directory.is_within(u, &county);
+        let pull = |held: &Store, device: &mut Store| {
+            let mut pages = 0;
+            loop {
+                let after = device.lower_after().unwrap();
+                let (days, next) = held.read(|c| changed_after(c, after, 7, &below)).unwrap();
+                if next == after {
+                    return pages;
+                }
+                device.take_lower_days(&days, next).unwrap();
+                pages += 1;
+            }
+        };
+        assert!(pull(&held, &mut device) > 1, "pages of 7 days");
+        assert_eq!(
+            device.figures(&county, from, to, DEMO_NOW_MS).unwrap(),
+            truth
+        );
+        assert_eq!(pull(&held, &mut device), 0, "nothing new");
+
         // A late repeat of an older pass changes nothing; an empty day is forgotten.
         let t = &townships[0];
         let day = *days.iter().next().unwrap();
@@ -366,6 +477,13 @@ mod tests {
         assert_eq!(held.figures(&county, from, to, DEMO_NOW_MS).unwrap(), truth);
         held.write(|tx| put(tx, t, &[stale], DEMO_NOW_MS + 1))
             .unwrap();
-        assert_ne!(held.figures(&county, from, to, DEMO_NOW_MS).unwrap(), truth);
+        let emptied = held.figures(&county, from, to, DEMO_NOW_MS).unwrap();
+        assert_ne!(emptied, truth);
+        // The emptied day reaches the device too, and only it.
+        assert_eq!(pull(&held, &mut device), 1);
+        assert_eq!(
+            device.figures(&county, from, to, DEMO_NOW_MS).unwrap(),
+            emptied
+        );
     }
 }

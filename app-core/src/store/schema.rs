@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The schema version this build writes. See [`migrate`].
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Tables of another crate's kept in the store's file under a version of their own.
 #[derive(Clone, Copy, Debug)]
@@ -302,6 +302,18 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
              CREATE INDEX visits_grid_at ON visits(grid, at);
              INSERT INTO meta(key, value) VALUES ('needs_reindex', '1')
                  ON CONFLICT(key) DO UPDATE SET value = '1';",
+        )?,
+        // 12: the order in which lower tiers' figures were kept (`seq`, one more for each day
+        // written), so that a county's server hands its staff's devices what changed since
+        // they last asked ([`super::lower::changed_after`]); a day a township emptied stays as
+        // `[]`, so that its emptying is handed down too. The days kept before are handed down
+        // already are numbered 1, 2, … now.
+        11 => tx.execute_batch(
+            "ALTER TABLE lower_days ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+             UPDATE lower_days SET seq = (SELECT COUNT(*) FROM lower_days l
+                 WHERE l.unit < lower_days.unit
+                    OR (l.unit = lower_days.unit AND l.day <= lower_days.day));
+             CREATE INDEX lower_days_seq ON lower_days(seq);",
         )?,
         _ => unreachable!("no upgrade from version {version}"),
     }
