@@ -306,8 +306,8 @@ pub(super) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
         // 12: the order in which lower tiers' figures were kept (`seq`, one more for each day
         // written), so that a county's server hands its staff's devices what changed since
         // they last asked ([`super::lower::changed_after`]); a day a township emptied stays as
-        // `[]`, so that its emptying is handed down too. The days kept before are handed down
-        // already are numbered 1, 2, … now.
+        // `[]`, so that its emptying is handed down too. The days kept before this step are
+        // numbered 1, 2, … in (unit, day) order.
         11 => tx.execute_batch(
             "ALTER TABLE lower_days ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
              UPDATE lower_days SET seq = (SELECT COUNT(*) FROM lower_days l
