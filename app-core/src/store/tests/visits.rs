@@ -308,12 +308,15 @@ fn the_visits_table_is_rebuilt_by_a_reindex_and_filled_on_upgrade() {
     f.store.reindex().unwrap();
     assert_eq!(assert_rows_are_the_documents(&f.store, "reindexed"), 21);
 
-    // A version-10 file (no visits table) gains the table, filled, when opened.
+    // A version-10 file (no visits table, no order of lower tiers' days) gains the table,
+    // filled, when opened.
     drop(f.store);
     {
         let conn = Connection::open(&f.path).unwrap();
         conn.execute_batch(
             "DROP TABLE visits;
+             DROP INDEX lower_days_seq;
+             ALTER TABLE lower_days DROP COLUMN seq;
              PRAGMA user_version = 10;
              DELETE FROM meta WHERE key = 'needs_reindex';",
         )
