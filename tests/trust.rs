@@ -85,6 +85,28 @@ pub(crate) fn insert_entry(
     Ok(())
 }
 
+/// The grid worker's device writes `action` as the entry after the report, signed by the grid
+/// worker, bypassing the store's rules: the changes it would upload.
+fn forged_after_report(gw: &Device, id: &CaseId, action: Action) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut doc = device_doc(gw, id)?;
+    let heads = doc.get_heads();
+    let report = timeline(&doc)?[0].clone();
+    let me = actor(&gw.store(), GW, Role::GridWorker);
+    insert_entry(
+        &mut doc,
+        1,
+        &TimelineEntry {
+            id: EntryId::generate(),
+            base: Some(report.id),
+            at: now_ms(),
+            actor: me,
+            action,
+        },
+    )?;
+    doc.commit();
+    Ok(changes_since(&mut doc, &heads))
+}
+
 /// The staff desk's copy of the case after it syncs: what another replica received.
 async fn desk_timeline(desk: &Device, id: &CaseId) -> anyhow::Result<Vec<TimelineEntry>> {
     desk.sync().await?;
@@ -789,25 +811,7 @@ async fn trust_a_grid_worker_cannot_link_matters_nor_acknowledge_alerts() -> any
     let desk = Device::enrol(&server, STAFF).await?;
     let (id, _) = synced_case(&gw).await?;
     let key = DocKind::Case.key(id.as_str());
-    let forged = |action: Action| -> anyhow::Result<Vec<Vec<u8>>> {
-        let mut doc = device_doc(&gw, &id)?;
-        let heads = doc.get_heads();
-        let report = timeline(&doc)?[0].clone();
-        let me = actor(&gw.store(), GW, Role::GridWorker);
-        insert_entry(
-            &mut doc,
-            1,
-            &TimelineEntry {
-                id: EntryId::generate(),
-                base: Some(report.id),
-                at: now_ms(),
-                actor: me,
-                action,
-            },
-        )?;
-        doc.commit();
-        Ok(changes_since(&mut doc, &heads))
-    };
+    let forged = |action: Action| forged_after_report(&gw, &id, action);
     let link = forged(Action::LinkMatter {
         matter: app_core::ids::MatterId::generate(),
         note: String::new(),
@@ -898,25 +902,7 @@ async fn trust_a_signed_agreement_names_the_cases_parties_and_stays_as_signed() 
         }),
         note: "就地化解".to_owned(),
     };
-    let forged = |action: Action| -> anyhow::Result<Vec<Vec<u8>>> {
-        let mut doc = device_doc(&gw, &id)?;
-        let heads = doc.get_heads();
-        let report = timeline(&doc)?[0].clone();
-        let me = actor(&gw.store(), GW, Role::GridWorker);
-        insert_entry(
-            &mut doc,
-            1,
-            &TimelineEntry {
-                id: EntryId::generate(),
-                base: Some(report.id),
-                at: now_ms(),
-                actor: me,
-                action,
-            },
-        )?;
-        doc.commit();
-        Ok(changes_since(&mut doc, &heads))
-    };
+    let forged = |action: Action| forged_after_report(&gw, &id, action);
     // Someone who is not a party "signs".
     let outsider = forged(resolve(vec![(
         PartyId::new("someone-else"),

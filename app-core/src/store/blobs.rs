@@ -108,6 +108,30 @@ pub fn check_signature_image(mime: &str, bytes: &[u8]) -> Result<String> {
     Ok(mime)
 }
 
+/// Keeps an attachment's bytes, pending upload under `case`. The same bytes may be here
+/// already (attached to another case, or received): they are kept once, and keep their state.
+fn keep_pending(
+    tx: &rusqlite::Transaction<'_>,
+    a: &Attachment,
+    bytes: &[u8],
+    case: &CaseId,
+    now_ms: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
+        params![
+            a.sha256,
+            a.mime,
+            a.size as i64,
+            bytes,
+            case.as_str(),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Records 调解成功 with an agreement the parties signed on this device's touchscreen, in
     /// one transaction: each signature's image is kept here like a photo (by SHA-256, pending
@@ -207,18 +231,7 @@ impl Store {
         let key = DocKind::Case.key(case.as_str());
         self.write(|tx| -> Result<()> {
             for (a, s) in images.iter().zip(signatures) {
-                tx.execute(
-                    "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
-                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
-                    params![
-                        a.sha256,
-                        a.mime,
-                        a.size as i64,
-                        s.bytes,
-                        case.as_str(),
-                        now_ms
-                    ],
-                )?;
+                keep_pending(tx, a, &s.bytes, case, now_ms)?;
             }
             Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
             Self::write_summary(tx, &summary)?;
@@ -281,20 +294,7 @@ impl Store {
         let summary = self.summarise(&doc)?;
         let key = DocKind::Case.key(case.as_str());
         self.write(|tx| -> Result<()> {
-            // The same bytes may be here already (attached to another case, or received): they are
-            // kept once, and keep their state.
-            tx.execute(
-                "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(sha256) DO NOTHING",
-                params![
-                    attachment.sha256,
-                    attachment.mime,
-                    attachment.size as i64,
-                    bytes,
-                    case.as_str(),
-                    now_ms
-                ],
-            )?;
+            keep_pending(tx, &attachment, bytes, case, now_ms)?;
             Self::append_changes(tx, &key, doc.automerge(), &before, true, now_ms)?;
             Self::write_summary(tx, &summary)?;
             Ok(())
