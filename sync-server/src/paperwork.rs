@@ -338,11 +338,7 @@ impl CaseDocumentKind {
 /// The fonts documents are printed in, loaded once (two font files of ~20 MB each; the PDF
 /// embeds only the glyphs it uses).
 pub fn fonts() -> Result<&'static Fonts, ApiError> {
-    static FONTS: std::sync::OnceLock<Result<Fonts, String>> = std::sync::OnceLock::new();
-    FONTS
-        .get_or_init(|| Fonts::load(None).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| ApiError::internal(format!("documents cannot be printed: {e}")))
+    Fonts::shared().map_err(|e| ApiError::internal(format!("documents cannot be printed: {e}")))
 }
 
 /// A printed document of a case and what the log says of it.

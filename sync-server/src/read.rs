@@ -292,8 +292,7 @@ pub fn lower_days(
     }
     let unit = person.unit.clone();
     let wanted = |u: &UnitId| *u != unit && directory.is_within(u, &unit);
-    let (days, next) = db
-        .store
+    db.store
         .read(|c| {
             let (days, next) =
                 app_core::store::lower::changed_after(c, q.after, MAX_LOWER_DAYS_DOWN, &wanted)?;
@@ -302,9 +301,7 @@ pub fn lower_days(
                 [next],
                 |r| r.get(0),
             )?;
-            Ok::<_, app_core::Error>(((days, more), next))
+            Ok::<_, app_core::Error>(LowerDays { days, next, more })
         })
-        .map_err(|e| ApiError::from_core(e, "figures"))?;
-    let (days, more) = days;
-    Ok(LowerDays { days, next, more })
+        .map_err(|e| ApiError::from_core(e, "figures"))
 }

@@ -122,6 +122,17 @@ impl Fonts {
         })
     }
 
+    /// The fonts of the default place ([`Fonts::load`] with no directory), loaded once for the
+    /// process: every PDF it prints embeds them.
+    pub fn shared() -> Result<&'static Fonts> {
+        static FONTS: std::sync::OnceLock<std::result::Result<Fonts, String>> =
+            std::sync::OnceLock::new();
+        FONTS
+            .get_or_init(|| Fonts::load(None).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::Document(e.clone()))
+    }
+
     fn face(&self, bold: bool) -> &Face {
         if bold {
             &self.bold

@@ -67,15 +67,6 @@ pub struct DeskExport {
     pub path: String,
 }
 
-/// The fonts the PDFs embed, loaded once (Noto Serif CJK, or `FENGQIAO_FONT_DIR`).
-fn fonts() -> Result<&'static Fonts, Error> {
-    static FONTS: std::sync::OnceLock<Result<Fonts, String>> = std::sync::OnceLock::new();
-    FONTS
-        .get_or_init(|| Fonts::load(None).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| Error::Document(e.clone()))
-}
-
 /// The centre unit a person's paperwork is of: the unit of their first centre role.
 fn centre_unit(me: &Me) -> AppResult<UnitId> {
     me.roles
@@ -241,7 +232,7 @@ impl Session {
                     ExportFormat::Xlsx => report::to_xlsx(&r)?,
                     ExportFormat::Pdf => report::to_pdf(
                         &r,
-                        fonts()?,
+                        Fonts::shared()?,
                         &format!(
                             "{who} 于 {} 导出",
                             local.datetime(now).format("%Y-%m-%d %H:%M")
