@@ -57,10 +57,21 @@ pub fn server_bin() -> PathBuf {
 /// Runs an admin subcommand of sync-server on a data directory; its standard output, or an
 /// error carrying its standard error.
 pub fn admin(data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    admin_with(data_dir, &[], args)
+}
+
+/// [`admin`] with extra environment (a server's configuration overrides).
+pub fn admin_with(
+    data_dir: &Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> anyhow::Result<String> {
     let out = Command::new(server_bin())
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
+        .envs(engine_env(data_dir))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("RUST_LOG", "warn")
         .output()?;
     if !out.status.success() {
@@ -70,6 +81,129 @@ pub fn admin(data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The engine the servers of this test run use: `FENGQIAO_TEST_ENGINE=postgres` runs every
+/// server on PostgreSQL (a throwaway cluster this process starts, one database per data
+/// directory), anything else on its SQLite file.
+pub fn postgres_engine() -> bool {
+    std::env::var("FENGQIAO_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// A throwaway PostgreSQL cluster for this test process, started on first use with
+/// `pg_virtualenv` (which works as root, where plain `initdb` refuses) and dropped when the
+/// process ends, however it ends: the cluster lives while `pg_virtualenv`'s command reads this
+/// process's pipe.
+#[derive(Debug)]
+pub struct PgCluster {
+    _child: Mutex<Child>,
+    _stdin: Mutex<std::process::ChildStdin>,
+    /// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` as `pg_virtualenv` set them.
+    pub env: BTreeMap<String, String>,
+    created: Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// The test process's PostgreSQL cluster.
+pub fn pg_cluster() -> &'static PgCluster {
+    static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        // The cluster's settings go to a file: the process's own output is not read, so that
+        // nothing it prints while it drops the cluster can meet a closed pipe.
+        let dir = std::env::temp_dir().join(format!("fengqiao-pg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for the cluster's settings");
+        let settings = dir.join("env");
+        let _ = std::fs::remove_file(&settings);
+        let mut child = Command::new("pg_virtualenv")
+            .arg("-t")
+            .args([
+                "sh",
+                "-c",
+                "env > \"$0.part\" && mv \"$0.part\" \"$0\" && exec cat",
+            ])
+            .arg(&settings)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pg_virtualenv (apt-get install postgresql)");
+        let stdin = child.stdin.take().expect("cluster's stdin");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let text = loop {
+            if let Ok(text) = std::fs::read_to_string(&settings) {
+                break text;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("pg_virtualenv stopped ({status}) before its cluster was ready");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pg_virtualenv's cluster was not ready within 2 minutes"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let env: BTreeMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .filter(|(k, _)| ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"].contains(k))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(env.len(), 4, "pg_virtualenv gave no cluster: {env:?}");
+        PgCluster {
+            _child: Mutex::new(child),
+            _stdin: Mutex::new(stdin),
+            env,
+            created: Mutex::new(Default::default()),
+        }
+    })
+}
+
+impl PgCluster {
+    /// The address of `database` in the cluster, created if new.
+    pub fn database(&self, database: &str) -> String {
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        if created.insert(database.to_owned()) {
+            let out = Command::new("psql")
+                .args(["-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c"])
+                .arg(format!("CREATE DATABASE \"{database}\""))
+                .envs(&self.env)
+                .output()
+                .expect("run psql");
+            assert!(
+                out.status.success(),
+                "create database {database}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        format!(
+            "postgres://{}:{}@{}:{}/{database}",
+            self.env["PGUSER"], self.env["PGPASSWORD"], self.env["PGHOST"], self.env["PGPORT"]
+        )
+    }
+}
+
+/// The environment that puts a server's data directory on the test run's engine: nothing for
+/// SQLite; for PostgreSQL, a database of its own in the cluster (named after the directory)
+/// and the demo's county.
+pub fn engine_env(data_dir: &Path) -> Vec<(String, String)> {
+    if !postgres_engine() {
+        return Vec::new();
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut h);
+    shared_engine_env(&format!("centre_{:016x}", h.finish()))
+}
+
+/// The environment of a server process on `database` of the test run's cluster: processes
+/// given the same database serve one centre together.
+pub fn shared_engine_env(database: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "FENGQIAO_DATABASE".to_owned(),
+            pg_cluster().database(database),
+        ),
+        ("FENGQIAO_COUNTY".to_owned(), "taishan".to_owned()),
+    ]
 }
 
 /// A free loopback port (bound and released; good enough for tests on one machine).
@@ -163,6 +297,7 @@ impl Server {
             .arg(&self.data_dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .env("FENGQIAO_DEMO_CASES", self.demo_cases.to_string())
+            .envs(engine_env(&self.data_dir))
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -216,6 +351,7 @@ impl Server {
             .arg(&self.data_dir)
             .arg("demo")
             .env("FENGQIAO_DEMO_CASES", self.demo_cases.to_string())
+            .envs(engine_env(&self.data_dir))
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .output()
@@ -246,7 +382,7 @@ impl Server {
 
     /// Runs an admin subcommand on this server's data directory; returns its standard output.
     pub fn admin(&self, args: &[&str]) -> anyhow::Result<String> {
-        admin(&self.data_dir, args)
+        admin_with(&self.data_dir, &self.env, args)
     }
 
     /// A fresh one-time enrolment code for a person.
@@ -278,10 +414,21 @@ impl Server {
         self.spawn()
     }
 
+    /// The server's SQLite file: its database, or on PostgreSQL its process's replica (as up
+    /// to date as the server's last request made it).
+    pub fn db_file(&self) -> PathBuf {
+        let replica = self.data_dir.join("replica.sqlite3");
+        if replica.exists() {
+            replica
+        } else {
+            self.data_dir.join("server.sqlite3")
+        }
+    }
+
     /// A read-only look at the server's database (the server may be running: WAL).
     pub fn open_db(&self) -> anyhow::Result<rusqlite::Connection> {
         let conn = rusqlite::Connection::open_with_flags(
-            self.data_dir.join("server.sqlite3"),
+            self.db_file(),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
@@ -290,7 +437,7 @@ impl Server {
 
     /// The server's store, opened from its file (stop the server first to write).
     pub fn store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(self.data_dir.join("server.sqlite3"))?)
+        Ok(Store::open(self.db_file())?)
     }
 
     pub fn count(&self, sql: &str) -> anyhow::Result<i64> {

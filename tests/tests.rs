@@ -10,6 +10,7 @@ mod intake;
 mod notifications;
 mod orders;
 mod paperwork;
+mod postgres;
 mod prevention;
 mod reminders;
 mod supervision;

@@ -54,6 +54,12 @@ pub enum Error {
     Automerge(Box<automerge::AutomergeError>),
     #[error("document update failed: {0}")]
     Reconcile(Box<autosurgeon::ReconcileError>),
+    /// The shared log a server's replica writes through (PostgreSQL) failed or refused.
+    #[error("the shared database (the centre's log): {0}")]
+    Log(String),
+    /// A replica's file no longer matches the shared log it follows.
+    #[error("replica: {0}")]
+    Replica(String),
     #[cfg(feature = "store")]
     #[error("local database error: {0}")]
     Storage(#[from] rusqlite::Error),
@@ -145,6 +151,8 @@ impl Error {
             Error::Automerge(_) | Error::Reconcile(_) | Error::Json(_) => {
                 format!("本机数据处理失败：{self}")
             }
+            Error::Log(e) => format!("中心共享数据库出错：{e}"),
+            Error::Replica(e) => format!("本进程的数据副本与共享数据库不一致：{e}"),
             #[cfg(feature = "store")]
             Error::Storage(_) => format!("本机数据库出错：{self}"),
             Error::Spreadsheet(e) => format!("表格文件写入失败：{e}"),

@@ -57,6 +57,8 @@ mod maintenance;
 mod outbox;
 mod parties;
 mod received;
+#[cfg(feature = "replication")]
+mod replica;
 mod schema;
 mod warnings;
 
@@ -69,6 +71,8 @@ pub use maintenance::{ReindexReport, StorageFigures};
 pub use outbox::OutboxEntry;
 pub use parties::{party_village, CaseMatch, PartyKeys, DUPLICATE_WINDOW_DAYS};
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
+#[cfg(feature = "replication")]
+pub use replica::{LogEntry, SharedLog};
 pub use schema::{migrate, Layer, SCHEMA_VERSION};
 pub use warnings::{horizon_days, Evaluated, Oversight};
 
@@ -116,6 +120,9 @@ pub struct Store {
     actor_id: ActorId,
     directory: std::sync::Arc<Directory>,
     taxonomy: Taxonomy,
+    /// The shared log this store is a replica of (a server with several processes).
+    #[cfg(feature = "replication")]
+    replication: Option<replica::Replication>,
 }
 
 impl Store {
@@ -168,6 +175,8 @@ impl Store {
             actor_id,
             directory,
             taxonomy: Taxonomy::default(),
+            #[cfg(feature = "replication")]
+            replication: None,
         };
         if store.meta("needs_reindex")?.as_deref() == Some("1") {
             store.reindex()?;
@@ -208,10 +217,12 @@ impl Store {
     }
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-            params![key, value],
-        )?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )
+        })?;
         Ok(())
     }
 
@@ -236,6 +247,10 @@ impl Store {
     where
         E: From<rusqlite::Error>,
     {
+        #[cfg(feature = "replication")]
+        if self.replication.is_some() {
+            return self.write_replicated(f);
+        }
         write_in(&mut self.conn, f)
     }
 

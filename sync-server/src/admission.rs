@@ -107,7 +107,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         let token = bearer(&parts.headers)?;
         let st = state.clone();
         let device = blocking(move || {
-            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = crate::db::lock(&st.db);
             fresh_directory(&mut db, &st.directory_seen)?;
             db.authenticate(&token)
         })
@@ -142,7 +142,7 @@ impl FromRequestParts<Arc<AppState>> for Integrator {
         let token = bearer(&parts.headers)?;
         let st = state.clone();
         let (device, scope) = blocking(move || {
-            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = crate::db::lock(&st.db);
             fresh_directory(&mut db, &st.directory_seen)?;
             let device = db.authenticate(&token)?;
             let scope = crate::intake::integrator_of(&db, &device)?;
@@ -294,7 +294,7 @@ impl FromRequestParts<Arc<AppState>> for CaseAttachment {
             })?;
         let st = state.clone();
         Ok(blocking(move || {
-            let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let db = crate::db::lock(&st.db);
             let sha = crate::attachments::parse_sha(&sha)?;
             let listed = crate::attachments::listed(&db, &device, &case, &sha)?;
             Ok(CaseAttachment {

@@ -28,6 +28,14 @@ pub struct Config {
     /// escalation would cost more than the escalations.
     pub figures_every_ms: u64,
     pub limits: Limits,
+    /// The engine: absent, the centre's SQLite file in `data_dir` (one process); or a
+    /// PostgreSQL address, `postgres://user:password@host:port/database`, which several server
+    /// processes of the centre share (each keeps a replica in its own `data_dir`, and they
+    /// must all have the same `server.key`). See docs/scaling.md.
+    pub database: Option<String>,
+    /// The county the centre belongs to (its code, e.g. `taishan`): with PostgreSQL, the key
+    /// every row of the centre is stored under, shared by the centres of one county.
+    pub county: Option<String>,
     /// Serve HTTPS with these PEM files; without it the server speaks plain HTTP (put it behind
     /// a TLS-terminating proxy, or use it on a trusted network only).
     pub tls: Option<Tls>,
@@ -128,6 +136,8 @@ impl Default for Config {
             parent_poll_ms: 2_000,
             figures_every_ms: 60_000,
             limits: Limits::default(),
+            database: None,
+            county: None,
             tls: None,
         }
     }
@@ -157,6 +167,12 @@ impl Config {
             config.listen = v
                 .parse()
                 .map_err(|e| bad("FENGQIAO_LISTEN", &v, "an address", e))?;
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_DATABASE") {
+            config.database = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Ok(v) = std::env::var("FENGQIAO_COUNTY") {
+            config.county = Some(v).filter(|v| !v.is_empty());
         }
         if let Ok(v) = std::env::var("FENGQIAO_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
@@ -188,9 +204,53 @@ impl Config {
         Ok(config)
     }
 
-    pub fn database(&self) -> PathBuf {
-        self.data_dir.join("server.sqlite3")
+    /// The SQLite file: the centre's database, or with PostgreSQL this process's replica.
+    pub fn store_path(&self) -> PathBuf {
+        match self.database {
+            None => self.data_dir.join("server.sqlite3"),
+            Some(_) => self.data_dir.join("replica.sqlite3"),
+        }
     }
+
+    /// The engine the configuration names, checked.
+    pub fn engine(&self) -> Result<Engine> {
+        let Some(url) = &self.database else {
+            return Ok(Engine::Sqlite);
+        };
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(Error::BadArgument(format!(
+                "database = \"{}\" is not a PostgreSQL address (postgres://user:password@host:port/database); \
+                 leave it out for the SQLite file in the data directory",
+                crate::terminal::escape(url.split('@').next_back().unwrap_or_default())
+            )));
+        }
+        let county = self.county.clone().unwrap_or_default();
+        if county.is_empty()
+            || county.len() > 64
+            || !county
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::BadArgument(
+                "with a PostgreSQL database, set `county` (FENGQIAO_COUNTY): the code of the county \
+                 the centre belongs to, letters, digits, - and _ (for example taishan)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Engine::Postgres {
+            url: url.clone(),
+            county,
+        })
+    }
+}
+
+/// Where the centre's data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The SQLite file in the data directory.
+    Sqlite,
+    /// A PostgreSQL database several processes share, the centre's rows under `county`.
+    Postgres { url: String, county: String },
 }
 
 fn bad(

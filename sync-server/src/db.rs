@@ -206,6 +206,38 @@ pub struct ServerDb {
     pub store: Store,
     /// The key codes and tokens are hashed with (`server.key` beside the database).
     key: ServerKey,
+    /// With PostgreSQL: the database and the centre whose log this store replicates.
+    pub shared: Option<Shared>,
+}
+
+/// The centre a replica follows, in its PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    pub pg: crate::pg::Postgres,
+    pub county: String,
+    pub centre: String,
+}
+
+/// The tables of a replica, as its log's entries name them: a process refuses entries written
+/// by a build whose tables differ.
+pub fn replica_schema() -> String {
+    format!(
+        "core {}, sync-server {}, forward {}",
+        app_core::store::SCHEMA_VERSION,
+        LAYER.steps.len(),
+        crate::forward::LAYER.steps.len()
+    )
+}
+
+/// Locks the database, bringing a replica up to date first. If the centre's log cannot be
+/// reached, the replica is used as it is (a read answers from what it has; a write fails,
+/// naming the database).
+pub fn lock(shared: &std::sync::Mutex<ServerDb>) -> std::sync::MutexGuard<'_, ServerDb> {
+    let mut db = shared.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = db.catch_up() {
+        tracing::warn!(error = %e, "the replica could not catch up with the centre's log");
+    }
+    db
 }
 
 pub fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
@@ -232,7 +264,56 @@ impl ServerDb {
         };
         let key = ServerKey::load_or_create(dir)?;
         let store = Store::open_with(path, &[LAYER, crate::forward::LAYER])?;
-        Ok(ServerDb { store, key })
+        Ok(ServerDb {
+            store,
+            key,
+            shared: None,
+        })
+    }
+
+    /// Opens this process's replica at `path` of the centre `centre` of `county`, whose log
+    /// is in PostgreSQL (see [`crate::pg`]), and brings it up to date. The server key beside it
+    /// must be the centre's (every process of a centre hashes credentials alike): the first
+    /// process to open the log records a check value of its key, and a process with another key
+    /// is refused.
+    pub fn open_shared(
+        path: &Path,
+        pg: &crate::pg::Postgres,
+        county: &str,
+        centre: &str,
+    ) -> Result<ServerDb> {
+        let mut db = ServerDb::open(path)?;
+        let log = crate::pg::PgLog::open(pg, county, centre, &replica_schema())?;
+        db.store.attach_log(Box::new(log))?;
+        db.shared = Some(Shared {
+            pg: pg.clone(),
+            county: county.to_owned(),
+            centre: centre.to_owned(),
+        });
+        let check = db.key.hash("fengqiao: the centre's server key");
+        db.store.begin_write()?;
+        match db.store.read(|c| server_meta(c, "key.check"))? {
+            Some(stored) if stored == check => db.store.release_write()?,
+            Some(_) => {
+                db.store.release_write()?;
+                return Err(Error::BadArgument(format!(
+                    "the server key beside {} is not the one the centre's other processes use; \
+                     copy server.key from the data directory of a process already serving {centre} \
+                     (every process of a centre needs the same key)",
+                    path.display()
+                )));
+            }
+            None => db
+                .store
+                .write(|tx| set_server_meta(tx, "key.check", &check))?,
+        }
+        Ok(db)
+    }
+
+    /// Brings a replica up to date with the centre's log (nothing for the SQLite engine);
+    /// returns how many entries it applied.
+    pub fn catch_up(&mut self) -> app_core::Result<usize> {
+        self.store.catch_up()
     }
 
     /// The last sequence number given out.

@@ -21,6 +21,9 @@ pub enum Error {
     Refused(ApiError),
     #[error(transparent)]
     Database(#[from] rusqlite::Error),
+    /// The centre's PostgreSQL database (the engine of several processes) failed or refused.
+    #[error("the centre's PostgreSQL database, {0}")]
+    Postgres(String),
     /// The core (store, documents) refused or failed.
     #[error(transparent)]
     Core(#[from] app_core::Error),

@@ -584,7 +584,7 @@ impl Source for ToParent<'_> {
         let st = self.state.clone();
         let p = self.parent.clone();
         let round = tokio::task::spawn_blocking(move || {
-            let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let db = crate::db::lock(&st.db);
             build_round(&db, &p, (st.clock)())
         })
         .await??;
@@ -620,7 +620,7 @@ impl Source for ToParent<'_> {
         );
         let st = self.state.clone();
         tokio::task::spawn_blocking(move || {
-            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = crate::db::lock(&st.db);
             hold(&mut db, &key, &heads, &refusal, (st.clock)())?;
             Ok::<_, Error>(())
         })
@@ -637,7 +637,7 @@ impl Source for ToParent<'_> {
         let st = self.state.clone();
         let p = self.parent.clone();
         tokio::task::spawn_blocking(move || {
-            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = crate::db::lock(&st.db);
             let now = (st.clock)();
             match apply_round(&mut db, &p, &round, answer, now) {
                 Ok(()) => Ok(Applied::Done),
@@ -768,10 +768,7 @@ pub async fn run(
         };
         // What is held back, for /healthz.
         let st = state.clone();
-        if let Ok(Ok(h)) = tokio::task::spawn_blocking(move || {
-            held(&st.db.lock().unwrap_or_else(|e| e.into_inner()))
-        })
-        .await
+        if let Ok(Ok(h)) = tokio::task::spawn_blocking(move || held(&crate::db::lock(&st.db))).await
         {
             state
                 .parent_status

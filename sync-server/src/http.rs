@@ -220,7 +220,7 @@ async fn intake_handler(
     let answer = blocking(move || {
         let now = (st.clock)();
         {
-            let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = crate::db::lock(&st.db);
             fresh_directory(&mut db, &st.directory_seen)?;
         }
         crate::intake::dispatch(
@@ -271,7 +271,7 @@ async fn intake_state_handler(
     Path(number): Path<String>,
 ) -> Result<Response, Error> {
     let answer = blocking(move || {
-        let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = crate::db::lock(&state.db);
         crate::intake::state(&db, &device, &scope, &number)
     })
     .await?;
@@ -281,7 +281,7 @@ async fn intake_state_handler(
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let result = tokio::task::spawn_blocking(move || {
         let seq = {
-            let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+            let db = crate::db::lock(&state.db);
             db.current_seq()
         };
         let parent = state.forward_wake.as_ref().map(|_| {
@@ -369,7 +369,7 @@ async fn lower_figures_handler(
     ProtocolJson(req): ProtocolJson<app_core::protocol::LowerFigures>,
 ) -> Result<Json<app_core::protocol::LowerFiguresTaken>, Error> {
     let taken = blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&state.db);
         fresh_directory(&mut db, &state.directory_seen)?;
         let now = (state.clock)();
         crate::forward::figures::take(&mut db, &state.unit, &device, &req, now).inspect_err(|e| {
@@ -444,7 +444,7 @@ async fn enrol(
     ProtocolJson(req): ProtocolJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, Error> {
     let resp = blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&state.db);
         fresh_directory(&mut db, &state.directory_seen)?;
         crate::enrolment::enrol(&mut db, &state.unit, &req, (state.clock)())
     })
@@ -465,7 +465,7 @@ async fn sync_handler(
     let resp = blocking(move || {
         let now = (state.clock)();
         {
-            let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = crate::db::lock(&state.db);
             fresh_directory(&mut db, &state.directory_seen)?;
         }
         sync::sync(&state.db, &device, req, &state.sync_limits, now).inspect_err(|e| {
@@ -512,7 +512,7 @@ async fn directory_handler(
     Authed(device): Authed,
 ) -> Result<Json<DirectoryResponse>, Error> {
     let resp = blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&state.db);
         let version = fresh_directory(&mut db, &state.directory_seen)?;
         let d = db.store.directory();
         Ok(DirectoryResponse {
@@ -532,7 +532,7 @@ async fn read<T: Send + 'static>(
     f: impl FnOnce(&ServerDb, &Device, i64, &AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&state.db);
         fresh_directory(&mut db, &state.directory_seen)?;
         f(&db, &device, (state.clock)(), &state)
     })
@@ -623,7 +623,7 @@ async fn ledger_handler(
     let started = Instant::now();
     let st = state.clone();
     let (req, path, directory, taxonomy, now) = blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&st.db);
         fresh_directory(&mut db, &st.directory_seen)?;
         let now = (st.clock)();
         let req = crate::paperwork::authorise(&db, &device, &q, &st.unit, now)?;
@@ -643,7 +643,7 @@ async fn ledger_handler(
     .await?;
     let st = state.clone();
     let (req, file) = blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&st.db);
         crate::paperwork::log(&mut db, &req, &file, now)?;
         Ok((req, file))
     })
@@ -698,7 +698,7 @@ async fn report_handler(
     let (kind, format) = crate::paperwork::report_file(&file)?;
     let st = state.clone();
     let (req, path, directory, taxonomy, now) = blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&st.db);
         fresh_directory(&mut db, &st.directory_seen)?;
         let now = (st.clock)();
         let req = crate::paperwork::authorise_report(&db, &device, &q, kind, &st.unit, now)?;
@@ -719,7 +719,7 @@ async fn report_handler(
     .await?;
     let st = state.clone();
     let req = blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&st.db);
         crate::paperwork::log_report(&mut db, &req, kind, cases, now)?;
         Ok(req)
     })
@@ -804,7 +804,7 @@ async fn case_document(
     kind: crate::paperwork::CaseDocumentKind,
 ) -> Result<Response, Error> {
     let doc = blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&state.db);
         fresh_directory(&mut db, &state.directory_seen)?;
         let key = format!("case:{id}");
         crate::sync::parse_key(&key)?;
@@ -872,7 +872,7 @@ async fn put_attachment(
     let started = Instant::now();
     let wake = state.forward_wake.clone();
     let stored = blocking(move || {
-        let mut db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&state.db);
         crate::attachments::store(&mut db, &attachment, &mime, &body, (state.clock)())
     })
     .await?;
@@ -896,7 +896,7 @@ async fn get_attachment(
     CaseAttachment { case: id, sha, .. }: CaseAttachment,
 ) -> Result<Response, Error> {
     let (mime, bytes) = blocking(move || {
-        let db = state.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = crate::db::lock(&state.db);
         crate::attachments::bytes(&db, &id, &sha)
     })
     .await?;

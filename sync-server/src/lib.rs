@@ -15,6 +15,7 @@ pub mod forward;
 pub mod http;
 pub mod intake;
 pub mod paperwork;
+pub mod pg;
 pub mod read;
 pub mod scope;
 pub mod server;

@@ -207,7 +207,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Init { empty: _ } => {
             sync_server::open(&config)?;
-            println!("database ready at {}", config.database().display());
+            println!("database ready at {}", config.store_path().display());
         }
         Command::Demo { cases } => {
             let mut db = sync_server::open(&config)?;
@@ -226,7 +226,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 None => println!("the directory is set up already: no demo loaded"),
             }
-            println!("database ready at {}", config.database().display());
+            println!("database ready at {}", config.store_path().display());
         }
         Command::ImportUnits { csv } => {
             let n = sync_server::admin::import_units(sync_server::open(&config)?, &csv)?;

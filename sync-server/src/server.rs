@@ -24,7 +24,58 @@ pub fn open(config: &Config) -> Result<ServerDb> {
         path: config.data_dir.clone(),
         error,
     })?;
-    ServerDb::open(&config.database())
+    match config.engine()? {
+        crate::config::Engine::Sqlite => ServerDb::open(&config.store_path()),
+        crate::config::Engine::Postgres { url, county } => {
+            let (county, centre) = replica_of(config, &county)?;
+            let pg = crate::pg::Postgres::connect(&url)?;
+            ServerDb::open_shared(&config.store_path(), &pg, &county, &centre)
+        }
+    }
+}
+
+/// The file in a data directory that names the centre its replica follows.
+const REPLICA_OF: &str = "replica-of";
+
+/// The county and centre the replica in the data directory follows: as recorded there (so
+/// that an admin command run on the data directory reaches the centre its server serves,
+/// whatever `unit` says), or the configuration's, recorded now. A data directory follows one
+/// centre for good.
+fn replica_of(config: &Config, county: &str) -> Result<(String, String)> {
+    let path = config.data_dir.join(REPLICA_OF);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let (c, u) = text.trim().split_once('/').ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "{} should hold <county>/<centre>; delete the data directory's replica \
+                     (replica.sqlite3 and {REPLICA_OF}) to follow the configuration's",
+                    path.display()
+                ))
+            })?;
+            if c != county {
+                return Err(Error::BadArgument(format!(
+                    "this data directory's replica follows {u} of county {c}, not county {county}; \
+                     use another data directory for another county"
+                )));
+            }
+            Ok((c.to_owned(), u.to_owned()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&path, format!("{county}/{}\n", config.unit)).map_err(|error| {
+                Error::File {
+                    action: "write",
+                    path: path.clone(),
+                    error,
+                }
+            })?;
+            Ok((county.to_owned(), config.unit.clone()))
+        }
+        Err(error) => Err(Error::File {
+            action: "read",
+            path,
+            error,
+        }),
+    }
 }
 
 /// Serves `state` over HTTP on `listener` until `shutdown` completes, then lets the requests
@@ -73,6 +124,15 @@ pub async fn run(
 ) -> Result<()> {
     let db = open(&config)?;
     let unit = UnitId::new(config.unit.clone());
+    if let Some(shared) = &db.shared {
+        if shared.centre != config.unit {
+            return Err(Error::BadArgument(format!(
+                "this data directory's replica follows the centre {}, but `unit` is {}; use \
+                 another data directory to serve {}",
+                shared.centre, config.unit, config.unit
+            )));
+        }
+    }
     if db.store.directory().unit(&unit).is_none() {
         return Err(Error::UnitNotServed(unit));
     }

@@ -134,14 +134,23 @@ pub(crate) fn store_upload<'a>(
     now_ms: i64,
     mut extra: impl FnMut(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
 ) -> Result<(MutexGuard<'a, ServerDb>, u32), ApiError> {
-    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = || crate::db::lock(shared);
     let mut attempts = 0;
     loop {
         let snapshot = read_snapshot(&lock(), device, order)?;
         let checked = check_upload(device, &snapshot, order, limits, now_ms)?;
         let mut db = lock();
-        if unchanged(&db, &snapshot)? {
-            let stored = commit_upload(&mut db, device, checked, now_ms, &mut extra)?;
+        // With several processes, the check that nothing moved and the commit hold the
+        // centre's writer lock, which also brings what the others wrote.
+        let committed = (|| {
+            db.store.begin_write().map_err(ApiError::internal)?;
+            if unchanged(&db, &snapshot)? {
+                return commit_upload(&mut db, device, checked, now_ms, &mut extra).map(Some);
+            }
+            Ok(None)
+        })();
+        db.store.release_write().map_err(ApiError::internal)?;
+        if let Some(stored) = committed? {
             return Ok((db, stored));
         }
         drop(db);
@@ -579,7 +588,7 @@ pub(crate) fn store_upload_queued<'a>(
     now_ms: i64,
     extra: Extra,
 ) -> Result<(MutexGuard<'a, ServerDb>, u32), ApiError> {
-    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = || crate::db::lock(shared);
     let (mut extra, mut alone) = (extra, false);
     for _ in 0..limits.max_attempts {
         let snapshot = read_snapshot(&lock(), device, order)?;
@@ -631,7 +640,24 @@ pub(crate) fn store_upload_queued<'a>(
 /// saw them and touch no document of another in the group, in one transaction; the others
 /// are checked again by their requests.
 fn commit_group(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
+    let outcomes = commit_group_held(db, group);
+    if let Err(e) = db.store.release_write() {
+        tracing::warn!(error = %e, "giving up the centre's writer lock");
+    }
+    outcomes
+}
+
+/// [`commit_group`] under the centre's writer lock (with several processes): taken before the
+/// checks that nothing moved, and again before each upload committed alone.
+fn commit_group_held(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
     let mut outcomes = Vec::new();
+    if let Err(e) = db.store.begin_write() {
+        let e = ApiError::internal(e);
+        return group
+            .into_iter()
+            .map(|job| (job.id, Outcome::Failed(e.clone())))
+            .collect();
+    }
     let mut ready = Vec::new();
     let mut touched = BTreeSet::new();
     for job in group {
@@ -661,6 +687,23 @@ fn commit_group(db: &mut ServerDb, group: Vec<Queued>) -> Vec<(u64, Outcome)> {
         outcomes.extend(commit_together(db, together));
     }
     for mut job in alone {
+        // A write before this one gave up the lock: take it again, and check again that
+        // nothing this upload touches moved meanwhile.
+        if let Err(e) = db.store.begin_write() {
+            outcomes.push((job.id, Outcome::Failed(ApiError::internal(e))));
+            continue;
+        }
+        match unchanged(db, &job.snapshot) {
+            Ok(true) => {}
+            Ok(false) => {
+                outcomes.push(again(job, false));
+                continue;
+            }
+            Err(e) => {
+                outcomes.push((job.id, Outcome::Failed(e)));
+                continue;
+            }
+        }
         let outcome = match commit_upload(db, &job.device, job.checked, job.now_ms, &mut job.extra)
         {
             Ok(n) => Outcome::Stored(n),

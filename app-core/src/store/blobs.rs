@@ -329,10 +329,12 @@ impl Store {
 
     /// Records that a server has stored an attachment's bytes: it is no longer pending.
     pub fn mark_blob_sent(&mut self, sha256: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE blobs SET pending = 0 WHERE sha256 = ?1",
-            [sha256.to_ascii_lowercase()],
-        )?;
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE blobs SET pending = 0 WHERE sha256 = ?1",
+                [sha256.to_ascii_lowercase()],
+            )
+        })?;
         Ok(())
     }
 
@@ -359,11 +361,13 @@ impl Store {
                 ),
             ));
         }
-        let n = self.conn.execute(
-            "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
-             VALUES (?1, ?2, ?3, ?4, 0, NULL, ?5) ON CONFLICT(sha256) DO NOTHING",
-            params![expected, mime, bytes.len() as i64, bytes, now_ms],
-        )?;
+        let n = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO blobs(sha256, mime, size, bytes, pending, case_id, added_at)
+                 VALUES (?1, ?2, ?3, ?4, 0, NULL, ?5) ON CONFLICT(sha256) DO NOTHING",
+                params![expected, mime, bytes.len() as i64, bytes, now_ms],
+            )
+        })?;
         Ok(n == 1)
     }
 }

@@ -17,6 +17,8 @@ use std::collections::BTreeSet;
 
 mod orders;
 mod parties;
+#[cfg(feature = "replication")]
+mod replica;
 mod visits;
 
 const T0: i64 = 1_790_784_000_000; // 2026-10-01 00:00 CST

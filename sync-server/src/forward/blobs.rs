@@ -167,7 +167,7 @@ where
 {
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&st.db);
         let now = (st.clock)();
         f(&mut db, now)
     })

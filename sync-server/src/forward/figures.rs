@@ -98,7 +98,7 @@ pub(super) async fn send(
 ) -> Result<u64> {
     let st = state.clone();
     let (path, directory, unit, now) = tokio::task::spawn_blocking(move || {
-        let db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = crate::db::lock(&st.db);
         (
             db.store.path().to_owned(),
             db.store.directory_shared(),
@@ -133,7 +133,7 @@ pub(super) async fn send(
     }
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
-        let mut db = st.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db = crate::db::lock(&st.db);
         db.store.write(|tx| {
             set_server_meta(tx, "figures.cursor", &pending.cursor.to_string())?;
             set_server_meta(tx, "figures.as_of", &pending.as_of.to_string())

@@ -1,0 +1,308 @@
+//! A store kept as one replica of a shared, ordered log (feature `replication`).
+//!
+//! Several processes serve one centre from one database: each keeps this SQLite store as its
+//! working copy, and every write any of them makes goes through a [`SharedLog`] (the sync
+//! server's is PostgreSQL) before it commits here. A write:
+//!
+//! 1. takes the log's writer lock ([`SharedLog::begin`]), which also hands over every entry
+//!    after the one this replica applied last; they are applied first, so the write reads and
+//!    checks the latest state of the centre, whichever process wrote it;
+//! 2. runs in one IMMEDIATE transaction with an SQLite session recording every row it changes
+//!    (core tables and layers alike: the documents, the summaries, a server's own tables);
+//! 3. appends that changeset to the log ([`SharedLog::append`], durable when it returns, and
+//!    giving up the lock), then commits here with the entry's sequence number.
+//!
+//! Every entry is therefore written by a process that held the lock and had applied every entry
+//! before it: the log is a total order, numbered without gaps in commit order, and applying it
+//! to any replica gives the same rows. Nothing a device or a reader is told depends on an entry
+//! that is not yet durable in the log, and no entry can become visible below a sequence number
+//! a reader has already seen (the trap of numbers taken before commit cannot arise: a number
+//! is taken under the lock and the lock is held until the commit).
+//!
+//! If this process dies between the log's commit and its own, the entry is simply applied at
+//! the next catch-up. A changeset that does not apply cleanly (this replica diverged: a file
+//! edited by hand, or restored from another time) is refused with [`Error::Replica`]; the
+//! replica is then rebuilt from the log.
+//!
+//! What is device-local stays out of the log: `replica_state` (how far this file has applied
+//! the log) and the automerge actor id in `meta` (written at open, never by a write), so each
+//! process writes automerge changes as its own actor.
+
+use super::Store;
+use crate::error::{Error, Result};
+use rusqlite::session::{ConflictAction, ConflictType, Session};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+/// The table that records how far this file has applied the log (never logged itself).
+const STATE_TABLE: &str = "replica_state";
+
+/// One entry of the shared log: the rows one write changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Its place in the log: 1, 2, 3… without gaps, in commit order.
+    pub seq: u64,
+    /// The write's SQLite changeset.
+    pub changeset: Vec<u8>,
+}
+
+/// The ordered log several replicas of one store share (a PostgreSQL table for the sync
+/// server). Calls come from one thread at a time (the store is `&mut`).
+pub trait SharedLog: Send + std::fmt::Debug {
+    /// Takes the writer lock (waiting for another writer to finish) and returns the entries
+    /// after `applied`. Held until [`SharedLog::append`] or [`SharedLog::release`].
+    fn begin(&mut self, applied: u64) -> std::result::Result<Vec<LogEntry>, String>;
+    /// Appends a changeset under the lock and makes it durable; returns its sequence number
+    /// (the last one handed over by `begin`, plus one) and gives up the lock.
+    fn append(&mut self, changeset: Vec<u8>) -> std::result::Result<u64, String>;
+    /// Gives up the lock without appending.
+    fn release(&mut self) -> std::result::Result<(), String>;
+    /// The entries after `applied`, at most `limit` of them, without the lock (a reader
+    /// catching up).
+    fn after(&mut self, applied: u64, limit: usize) -> std::result::Result<Vec<LogEntry>, String>;
+    /// The last sequence number in the log.
+    fn head(&mut self) -> std::result::Result<u64, String>;
+}
+
+/// The store's link to its log, and whether it holds the writer lock.
+#[derive(Debug)]
+pub(super) struct Replication {
+    log: Box<dyn SharedLog>,
+    holding: bool,
+}
+
+/// How many entries a catch-up applies per round trip.
+const CATCH_UP_BATCH: usize = 256;
+
+impl Store {
+    /// Makes this store a replica of `log`: from now on every write goes through it (see the
+    /// module's documentation), and the entries already in it are applied now.
+    pub fn attach_log(&mut self, log: Box<dyn SharedLog>) -> Result<()> {
+        self.conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1),
+                 seq INTEGER NOT NULL);
+             INSERT OR IGNORE INTO {STATE_TABLE}(id, seq) VALUES (1, 0);"
+        ))?;
+        self.replication = Some(Replication {
+            log,
+            holding: false,
+        });
+        self.catch_up()?;
+        Ok(())
+    }
+
+    /// Whether this store is a replica of a shared log.
+    pub fn is_replica(&self) -> bool {
+        self.replication.is_some()
+    }
+
+    /// How far this file has applied the shared log (0 for a store that is no replica).
+    pub fn applied(&self) -> Result<u64> {
+        if self.replication.is_none() {
+            return Ok(0);
+        }
+        applied_in(&self.conn)
+    }
+
+    /// Applies the log's entries this replica lacks (without taking the writer lock); returns
+    /// how many. A store that is no replica has nothing to catch up.
+    pub fn catch_up(&mut self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let applied = self.applied()?;
+            let Some(r) = self.replication.as_mut() else {
+                return Ok(0);
+            };
+            let entries = r.log.after(applied, CATCH_UP_BATCH).map_err(Error::Log)?;
+            let n = entries.len();
+            total += self.apply_entries(&entries)?;
+            if n < CATCH_UP_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The log's last sequence number (0 for a store that is no replica).
+    pub fn log_head(&mut self) -> Result<u64> {
+        match self.replication.as_mut() {
+            Some(r) => r.log.head().map_err(Error::Log),
+            None => Ok(0),
+        }
+    }
+
+    /// Takes the log's writer lock and applies what this replica lacks, so that what is read
+    /// next is the centre's latest state and stays so until the next write, which uses this
+    /// lock (or [`Store::release_write`]). Does nothing for a store that is no replica, or if
+    /// the lock is held already.
+    pub fn begin_write(&mut self) -> Result<()> {
+        let applied = self.applied()?;
+        let Some(r) = self.replication.as_mut() else {
+            return Ok(());
+        };
+        if r.holding {
+            return Ok(());
+        }
+        let entries = r.log.begin(applied).map_err(Error::Log)?;
+        r.holding = true;
+        if let Err(e) = self.apply_entries(&entries) {
+            self.release_write()?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Gives up the writer lock taken by [`Store::begin_write`] without writing.
+    pub fn release_write(&mut self) -> Result<()> {
+        if let Some(r) = self.replication.as_mut() {
+            if r.holding {
+                r.holding = false;
+                r.log.release().map_err(Error::Log)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies entries in order; each must be the next after what this file applied (an entry
+    /// applied already, by another process sharing the file, is skipped).
+    fn apply_entries(&mut self, entries: &[LogEntry]) -> Result<usize> {
+        let mut n = 0;
+        let version = self.directory_version()?;
+        for e in entries {
+            if apply_entry(&mut self.conn, e)? {
+                n += 1;
+            }
+        }
+        if n > 0 && self.directory_version()? != version {
+            self.directory = std::sync::Arc::new(Self::read_directory(&self.conn)?);
+        }
+        Ok(n)
+    }
+
+    /// [`Store::write`] on a replica: under the log's writer lock, recorded, appended, then
+    /// committed here.
+    pub(super) fn write_replicated<T, E>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let as_sqlite = |e: Error| match e {
+            Error::Storage(e) => e,
+            other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
+        };
+        self.begin_write().map_err(|e| E::from(as_sqlite(e)))?;
+        let outcome = self.write_held(f);
+        // A failure anywhere leaves the lock with nothing appended: give it up.
+        if self.replication.as_ref().is_some_and(|r| r.holding) {
+            let _ = self.release_write();
+        }
+        outcome
+    }
+
+    fn write_held<T, E>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut changeset = Vec::new();
+        let out = {
+            let mut session = Session::new(&tx)?;
+            session.table_filter(Some(|table: &str| table != STATE_TABLE));
+            session.attach(None::<&str>)?;
+            let out = f(&tx)?;
+            session.changeset_strm(&mut changeset)?;
+            out
+        };
+        if changeset.is_empty() {
+            tx.commit()?;
+            return Ok(out);
+        }
+        let r = self
+            .replication
+            .as_mut()
+            .expect("a replicated write has its log");
+        let seq = r
+            .log
+            .append(changeset)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(Error::Log(e))))?;
+        r.holding = false;
+        // Durable in the log: if this commit fails, the next catch-up applies the entry.
+        tx.execute(
+            &format!("UPDATE {STATE_TABLE} SET seq = ?1 WHERE id = 1"),
+            [seq as i64],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn applied_in(conn: &Connection) -> Result<u64> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT seq FROM {STATE_TABLE} WHERE id = 1"))?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0) as u64)
+}
+
+/// Applies one entry in its own transaction, with this file's place in the log; `false` if
+/// the file had applied it already. Foreign keys are off meanwhile: the changeset holds every
+/// row the writer's cascades changed, so applying them again would find those rows gone.
+fn apply_entry(conn: &mut Connection, e: &LogEntry) -> Result<bool> {
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = (|| -> Result<bool> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let applied = applied_in(&tx)?;
+        if e.seq <= applied {
+            return Ok(false);
+        }
+        if e.seq != applied + 1 {
+            return Err(Error::Replica(format!(
+                "the log's entry {} follows {}, but this replica has applied up to {applied}",
+                e.seq,
+                e.seq - 1
+            )));
+        }
+        let conflicts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = conflicts.clone();
+        let applied_ok = tx.apply_strm(
+            &mut &e.changeset[..],
+            None::<fn(&str) -> bool>,
+            move |kind: ConflictType, item| {
+                let table = item
+                    .op()
+                    .map(|op| op.table_name().to_owned())
+                    .unwrap_or_default();
+                if let Ok(mut c) = seen.lock() {
+                    c.push(format!("{kind:?} in {table}"));
+                }
+                ConflictAction::SQLITE_CHANGESET_ABORT
+            },
+        );
+        let conflicts = conflicts.lock().map(|c| c.clone()).unwrap_or_default();
+        if applied_ok.is_err() || !conflicts.is_empty() {
+            return Err(Error::Replica(format!(
+                "the log's entry {} does not apply to this replica ({}); it has diverged from \
+                 the log and must be rebuilt from it",
+                e.seq,
+                if conflicts.is_empty() {
+                    applied_ok.err().map(|e| e.to_string()).unwrap_or_default()
+                } else {
+                    conflicts.join(", ")
+                }
+            )));
+        }
+        tx.execute(
+            &format!("UPDATE {STATE_TABLE} SET seq = ?1 WHERE id = 1"),
+            [e.seq as i64],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    })();
+    conn.pragma_update(None, "foreign_keys", true)?;
+    result
+}

@@ -1,0 +1,451 @@
+//! The PostgreSQL engine: several server processes serve one centre from one database.
+//!
+//! PostgreSQL holds the centre's log, `fq_log`: every write any process made, in order, as the
+//! rows it changed (an SQLite changeset, see `app_core::store::SharedLog`). Each process keeps
+//! its own replica of the centre in an SQLite file in its data directory (`replica.sqlite3`),
+//! which it brings up to date from the log before it reads and before it writes; the replica is
+//! derived, and can be deleted: it is rebuilt from the log. Every rule, list, figure and export
+//! is therefore the same code on both engines.
+//!
+//! # Order and cursors
+//! A writer takes the centre's row in `fq_centres` `FOR UPDATE`, applies what its replica
+//! lacks, writes, appends its entry with the next number and commits, which releases the row.
+//! A number is thus taken only by the holder of the lock and the lock is released only by the
+//! commit: the log's numbers become visible in order, without gaps, and a reader that sees
+//! entry 11 sees entry 10 (the trap of sequence numbers taken before commit, where a reader
+//! moves its cursor past an entry still being committed and never receives it, cannot arise).
+//! Per-document serialisation follows: two processes never commit against the same state.
+//!
+//! # Distribution
+//! Every table's primary key starts with the county code, and the log is partitioned by it
+//! (hash, 8 partitions): a distributed engine (Citus) can shard on `county` with nothing to
+//! change, as every statement names one county and one centre.
+//!
+//! # Calls
+//! The rest of the server is synchronous (it runs under a mutex on blocking threads), so the
+//! engine runs tokio-postgres on a small runtime of its own and waits for each answer on a
+//! channel: callable from any thread, including a runtime's.
+
+use crate::error::{Error, Result};
+use app_core::store::{LogEntry, SharedLog};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The versioned schema, in order. Never edit a step that has shipped; add one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the centres served, each with the number of its log's last entry and the replica
+    // schema its entries are written in; the log.
+    "CREATE TABLE fq_centres (
+         county text NOT NULL,
+         centre text NOT NULL,
+         seq bigint NOT NULL DEFAULT 0,
+         schema text NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (county, centre)
+     );
+     CREATE TABLE fq_log (
+         county text NOT NULL,
+         centre text NOT NULL,
+         seq bigint NOT NULL,
+         at timestamptz NOT NULL DEFAULT now(),
+         writer text NOT NULL,
+         schema text NOT NULL,
+         changeset bytea NOT NULL,
+         PRIMARY KEY (county, centre, seq)
+     ) PARTITION BY HASH (county);
+     CREATE TABLE fq_log_0 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 0);
+     CREATE TABLE fq_log_1 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 1);
+     CREATE TABLE fq_log_2 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 2);
+     CREATE TABLE fq_log_3 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 3);
+     CREATE TABLE fq_log_4 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 4);
+     CREATE TABLE fq_log_5 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 5);
+     CREATE TABLE fq_log_6 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 6);
+     CREATE TABLE fq_log_7 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 7);",
+];
+
+/// The advisory lock under which a process migrates the schema (any constant of ours).
+const MIGRATION_LOCK: i64 = 0x6671_6d69_6772;
+
+/// A connection pool to the database, and the runtime its connections run on.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+    rt: Arc<tokio::runtime::Runtime>,
+    /// The address without its password, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("database", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and brings its schema
+    /// to this build's version.
+    pub fn connect(url: &str) -> Result<Postgres> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| Error::Postgres(format!("`database` is not a PostgreSQL address: {e}")))?;
+        let shown = shown(&config);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Postgres(format!("start the database's runtime: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(8)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Postgres(format!("database pool: {e}")))?;
+        let pg = Postgres {
+            pool,
+            rt: Arc::new(rt),
+            shown,
+        };
+        pg.migrate()?;
+        Ok(pg)
+    }
+
+    /// Runs `f` on the engine's runtime and waits for its answer.
+    pub fn run<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Pool) -> Fut + Send + 'static,
+        Fut: Future<Output = std::result::Result<T, String>> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pool = self.pool.clone();
+        self.rt.spawn(async move {
+            let _ = tx.send(f(pool).await);
+        });
+        rx.recv()
+            .map_err(|_| Error::Postgres("the database's runtime stopped".to_owned()))?
+            .map_err(|e| Error::Postgres(format!("{}: {e}", self.shown)))
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.run(|pool| async move {
+            let mut client = pool.get().await.map_err(|e| e.to_string())?;
+            let tx = client.transaction().await.map_err(|e| e.to_string())?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS fq_schema (
+                     version integer PRIMARY KEY,
+                     applied_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let version: i32 = tx
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM fq_schema", &[])
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            let known = MIGRATIONS.len() as i32;
+            if version > known {
+                return Err(format!(
+                    "the database's schema is version {version}, newer than this build knows \
+                     ({known}); update this program"
+                ));
+            }
+            for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.batch_execute(step)
+                    .await
+                    .map_err(|e| format!("migration {}: {e}", i + 1))?;
+                tx.execute(
+                    "INSERT INTO fq_schema(version) VALUES ($1)",
+                    &[&(i as i32 + 1)],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            }
+            tx.commit().await.map_err(|e| e.to_string())
+        })
+    }
+
+    /// The schema version of the database (the number of migrations applied).
+    pub fn schema_version(&self) -> Result<i32> {
+        self.run(|pool| async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let row = client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM fq_schema", &[])
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(row.get(0))
+        })
+    }
+}
+
+/// `host:port/database` of a configuration, never its password.
+fn shown(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_default();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{host}:{port}/{}",
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+/// The log of one centre, as one process's replica sees it.
+pub struct PgLog {
+    pg: Postgres,
+    county: String,
+    centre: String,
+    /// The replica schema this process writes and reads entries in.
+    schema: String,
+    /// Who appends (host and process), recorded with each entry.
+    writer: String,
+    /// The connection holding the centre's row in an open transaction, with the last number
+    /// it saw, while this process holds the writer lock.
+    held: Option<(deadpool_postgres::Object, i64)>,
+}
+
+impl std::fmt::Debug for PgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLog")
+            .field("county", &self.county)
+            .field("centre", &self.centre)
+            .field("holding", &self.held.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a writer waits for the lock before it gives up (another process is stuck holding
+/// it), and how long an idle transaction may hold it before PostgreSQL ends its session.
+const BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '30s';
+     SET LOCAL idle_in_transaction_session_timeout = '60s'";
+
+impl PgLog {
+    /// The log of `centre` in `county`, created if new. `schema` names the replica schema of
+    /// this build; entries written in another are refused (one version per centre at a time).
+    pub fn open(pg: &Postgres, county: &str, centre: &str, schema: &str) -> Result<PgLog> {
+        let (c, u, s) = (county.to_owned(), centre.to_owned(), schema.to_owned());
+        pg.run(move |pool| async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "INSERT INTO fq_centres(county, centre, schema) VALUES ($1, $2, $3)
+                     ON CONFLICT (county, centre) DO NOTHING",
+                    &[&c, &u, &s],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        })?;
+        Ok(PgLog {
+            pg: pg.clone(),
+            county: county.to_owned(),
+            centre: centre.to_owned(),
+            schema: schema.to_owned(),
+            writer: format!(
+                "{}:{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned()),
+                std::process::id()
+            ),
+            held: None,
+        })
+    }
+
+    fn entries(
+        rows: Vec<tokio_postgres::Row>,
+        schema: &str,
+    ) -> std::result::Result<Vec<LogEntry>, String> {
+        rows.into_iter()
+            .map(|r| {
+                let seq: i64 = r.get(0);
+                let written: String = r.get(1);
+                if written != schema {
+                    return Err(format!(
+                        "entry {seq} of the centre's log was written by a build whose tables are \
+                         `{written}`, and this one's are `{schema}`: run one version of the server \
+                         per centre (stop them all, upgrade, start them)"
+                    ));
+                }
+                Ok(LogEntry {
+                    seq: seq as u64,
+                    changeset: r.get(2),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Drop for PgLog {
+    /// A process that stops while it holds the lock (a request failed half way) gives it up,
+    /// so that the pool never lends out a connection in an open transaction.
+    fn drop(&mut self) {
+        let _ = self.release();
+    }
+}
+
+const SELECT_AFTER: &str = "SELECT seq, schema, changeset FROM fq_log
+     WHERE county = $1 AND centre = $2 AND seq > $3 ORDER BY seq LIMIT $4";
+
+impl SharedLog for PgLog {
+    fn begin(&mut self, applied: u64) -> std::result::Result<Vec<LogEntry>, String> {
+        if self.held.is_some() {
+            return Err("the writer lock is held already".to_owned());
+        }
+        let (county, centre, schema) = (
+            self.county.clone(),
+            self.centre.clone(),
+            self.schema.clone(),
+        );
+        let (client, head, entries) = self
+            .pg
+            .run(move |pool| async move {
+                let client = pool.get().await.map_err(|e| e.to_string())?;
+                client
+                    .batch_execute(BEGIN)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let locked = async {
+                    let head: i64 = client
+                        .query_one(
+                            "SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2
+                             FOR UPDATE",
+                            &[&county, &centre],
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .get(0);
+                    let rows = client
+                        .query(
+                            SELECT_AFTER,
+                            &[&county, &centre, &(applied as i64), &i64::MAX],
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>((head, PgLog::entries(rows, &schema)?))
+                }
+                .await;
+                match locked {
+                    Ok((head, entries)) => Ok((client, head, entries)),
+                    Err(e) => {
+                        let _ = client.batch_execute("ROLLBACK").await;
+                        Err(e)
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        self.held = Some((client, head));
+        Ok(entries)
+    }
+
+    fn append(&mut self, changeset: Vec<u8>) -> std::result::Result<u64, String> {
+        let (client, head) = self
+            .held
+            .take()
+            .ok_or_else(|| "append without the writer lock".to_owned())?;
+        let seq = head + 1;
+        let (county, centre, schema, writer) = (
+            self.county.clone(),
+            self.centre.clone(),
+            self.schema.clone(),
+            self.writer.clone(),
+        );
+        self.pg
+            .run(move |_| async move {
+                let written = async {
+                    client
+                        .execute(
+                            "INSERT INTO fq_log(county, centre, seq, writer, schema, changeset)
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                            &[&county, &centre, &seq, &writer, &schema, &changeset],
+                        )
+                        .await?;
+                    client
+                        .execute(
+                            "UPDATE fq_centres SET seq = $3 WHERE county = $1 AND centre = $2",
+                            &[&county, &centre, &seq],
+                        )
+                        .await?;
+                    client.batch_execute("COMMIT").await
+                }
+                .await;
+                if let Err(e) = written {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                    return Err(e.to_string());
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(seq as u64)
+    }
+
+    fn release(&mut self) -> std::result::Result<(), String> {
+        let Some((client, _)) = self.held.take() else {
+            return Ok(());
+        };
+        self.pg
+            .run(move |_| async move {
+                client
+                    .batch_execute("ROLLBACK")
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn after(&mut self, applied: u64, limit: usize) -> std::result::Result<Vec<LogEntry>, String> {
+        let (county, centre, schema) = (
+            self.county.clone(),
+            self.centre.clone(),
+            self.schema.clone(),
+        );
+        self.pg
+            .run(move |pool| async move {
+                let client = pool.get().await.map_err(|e| e.to_string())?;
+                let rows = client
+                    .query(
+                        SELECT_AFTER,
+                        &[&county, &centre, &(applied as i64), &(limit as i64)],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                PgLog::entries(rows, &schema)
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn head(&mut self) -> std::result::Result<u64, String> {
+        let (county, centre) = (self.county.clone(), self.centre.clone());
+        self.pg
+            .run(move |pool| async move {
+                let client = pool.get().await.map_err(|e| e.to_string())?;
+                let seq: i64 = client
+                    .query_one(
+                        "SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2",
+                        &[&county, &centre],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .get(0);
+                Ok(seq as u64)
+            })
+            .map_err(|e| e.to_string())
+    }
+}
