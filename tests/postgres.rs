@@ -279,3 +279,335 @@ async fn pg_devices_spread_over_two_processes_converge() -> anyhow::Result<()> {
     assert_eq!(head, entries, "the log is numbered without gaps");
     Ok(())
 }
+
+/// Whether a server's `/healthz` says it forwards to its parent now.
+async fn leads(server: &Server) -> bool {
+    let Ok(r) = reqwest::get(format!("{}/healthz", server.url())).await else {
+        return false;
+    };
+    let Ok(health) = r.json::<serde_json::Value>().await else {
+        return false;
+    };
+    health["parent"]["leader"] == serde_json::json!(true)
+}
+
+/// A township served by two processes on one database, linked to its county: exactly one of
+/// them forwards; killed (SIGKILL), the other takes over within seconds and the next
+/// escalation reaches the county.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_one_process_forwards_and_another_takes_over_when_it_dies() -> anyhow::Result<()> {
+    use crate::tier::{escalated_to_county, holds, start, start_on, until};
+    let dir = tempfile::tempdir()?;
+    let county = start(dir.path(), "county", "taishan", None)?;
+    let shared = shared_engine_env("forwarding_leader");
+    let a = start_on(dir.path(), "township-a", "haiyan", Some(&county), &shared)?;
+    let b_dir = dir.path().join("township-b");
+    std::fs::create_dir_all(&b_dir)?;
+    std::fs::copy(
+        dir.path().join("township-a").join("server.key"),
+        b_dir.join("server.key"),
+    )?;
+    let env: Vec<(String, String)> = crate::tier::env("haiyan")
+        .into_iter()
+        .chain(shared.clone())
+        .collect();
+    let b = Server::start_with(&b_dir, 0, env)?;
+
+    // Exactly one leads.
+    let mut servers = [a, b];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let leading = loop {
+        let (on_a, on_b) = (leads(&servers[0]).await, leads(&servers[1]).await);
+        assert!(!(on_a && on_b), "two processes lead at once");
+        if on_a || on_b {
+            break if on_a { 0 } else { 1 };
+        }
+        assert!(Instant::now() < deadline, "no process leads");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let follower = 1 - leading;
+    assert!(!leads(&servers[follower]).await);
+    // The devices sync with the process that does not lead: what they send is forwarded by
+    // the other.
+    let gw2 = Device::enrol(&servers[follower], "gw2").await?;
+    let tstaff = Device::enrol(&servers[follower], "tstaff").await?;
+    gw2.sync().await?;
+    tstaff.sync().await?;
+    let first = escalated_to_county(&gw2, &tstaff, "那陈村宅基地纠纷", "跨进程转发").await?;
+    until("the county holds the first escalation", &[], || {
+        holds(&county, &first)
+    })
+    .await?;
+
+    // The leader dies; the other process takes over and forwards the next escalation.
+    servers[leading].kill();
+    let second = escalated_to_county(&gw2, &tstaff, "那陈村借款纠纷", "主进程已停止").await?;
+    let took = until("the county holds the second escalation", &[], || {
+        holds(&county, &second)
+    })
+    .await?;
+    assert!(
+        leads(&servers[follower]).await,
+        "the surviving process leads"
+    );
+    eprintln!("failover: the second escalation reached the county {took:?} after it synced");
+    Ok(())
+}
+
+/// A township's SQLite centre moved into PostgreSQL: `migrate` copies and verifies it, and the
+/// server, started on the database, carries on with the same devices and cursors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_migrate_moves_a_sqlite_centre_and_its_devices_carry_on() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("centre");
+    let on_sqlite = vec![("FENGQIAO_DATABASE".to_owned(), String::new())];
+    let mut server = Server::start_with(&data, 30, on_sqlite.clone())?;
+    let gw = Device::enrol_with(&server, GW, &server.codes[GW]).await?;
+    let staff = Device::enrol(&server, STAFF).await?;
+    gw.sync().await?;
+    staff.sync().await?;
+    let grid = UnitId::new("haiyan-fengjiang-g1");
+    let before = {
+        let mut s = gw.store();
+        let who = actor(&s, GW, Role::GridWorker);
+        s.create_case(&who, &new_case(&grid, "迁移前的案件"), now_ms())?
+    };
+    gw.sync().await?;
+    staff.sync().await?;
+    let cases_before = server_summaries(&server)?.len();
+    server.kill();
+
+    let url = pg_cluster().database("migrated");
+    let out = system_tests::admin_with(
+        &data,
+        &on_sqlite,
+        &["migrate", "--to", &url, "--county", "taishan"],
+    )?;
+    assert!(out.contains("verified from the database alone"), "{out}");
+    assert!(
+        out.contains(&format!("{} documents with the same heads", {
+            let conn = rusqlite::Connection::open(data.join("server.sqlite3"))?;
+            conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get::<_, i64>(0))?
+        })),
+        "{out}"
+    );
+    // A second migration into the same database is refused, and changes nothing.
+    let again = system_tests::admin_with(
+        &data,
+        &on_sqlite,
+        &["migrate", "--to", &url, "--county", "taishan"],
+    );
+    let message = format!("{:?}", again.expect_err("a second migration is refused"));
+    assert!(message.contains("already holds"), "{message}");
+
+    // The server on PostgreSQL: the same devices, credentials and cursors.
+    server.env = vec![
+        ("FENGQIAO_DATABASE".to_owned(), url.clone()),
+        ("FENGQIAO_COUNTY".to_owned(), "taishan".to_owned()),
+    ];
+    server.restart()?;
+    assert!(data.join("replica.sqlite3").exists());
+    assert_eq!(server_summaries(&server)?.len(), cases_before);
+    let p = staff.sync().await?;
+    assert_eq!(
+        p.rejected,
+        vec![],
+        "the staff device's credential and cursor hold"
+    );
+    let after = {
+        let mut s = gw.store();
+        let who = actor(&s, GW, Role::GridWorker);
+        s.create_case(&who, &new_case(&grid, "迁移后的案件"), now_ms())?
+    };
+    gw.sync().await?;
+    staff.sync().await?;
+    for id in [&before, &after] {
+        assert_eq!(
+            staff.store().summary(id)?.title,
+            gw.store().summary(id)?.title
+        );
+    }
+    assert_eq!(server_summaries(&server)?.len(), cases_before + 1);
+    let entries = psql("migrated", "SELECT count(*) FROM fq_log");
+    assert!(entries[0].parse::<u64>()? > 10, "{entries:?}");
+    Ok(())
+}
+
+/// The processes serving a centre share its enrolment limits: with two alive, each lets half
+/// the burst of wrong codes through, so that the centre's budget holds whichever process a
+/// guesser reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_two_processes_share_the_centres_enrolment_limits() -> anyhow::Result<()> {
+    use crate::enrolment::enrol_raw;
+    let dir = tempfile::tempdir()?;
+    let env = shared_engine_env("shared_limits");
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    // The demo county's directory, no cases.
+    system_tests::admin_with(&a_dir, &env, &["demo", "--cases", "0"])?;
+    let a = Server::start_with(&a_dir, 0, env.clone())?;
+    std::fs::create_dir_all(&b_dir)?;
+    std::fs::copy(a_dir.join("server.key"), b_dir.join("server.key"))?;
+    let b = Server::start_with(&b_dir, 0, env)?;
+    for s in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let health: serde_json::Value = reqwest::get(format!("{}/healthz", s.url()))
+                .await?
+                .json()
+                .await?;
+            if health["processes"] == 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{health}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut through = Vec::new();
+    for s in [&a, &b] {
+        let mut wrong = 0;
+        loop {
+            let (status, body, _) = enrol_raw(s, "AAAA-BBBB-CCCC-DDDD", "猜码的手机").await?;
+            if status == 429 {
+                break;
+            }
+            assert_eq!(status, 401, "{body}");
+            wrong += 1;
+            assert!(wrong <= 40, "no limit after {wrong} wrong codes");
+        }
+        through.push(wrong);
+    }
+    // One process alone lets 20 through (enrolment's burst); two, about 10 each (a token
+    // comes back every 12 seconds each, so a slow machine fits a few more).
+    for n in &through {
+        assert!((10..=15).contains(n), "{through:?} attempts before 429");
+    }
+    Ok(())
+}
+
+/// Two processes serve a storm of devices; one is killed (SIGKILL) in the middle of it. Every
+/// change a device had acknowledged is in the centre's database (a replica built from it alone
+/// holds it), the other process serves on meanwhile, and once the killed one is back every
+/// change lands, once, and both replicas hold the same cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_process_killed_mid_storm_loses_nothing_acknowledged() -> anyhow::Result<()> {
+    use crate::sync_crash::{own_changes, server_changes, storm, sync_until_drained};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir()?;
+    let env = shared_engine_env("storm");
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let mut a = Server::start_with(&a_dir, 6, env.clone())?;
+    std::fs::create_dir_all(&b_dir)?;
+    std::fs::copy(a_dir.join("server.key"), b_dir.join("server.key"))?;
+    let b = Server::start_with(&b_dir, 0, env.clone())?;
+    let workers = [
+        ("haiyan-fengjiang-g1-gw", 0),
+        ("haiyan-fengjiang-g2-gw", 1),
+        ("haiyan-fengjiang-g3-gw", 0),
+        ("haiyan-wufeng-g1-gw", 1),
+    ];
+    let mut devices = Vec::new();
+    for (w, on) in workers {
+        let server = if on == 0 { &a } else { &b };
+        devices.push((Arc::new(Device::enrol(server, w).await?), on));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for (d, _) in &devices {
+        let grid = d
+            .store()
+            .directory()
+            .person(&app_core::ids::PersonId::new(d.person.clone()))
+            .expect("worker")
+            .unit
+            .clone();
+        tasks.push(tokio::spawn(storm(d.clone(), grid, stop.clone())));
+    }
+    let acknowledged = |devices: &[(Arc<Device>, usize)], on: usize| -> anyhow::Result<usize> {
+        let mut n = 0;
+        for (d, s) in devices {
+            if *s == on {
+                let (all, pending) = own_changes(d)?;
+                n += all.difference(&pending).count();
+            }
+        }
+        Ok(n)
+    };
+    // The storm runs until A has acknowledged a good many changes, then A is killed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acknowledged(&devices, 0)? < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the storm got nothing acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.kill();
+    let mut acked = BTreeSet::new();
+    for (d, _) in &devices {
+        let (all, pending) = own_changes(d)?;
+        acked.extend(all.difference(&pending).copied());
+    }
+    // In the database: a replica built from it alone holds every acknowledged change.
+    let check_dir = dir.path().join("check");
+    std::fs::create_dir_all(&check_dir)?;
+    std::fs::copy(a_dir.join("server.key"), check_dir.join("server.key"))?;
+    {
+        let pg = Postgres::connect(&env[0].1)?;
+        let check = sync_server::db::ServerDb::open_shared(
+            &check_dir.join("replica.sqlite3"),
+            &pg,
+            "taishan",
+            "haiyan",
+        )?;
+        let held = server_changes(&check.store)?;
+        let missing: Vec<_> = acked.difference(&held).collect();
+        assert!(missing.is_empty(), "acknowledged changes lost: {missing:?}");
+    }
+    // B serves on while A is down: its devices' changes keep being acknowledged.
+    let on_b = acknowledged(&devices, 1)?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acknowledged(&devices, 1)? < on_b + 5 {
+        assert!(Instant::now() < deadline, "B stopped serving when A died");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.restart()?;
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await??;
+    }
+    for (d, _) in &devices {
+        sync_until_drained(d).await?;
+    }
+    // Each process's replica catches up at its next request.
+    for s in [&a, &b] {
+        let _ = reqwest::get(format!("{}/healthz", s.url())).await?;
+    }
+    let on_a = server_summaries(&a)?;
+    let mut on_a: Vec<String> = on_a.into_iter().map(|s| s.id.to_string()).collect();
+    let mut on_b: Vec<String> = server_summaries(&b)?
+        .into_iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    on_a.sort();
+    on_b.sort();
+    assert_eq!(on_a, on_b, "both replicas hold the same cases");
+    let store = a.store()?;
+    let held = server_changes(&store)?;
+    for (d, _) in &devices {
+        let (all, pending) = own_changes(d)?;
+        assert!(pending.is_empty());
+        let missing: Vec<_> = all.difference(&held).collect();
+        assert!(
+            missing.is_empty(),
+            "{}: never landed: {missing:?}",
+            d.person
+        );
+        for id in d.case_ids()? {
+            let there = store.case(&app_core::ids::CaseId::new(id))?;
+            let ids: BTreeSet<_> = there.document.timeline.iter().map(|e| &e.id).collect();
+            assert_eq!(ids.len(), there.document.timeline.len(), "no entry twice");
+        }
+    }
+    Ok(())
+}

@@ -15,7 +15,9 @@ use std::time::Duration;
 use system_tests::{now_ms, Device, Server};
 
 /// Every change this device wrote, and those still waiting in its outbox.
-fn own_changes(d: &Device) -> anyhow::Result<(BTreeSet<ChangeHash>, BTreeSet<ChangeHash>)> {
+pub(crate) fn own_changes(
+    d: &Device,
+) -> anyhow::Result<(BTreeSet<ChangeHash>, BTreeSet<ChangeHash>)> {
     let ids = d.case_ids()?;
     let store = d.store();
     let me = store.actor_id().clone();
@@ -40,7 +42,7 @@ fn own_changes(d: &Device) -> anyhow::Result<(BTreeSet<ChangeHash>, BTreeSet<Cha
 }
 
 /// The hashes of every change the server holds.
-fn server_changes(store: &Store) -> anyhow::Result<BTreeSet<ChangeHash>> {
+pub(crate) fn server_changes(store: &Store) -> anyhow::Result<BTreeSet<ChangeHash>> {
     let keys: Vec<String> = store.read(|c| {
         c.prepare("SELECT key FROM documents")?
             .query_map([], |r| r.get(0))?
@@ -62,7 +64,11 @@ fn server_changes(store: &Store) -> anyhow::Result<BTreeSet<ChangeHash>> {
 }
 
 /// One device's storm: report, edit, sync, again; sync failures back off and retry.
-async fn storm(d: Arc<Device>, grid: UnitId, stop: Arc<AtomicBool>) -> anyhow::Result<u32> {
+pub(crate) async fn storm(
+    d: Arc<Device>,
+    grid: UnitId,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<u32> {
     let mut made = 0;
     let mut last = None;
     while !stop.load(Ordering::SeqCst) {
@@ -91,7 +97,7 @@ async fn storm(d: Arc<Device>, grid: UnitId, stop: Arc<AtomicBool>) -> anyhow::R
     Ok(made)
 }
 
-async fn sync_until_drained(d: &Device) -> anyhow::Result<()> {
+pub(crate) async fn sync_until_drained(d: &Device) -> anyhow::Result<()> {
     for _ in 0..100 {
         match d.sync().await {
             Ok(p) if p.pending == 0 => return Ok(()),

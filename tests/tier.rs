@@ -9,7 +9,7 @@ use app_core::model::{Action, Difficulty, EscalationReason};
 use app_core::org::Role;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use system_tests::{admin, now_ms, Device, Server};
+use system_tests::{admin_with, now_ms, Device, Server};
 
 const UNITS: &str = "id,name,tier,parent,centre
 taishan,台山市,county,,yes
@@ -30,20 +30,33 @@ cstaff,梁国栋,taishan,centre_staff,,
 taishan-12345,12345政务服务便民热线,taishan,intake,,
 ";
 
-/// A server's data directory with the county's directory imported.
-fn prepared(dir: &Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
+/// The data directory `name` of a server for `unit`, with the county's directory imported;
+/// `extra`, more of the server's environment (its engine).
+pub(crate) fn prepared(
+    dir: &Path,
+    name: &str,
+    unit: &str,
+    extra: &[(String, String)],
+) -> anyhow::Result<std::path::PathBuf> {
     let data = dir.join(name);
-    admin(&data, &["init", "--empty"])?;
+    // The centre is named from the first command on (with PostgreSQL, it is the centre whose
+    // log the data directory follows).
+    let env: Vec<(String, String)> = env(unit).into_iter().chain(extra.to_vec()).collect();
+    admin_with(&data, &env, &["init", "--empty"])?;
     let units = dir.join("units.csv");
     let people = dir.join("people.csv");
     std::fs::write(&units, UNITS)?;
     std::fs::write(&people, PEOPLE)?;
-    admin(&data, &["import-units", &units.display().to_string()])?;
-    admin(&data, &["import-people", &people.display().to_string()])?;
+    admin_with(&data, &env, &["import-units", &units.display().to_string()])?;
+    admin_with(
+        &data,
+        &env,
+        &["import-people", &people.display().to_string()],
+    )?;
     Ok(data)
 }
 
-fn env(unit: &str) -> Vec<(String, String)> {
+pub(crate) fn env(unit: &str) -> Vec<(String, String)> {
     vec![
         ("FENGQIAO_UNIT".to_owned(), unit.to_owned()),
         ("FENGQIAO_PARENT_POLL_MS".to_owned(), "300".to_owned()),
@@ -58,7 +71,19 @@ pub(crate) fn start(
     unit: &str,
     parent: Option<&Server>,
 ) -> anyhow::Result<Server> {
-    let data = prepared(dir, name)?;
+    start_on(dir, name, unit, parent, &[])
+}
+
+/// [`start`], with more of the server's environment (its engine).
+pub(crate) fn start_on(
+    dir: &Path,
+    name: &str,
+    unit: &str,
+    parent: Option<&Server>,
+    extra: &[(String, String)],
+) -> anyhow::Result<Server> {
+    let data = prepared(dir, name, unit, extra)?;
+    let env: Vec<(String, String)> = env(unit).into_iter().chain(extra.to_vec()).collect();
     if let Some(p) = parent {
         let code = p
             .admin(&["enrol", "--server", unit])?
@@ -67,13 +92,17 @@ pub(crate) fn start(
             .and_then(|s| s.split_whitespace().next())
             .map(str::to_owned)
             .ok_or_else(|| anyhow::anyhow!("no code"))?;
-        admin(&data, &["link", "--parent", &p.url(), "--code", &code])?;
+        admin_with(
+            &data,
+            &env,
+            &["link", "--parent", &p.url(), "--code", &code],
+        )?;
     }
-    Server::start_with(&data, 0, env(unit))
+    Server::start_with(&data, 0, env)
 }
 
 /// Whether a server's database holds a case.
-fn holds(server: &Server, case: &CaseId) -> anyhow::Result<bool> {
+pub(crate) fn holds(server: &Server, case: &CaseId) -> anyhow::Result<bool> {
     Ok(server.count(&format!("SELECT COUNT(*) FROM cases WHERE id = '{case}'"))? == 1)
 }
 
@@ -790,9 +819,12 @@ async fn tier_revoked_child_server_is_refused() -> anyhow::Result<()> {
 /// forwarder start over from cursor 0, as a device does, instead of failing on every pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tier_a_child_that_lost_a_case_gets_it_whole_from_the_parent() -> anyhow::Result<()> {
+    // The township's disk is an SQLite file restored from a backup, whichever engine the other
+    // tests run on (on PostgreSQL, the log is the backup's unit, not one document).
+    let sqlite = vec![("FENGQIAO_DATABASE".to_owned(), String::new())];
     let dir = tempfile::tempdir()?;
     let county = start(dir.path(), "county", "taishan", None)?;
-    let mut township = start(dir.path(), "township", "haiyan", Some(&county))?;
+    let mut township = start_on(dir.path(), "township", "haiyan", Some(&county), &sqlite)?;
     let tstaff = Device::enrol(&township, "tstaff").await?;
     let gw2 = Device::enrol(&township, "gw2").await?;
     let cstaff = Device::enrol(&county, "cstaff").await?;

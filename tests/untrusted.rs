@@ -293,10 +293,13 @@ async fn untrusted_bodies_beyond_the_cap_wait_then_get_503_busy() -> anyhow::Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn untrusted_text_reaches_logs_and_the_device_listing_escaped() -> anyhow::Result<()> {
+    // Rows written by servers before names were checked are in SQLite files, whichever engine
+    // the other tests run on (a centre brought to PostgreSQL takes its rows as they are).
+    let sqlite = vec![("FENGQIAO_DATABASE".to_owned(), String::new())];
     let dir = tempfile::tempdir()?;
-    let data = csv_centre(dir.path())?;
+    let data = crate::enrolment::csv_centre_on(dir.path(), &sqlite)?;
     let log = dir.path().join("server.log");
-    let server = Server::start_logging(&data, 0, Vec::new(), &log)?;
+    let server = Server::start_logging(&data, 0, sqlite, &log)?;
     // A device name with a new line and escape codes is refused, and uses up nothing.
     let code = server.code_for("wf-gw1")?;
     let refused = enrol_raw(&server, &code, "李明的手机\n\u{1b}[2J伪造").await?;

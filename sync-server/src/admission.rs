@@ -51,6 +51,9 @@ const MAX_KEYS: usize = 10_000;
 pub struct Buckets {
     rate: f64,
     burst: f64,
+    /// The processes serving the centre that share these limits (1 with SQLite): each takes
+    /// its part of the rate and the burst.
+    share: std::sync::atomic::AtomicU32,
     map: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
@@ -59,28 +62,36 @@ impl Buckets {
         Buckets {
             rate: rate_per_second.max(0.0),
             burst: burst.max(1.0),
+            share: std::sync::atomic::AtomicU32::new(1),
             map: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Shares the limits among `processes` processes (at least one): each allows its part.
+    pub fn share_among(&self, processes: u32) {
+        self.share
+            .store(processes.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Takes a token from `key`'s bucket, or says in how many seconds one will be there.
     pub fn take(&self, key: &str) -> Result<(), u64> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        let share = f64::from(self.share.load(std::sync::atomic::Ordering::Relaxed).max(1));
+        let (rate, burst) = (self.rate / share, (self.burst / share).max(1.0));
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
-            let (rate, burst) = (self.rate, self.burst);
             // A full bucket is the same as no bucket.
             map.retain(|_, (t, at)| *t + now.duration_since(*at).as_secs_f64() * rate < burst);
             if map.len() >= MAX_KEYS {
                 map.clear();
             }
         }
-        let (tokens, at) = map.entry(key.to_owned()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        let (tokens, at) = map.entry(key.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
         if *tokens < 1.0 {
-            let wait = if self.rate > 0.0 {
-                ((1.0 - *tokens) / self.rate).ceil() as u64
+            let wait = if rate > 0.0 {
+                ((1.0 - *tokens) / rate).ceil() as u64
             } else {
                 3600
             };

@@ -208,6 +208,8 @@ pub struct ServerDb {
     key: ServerKey,
     /// With PostgreSQL: the database and the centre whose log this store replicates.
     pub shared: Option<Shared>,
+    /// When this process last recorded each device as seen.
+    touched: std::collections::HashMap<String, i64>,
 }
 
 /// The centre a replica follows, in its PostgreSQL database.
@@ -268,6 +270,7 @@ impl ServerDb {
             store,
             key,
             shared: None,
+            touched: Default::default(),
         })
     }
 
@@ -503,8 +506,22 @@ impl ServerDb {
         Ok(self.store.read(device_rows)?)
     }
 
-    /// Records when a device was last seen; a failure only loses that.
+    /// Records when a device was last seen, at most once a minute per device and process (a
+    /// write, and with PostgreSQL an entry of the log, per sync would cost more than the sync);
+    /// a failure only loses that.
     pub fn touch(&mut self, device: &DeviceId, now_ms: i64) {
+        const EVERY_MS: i64 = 60_000;
+        if self
+            .touched
+            .get(device.as_str())
+            .is_some_and(|at| now_ms - at < EVERY_MS)
+        {
+            return;
+        }
+        if self.touched.len() > 100_000 {
+            self.touched.clear();
+        }
+        self.touched.insert(device.to_string(), now_ms);
         let _ = self.store.write(|tx| {
             tx.execute(
                 "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",

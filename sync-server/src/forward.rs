@@ -84,6 +84,9 @@ pub struct ParentStatus {
     pub figures_error: Option<String>,
     /// Documents the parent refused, held back here.
     pub held: Vec<Held>,
+    /// With several processes on PostgreSQL: whether this one forwards now (exactly one of
+    /// them does at a time); absent with SQLite.
+    pub leader: Option<bool>,
 }
 
 /// A document the parent refused, and why.
@@ -692,6 +695,101 @@ async fn send_figures(state: &Arc<AppState>, transport: &Transport, pass: &mut P
         e.to_string()
     });
     pass.figures_us = started.elapsed().as_micros() as u64;
+}
+
+/// How often a process that does not forward asks to, and how often the one that does checks
+/// that its session (and with it the lock) is alive and whether the centre's log moved.
+const LEADER_EVERY: Duration = Duration::from_millis(500);
+
+/// Forwarding with several processes on one database: exactly one forwards at a time, the
+/// holder of a session advisory lock named after the centre. The lock lives as long as the
+/// holder's database session: when its process dies (or its session does), PostgreSQL releases
+/// it and another process takes it within [`LEADER_EVERY`]. The holder checks its session every
+/// [`LEADER_EVERY`] and stops forwarding if it is gone; and wakes forwarding when the centre's
+/// log moved (uploads to the other processes concern the parent too).
+pub async fn lead(
+    shared: crate::db::Shared,
+    state: Arc<AppState>,
+    parent: Parent,
+    wake: Arc<tokio::sync::Notify>,
+    poll: Duration,
+    figures_every: Duration,
+) {
+    let key = format!("fengqiao forward {}/{}", shared.county, shared.centre);
+    let set_leader = |leading: bool| {
+        let mut s = state
+            .parent_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        s.leader = Some(leading);
+        s.url = parent.url.clone();
+        s.unit = parent.unit.to_string();
+    };
+    set_leader(false);
+    loop {
+        let client = match shared.pg.dedicated().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "forwarding: cannot reach the database to lead");
+                tokio::time::sleep(LEADER_EVERY).await;
+                continue;
+            }
+        };
+        // Wait for the lock (another process forwards meanwhile).
+        let leading = loop {
+            match client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                    &[&key],
+                )
+                .await
+            {
+                Ok(row) if row.get::<_, bool>(0) => break true,
+                Ok(_) => tokio::time::sleep(LEADER_EVERY).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "forwarding: the database session ended");
+                    break false;
+                }
+            }
+        };
+        if !leading {
+            continue;
+        }
+        set_leader(true);
+        tracing::info!("this process forwards to the parent now");
+        let task = tokio::spawn(run(
+            state.clone(),
+            parent.clone(),
+            wake.clone(),
+            poll,
+            figures_every,
+        ));
+        let mut head: Option<i64> = None;
+        loop {
+            tokio::time::sleep(LEADER_EVERY).await;
+            match client
+                .query_one(
+                    "SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2",
+                    &[&shared.county, &shared.centre],
+                )
+                .await
+            {
+                Ok(row) => {
+                    let seq: i64 = row.get(0);
+                    if head.is_some_and(|h| h != seq) {
+                        wake.notify_one();
+                    }
+                    head = Some(seq);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "forwarding stops: the session that held the lead ended");
+                    break;
+                }
+            }
+        }
+        task.abort();
+        set_leader(false);
+    }
 }
 
 /// The forwarding loop: on every local change that may concern the parent (`wake`), and at

@@ -99,6 +99,8 @@ pub struct AppState {
     /// Forwarding to the parent server: woken after uploads; its status for `/healthz`.
     pub forward_wake: Option<Arc<tokio::sync::Notify>>,
     pub parent_status: Mutex<crate::forward::ParentStatus>,
+    /// With PostgreSQL, the processes serving the centre now (0 with SQLite).
+    pub processes: std::sync::atomic::AtomicU32,
 }
 
 pub fn now_ms() -> i64 {
@@ -122,6 +124,7 @@ impl AppState {
         AppState {
             forward_wake,
             parent_status: Mutex::new(Default::default()),
+            processes: std::sync::atomic::AtomicU32::new(0),
             directory_seen: std::sync::atomic::AtomicU64::new(seen),
             unit,
             db: Mutex::new(db),
@@ -279,6 +282,8 @@ async fn intake_state_handler(
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let state_processes = state.clone();
+    let state_processes = &state_processes.processes;
     let result = tokio::task::spawn_blocking(move || {
         let seq = {
             let db = crate::db::lock(&state.db);
@@ -295,10 +300,16 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     })
     .await;
     match result {
-        Ok(Ok((seq, parent))) => Json(serde_json::json!({
-            "status": "ok", "seq": seq, "protocol": PROTOCOL_VERSION, "parent": parent
-        }))
-        .into_response(),
+        Ok(Ok((seq, parent))) => {
+            let mut body = serde_json::json!({
+                "status": "ok", "seq": seq, "protocol": PROTOCOL_VERSION, "parent": parent
+            });
+            let processes = state_processes.load(std::sync::atomic::Ordering::Relaxed);
+            if processes > 0 {
+                body["processes"] = processes.into();
+            }
+            Json(body).into_response()
+        }
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"status": "unavailable"})),

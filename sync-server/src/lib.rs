@@ -14,6 +14,7 @@ pub mod error;
 pub mod forward;
 pub mod http;
 pub mod intake;
+pub mod migrate;
 pub mod paperwork;
 pub mod pg;
 pub mod read;

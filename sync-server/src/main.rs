@@ -93,6 +93,19 @@ enum Command {
         #[arg(long)]
         code: String,
     },
+    /// Copy this data directory's centre (its SQLite file; stop its server first) into a
+    /// PostgreSQL database, then verify the copy: a replica built from the database alone must
+    /// hold every document with the same heads, every device, cursor and forwarding state, and
+    /// every row. Then set `database` (and `county`) in the configuration and start the
+    /// processes (docs/scaling.md).
+    Migrate {
+        /// The database, postgres://user:password@host:port/database.
+        #[arg(long)]
+        to: String,
+        /// The county the centre belongs to (default: the configuration's `county`).
+        #[arg(long)]
+        county: Option<String>,
+    },
     /// List enrolled devices.
     Devices,
     /// Issue a credential for another system (the 12345 platform, police linkage) to dispatch
@@ -204,6 +217,39 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(sync_server::run(config, sync_server::server::signal()))?;
+        }
+        Command::Migrate { to, county } => {
+            let county = county
+                .or(config.county.clone())
+                .ok_or_else(|| sync_server::Error::BadArgument(
+                    "name the county the centre belongs to: --county <code> (or `county` in the configuration)".to_owned(),
+                ))?;
+            let pg = sync_server::pg::Postgres::connect(&to)?;
+            let source = config.data_dir.join("server.sqlite3");
+            let replica = config.data_dir.join("replica.sqlite3");
+            let m =
+                sync_server::migrate::to_postgres(&source, &pg, &county, &config.unit, &replica)?;
+            std::fs::write(
+                config.data_dir.join("replica-of"),
+                format!("{county}/{}\n", config.unit),
+            )?;
+            println!(
+                "copied {} rows of {} tables into {} entries of {}'s log",
+                m.tables.values().sum::<usize>(),
+                m.tables.len(),
+                m.entries,
+                config.unit
+            );
+            println!(
+                "verified from the database alone: {} documents with the same heads, {} devices, \
+                 cursors up to {}, {} rows of forwarding state, every row of every table",
+                m.documents, m.devices, m.cursor, m.forwarding
+            );
+            println!(
+                "now set database and county = \"{county}\" in the configuration (FENGQIAO_DATABASE, FENGQIAO_COUNTY); \
+                 {} is no longer read",
+                source.display()
+            );
         }
         Command::Init { empty: _ } => {
             sync_server::open(&config)?;

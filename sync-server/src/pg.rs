@@ -63,16 +63,50 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE fq_log_5 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 5);
      CREATE TABLE fq_log_6 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 6);
      CREATE TABLE fq_log_7 PARTITION OF fq_log FOR VALUES WITH (MODULUS 8, REMAINDER 7);",
+    // 2: the processes serving each centre, each seen every few seconds, so that the limits
+    // the centre sets for everyone together are shared among those alive.
+    "CREATE TABLE fq_processes (
+         county text NOT NULL,
+         centre text NOT NULL,
+         process text NOT NULL,
+         started_at timestamptz NOT NULL DEFAULT now(),
+         seen_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (county, centre, process)
+     );",
 ];
+
+/// How often a serving process says it is alive, and how long after its last word it counts
+/// as gone.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
+const ALIVE_FOR: &str = "10 seconds";
 
 /// The advisory lock under which a process migrates the schema (any constant of ours).
 const MIGRATION_LOCK: i64 = 0x6671_6d69_6772;
+
+/// The engine's runtime, shut down without waiting when the last handle goes (which may be
+/// in an asynchronous context, where waiting is not allowed).
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("running until dropped").handle()
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
 
 /// A connection pool to the database, and the runtime its connections run on.
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
-    rt: Arc<tokio::runtime::Runtime>,
+    config: tokio_postgres::Config,
+    rt: Arc<OwnRuntime>,
     /// The address without its password, for messages.
     shown: String,
 }
@@ -99,7 +133,7 @@ impl Postgres {
             .build()
             .map_err(|e| Error::Postgres(format!("start the database's runtime: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -112,7 +146,8 @@ impl Postgres {
             .map_err(|e| Error::Postgres(format!("database pool: {e}")))?;
         let pg = Postgres {
             pool,
-            rt: Arc::new(rt),
+            config,
+            rt: Arc::new(OwnRuntime(Some(rt))),
             shown,
         };
         pg.migrate()?;
@@ -128,7 +163,7 @@ impl Postgres {
     {
         let (tx, rx) = std::sync::mpsc::channel();
         let pool = self.pool.clone();
-        self.rt.spawn(async move {
+        self.rt.handle().spawn(async move {
             let _ = tx.send(f(pool).await);
         });
         rx.recv()
@@ -175,6 +210,59 @@ impl Postgres {
                 .map_err(|e| e.to_string())?;
             }
             tx.commit().await.map_err(|e| e.to_string())
+        })
+    }
+
+    /// A connection of its own, outside the pool, driven on the caller's runtime: a session
+    /// whose advisory locks last exactly as long as it (forwarding's leadership).
+    pub async fn dedicated(&self) -> Result<tokio_postgres::Client> {
+        let (client, connection) = self
+            .config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| Error::Postgres(format!("{}: {e}", self.shown)))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "a database session ended");
+            }
+        });
+        Ok(client)
+    }
+
+    /// Says that `process` serves the centre, and forgets processes silent for an hour;
+    /// returns how many serve it now (seen within the last ten seconds, this one included).
+    pub fn heartbeat(&self, county: &str, centre: &str, process: &str) -> Result<u32> {
+        let (c, u, p) = (county.to_owned(), centre.to_owned(), process.to_owned());
+        self.run(move |pool| async move {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "INSERT INTO fq_processes(county, centre, process) VALUES ($1, $2, $3)
+                     ON CONFLICT (county, centre, process) DO UPDATE SET seen_at = now()",
+                    &[&c, &u, &p],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    "DELETE FROM fq_processes WHERE county = $1 AND centre = $2
+                     AND seen_at < now() - interval '1 hour'",
+                    &[&c, &u],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let n: i64 = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM fq_processes WHERE county = $1 AND centre = $2
+                         AND seen_at > now() - interval '{ALIVE_FOR}'"
+                    ),
+                    &[&c, &u],
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            Ok(n.max(1) as u32)
         })
     }
 

@@ -153,16 +153,33 @@ pub async fn run(
                 "forwarding escalations to {} at {}",
                 parent.unit, parent.url
             );
-            Some(tokio::spawn(crate::forward::run(
-                state.clone(),
-                parent,
-                wake,
-                Duration::from_millis(config.parent_poll_ms),
-                Duration::from_millis(config.figures_every_ms),
-            )))
+            let poll = Duration::from_millis(config.parent_poll_ms);
+            let figures_every = Duration::from_millis(config.figures_every_ms);
+            let shared = crate::db::lock(&state.db).shared.clone();
+            Some(match shared {
+                None => tokio::spawn(crate::forward::run(
+                    state.clone(),
+                    parent,
+                    wake,
+                    poll,
+                    figures_every,
+                )),
+                Some(shared) => tokio::spawn(crate::forward::lead(
+                    shared,
+                    state.clone(),
+                    parent,
+                    wake,
+                    poll,
+                    figures_every,
+                )),
+            })
         }
         _ => None,
     };
+    let heartbeat = crate::db::lock(&state.db)
+        .shared
+        .clone()
+        .map(|shared| tokio::spawn(heartbeat(shared, state.clone())));
     let listen = config.listen;
     let cannot_listen = |error| Error::Listen {
         addr: listen,
@@ -197,8 +214,41 @@ pub async fn run(
     if let Some(forwarding) = forwarding {
         forwarding.abort();
     }
+    if let Some(heartbeat) = heartbeat {
+        heartbeat.abort();
+    }
     tracing::info!("stopped");
     served
+}
+
+/// With several processes on PostgreSQL: says every [`crate::pg::HEARTBEAT`] that this
+/// process serves the centre, and shares the centre-wide limits (enrolment attempts, from each
+/// address and from everyone) among the processes alive. A device's own rate stays per
+/// process: a balancer that keeps a client on one process keeps it exact.
+async fn heartbeat(shared: crate::db::Shared, state: Arc<AppState>) {
+    let process = format!(
+        "{}:{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned()),
+        std::process::id(),
+        crate::db::random_hex(4)
+    );
+    loop {
+        let (s, p) = (shared.clone(), process.clone());
+        match tokio::task::spawn_blocking(move || s.pg.heartbeat(&s.county, &s.centre, &p)).await {
+            Ok(Ok(n)) => {
+                state
+                    .processes
+                    .store(n, std::sync::atomic::Ordering::Relaxed);
+                state.enrol_all.share_among(n);
+                state.enrol_by_client.share_among(n);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot tell the database this process serves")
+            }
+            Err(e) => tracing::warn!(error = %e, "heartbeat"),
+        }
+        tokio::time::sleep(crate::pg::HEARTBEAT).await;
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM: the shutdown `sync-server serve` waits for.

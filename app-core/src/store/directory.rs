@@ -64,9 +64,15 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Re-reads the directory from the file (after another process replaced it).
+    /// Re-reads the directory from the file (after another process replaced it), and rebuilds
+    /// the summaries against it; a replica of a shared log takes the rebuilt summaries from the
+    /// log with the directory, from the process that replaced it.
     pub fn reload_directory(&mut self) -> Result<()> {
         self.directory = std::sync::Arc::new(Self::read_directory(&self.conn)?);
+        #[cfg(feature = "replication")]
+        if self.is_replica() {
+            return Ok(());
+        }
         self.reindex()?;
         Ok(())
     }

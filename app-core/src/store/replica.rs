@@ -68,6 +68,8 @@ pub trait SharedLog: Send + std::fmt::Debug {
 pub(super) struct Replication {
     log: Box<dyn SharedLog>,
     holding: bool,
+    /// The directory version the directory in memory was read at.
+    directory_version: u64,
 }
 
 /// How many entries a catch-up applies per round trip.
@@ -85,6 +87,7 @@ impl Store {
         self.replication = Some(Replication {
             log,
             holding: false,
+            directory_version: self.directory_version()?,
         });
         self.catch_up()?;
         Ok(())
@@ -163,16 +166,22 @@ impl Store {
 
     /// Applies entries in order; each must be the next after what this file applied (an entry
     /// applied already, by another process sharing the file, is skipped).
+    ///
+    /// The directory in memory is read again if the file's changed, by these entries or by
+    /// another process sharing the file (an admin command run on the data directory).
     fn apply_entries(&mut self, entries: &[LogEntry]) -> Result<usize> {
         let mut n = 0;
-        let version = self.directory_version()?;
         for e in entries {
             if apply_entry(&mut self.conn, e)? {
                 n += 1;
             }
         }
-        if n > 0 && self.directory_version()? != version {
-            self.directory = std::sync::Arc::new(Self::read_directory(&self.conn)?);
+        let version = self.directory_version()?;
+        if let Some(r) = self.replication.as_mut() {
+            if r.directory_version != version {
+                r.directory_version = version;
+                self.directory = std::sync::Arc::new(Self::read_directory(&self.conn)?);
+            }
         }
         Ok(n)
     }

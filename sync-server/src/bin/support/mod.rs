@@ -85,14 +85,17 @@ impl ServerProc {
 /// Loads the demo (`sync-server demo`) into `dir/data` with `dir/server.toml`, then serves it on
 /// a free loopback port.
 pub(crate) fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    load_demo(bin, dir, "data")?;
+    serve(bin, dir, "data")
+}
+
+/// `sync-server demo` into `dir/<data>` with `dir/server.toml`.
+pub(crate) fn load_demo(bin: &Path, dir: &Path, data: &str) -> anyhow::Result<()> {
     let demo = Command::new(bin)
         .arg("--config")
         .arg(dir.join("server.toml"))
         .arg("--data-dir")
-        .arg(dir.join("data"))
+        .arg(dir.join(data))
         .arg("demo")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -100,11 +103,19 @@ pub(crate) fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc>
     if !demo.success() {
         bail!("the demo could not be loaded");
     }
+    Ok(())
+}
+
+/// Serves `dir/<data>` with `dir/server.toml` on a free loopback port.
+pub(crate) fn serve(bin: &Path, dir: &Path, data: &str) -> anyhow::Result<ServerProc> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut child = Command::new(bin)
         .arg("--config")
         .arg(dir.join("server.toml"))
         .arg("--data-dir")
-        .arg(dir.join("data"))
+        .arg(dir.join(data))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -119,6 +130,74 @@ pub(crate) fn start_server(bin: &Path, dir: &Path) -> anyhow::Result<ServerProc>
         }
     }
     bail!("the server exited before serving")
+}
+
+/// A throwaway PostgreSQL cluster (`pg_virtualenv`, which works as root), alive while this
+/// value is: its command reads our pipe, and ends (dropping the cluster) when it closes.
+pub(crate) struct PgCluster {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    pub(crate) env: std::collections::BTreeMap<String, String>,
+}
+
+impl PgCluster {
+    pub(crate) fn start(dir: &Path) -> anyhow::Result<PgCluster> {
+        let settings = dir.join("pg-env");
+        let mut child = Command::new("pg_virtualenv")
+            .arg("-t")
+            .args([
+                "sh",
+                "-c",
+                "env > \"$0.part\" && mv \"$0.part\" \"$0\" && exec cat",
+            ])
+            .arg(&settings)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start pg_virtualenv (apt-get install postgresql)")?;
+        let stdin = child.stdin.take();
+        let started = std::time::Instant::now();
+        let text = loop {
+            if let Ok(text) = std::fs::read_to_string(&settings) {
+                break text;
+            }
+            if child.try_wait()?.is_some() || started.elapsed().as_secs() > 120 {
+                bail!("pg_virtualenv gave no cluster");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let env = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .filter(|(k, _)| ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"].contains(k))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Ok(PgCluster { child, stdin, env })
+    }
+
+    /// The address of a new database `name` in the cluster.
+    pub(crate) fn database(&self, name: &str) -> anyhow::Result<String> {
+        let out = Command::new("psql")
+            .args(["-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c"])
+            .arg(format!("CREATE DATABASE \"{name}\""))
+            .envs(&self.env)
+            .output()?;
+        if !out.status.success() {
+            bail!("create database: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(format!(
+            "postgres://{}:{}@{}:{}/{name}",
+            self.env["PGUSER"], self.env["PGPASSWORD"], self.env["PGHOST"], self.env["PGPORT"]
+        ))
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
 }
 
 /// Issues an enrolment code straight in the server's database (as the admin command does).
@@ -150,8 +229,12 @@ pub(crate) fn admin(bin: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<Str
 /// Adds `n` grids (under the township's villages) with a grid worker each, in the server's
 /// database; the running server reloads its directory on the next request.
 pub(crate) fn add_grid_workers(db_path: &Path, n: usize) -> anyhow::Result<Vec<PersonId>> {
+    add_grid_workers_in(&mut ServerDb::open(db_path)?, n)
+}
+
+/// [`add_grid_workers`] in an open database (a replica of a centre on PostgreSQL).
+pub(crate) fn add_grid_workers_in(db: &mut ServerDb, n: usize) -> anyhow::Result<Vec<PersonId>> {
     use app_core::org::{Directory, Person, Role, Tier, Unit};
-    let mut db = ServerDb::open(db_path)?;
     let d = db.store.directory();
     let haiyan = UnitId::new("haiyan");
     let villages: Vec<UnitId> = d
