@@ -101,6 +101,8 @@ pub struct AppState {
     pub parent_status: Mutex<crate::forward::ParentStatus>,
     /// With PostgreSQL, the processes serving the centre now (0 with SQLite).
     pub processes: std::sync::atomic::AtomicU32,
+    /// Devices' uploads checked and waiting to be committed together.
+    pub uploads: crate::sync::CommitQueue,
 }
 
 pub fn now_ms() -> i64 {
@@ -125,6 +127,7 @@ impl AppState {
             forward_wake,
             parent_status: Mutex::new(Default::default()),
             processes: std::sync::atomic::AtomicU32::new(0),
+            uploads: Default::default(),
             directory_seen: std::sync::atomic::AtomicU64::new(seen),
             unit,
             db: Mutex::new(db),
@@ -479,7 +482,15 @@ async fn sync_handler(
             let mut db = crate::db::lock(&state.db);
             fresh_directory(&mut db, &state.directory_seen)?;
         }
-        sync::sync(&state.db, &device, req, &state.sync_limits, now).inspect_err(|e| {
+        sync::sync(
+            &state.db,
+            &state.uploads,
+            &device,
+            req,
+            &state.sync_limits,
+            now,
+        )
+        .inspect_err(|e| {
             tracing::warn!(
                 device = %device.id,
                 code = ?e.code,

@@ -313,7 +313,7 @@ pub fn dispatch(
         &uploads,
         limits,
         now_ms,
-        extra,
+        Some(extra),
     )?;
     drop(db);
     Ok(Answer {

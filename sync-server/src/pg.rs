@@ -73,6 +73,9 @@ const MIGRATIONS: &[&str] = &[
          seen_at timestamptz NOT NULL DEFAULT now(),
          PRIMARY KEY (county, centre, process)
      );",
+    // 3: entries compressed with lz4 rather than pglz: a sync's changeset is tens of kilobytes,
+    // and pglz spent more of PostgreSQL's time on it than the rest of the write.
+    "ALTER TABLE fq_log ALTER COLUMN changeset SET COMPRESSION lz4;",
 ];
 
 /// How often a serving process says it is alive, and how long after its last word it counts
@@ -123,12 +126,19 @@ impl Postgres {
     /// Connects to `url` (`postgres://user:password@host:port/database`) and brings its schema
     /// to this build's version.
     pub fn connect(url: &str) -> Result<Postgres> {
-        let config = tokio_postgres::Config::from_str(url)
+        let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| Error::Postgres(format!("`database` is not a PostgreSQL address: {e}")))?;
+        // A writer waits at most 30 s for the centre's lock (another process stuck holding
+        // it), and a session idle in a transaction for 60 s is ended, releasing the lock.
+        let options = format!(
+            "{} -c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000",
+            config.get_options().unwrap_or_default()
+        );
+        config.options(options.trim());
         let shown = shown(&config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
-            .thread_name("postgres")
+            .thread_name("fq-postgres")
             .enable_all()
             .build()
             .map_err(|e| Error::Postgres(format!("start the database's runtime: {e}")))?;
@@ -173,11 +183,11 @@ impl Postgres {
 
     fn migrate(&self) -> Result<()> {
         self.run(|pool| async move {
-            let mut client = pool.get().await.map_err(|e| e.to_string())?;
-            let tx = client.transaction().await.map_err(|e| e.to_string())?;
+            let mut client = pool.get().await.map_err(|e| describe(&e))?;
+            let tx = client.transaction().await.map_err(|e| describe(&e))?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             tx.batch_execute(
                 "CREATE TABLE IF NOT EXISTS fq_schema (
                      version integer PRIMARY KEY,
@@ -185,11 +195,11 @@ impl Postgres {
                  )",
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
             let version: i32 = tx
                 .query_one("SELECT COALESCE(MAX(version), 0) FROM fq_schema", &[])
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| describe(&e))?
                 .get(0);
             let known = MIGRATIONS.len() as i32;
             if version > known {
@@ -207,9 +217,9 @@ impl Postgres {
                     &[&(i as i32 + 1)],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             }
-            tx.commit().await.map_err(|e| e.to_string())
+            tx.commit().await.map_err(|e| describe(&e))
         })
     }
 
@@ -234,7 +244,7 @@ impl Postgres {
     pub fn heartbeat(&self, county: &str, centre: &str, process: &str) -> Result<u32> {
         let (c, u, p) = (county.to_owned(), centre.to_owned(), process.to_owned());
         self.run(move |pool| async move {
-            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let client = pool.get().await.map_err(|e| describe(&e))?;
             client
                 .execute(
                     "INSERT INTO fq_processes(county, centre, process) VALUES ($1, $2, $3)
@@ -242,7 +252,7 @@ impl Postgres {
                     &[&c, &u, &p],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             client
                 .execute(
                     "DELETE FROM fq_processes WHERE county = $1 AND centre = $2
@@ -250,7 +260,7 @@ impl Postgres {
                     &[&c, &u],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             let n: i64 = client
                 .query_one(
                     &format!(
@@ -260,7 +270,7 @@ impl Postgres {
                     &[&c, &u],
                 )
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| describe(&e))?
                 .get(0);
             Ok(n.max(1) as u32)
         })
@@ -269,14 +279,26 @@ impl Postgres {
     /// The schema version of the database (the number of migrations applied).
     pub fn schema_version(&self) -> Result<i32> {
         self.run(|pool| async move {
-            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let client = pool.get().await.map_err(|e| describe(&e))?;
             let row = client
                 .query_one("SELECT COALESCE(MAX(version), 0) FROM fq_schema", &[])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             Ok(row.get(0))
         })
     }
+}
+
+/// An error with its causes (tokio-postgres says only "db error"; its source says which).
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// `host:port/database` of a configuration, never its password.
@@ -321,18 +343,13 @@ impl std::fmt::Debug for PgLog {
     }
 }
 
-/// How long a writer waits for the lock before it gives up (another process is stuck holding
-/// it), and how long an idle transaction may hold it before PostgreSQL ends its session.
-const BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '30s';
-     SET LOCAL idle_in_transaction_session_timeout = '60s'";
-
 impl PgLog {
     /// The log of `centre` in `county`, created if new. `schema` names the replica schema of
     /// this build; entries written in another are refused (one version per centre at a time).
     pub fn open(pg: &Postgres, county: &str, centre: &str, schema: &str) -> Result<PgLog> {
         let (c, u, s) = (county.to_owned(), centre.to_owned(), schema.to_owned());
         pg.run(move |pool| async move {
-            let client = pool.get().await.map_err(|e| e.to_string())?;
+            let client = pool.get().await.map_err(|e| describe(&e))?;
             client
                 .execute(
                     "INSERT INTO fq_centres(county, centre, schema) VALUES ($1, $2, $3)
@@ -340,7 +357,7 @@ impl PgLog {
                     &[&c, &u, &s],
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             Ok(())
         })?;
         Ok(PgLog {
@@ -357,6 +374,14 @@ impl PgLog {
         })
     }
 
+    fn other_schema(seq: i64, written: &str, schema: &str) -> String {
+        format!(
+            "entry {seq} of the centre's log was written by a build whose tables are \
+             `{written}`, and this one's are `{schema}`: run one version of the server per \
+             centre (stop them all, upgrade, start them)"
+        )
+    }
+
     fn entries(
         rows: Vec<tokio_postgres::Row>,
         schema: &str,
@@ -366,11 +391,7 @@ impl PgLog {
                 let seq: i64 = r.get(0);
                 let written: String = r.get(1);
                 if written != schema {
-                    return Err(format!(
-                        "entry {seq} of the centre's log was written by a build whose tables are \
-                         `{written}`, and this one's are `{schema}`: run one version of the server \
-                         per centre (stop them all, upgrade, start them)"
-                    ));
+                    return Err(PgLog::other_schema(seq, &written, schema));
                 }
                 Ok(LogEntry {
                     seq: seq as u64,
@@ -405,29 +426,41 @@ impl SharedLog for PgLog {
         let (client, head, entries) = self
             .pg
             .run(move |pool| async move {
-                let client = pool.get().await.map_err(|e| e.to_string())?;
-                client
-                    .batch_execute(BEGIN)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let client = pool.get().await.map_err(|e| describe(&e))?;
+                let applied = applied as i64;
                 let locked = async {
-                    let head: i64 = client
-                        .query_one(
-                            "SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2
+                    // BEGIN and the lock in one message (the simple protocol runs them in
+                    // order: pipelining two calls could send them in either order), then what
+                    // this replica lacks, if anything.
+                    let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+                    let messages = client
+                        .simple_query(&format!(
+                            "BEGIN; SELECT seq FROM fq_centres WHERE county = {} AND centre = {}
                              FOR UPDATE",
-                            &[&county, &centre],
-                        )
+                            quote(&county),
+                            quote(&centre)
+                        ))
                         .await
-                        .map_err(|e| e.to_string())?
-                        .get(0);
-                    let rows = client
-                        .query(
-                            SELECT_AFTER,
-                            &[&county, &centre, &(applied as i64), &i64::MAX],
-                        )
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Ok::<_, String>((head, PgLog::entries(rows, &schema)?))
+                        .map_err(|e| describe(&e))?;
+                    let head: i64 = messages
+                        .iter()
+                        .find_map(|m| match m {
+                            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0),
+                            _ => None,
+                        })
+                        .ok_or_else(|| "the centre is not in the database".to_owned())?
+                        .parse()
+                        .map_err(|e| format!("the centre's head: {e}"))?;
+                    let entries = if head > applied {
+                        let rows = client
+                            .query(SELECT_AFTER, &[&county, &centre, &applied, &i64::MAX])
+                            .await
+                            .map_err(|e| describe(&e))?;
+                        PgLog::entries(rows, &schema)?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok::<_, String>((head, entries))
                 }
                 .await;
                 match locked {
@@ -438,7 +471,7 @@ impl SharedLog for PgLog {
                     }
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
         self.held = Some((client, head));
         Ok(entries)
     }
@@ -458,17 +491,15 @@ impl SharedLog for PgLog {
         self.pg
             .run(move |_| async move {
                 let written = async {
+                    // The entry and the head in one statement, then the commit (in turn: the
+                    // commit must not overtake the entry).
                     client
                         .execute(
-                            "INSERT INTO fq_log(county, centre, seq, writer, schema, changeset)
-                             VALUES ($1, $2, $3, $4, $5, $6)",
+                            "WITH entry AS (
+                                 INSERT INTO fq_log(county, centre, seq, writer, schema, changeset)
+                                 VALUES ($1, $2, $3, $4, $5, $6))
+                             UPDATE fq_centres SET seq = $3 WHERE county = $1 AND centre = $2",
                             &[&county, &centre, &seq, &writer, &schema, &changeset],
-                        )
-                        .await?;
-                    client
-                        .execute(
-                            "UPDATE fq_centres SET seq = $3 WHERE county = $1 AND centre = $2",
-                            &[&county, &centre, &seq],
                         )
                         .await?;
                     client.batch_execute("COMMIT").await
@@ -476,11 +507,11 @@ impl SharedLog for PgLog {
                 .await;
                 if let Err(e) = written {
                     let _ = client.batch_execute("ROLLBACK").await;
-                    return Err(e.to_string());
+                    return Err(describe(&e));
                 }
                 Ok(())
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
         Ok(seq as u64)
     }
 
@@ -493,9 +524,9 @@ impl SharedLog for PgLog {
                 client
                     .batch_execute("ROLLBACK")
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| describe(&e))
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| describe(&e))
     }
 
     fn after(&mut self, applied: u64, limit: usize) -> std::result::Result<Vec<LogEntry>, String> {
@@ -506,34 +537,34 @@ impl SharedLog for PgLog {
         );
         self.pg
             .run(move |pool| async move {
-                let client = pool.get().await.map_err(|e| e.to_string())?;
+                let client = pool.get().await.map_err(|e| describe(&e))?;
                 let rows = client
                     .query(
                         SELECT_AFTER,
                         &[&county, &centre, &(applied as i64), &(limit as i64)],
                     )
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| describe(&e))?;
                 PgLog::entries(rows, &schema)
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| describe(&e))
     }
 
     fn head(&mut self) -> std::result::Result<u64, String> {
         let (county, centre) = (self.county.clone(), self.centre.clone());
         self.pg
             .run(move |pool| async move {
-                let client = pool.get().await.map_err(|e| e.to_string())?;
+                let client = pool.get().await.map_err(|e| describe(&e))?;
                 let seq: i64 = client
                     .query_one(
                         "SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2",
                         &[&county, &centre],
                     )
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| describe(&e))?
                     .get(0);
                 Ok(seq as u64)
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| describe(&e))
     }
 }

@@ -3,7 +3,7 @@
 //! both. Prints each engine's figures and their ratio.
 //!
 //! ```text
-//! cargo run --release -p sync-server --features demo --bin loadgen_pg -- [--cases 1000] [--devices 200] [--per-device 10]
+//! cargo run --release -p sync-server --features demo --bin loadgen_pg -- [--cases 1000] [--devices 200] [--per-device 10] [--processes 2]
 //! ```
 //!
 //! (a) initial sync of the township's caseload to a new centre device; (b) a storm of devices
@@ -30,6 +30,7 @@ struct Args {
     devices: usize,
     per_device: usize,
     concurrency: usize,
+    processes: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -38,6 +39,7 @@ fn args() -> anyhow::Result<Args> {
         devices: 200,
         per_device: 10,
         concurrency: 32,
+        processes: 2,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -47,6 +49,7 @@ fn args() -> anyhow::Result<Args> {
             "--devices" => a.devices = v.parse()?,
             "--per-device" => a.per_device = v.parse()?,
             "--concurrency" => a.concurrency = v.parse()?,
+            "--processes" => a.processes = v.parse::<usize>()?.max(1),
             _ => bail!("unknown option {flag}"),
         }
     }
@@ -191,6 +194,9 @@ async fn measure(centre: &Centre, a: &Args, label: &str) -> anyhow::Result<Figur
         devices.push((Arc::new(store), Arc::new(client)));
     }
     let sem = Arc::new(tokio::sync::Semaphore::new(a.concurrency));
+    let cpu_before: f64 = centre.procs.iter().map(ServerProc::cpu_ms).sum::<f64>();
+    let pg_before = postgres_cpu_ms();
+    let idle_before = machine_idle();
     let t = Instant::now();
     let mut tasks = Vec::new();
     for (store, client) in devices {
@@ -217,6 +223,12 @@ async fn measure(centre: &Centre, a: &Args, label: &str) -> anyhow::Result<Figur
         sent += p.sent_changes;
     }
     let storm_s = t.elapsed().as_secs_f64();
+    let servers_cpu = centre.procs.iter().map(ServerProc::cpu_ms).sum::<f64>() - cpu_before;
+    let pg_cpu = postgres_cpu_ms() - pg_before;
+    let idle = {
+        let (i1, t1) = machine_idle();
+        (i1 - idle_before.0) / (t1 - idle_before.1).max(1.0)
+    };
     lat.sort_by(f64::total_cmp);
     let f = Figures {
         initial_s,
@@ -239,7 +251,44 @@ async fn measure(centre: &Centre, a: &Args, label: &str) -> anyhow::Result<Figur
         f.p50_ms,
         f.p99_ms
     );
+    println!(
+        "{label}:     CPU during the storm: server processes {:.2} ms per change, PostgreSQL {:.2} ms per change; the machine idle {:.0}% of the time",
+        servers_cpu / f.storm_changes as f64,
+        pg_cpu / f.storm_changes as f64,
+        100.0 * idle
+    );
     Ok(f)
+}
+
+/// The machine's idle and total CPU time so far (jiffies, all cores), from /proc/stat.
+fn machine_idle() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let idle = fields.get(3).copied().unwrap_or(0.0) + fields.get(4).copied().unwrap_or(0.0);
+    (idle, fields.iter().sum())
+}
+
+/// The CPU time every PostgreSQL process on this machine has used so far, in ms.
+fn postgres_cpu_ms() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(|pid| support::cpu_ms(&pid))
+        .sum()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -258,13 +307,15 @@ async fn main() -> anyhow::Result<()> {
     let pg_dir = work.path().join("postgres");
     std::fs::create_dir_all(&pg_dir)?;
     let url = cluster.database("loadgen")?;
-    let centre = postgres_centre(&bin, &pg_dir, a.cases, &url, 2)?;
-    let on_pg = measure(&centre, &a, "PostgreSQL, 2 processes").await?;
+    let centre = postgres_centre(&bin, &pg_dir, a.cases, &url, a.processes)?;
+    let label = format!("PostgreSQL, {} processes", a.processes);
+    let on_pg = measure(&centre, &a, &label).await?;
     drop(centre);
 
     let rate = |f: &Figures| f.storm_changes as f64 / f.storm_s;
     println!(
-        "PostgreSQL with 2 processes stores {:.0}% of SQLite's rate with 1   [goal ≥ 70%]; initial sync {:.2} s against {:.2} s",
+        "PostgreSQL with {} processes stores {:.0}% of SQLite's rate with 1   [goal ≥ 70%]; initial sync {:.2} s against {:.2} s",
+        a.processes,
         100.0 * rate(&on_pg) / rate(&on_sqlite),
         on_pg.initial_s,
         on_sqlite.initial_s
