@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use app_core::client::SyncClient;
 use app_core::document::CaseEdit;
 use app_core::ids::{PersonId, UnitId};
-use app_core::model::{Actor, NewCase, NewParty, PartyRole, Source};
+use app_core::model::PartyRole;
 use app_core::org::Role;
 use app_core::store::Store;
 use automerge::{AutoCommit, Change};
@@ -26,7 +26,9 @@ use sync_server::db::ServerDb;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{add_grid_workers, issue, now_ms, percentile, start_server, ServerProc};
+use support::{
+    actor_of, add_grid_workers, issue, now_ms, percentile, start_server, storm_case, ServerProc,
+};
 
 struct Args {
     cases: usize,
@@ -54,16 +56,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-fn actor_of(store: &Store, person: &PersonId, role: Role) -> Actor {
-    let p = store.directory().person(person).expect("person");
-    Actor {
-        person: p.id.clone(),
-        name: p.name.clone(),
-        role,
-        unit: p.unit.clone(),
-    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -535,36 +527,4 @@ fn add_grid_workers_named(db_path: &Path, person: &str) -> anyhow::Result<Person
     });
     db.store.set_directory(Directory::new(units, people)?)?;
     Ok(id)
-}
-
-fn storm_case(grid: &UnitId, i: usize) -> NewCase {
-    const TITLES: [&str; 4] = [
-        "宅基地边界纠纷",
-        "鱼塘承包纠纷",
-        "拖欠工资纠纷",
-        "相邻采光纠纷",
-    ];
-    NewCase {
-        title: format!("{}（{}）", TITLES[i % TITLES.len()], i + 1),
-        category: ["land_resources", "agriculture_fishery", "labour", "neighbour"][i % 4].to_owned(),
-        narrative: "网格员入户走访时了解到，两户村民因宅基地边界问题多次发生争吵，双方各执一词，情绪较为激动，需要尽快调处。".to_owned(),
-        place_unit: grid.clone(),
-        address: "台山市海宴镇丰江村委会西华里18号".to_owned(),
-        gps: Some((21.95, 112.65)),
-        parties: vec![
-            NewParty {
-                name: "陈大文".to_owned(),
-                role: PartyRole::Applicant,
-                phone: Some("13800138000".to_owned()),
-                id_number: None,
-            },
-            NewParty {
-                name: "李秀英".to_owned(),
-                role: PartyRole::Respondent,
-                phone: Some("13900139000".to_owned()),
-                id_number: None,
-            },
-        ],
-        source: Source::GridVisit,
-    }
 }

@@ -12,8 +12,7 @@
 use anyhow::{bail, Context};
 use app_core::client::SyncClient;
 use app_core::document::CaseEdit;
-use app_core::ids::{PersonId, UnitId};
-use app_core::model::{Actor, NewCase, NewParty, PartyRole, Source};
+use app_core::ids::PersonId;
 use app_core::org::Role;
 use app_core::store::Store;
 use std::path::Path;
@@ -23,7 +22,9 @@ use sync_server::db::ServerDb;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{add_grid_workers_in, now_ms, percentile, PgCluster, ServerProc};
+use support::{
+    actor_of, add_grid_workers_in, now_ms, percentile, storm_case, PgCluster, ServerProc,
+};
 
 struct Args {
     cases: usize,
@@ -131,16 +132,6 @@ fn postgres_centre(
         procs,
         open: Box::new(move || Ok(ServerDb::open_shared(&path, &pg, "taishan", "haiyan")?)),
     })
-}
-
-fn actor_of(store: &Store, person: &PersonId, role: Role) -> Actor {
-    let p = store.directory().person(person).expect("person");
-    Actor {
-        person: p.id.clone(),
-        name: p.name.clone(),
-        role,
-        unit: p.unit.clone(),
-    }
 }
 
 async fn measure(centre: &Centre, a: &Args, label: &str) -> anyhow::Result<Figures> {
@@ -321,36 +312,4 @@ async fn main() -> anyhow::Result<()> {
         on_sqlite.initial_s
     );
     Ok(())
-}
-
-fn storm_case(grid: &UnitId, i: usize) -> NewCase {
-    const TITLES: [&str; 4] = [
-        "宅基地边界纠纷",
-        "鱼塘承包纠纷",
-        "拖欠工资纠纷",
-        "相邻采光纠纷",
-    ];
-    NewCase {
-        title: format!("{}（{}）", TITLES[i % TITLES.len()], i + 1),
-        category: ["land_resources", "agriculture_fishery", "labour", "neighbour"][i % 4].to_owned(),
-        narrative: "网格员入户走访时了解到，两户村民因宅基地边界问题多次发生争吵，双方各执一词，情绪较为激动，需要尽快调处。".to_owned(),
-        place_unit: grid.clone(),
-        address: "台山市海宴镇丰江村委会西华里18号".to_owned(),
-        gps: Some((21.95, 112.65)),
-        parties: vec![
-            NewParty {
-                name: "陈大文".to_owned(),
-                role: PartyRole::Applicant,
-                phone: Some("13800138000".to_owned()),
-                id_number: None,
-            },
-            NewParty {
-                name: "李秀英".to_owned(),
-                role: PartyRole::Respondent,
-                phone: Some("13900139000".to_owned()),
-                id_number: None,
-            },
-        ],
-        source: Source::GridVisit,
-    }
 }

@@ -271,3 +271,52 @@ pub(crate) fn add_grid_workers_in(db: &mut ServerDb, n: usize) -> anyhow::Result
     db.store.set_directory(Directory::new(units, people)?)?;
     Ok(added)
 }
+
+/// A case a storm's phone reports: one of four kinds in turn, in the phone's grid.
+pub(crate) fn storm_case(grid: &UnitId, i: usize) -> app_core::model::NewCase {
+    const TITLES: [&str; 4] = [
+        "宅基地边界纠纷",
+        "鱼塘承包纠纷",
+        "拖欠工资纠纷",
+        "相邻采光纠纷",
+    ];
+    use app_core::model::{NewCase, NewParty, PartyRole, Source};
+    NewCase {
+        title: format!("{}（{}）", TITLES[i % TITLES.len()], i + 1),
+        category: ["land_resources", "agriculture_fishery", "labour", "neighbour"][i % 4].to_owned(),
+        narrative: "网格员入户走访时了解到，两户村民因宅基地边界问题多次发生争吵，双方各执一词，情绪较为激动，需要尽快调处。".to_owned(),
+        place_unit: grid.clone(),
+        address: "台山市海宴镇丰江村委会西华里18号".to_owned(),
+        gps: Some((21.95, 112.65)),
+        parties: vec![
+            NewParty {
+                name: "陈大文".to_owned(),
+                role: PartyRole::Applicant,
+                phone: Some("13800138000".to_owned()),
+                id_number: None,
+            },
+            NewParty {
+                name: "李秀英".to_owned(),
+                role: PartyRole::Respondent,
+                phone: Some("13900139000".to_owned()),
+                id_number: None,
+            },
+        ],
+        source: Source::GridVisit,
+    }
+}
+
+/// `person` as the actor of a step in `role`, from a device's directory.
+pub(crate) fn actor_of(
+    store: &app_core::store::Store,
+    person: &PersonId,
+    role: app_core::org::Role,
+) -> app_core::model::Actor {
+    let p = store.directory().person(person).expect("person");
+    app_core::model::Actor {
+        person: p.id.clone(),
+        name: p.name.clone(),
+        role,
+        unit: p.unit.clone(),
+    }
+}
