@@ -20,6 +20,14 @@ fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// The data directory `dir` of another process of the centre served from `with`: it has the
+/// centre's key, as an operator copies it to each node.
+fn with_key_of(with: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::copy(with.join("server.key"), dir.join("server.key"))?;
+    Ok(())
+}
+
 /// Runs SQL in the cluster with psql; its rows as text lines.
 fn psql(database: &str, sql: &str) -> Vec<String> {
     let out = std::process::Command::new("psql")
@@ -170,9 +178,7 @@ async fn pg_devices_spread_over_two_processes_converge() -> anyhow::Result<()> {
     let env = shared_engine_env("two_processes");
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     let a = Server::start_with(&a_dir, 30, env.clone())?;
-    // The second process has the centre's key (as an operator copies it to each node).
-    std::fs::create_dir_all(&b_dir)?;
-    std::fs::copy(a_dir.join("server.key"), b_dir.join("server.key"))?;
+    with_key_of(&a_dir, &b_dir)?;
     let b = Server::start_with(&b_dir, 0, env.clone())?;
 
     let gw = Device::enrol_with(&a, GW, &a.codes[GW]).await?;
@@ -302,11 +308,7 @@ async fn pg_one_process_forwards_and_another_takes_over_when_it_dies() -> anyhow
     let shared = shared_engine_env("forwarding_leader");
     let a = start_on(dir.path(), "township-a", "haiyan", Some(&county), &shared)?;
     let b_dir = dir.path().join("township-b");
-    std::fs::create_dir_all(&b_dir)?;
-    std::fs::copy(
-        dir.path().join("township-a").join("server.key"),
-        b_dir.join("server.key"),
-    )?;
+    with_key_of(&dir.path().join("township-a"), &b_dir)?;
     let env: Vec<(String, String)> = crate::tier::env("haiyan")
         .into_iter()
         .chain(shared.clone())
@@ -445,8 +447,7 @@ async fn pg_two_processes_share_the_centres_enrolment_limits() -> anyhow::Result
     // The demo county's directory, no cases.
     system_tests::admin_with(&a_dir, &env, &["demo", "--cases", "0"])?;
     let a = Server::start_with(&a_dir, 0, env.clone())?;
-    std::fs::create_dir_all(&b_dir)?;
-    std::fs::copy(a_dir.join("server.key"), b_dir.join("server.key"))?;
+    with_key_of(&a_dir, &b_dir)?;
     let b = Server::start_with(&b_dir, 0, env)?;
     for s in [&a, &b] {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -497,8 +498,7 @@ async fn pg_a_process_killed_mid_storm_loses_nothing_acknowledged() -> anyhow::R
     let env = shared_engine_env("storm");
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     let mut a = Server::start_with(&a_dir, 6, env.clone())?;
-    std::fs::create_dir_all(&b_dir)?;
-    std::fs::copy(a_dir.join("server.key"), b_dir.join("server.key"))?;
+    with_key_of(&a_dir, &b_dir)?;
     let b = Server::start_with(&b_dir, 0, env.clone())?;
     let workers = [
         ("haiyan-fengjiang-g1-gw", 0),
@@ -550,8 +550,7 @@ async fn pg_a_process_killed_mid_storm_loses_nothing_acknowledged() -> anyhow::R
     }
     // In the database: a replica built from it alone holds every acknowledged change.
     let check_dir = dir.path().join("check");
-    std::fs::create_dir_all(&check_dir)?;
-    std::fs::copy(a_dir.join("server.key"), check_dir.join("server.key"))?;
+    with_key_of(&a_dir, &check_dir)?;
     {
         let pg = Postgres::connect(&env[0].1)?;
         let check = sync_server::db::ServerDb::open_shared(

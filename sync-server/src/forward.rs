@@ -747,7 +747,7 @@ pub async fn lead(
                 Ok(row) if row.get::<_, bool>(0) => break true,
                 Ok(_) => tokio::time::sleep(LEADER_EVERY).await,
                 Err(e) => {
-                    tracing::warn!(error = %e, "forwarding: the database session ended");
+                    tracing::warn!(error = %crate::pg::describe(&e), "forwarding: the database session ended");
                     break false;
                 }
             }
@@ -782,7 +782,7 @@ pub async fn lead(
                     head = Some(seq);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "forwarding stops: the session that held the lead ended");
+                    tracing::warn!(error = %crate::pg::describe(&e), "forwarding stops: the session that held the lead ended");
                     break;
                 }
             }

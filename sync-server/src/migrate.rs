@@ -153,13 +153,17 @@ fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// The rows of `table` that are the file's own (not the per-replica actor id).
-fn select_rows(table: &str, cols: &[String]) -> String {
-    let list = cols
-        .iter()
+/// The columns, quoted, for a statement.
+fn column_list(cols: &[String]) -> String {
+    cols.iter()
         .map(|c| format!("\"{c}\""))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// The rows of `table` that are the file's own (not the per-replica actor id).
+fn select_rows(table: &str, cols: &[String]) -> String {
+    let list = column_list(cols);
     // The actor id is each replica's own; the key's check value is the log's.
     let filter = match table {
         "meta" => " WHERE key != 'actor'",
@@ -173,11 +177,7 @@ fn select_rows(table: &str, cols: &[String]) -> String {
 fn copy_table(src: &Connection, db: &mut ServerDb, table: &str) -> Result<usize> {
     let cols = columns(src, table)?;
     // The target's table must have the same columns: the same build made both.
-    let list = cols
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = column_list(&cols);
     let marks = vec!["?"; cols.len()].join(", ");
     let insert = format!("INSERT OR REPLACE INTO \"{table}\" ({list}) VALUES ({marks})");
     let mut stmt = src.prepare(&select_rows(table, &cols))?;

@@ -211,7 +211,7 @@ impl Postgres {
             for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
                 tx.batch_execute(step)
                     .await
-                    .map_err(|e| format!("migration {}: {e}", i + 1))?;
+                    .map_err(|e| format!("migration {}: {}", i + 1, describe(&e)))?;
                 tx.execute(
                     "INSERT INTO fq_schema(version) VALUES ($1)",
                     &[&(i as i32 + 1)],
@@ -230,10 +230,10 @@ impl Postgres {
             .config
             .connect(tokio_postgres::NoTls)
             .await
-            .map_err(|e| Error::Postgres(format!("{}: {e}", self.shown)))?;
+            .map_err(|e| Error::Postgres(format!("{}: {}", self.shown, describe(&e))))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "a database session ended");
+                tracing::warn!(error = %describe(&e), "a database session ended");
             }
         });
         Ok(client)
@@ -275,22 +275,19 @@ impl Postgres {
             Ok(n.max(1) as u32)
         })
     }
+}
 
-    /// The schema version of the database (the number of migrations applied).
-    pub fn schema_version(&self) -> Result<i32> {
-        self.run(|pool| async move {
-            let client = pool.get().await.map_err(|e| describe(&e))?;
-            let row = client
-                .query_one("SELECT COALESCE(MAX(version), 0) FROM fq_schema", &[])
-                .await
-                .map_err(|e| describe(&e))?;
-            Ok(row.get(0))
-        })
-    }
+/// This process, as the log and the list of serving processes name it: host and process id.
+pub fn process_name() -> String {
+    format!(
+        "{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned()),
+        std::process::id()
+    )
 }
 
 /// An error with its causes (tokio-postgres says only "db error"; its source says which).
-fn describe(e: &dyn std::error::Error) -> String {
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -365,11 +362,7 @@ impl PgLog {
             county: county.to_owned(),
             centre: centre.to_owned(),
             schema: schema.to_owned(),
-            writer: format!(
-                "{}:{}",
-                std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned()),
-                std::process::id()
-            ),
+            writer: process_name(),
             held: None,
         })
     }

@@ -124,7 +124,8 @@ pub async fn run(
 ) -> Result<()> {
     let db = open(&config)?;
     let unit = UnitId::new(config.unit.clone());
-    if let Some(shared) = &db.shared {
+    let shared = db.shared.clone();
+    if let Some(shared) = &shared {
         if shared.centre != config.unit {
             return Err(Error::BadArgument(format!(
                 "this data directory's replica follows the centre {}, but `unit` is {}; use \
@@ -155,8 +156,7 @@ pub async fn run(
             );
             let poll = Duration::from_millis(config.parent_poll_ms);
             let figures_every = Duration::from_millis(config.figures_every_ms);
-            let shared = crate::db::lock(&state.db).shared.clone();
-            Some(match shared {
+            Some(match shared.clone() {
                 None => tokio::spawn(crate::forward::run(
                     state.clone(),
                     parent,
@@ -176,10 +176,7 @@ pub async fn run(
         }
         _ => None,
     };
-    let heartbeat = crate::db::lock(&state.db)
-        .shared
-        .clone()
-        .map(|shared| tokio::spawn(heartbeat(shared, state.clone())));
+    let heartbeat = shared.map(|shared| tokio::spawn(heartbeat(shared, state.clone())));
     let listen = config.listen;
     let cannot_listen = |error| Error::Listen {
         addr: listen,
@@ -226,12 +223,7 @@ pub async fn run(
 /// address and from everyone) among the processes alive. A device's own rate stays per
 /// process: a balancer that keeps a client on one process keeps it exact.
 async fn heartbeat(shared: crate::db::Shared, state: Arc<AppState>) {
-    let process = format!(
-        "{}:{}:{}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned()),
-        std::process::id(),
-        crate::db::random_hex(4)
-    );
+    let process = format!("{}:{}", crate::pg::process_name(), crate::db::random_hex(4));
     loop {
         let (s, p) = (shared.clone(), process.clone());
         match tokio::task::spawn_blocking(move || s.pg.heartbeat(&s.county, &s.centre, &p)).await {

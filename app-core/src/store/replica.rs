@@ -200,10 +200,6 @@ impl Store {
     where
         E: From<rusqlite::Error>,
     {
-        let as_sqlite = |e: Error| match e {
-            Error::Storage(e) => e,
-            other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
-        };
         self.begin_write().map_err(|e| E::from(as_sqlite(e)))?;
         let outcome = self.write_held(f);
         // A failure anywhere leaves the lock with nothing appended: give it up.
@@ -243,7 +239,7 @@ impl Store {
         let seq = r
             .log
             .append(changeset)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(Error::Log(e))))?;
+            .map_err(|e| as_sqlite(Error::Log(e)))?;
         r.holding = false;
         // Durable in the log: if this commit fails, the next catch-up applies the entry.
         tx.execute(
@@ -252,6 +248,15 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// An error of the log in the SQLite error a write's caller handles (its type is the caller's,
+/// built from SQLite's); the core's message is kept.
+fn as_sqlite(e: Error) -> rusqlite::Error {
+    match e {
+        Error::Storage(e) => e,
+        other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
     }
 }
 
