@@ -231,11 +231,19 @@ pub fn replica_schema() -> String {
     )
 }
 
-/// Locks the database, bringing a replica up to date first. If the centre's log cannot be
-/// reached, the replica is used as it is (a read answers from what it has; a write fails,
-/// naming the database).
+/// Locks the database. A replica is as up to date as the request's arrival made it (the
+/// router's `up_to_date` layer: every write committed before the request arrived, by any
+/// process); a write brings it up to date again under the centre's writer lock.
 pub fn lock(shared: &std::sync::Mutex<ServerDb>) -> std::sync::MutexGuard<'_, ServerDb> {
-    let mut db = shared.lock().unwrap_or_else(|e| e.into_inner());
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks the database and brings a replica up to date with the log as it is now (for work
+/// that no request started: forwarding; and for a request that waited for another). If the
+/// centre's log cannot be reached, the replica is used as it is (a read answers from what it
+/// has; a write fails, naming the database).
+pub fn lock_latest(shared: &std::sync::Mutex<ServerDb>) -> std::sync::MutexGuard<'_, ServerDb> {
+    let mut db = lock(shared);
     if let Err(e) = db.catch_up() {
         tracing::warn!(error = %e, "the replica could not catch up with the centre's log");
     }
@@ -311,6 +319,18 @@ impl ServerDb {
                 .write(|tx| set_server_meta(tx, "key.check", &check))?,
         }
         Ok(db)
+    }
+
+    /// What brings this replica up to date as requests arrive (`None` for the SQLite engine).
+    pub fn feed(&self) -> Option<crate::pg::LogFeed> {
+        let shared = self.shared.as_ref()?;
+        Some(crate::pg::LogFeed::new(
+            &shared.pg,
+            &shared.county,
+            &shared.centre,
+            &replica_schema(),
+            self.store.applied_counter()?,
+        ))
     }
 
     /// Brings a replica up to date with the centre's log (nothing for the SQLite engine);

@@ -587,7 +587,7 @@ impl Source for ToParent<'_> {
         let st = self.state.clone();
         let p = self.parent.clone();
         let round = tokio::task::spawn_blocking(move || {
-            let db = crate::db::lock(&st.db);
+            let db = crate::db::lock_latest(&st.db);
             build_round(&db, &p, (st.clock)())
         })
         .await??;
@@ -623,7 +623,7 @@ impl Source for ToParent<'_> {
         );
         let st = self.state.clone();
         tokio::task::spawn_blocking(move || {
-            let mut db = crate::db::lock(&st.db);
+            let mut db = crate::db::lock_latest(&st.db);
             hold(&mut db, &key, &heads, &refusal, (st.clock)())?;
             Ok::<_, Error>(())
         })
@@ -640,7 +640,7 @@ impl Source for ToParent<'_> {
         let st = self.state.clone();
         let p = self.parent.clone();
         tokio::task::spawn_blocking(move || {
-            let mut db = crate::db::lock(&st.db);
+            let mut db = crate::db::lock_latest(&st.db);
             let now = (st.clock)();
             match apply_round(&mut db, &p, &round, answer, now) {
                 Ok(()) => Ok(Applied::Done),
@@ -866,7 +866,8 @@ pub async fn run(
         };
         // What is held back, for /healthz.
         let st = state.clone();
-        if let Ok(Ok(h)) = tokio::task::spawn_blocking(move || held(&crate::db::lock(&st.db))).await
+        if let Ok(Ok(h)) =
+            tokio::task::spawn_blocking(move || held(&crate::db::lock_latest(&st.db))).await
         {
             state
                 .parent_status

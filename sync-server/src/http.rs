@@ -103,6 +103,8 @@ pub struct AppState {
     pub processes: std::sync::atomic::AtomicU32,
     /// Devices' uploads checked and waiting to be committed together.
     pub uploads: crate::sync::CommitQueue,
+    /// With PostgreSQL, what brings the replica up to date as each request arrives.
+    pub feed: Option<crate::pg::LogFeed>,
 }
 
 pub fn now_ms() -> i64 {
@@ -124,6 +126,7 @@ impl AppState {
     ) -> AppState {
         let seen = db.store.directory_version().unwrap_or(0);
         AppState {
+            feed: db.feed(),
             forward_wake,
             parent_status: Mutex::new(Default::default()),
             processes: std::sync::atomic::AtomicU32::new(0),
@@ -151,6 +154,35 @@ impl AppState {
             clock: now_ms,
         }
     }
+}
+
+/// With PostgreSQL, brings the replica up to date before the request is handled: it then sees
+/// every write committed before it arrived, by any process (see [`crate::pg::LogFeed`]). If the
+/// database cannot be reached, the request goes on with the replica as it is (a read answers
+/// from what it has; a write fails, naming the database).
+async fn up_to_date(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(feed) = &state.feed {
+        let st = state.clone();
+        let apply = move |entries: Vec<app_core::store::LogEntry>| {
+            let st = st.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    crate::db::lock(&st.db).store.apply_log(&entries)
+                })
+                .await
+                .map_err(|e| crate::error::Error::Postgres(format!("applying the log: {e}")))?
+                .map_err(crate::error::Error::from)
+            }
+        };
+        if let Err(e) = feed.catch_up(apply).await {
+            tracing::warn!(error = %e, "the replica could not catch up with the centre's log");
+        }
+    }
+    next.run(request).await
 }
 
 /// The server's routes over `state`, with the body limit, gzip both ways and request tracing.
@@ -189,6 +221,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/intake/work-orders/{number}", get(intake_state_handler))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            up_to_date,
+        ))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -226,7 +262,9 @@ async fn intake_handler(
     let answer = blocking(move || {
         let now = (st.clock)();
         {
-            let mut db = crate::db::lock(&st.db);
+            // The claim may have waited for another request with this order: read the
+            // database as it is now, not as it was when this request arrived.
+            let mut db = crate::db::lock_latest(&st.db);
             fresh_directory(&mut db, &st.directory_seen)?;
         }
         crate::intake::dispatch(

@@ -31,6 +31,7 @@ use app_core::store::{LogEntry, SharedLog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The versioned schema, in order. Never edit a step that has shipped; add one.
@@ -150,7 +151,7 @@ impl Postgres {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(8)
+            .max_size(16)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::Postgres(format!("database pool: {e}")))?;
@@ -177,6 +178,23 @@ impl Postgres {
             let _ = tx.send(f(pool).await);
         });
         rx.recv()
+            .map_err(|_| Error::Postgres("the database's runtime stopped".to_owned()))?
+            .map_err(|e| Error::Postgres(format!("{}: {e}", self.shown)))
+    }
+
+    /// [`Postgres::run`] for asynchronous callers: runs `f` on the engine's runtime (where the
+    /// pool's connections live) and awaits its answer without blocking a thread.
+    pub async fn run_async<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Pool) -> Fut + Send + 'static,
+        Fut: Future<Output = std::result::Result<T, String>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.rt
+            .handle()
+            .spawn(async move { f(pool).await })
+            .await
             .map_err(|_| Error::Postgres("the database's runtime stopped".to_owned()))?
             .map_err(|e| Error::Postgres(format!("{}: {e}", self.shown)))
     }
@@ -403,6 +421,126 @@ impl Drop for PgLog {
     }
 }
 
+/// At most `limit` entries of a centre's log after `applied`, in order.
+async fn fetch_after(
+    pool: Pool,
+    county: String,
+    centre: String,
+    schema: String,
+    applied: u64,
+    limit: usize,
+) -> std::result::Result<Vec<LogEntry>, String> {
+    let client = pool.get().await.map_err(|e| describe(&e))?;
+    let stmt = client
+        .prepare_cached(SELECT_AFTER)
+        .await
+        .map_err(|e| describe(&e))?;
+    let rows = client
+        .query(
+            &stmt,
+            &[&county, &centre, &(applied as i64), &(limit as i64)],
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    PgLog::entries(rows, &schema)
+}
+
+/// What brings a process's replica up to date as requests arrive, without holding it while
+/// the database answers: every request sees every write committed, by any process, before it
+/// arrived.
+///
+/// One catch-up at a time serves every request that arrived before it began: a request
+/// arriving while one runs waits for the next, which serves all that waited (as the uploads'
+/// group commit does for writes). The entries are fetched while other requests use the
+/// replica; only applying them holds it.
+#[derive(Clone, Debug)]
+pub struct LogFeed {
+    pg: Postgres,
+    county: String,
+    centre: String,
+    schema: String,
+    /// How far the replica has applied the log.
+    applied: Arc<AtomicU64>,
+    turns: Arc<FeedTurns>,
+}
+
+/// Requests counted as they arrive, and how many of them a finished catch-up served.
+#[derive(Debug, Default)]
+struct FeedTurns {
+    arrived: AtomicU64,
+    served: AtomicU64,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl LogFeed {
+    /// How many entries a round trip brings at most.
+    const BATCH: usize = 256;
+
+    pub fn new(
+        pg: &Postgres,
+        county: &str,
+        centre: &str,
+        schema: &str,
+        applied: Arc<AtomicU64>,
+    ) -> LogFeed {
+        LogFeed {
+            pg: pg.clone(),
+            county: county.to_owned(),
+            centre: centre.to_owned(),
+            schema: schema.to_owned(),
+            applied,
+            turns: Default::default(),
+        }
+    }
+
+    /// Returns once the replica holds every entry committed before this call; `apply` applies
+    /// fetched entries to it.
+    pub async fn catch_up<A, Fut>(&self, apply: A) -> Result<()>
+    where
+        A: Fn(Vec<LogEntry>) -> Fut,
+        Fut: Future<Output = Result<usize>>,
+    {
+        let ticket = self.turns.arrived.fetch_add(1, Ordering::SeqCst) + 1;
+        let _turn = self.turns.one_at_a_time.lock().await;
+        if self.turns.served.load(Ordering::SeqCst) >= ticket {
+            // A catch-up that began after this request arrived has finished.
+            return Ok(());
+        }
+        let covers = self.turns.arrived.load(Ordering::SeqCst);
+        loop {
+            let entries = self.fetch().await?;
+            let more = entries.len() == Self::BATCH;
+            if !entries.is_empty() {
+                apply(entries).await?;
+            }
+            if !more {
+                break;
+            }
+        }
+        self.turns.served.fetch_max(covers, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The entries after those the replica has applied, at most [`LogFeed::BATCH`] of them.
+    async fn fetch(&self) -> Result<Vec<LogEntry>> {
+        let applied = self.applied.load(Ordering::SeqCst);
+        let (county, centre, schema) = (
+            self.county.clone(),
+            self.centre.clone(),
+            self.schema.clone(),
+        );
+        self.pg
+            .run_async(move |pool| fetch_after(pool, county, centre, schema, applied, Self::BATCH))
+            .await
+    }
+}
+
+/// A log entry and the centre's new head, in one statement.
+const APPEND: &str = "WITH entry AS (
+         INSERT INTO fq_log(county, centre, seq, writer, schema, changeset)
+         VALUES ($1, $2, $3, $4, $5, $6))
+     UPDATE fq_centres SET seq = $3 WHERE county = $1 AND centre = $2";
+
 const SELECT_AFTER: &str = "SELECT seq, schema, changeset FROM fq_log
      WHERE county = $1 AND centre = $2 AND seq > $3 ORDER BY seq LIMIT $4";
 
@@ -445,8 +583,12 @@ impl SharedLog for PgLog {
                         .parse()
                         .map_err(|e| format!("the centre's head: {e}"))?;
                     let entries = if head > applied {
+                        let stmt = client
+                            .prepare_cached(SELECT_AFTER)
+                            .await
+                            .map_err(|e| describe(&e))?;
                         let rows = client
-                            .query(SELECT_AFTER, &[&county, &centre, &applied, &i64::MAX])
+                            .query(&stmt, &[&county, &centre, &applied, &i64::MAX])
                             .await
                             .map_err(|e| describe(&e))?;
                         PgLog::entries(rows, &schema)?
@@ -486,12 +628,10 @@ impl SharedLog for PgLog {
                 let written = async {
                     // The entry and the head in one statement, then the commit (in turn: the
                     // commit must not overtake the entry).
+                    let stmt = client.prepare_cached(APPEND).await?;
                     client
                         .execute(
-                            "WITH entry AS (
-                                 INSERT INTO fq_log(county, centre, seq, writer, schema, changeset)
-                                 VALUES ($1, $2, $3, $4, $5, $6))
-                             UPDATE fq_centres SET seq = $3 WHERE county = $1 AND centre = $2",
+                            &stmt,
                             &[&county, &centre, &seq, &writer, &schema, &changeset],
                         )
                         .await?;
@@ -529,17 +669,7 @@ impl SharedLog for PgLog {
             self.schema.clone(),
         );
         self.pg
-            .run(move |pool| async move {
-                let client = pool.get().await.map_err(|e| describe(&e))?;
-                let rows = client
-                    .query(
-                        SELECT_AFTER,
-                        &[&county, &centre, &(applied as i64), &(limit as i64)],
-                    )
-                    .await
-                    .map_err(|e| describe(&e))?;
-                PgLog::entries(rows, &schema)
-            })
+            .run(move |pool| fetch_after(pool, county, centre, schema, applied, limit))
             .map_err(|e| describe(&e))
     }
 
@@ -548,11 +678,12 @@ impl SharedLog for PgLog {
         self.pg
             .run(move |pool| async move {
                 let client = pool.get().await.map_err(|e| describe(&e))?;
+                let stmt = client
+                    .prepare_cached("SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2")
+                    .await
+                    .map_err(|e| describe(&e))?;
                 let seq: i64 = client
-                    .query_one(
-                        "SELECT seq FROM fq_centres WHERE county = $1 AND centre = $2",
-                        &[&county, &centre],
-                    )
+                    .query_one(&stmt, &[&county, &centre])
                     .await
                     .map_err(|e| describe(&e))?
                     .get(0);

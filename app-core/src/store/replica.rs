@@ -32,6 +32,8 @@ use super::Store;
 use crate::error::{Error, Result};
 use rusqlite::session::{ConflictAction, ConflictType, Session};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The table that records how far this file has applied the log (never logged itself).
 const STATE_TABLE: &str = "replica_state";
@@ -70,6 +72,10 @@ pub(super) struct Replication {
     holding: bool,
     /// The directory version the directory in memory was read at.
     directory_version: u64,
+    /// How far this store has applied the log, for those who fetch entries for it without
+    /// holding it (never ahead of the file; behind it only while another process sharing the
+    /// file applies entries first).
+    applied: Arc<AtomicU64>,
 }
 
 /// How many entries a catch-up applies per round trip.
@@ -93,6 +99,7 @@ impl Store {
             log,
             holding: false,
             directory_version: self.directory_version()?,
+            applied: Arc::new(AtomicU64::new(applied_in(&self.conn)?)),
         });
         self.catch_up()?;
         Ok(())
@@ -109,6 +116,24 @@ impl Store {
             return Ok(0);
         }
         applied_in(&self.conn)
+    }
+
+    /// How far this store has applied the log, readable without the store: a server fetches
+    /// the entries after it while other requests use the store, then applies them with
+    /// [`Store::apply_log`]. `None` for a store that is no replica.
+    pub fn applied_counter(&self) -> Option<Arc<AtomicU64>> {
+        self.replication.as_ref().map(|r| r.applied.clone())
+    }
+
+    /// Applies entries fetched from the log (in order, from at most one after what this store
+    /// applied; those it has applied already are skipped); returns how many were new.
+    pub fn apply_log(&mut self, entries: &[LogEntry]) -> Result<usize> {
+        if self.replication.is_none() {
+            return Err(Error::Replica(
+                "this store is no replica of a log".to_owned(),
+            ));
+        }
+        self.apply_entries(entries)
     }
 
     /// Applies the log's entries this replica lacks (without taking the writer lock); returns
@@ -169,20 +194,22 @@ impl Store {
         Ok(())
     }
 
-    /// Applies entries in order; each must be the next after what this file applied (an entry
-    /// applied already, by another process sharing the file, is skipped).
+    /// Applies entries in order, all in one transaction; each must be the next after what this
+    /// file applied (an entry applied already, by another process sharing the file, is
+    /// skipped). If one does not apply, none is.
     ///
     /// The directory in memory is read again if the file's changed, by these entries or by
     /// another process sharing the file (an admin command run on the data directory).
     fn apply_entries(&mut self, entries: &[LogEntry]) -> Result<usize> {
-        let mut n = 0;
-        for e in entries {
-            if apply_entry(&mut self.conn, e)? {
-                n += 1;
-            }
-        }
+        let n = if entries.is_empty() {
+            0
+        } else {
+            apply_batch(&mut self.conn, entries)?
+        };
         let version = self.directory_version()?;
+        let applied = applied_in(&self.conn)?;
         if let Some(r) = self.replication.as_mut() {
+            r.applied.fetch_max(applied, Ordering::SeqCst);
             if r.directory_version != version {
                 r.directory_version = version;
                 self.directory = std::sync::Arc::new(Self::read_directory(&self.conn)?);
@@ -247,6 +274,7 @@ impl Store {
             [seq as i64],
         )?;
         tx.commit()?;
+        r.applied.fetch_max(seq, Ordering::SeqCst);
         Ok(out)
     }
 }
@@ -268,60 +296,73 @@ fn applied_in(conn: &Connection) -> Result<u64> {
         .unwrap_or(0) as u64)
 }
 
-/// Applies one entry in its own transaction, with this file's place in the log; `false` if
-/// the file had applied it already. Foreign keys are off meanwhile: the changeset holds every
-/// row the writer's cascades changed, so applying them again would find those rows gone.
-fn apply_entry(conn: &mut Connection, e: &LogEntry) -> Result<bool> {
+/// Applies entries in one transaction, with this file's place in the log; returns how many
+/// were new to the file. Foreign keys are off meanwhile: a changeset holds every row the
+/// writer's cascades changed, so applying them again would find those rows gone.
+fn apply_batch(conn: &mut Connection, entries: &[LogEntry]) -> Result<usize> {
     conn.pragma_update(None, "foreign_keys", false)?;
-    let result = (|| -> Result<bool> {
+    let result = (|| -> Result<usize> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let applied = applied_in(&tx)?;
-        if e.seq <= applied {
-            return Ok(false);
+        let mut applied = applied_in(&tx)?;
+        let mut n = 0;
+        for e in entries {
+            if e.seq <= applied {
+                continue;
+            }
+            if e.seq != applied + 1 {
+                return Err(Error::Replica(format!(
+                    "the log's entry {} follows {}, but this replica has applied up to {applied}",
+                    e.seq,
+                    e.seq - 1
+                )));
+            }
+            apply_changeset(&tx, e)?;
+            applied = e.seq;
+            n += 1;
         }
-        if e.seq != applied + 1 {
-            return Err(Error::Replica(format!(
-                "the log's entry {} follows {}, but this replica has applied up to {applied}",
-                e.seq,
-                e.seq - 1
-            )));
+        if n > 0 {
+            tx.execute(
+                &format!("UPDATE {STATE_TABLE} SET seq = ?1 WHERE id = 1"),
+                [applied as i64],
+            )?;
+            tx.commit()?;
         }
-        let conflicts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let seen = conflicts.clone();
-        let applied_ok = tx.apply_strm(
-            &mut &e.changeset[..],
-            None::<fn(&str) -> bool>,
-            move |kind: ConflictType, item| {
-                let table = item
-                    .op()
-                    .map(|op| op.table_name().to_owned())
-                    .unwrap_or_default();
-                if let Ok(mut c) = seen.lock() {
-                    c.push(format!("{kind:?} in {table}"));
-                }
-                ConflictAction::SQLITE_CHANGESET_ABORT
-            },
-        );
-        let conflicts = conflicts.lock().map(|c| c.clone()).unwrap_or_default();
-        if applied_ok.is_err() || !conflicts.is_empty() {
-            return Err(Error::Replica(format!(
-                "the log's entry {} does not apply to this replica ({}); it has diverged from \
-                 the log and must be rebuilt from it",
-                e.seq,
-                if conflicts.is_empty() {
-                    applied_ok.err().map(|e| e.to_string()).unwrap_or_default()
-                } else {
-                    conflicts.join(", ")
-                }
-            )));
-        }
-        tx.execute(
-            &format!("UPDATE {STATE_TABLE} SET seq = ?1 WHERE id = 1"),
-            [e.seq as i64],
-        )?;
-        tx.commit()?;
-        Ok(true)
+        Ok(n)
     })();
     conn.pragma_update(None, "foreign_keys", true)?;
     result
+}
+
+/// Applies one entry's changeset inside `tx`; any conflict refuses it.
+fn apply_changeset(tx: &rusqlite::Transaction<'_>, e: &LogEntry) -> Result<()> {
+    let conflicts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = conflicts.clone();
+    let applied_ok = tx.apply_strm(
+        &mut &e.changeset[..],
+        None::<fn(&str) -> bool>,
+        move |kind: ConflictType, item| {
+            let table = item
+                .op()
+                .map(|op| op.table_name().to_owned())
+                .unwrap_or_default();
+            if let Ok(mut c) = seen.lock() {
+                c.push(format!("{kind:?} in {table}"));
+            }
+            ConflictAction::SQLITE_CHANGESET_ABORT
+        },
+    );
+    let conflicts = conflicts.lock().map(|c| c.clone()).unwrap_or_default();
+    if applied_ok.is_err() || !conflicts.is_empty() {
+        return Err(Error::Replica(format!(
+            "the log's entry {} does not apply to this replica ({}); it has diverged from the \
+             log and must be rebuilt from it",
+            e.seq,
+            if conflicts.is_empty() {
+                applied_ok.err().map(|e| e.to_string()).unwrap_or_default()
+            } else {
+                conflicts.join(", ")
+            }
+        )));
+    }
+    Ok(())
 }

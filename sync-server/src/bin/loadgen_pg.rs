@@ -251,6 +251,45 @@ async fn measure(centre: &Centre, a: &Args, label: &str) -> anyhow::Result<Figur
     Ok(f)
 }
 
+/// (c) A process started on a new machine builds its replica from the whole log: how long that
+/// takes for what the run wrote (the demo township, then the storm).
+fn replay(dir: &Path, url: &str) -> anyhow::Result<()> {
+    let fresh = dir.join("fresh");
+    std::fs::create_dir_all(&fresh)?;
+    std::fs::copy(dir.join("a").join("server.key"), fresh.join("server.key"))?;
+    let pg = sync_server::pg::Postgres::connect(url)?;
+    let (entries, bytes, stored) = pg.run(|pool| async move {
+        let client = pool.get().await.map_err(|e| e.to_string())?;
+        let row = client
+            .query_one(
+                "SELECT count(*), COALESCE(sum(octet_length(changeset)), 0)::bigint,
+                        COALESCE(sum(pg_column_size(changeset)), 0)::bigint FROM fq_log",
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+        ))
+    })?;
+    let t = Instant::now();
+    let db = ServerDb::open_shared(&fresh.join("replica.sqlite3"), &pg, "taishan", "haiyan")?;
+    let s = t.elapsed().as_secs_f64();
+    let applied = db.store.applied()?;
+    let mb = bytes as f64 / 1e6;
+    println!(
+        "PostgreSQL: (c) a new process's replica from the whole log: {applied} of {entries} entries ({mb:.1} MB of changesets, {:.1} MB stored) in {s:.2} s, {:.1} MB/s",
+        stored as f64 / 1e6,
+        mb / s
+    );
+    if applied != entries as u64 {
+        bail!("the new replica applied {applied} of the log's {entries} entries");
+    }
+    Ok(())
+}
+
 /// The machine's idle and total CPU time so far (jiffies, all cores), from /proc/stat.
 fn machine_idle() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
@@ -302,6 +341,7 @@ async fn main() -> anyhow::Result<()> {
     let label = format!("PostgreSQL, {} processes", a.processes);
     let on_pg = measure(&centre, &a, &label).await?;
     drop(centre);
+    replay(&pg_dir, &url)?;
 
     let rate = |f: &Figures| f.storm_changes as f64 / f.storm_s;
     println!(

@@ -295,3 +295,54 @@ fn a_replica_that_diverged_from_the_log_is_refused_not_silently_patched() {
         "nothing of the entry applied"
     );
 }
+
+#[test]
+fn entries_fetched_without_the_store_apply_in_one_batch_and_a_gap_applies_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = MemoryLog::default();
+    let mut a = replica(&dir, "a.sqlite3", &log);
+    let mut b = replica(&dir, "b.sqlite3", &log);
+    let counter = b
+        .applied_counter()
+        .expect("a replica counts what it applied");
+    let d = directory();
+    a.set_directory(d.clone()).unwrap();
+    let gw = actor(&d, "gw", Role::GridWorker);
+    for i in 0..3 {
+        a.create_case(&gw, &new_case("hy-wf-1", &format!("李{i}")), T0)
+            .unwrap();
+    }
+    let head = log.clone().head().unwrap();
+    assert_eq!(head, 4);
+
+    // Fetched while B is in use by others (here: simply not through B), from B's counter.
+    let fetched = log
+        .clone()
+        .after(counter.load(std::sync::atomic::Ordering::SeqCst), 256)
+        .unwrap();
+    assert_eq!(fetched.len(), 4);
+
+    // A gap (the first entry missing) is refused, and nothing of the batch applies.
+    match b.apply_log(&fetched[1..]) {
+        Err(Error::Replica(message)) => assert!(message.contains("applied up to 0"), "{message}"),
+        other => panic!("a gap must be refused, got {other:?}"),
+    }
+    assert_eq!(b.applied().unwrap(), 0);
+    assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // The whole batch applies; fetched twice (two requests racing), the second applies nothing.
+    assert_eq!(b.apply_log(&fetched).unwrap(), 4);
+    assert_eq!(b.apply_log(&fetched).unwrap(), 0);
+    assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), head);
+    assert_eq!(ids(&b).len(), 3);
+    assert_same(&a, &b);
+
+    // B's own write moves its counter too.
+    b.set_meta("z", "1").unwrap();
+    assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), head + 1);
+
+    // A store that is no replica refuses entries.
+    let mut plain = Store::open(dir.path().join("plain.sqlite3")).unwrap();
+    assert!(plain.applied_counter().is_none());
+    assert!(matches!(plain.apply_log(&fetched), Err(Error::Replica(_))));
+}
