@@ -377,9 +377,19 @@ async fn pg_migrate_moves_a_sqlite_centre_and_its_devices_carry_on() -> anyhow::
     gw.sync().await?;
     staff.sync().await?;
     let cases_before = server_summaries(&server)?.len();
+    let url = pg_cluster().database("migrated");
+
+    // Not while the server serves from the directory: what devices sent meanwhile would be
+    // lost. Nothing is copied (the migration below is the first into this database).
+    let refused = system_tests::admin_with(
+        &data,
+        &on_sqlite,
+        &["migrate", "--to", &url, "--county", "taishan"],
+    );
+    let message = format!("{:?}", refused.expect_err("no migration while serving"));
+    assert!(message.contains("stop it first"), "{message}");
     server.kill();
 
-    let url = pg_cluster().database("migrated");
     let out = system_tests::admin_with(
         &data,
         &on_sqlite,

@@ -93,11 +93,11 @@ enum Command {
         #[arg(long)]
         code: String,
     },
-    /// Copy this data directory's centre (its SQLite file; stop its server first) into a
-    /// PostgreSQL database, then verify the copy: a replica built from the database alone must
-    /// hold every document with the same heads, every device, cursor and forwarding state, and
-    /// every row. Then set `database` (and `county`) in the configuration and start the
-    /// processes (docs/scaling.md).
+    /// Copy this data directory's centre (its SQLite file; refused while a server serves from
+    /// it) into a PostgreSQL database, then verify the copy: a replica built from the database
+    /// alone must hold every document with the same heads, every device, cursor and forwarding
+    /// state, and every row. Then set `database` (and `county`) in the configuration and start
+    /// the processes (docs/scaling.md).
     Migrate {
         /// The database, postgres://user:password@host:port/database.
         #[arg(long)]
@@ -224,6 +224,7 @@ fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| sync_server::Error::BadArgument(
                     "name the county the centre belongs to: --county <code> (or `county` in the configuration)".to_owned(),
                 ))?;
+            let _alone = sync_server::server::DirLock::alone(&config.data_dir)?;
             let pg = sync_server::pg::Postgres::connect(&to)?;
             let source = config.data_dir.join("server.sqlite3");
             let replica = config.data_dir.join("replica.sqlite3");

@@ -34,6 +34,71 @@ pub fn open(config: &Config) -> Result<ServerDb> {
     }
 }
 
+/// The file in a data directory that a serving process holds a shared lock on, and that
+/// `migrate` locks alone: it copies the file as it is, and a write made meanwhile would be lost.
+const SERVING: &str = "serving.lock";
+
+/// A lock on a data directory's [`SERVING`] file, held as long as this value lives (the
+/// system releases it when the process ends, however it ends).
+#[derive(Debug)]
+pub struct DirLock(#[allow(dead_code)] std::fs::File);
+
+impl DirLock {
+    fn file(dir: &std::path::Path) -> Result<std::fs::File> {
+        std::fs::create_dir_all(dir).map_err(|error| Error::File {
+            action: "create",
+            path: dir.to_owned(),
+            error,
+        })?;
+        let path = dir.join(SERVING);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| Error::File {
+                action: "open",
+                path,
+                error,
+            })
+    }
+
+    /// Taken by a serving process: several may serve from one data directory, but not while
+    /// a migration copies it.
+    pub fn serving(dir: &std::path::Path) -> Result<DirLock> {
+        let file = DirLock::file(dir)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(DirLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::BadArgument(format!(
+                "{} is being migrated (`sync-server migrate` is running on it); serve once it                  has finished, with `database` set",
+                dir.display()
+            ))),
+            Err(std::fs::TryLockError::Error(error)) => Err(Error::File {
+                action: "lock",
+                path: dir.join(SERVING),
+                error,
+            }),
+        }
+    }
+
+    /// Taken by `migrate`: refused while a server serves from the directory.
+    pub fn alone(dir: &std::path::Path) -> Result<DirLock> {
+        let file = DirLock::file(dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::BadArgument(format!(
+                "a server is serving from {}: stop it first (the migration copies the file as                  it is, and what devices sent meanwhile would be lost); nothing was copied",
+                dir.display()
+            ))),
+            Err(std::fs::TryLockError::Error(error)) => Err(Error::File {
+                action: "lock",
+                path: dir.join(SERVING),
+                error,
+            }),
+        }
+    }
+}
+
 /// The file in a data directory that names the centre its replica follows.
 const REPLICA_OF: &str = "replica-of";
 
@@ -122,6 +187,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let _serving = DirLock::serving(&config.data_dir)?;
     let db = open(&config)?;
     let unit = UnitId::new(config.unit.clone());
     let shared = db.shared.clone();
