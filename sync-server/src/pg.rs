@@ -561,18 +561,30 @@ impl SharedLog for PgLog {
                 let applied = applied as i64;
                 let locked = async {
                     // BEGIN and the lock in one message (the simple protocol runs them in
-                    // order: pipelining two calls could send them in either order), then what
-                    // this replica lacks, if anything.
+                    // order), and what this replica lacks in the same round trip: pipelined,
+                    // polled in this order (`biased`), and each sent when its future is first
+                    // polled, so PostgreSQL reads the log only once it holds the lock, in a
+                    // snapshot taken then (READ COMMITTED), which holds every entry before it.
                     let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
-                    let messages = client
-                        .simple_query(&format!(
-                            "BEGIN; SELECT seq FROM fq_centres WHERE county = {} AND centre = {}
-                             FOR UPDATE",
-                            quote(&county),
-                            quote(&centre)
-                        ))
+                    let lock = format!(
+                        "BEGIN; SELECT seq FROM fq_centres WHERE county = {} AND centre = {}
+                         FOR UPDATE",
+                        quote(&county),
+                        quote(&centre)
+                    );
+                    let after = client
+                        .prepare_cached(SELECT_AFTER)
                         .await
                         .map_err(|e| describe(&e))?;
+                    let everything = i64::MAX;
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                        [&county, &centre, &applied, &everything];
+                    let (messages, rows) = tokio::try_join!(
+                        biased;
+                        client.simple_query(&lock),
+                        client.query(&after, &params),
+                    )
+                    .map_err(|e| describe(&e))?;
                     let head: i64 = messages
                         .iter()
                         .find_map(|m| match m {
@@ -582,19 +594,13 @@ impl SharedLog for PgLog {
                         .ok_or_else(|| "the centre is not in the database".to_owned())?
                         .parse()
                         .map_err(|e| format!("the centre's head: {e}"))?;
-                    let entries = if head > applied {
-                        let stmt = client
-                            .prepare_cached(SELECT_AFTER)
-                            .await
-                            .map_err(|e| describe(&e))?;
-                        let rows = client
-                            .query(&stmt, &[&county, &centre, &applied, &i64::MAX])
-                            .await
-                            .map_err(|e| describe(&e))?;
-                        PgLog::entries(rows, &schema)?
-                    } else {
-                        Vec::new()
-                    };
+                    let entries = PgLog::entries(rows, &schema)?;
+                    if entries.last().map_or(applied, |e| e.seq as i64) != head {
+                        return Err(format!(
+                            "the log's head is {head} but its entries after {applied} end at {}",
+                            entries.last().map_or(applied, |e| e.seq as i64)
+                        ));
+                    }
                     Ok::<_, String>((head, entries))
                 }
                 .await;
@@ -626,16 +632,19 @@ impl SharedLog for PgLog {
         self.pg
             .run(move |_| async move {
                 let written = async {
-                    // The entry and the head in one statement, then the commit (in turn: the
-                    // commit must not overtake the entry).
+                    // The entry and the head in one statement, then the commit, in one round
+                    // trip: polled in this order (`biased`), each sent when first polled, so
+                    // the commit follows the entry (if the entry fails, the transaction is
+                    // aborted and the COMMIT rolls it back).
                     let stmt = client.prepare_cached(APPEND).await?;
-                    client
-                        .execute(
-                            &stmt,
-                            &[&county, &centre, &seq, &writer, &schema, &changeset],
-                        )
-                        .await?;
-                    client.batch_execute("COMMIT").await
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+                        [&county, &centre, &seq, &writer, &schema, &changeset];
+                    tokio::try_join!(
+                        biased;
+                        client.execute(&stmt, &params),
+                        client.batch_execute("COMMIT"),
+                    )
+                    .map(|_| ())
                 }
                 .await;
                 if let Err(e) = written {
