@@ -378,23 +378,22 @@ async fn pg_migrate_moves_a_sqlite_centre_and_its_devices_carry_on() -> anyhow::
     staff.sync().await?;
     let cases_before = server_summaries(&server)?.len();
     let url = pg_cluster().database("migrated");
+    let migrate = || {
+        system_tests::admin_with(
+            &data,
+            &on_sqlite,
+            &["migrate", "--to", &url, "--county", "taishan"],
+        )
+    };
 
     // Not while the server serves from the directory: what devices sent meanwhile would be
     // lost. Nothing is copied (the migration below is the first into this database).
-    let refused = system_tests::admin_with(
-        &data,
-        &on_sqlite,
-        &["migrate", "--to", &url, "--county", "taishan"],
-    );
+    let refused = migrate();
     let message = format!("{:?}", refused.expect_err("no migration while serving"));
     assert!(message.contains("stop it first"), "{message}");
     server.kill();
 
-    let out = system_tests::admin_with(
-        &data,
-        &on_sqlite,
-        &["migrate", "--to", &url, "--county", "taishan"],
-    )?;
+    let out = migrate()?;
     assert!(out.contains("verified from the database alone"), "{out}");
     assert!(
         out.contains(&format!("{} documents with the same heads", {
@@ -404,11 +403,7 @@ async fn pg_migrate_moves_a_sqlite_centre_and_its_devices_carry_on() -> anyhow::
         "{out}"
     );
     // A second migration into the same database is refused, and changes nothing.
-    let again = system_tests::admin_with(
-        &data,
-        &on_sqlite,
-        &["migrate", "--to", &url, "--county", "taishan"],
-    );
+    let again = migrate();
     let message = format!("{:?}", again.expect_err("a second migration is refused"));
     assert!(message.contains("already holds"), "{message}");
 

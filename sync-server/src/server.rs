@@ -66,30 +66,36 @@ impl DirLock {
     /// Taken by a serving process: several may serve from one data directory, but not while
     /// a migration copies it.
     pub fn serving(dir: &std::path::Path) -> Result<DirLock> {
-        let file = DirLock::file(dir)?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(DirLock(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::BadArgument(format!(
-                "{} is being migrated (`sync-server migrate` is running on it); serve once it                  has finished, with `database` set",
+        DirLock::take(dir, true, || {
+            format!(
+                "{} is being migrated (`sync-server migrate` is running on it); serve once it \
+                 has finished, with `database` set",
                 dir.display()
-            ))),
-            Err(std::fs::TryLockError::Error(error)) => Err(Error::File {
-                action: "lock",
-                path: dir.join(SERVING),
-                error,
-            }),
-        }
+            )
+        })
     }
 
     /// Taken by `migrate`: refused while a server serves from the directory.
     pub fn alone(dir: &std::path::Path) -> Result<DirLock> {
-        let file = DirLock::file(dir)?;
-        match file.try_lock() {
-            Ok(()) => Ok(DirLock(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::BadArgument(format!(
-                "a server is serving from {}: stop it first (the migration copies the file as                  it is, and what devices sent meanwhile would be lost); nothing was copied",
+        DirLock::take(dir, false, || {
+            format!(
+                "a server is serving from {}: stop it first (the migration copies the file as \
+                 it is, and what devices sent meanwhile would be lost); nothing was copied",
                 dir.display()
-            ))),
+            )
+        })
+    }
+
+    fn take(dir: &std::path::Path, shared: bool, busy: impl FnOnce() -> String) -> Result<DirLock> {
+        let file = DirLock::file(dir)?;
+        let taken = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match taken {
+            Ok(()) => Ok(DirLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::BadArgument(busy())),
             Err(std::fs::TryLockError::Error(error)) => Err(Error::File {
                 action: "lock",
                 path: dir.join(SERVING),
