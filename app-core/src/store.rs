@@ -72,7 +72,7 @@ pub use outbox::OutboxEntry;
 pub use parties::{party_village, CaseMatch, PartyKeys, DUPLICATE_WINDOW_DAYS};
 pub use received::{decode_changes, prepare_detached, prepare_document, Received};
 #[cfg(feature = "replication")]
-pub use replica::{LogEntry, SharedLog};
+pub use replica::{LogEntry, SharedLog, CATCH_UP_BATCH};
 pub use schema::{migrate, Layer, SCHEMA_VERSION};
 pub use warnings::{horizon_days, Evaluated, Oversight};
 

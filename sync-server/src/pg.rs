@@ -27,7 +27,7 @@
 //! channel: callable from any thread, including a runtime's.
 
 use crate::error::{Error, Result};
-use app_core::store::{LogEntry, SharedLog};
+use app_core::store::{LogEntry, SharedLog, CATCH_UP_BATCH};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::future::Future;
 use std::str::FromStr;
@@ -473,9 +473,6 @@ struct FeedTurns {
 }
 
 impl LogFeed {
-    /// How many entries a round trip brings at most.
-    const BATCH: usize = 256;
-
     pub fn new(
         pg: &Postgres,
         county: &str,
@@ -509,7 +506,7 @@ impl LogFeed {
         let covers = self.turns.arrived.load(Ordering::SeqCst);
         loop {
             let entries = self.fetch().await?;
-            let more = entries.len() == Self::BATCH;
+            let more = entries.len() == CATCH_UP_BATCH;
             if !entries.is_empty() {
                 apply(entries).await?;
             }
@@ -521,7 +518,7 @@ impl LogFeed {
         Ok(())
     }
 
-    /// The entries after those the replica has applied, at most [`LogFeed::BATCH`] of them.
+    /// The entries after those the replica has applied, at most [`CATCH_UP_BATCH`] of them.
     async fn fetch(&self) -> Result<Vec<LogEntry>> {
         let applied = self.applied.load(Ordering::SeqCst);
         let (county, centre, schema) = (
@@ -530,7 +527,9 @@ impl LogFeed {
             self.schema.clone(),
         );
         self.pg
-            .run_async(move |pool| fetch_after(pool, county, centre, schema, applied, Self::BATCH))
+            .run_async(move |pool| {
+                fetch_after(pool, county, centre, schema, applied, CATCH_UP_BATCH)
+            })
             .await
     }
 }

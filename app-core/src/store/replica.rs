@@ -78,8 +78,9 @@ pub(super) struct Replication {
     applied: Arc<AtomicU64>,
 }
 
-/// How many entries a catch-up applies per round trip.
-const CATCH_UP_BATCH: usize = 256;
+/// How many entries a catch-up fetches and applies per round trip (the store's own, and a
+/// server's that fetches for it).
+pub const CATCH_UP_BATCH: usize = 256;
 
 impl Store {
     /// Makes this store a replica of `log`: from now on every write goes through it (see the
